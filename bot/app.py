@@ -1,0 +1,126 @@
+"""The python-telegram-bot Application: built in one place, started the same way by
+`lvzhi run`, the tests, the benchmarks and the sandbox."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, Defaults
+
+from bot.clock import Clock
+from bot.commands import bot_commands
+from bot.config import Settings
+from bot.deps import Deps
+from bot.outbox import Dispatcher
+from bot import persistence
+from bot.persistence import DatabasePersistence
+from bot.processing import PerUserUpdateProcessor
+from bot.rules import load_rules
+from handlers import dedupe, errors, onboarding
+from models.db import Database, open_database
+
+log = logging.getLogger(__name__)
+
+# Feature handler modules, in registration order. Each has `register(app)`; order matters only
+# in that the onboarding fallback (a catch-all) is registered after all of them.
+FEATURES: list[str] = [
+    "handlers.onboarding",
+]
+
+# Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.
+STARTUP_HOOKS: list[Callable[[Application], Any]] = []
+
+DISPATCH_INTERVAL_SECONDS = 1.0
+
+
+def build_application(deps: Deps, *, updater: bool = True) -> Application:
+    builder = (
+        ApplicationBuilder()
+        .token(deps.settings.telegram_bot_token)
+        .base_url(deps.settings.telegram_api_base_url)
+        .base_file_url(deps.settings.telegram_api_file_url)
+        .defaults(Defaults(tzinfo=deps.settings.tz))
+        .concurrent_updates(PerUserUpdateProcessor())
+        .connection_pool_size(64)
+        .get_updates_read_timeout(35)
+    )
+    if not updater:
+        builder = builder.updater(None)
+    app = builder.persistence(DatabasePersistence(deps.db)).build()
+    app.bot_data["deps"] = deps
+    dedupe.register(app)
+    persistence.register(app)
+    for name in FEATURES:
+        importlib.import_module(name).register(app)
+    onboarding.register_fallback(app)
+    app.add_error_handler(errors.on_error)
+    return app
+
+
+async def _on_startup(app: Application) -> None:
+    deps: Deps = app.bot_data["deps"]
+    lang = deps.settings.locale
+    # Strangers see only /start and /help; members get their own list per chat when they bind.
+    await app.bot.set_my_commands(bot_commands(None, lang))
+    await app.bot.set_my_commands(bot_commands(None, "en"), language_code="en")
+    dispatcher = Dispatcher(deps.db, app.bot, deps.clock)
+    deps.extras["dispatcher"] = dispatcher
+    recovered = await dispatcher.recover()
+    if recovered:
+        log.info("outbox: %d message(s) were in flight at the last stop; sending again", recovered)
+    assert app.job_queue is not None
+    # Few, fixed jobs. A missed dispatch tick is worthless (the next one sends the same rows),
+    # so runs coalesce and a late one is skipped rather than piled up.
+    app.job_queue.run_repeating(lambda _ctx: dispatcher.run_once(), interval=DISPATCH_INTERVAL_SECONDS,
+                                first=0.1, name="outbox-dispatch",
+                                job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5})
+    for hook in STARTUP_HOOKS:
+        await hook(app)
+
+
+def make_deps(settings: Settings, db: Database, clock: Clock | None = None) -> Deps:
+    """Raises RulesError for a broken rules file (start-up stops with file, line and reason)."""
+    return Deps(settings=settings, db=db, clock=clock or Clock(), rules=load_rules(settings.rules_path))
+
+
+@asynccontextmanager
+async def running(deps: Deps, *, poll_timeout: int = 10) -> AsyncIterator[Application]:
+    """Start the bot (polling, jobs) for the duration of the block; used everywhere but `run`."""
+    app = build_application(deps)
+    async with app:
+        await _on_startup(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout,
+                                        allowed_updates=Update.ALL_TYPES)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+def run(settings: Settings) -> None:
+    """`lvzhi run`: migrate, then poll until Ctrl-C."""
+    from models.db import upgrade
+
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    deps = make_deps(settings, db)
+    app = build_application(deps)
+    app.post_init = _on_startup
+
+    async def _shutdown(_app: Application) -> None:
+        await db.dispose()
+
+    app.post_shutdown = _shutdown
+    log.info("lvzhi is running; press Ctrl-C to stop")
+    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+
+
+__all__ = ["FEATURES", "STARTUP_HOOKS", "build_application", "make_deps", "open_database", "run", "running"]

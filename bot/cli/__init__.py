@@ -1,0 +1,85 @@
+"""The `lvzhi` command line: run the bot, migrate, manage the roster (and each feature's commands)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import t
+from models.db import Database, open_database
+
+T = TypeVar("T")
+
+app = typer.Typer(help="履职助手 lvzhi — CPPCC duty assistant bot.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+
+# Feature command groups: module path -> name under `lvzhi`. Each module has `app = typer.Typer()`.
+SUBCOMMANDS: dict[str, str] = {
+    "bot.cli.db": "db",
+    "bot.cli.members": "members",
+}
+
+
+def settings_or_exit() -> Settings:
+    """Settings, or one line naming the bad setting and exit code 2."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(t("cli.config_error", "zh", reason=str(exc)), err=True)
+        raise typer.Exit(2) from None
+
+
+def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Migrate to head, open the database, run `work`, close."""
+
+    async def main() -> T:
+        db = await open_database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token in the URL
+
+
+@app.command()
+def run() -> None:
+    """Run the bot (long polling) until Ctrl-C."""
+    settings = settings_or_exit()
+    if not settings.telegram_bot_token:
+        typer.echo(t("cli.no_token", settings.locale), err=True)
+        raise typer.Exit(2)
+    setup_logging(settings.log_level)
+    from bot.app import run as run_bot
+    from bot.rules import RulesError, load_rules
+
+    try:
+        load_rules(settings.rules_path)
+    except RulesError as exc:
+        typer.echo(t("cli.rules_error", settings.locale, reason=str(exc)), err=True)
+        raise typer.Exit(2) from None
+    run_bot(settings)
+
+
+for module_name, command_name in SUBCOMMANDS.items():
+    app.add_typer(importlib.import_module(module_name).app, name=command_name)
+
+
+def main() -> None:
+    app(prog_name="lvzhi")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Point rules are data: a TOML file (shipped default, RULES_FILE overrides) with activity types,
+points, caps, review, the assessment period, pass marks and minimum duties, and 社情民意 bonuses.
+
+A broken file stops start-up with the file, the line and the reason (`RulesError`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+
+INFO_LEVELS = ("district", "city", "region", "national")
+
+
+class RulesError(Exception):
+    """`<file>:<line>: <reason>`."""
+
+
+@dataclass(frozen=True)
+class ActivityType:
+    code: str
+    zh: str
+    en: str
+    points: float
+    cap: float | None
+    review: bool
+    leave_points: float | None = None
+    absence_points: float | None = None
+
+    def label(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class InfoRules:
+    submit_points: float = 5
+    cap: float | None = 30
+    coauthor_share: float = 0.5
+    categories: tuple[str, ...] = ("其他",)
+    adopt_bonus: dict[str, float] = field(default_factory=dict)  # per level in INFO_LEVELS
+    instruction_bonus: float = 0
+
+
+@dataclass(frozen=True)
+class Assessment:
+    period: str = "year"
+    pass_mark: float = 60
+    excellent_mark: float = 85
+    minimums: dict[str, int] = field(default_factory=dict)  # activity code, "activity" (any) or "info"
+
+
+@dataclass(frozen=True)
+class Rules:
+    assessment: Assessment
+    activities: dict[str, ActivityType]  # in file order: the order of the report buttons
+    info: InfoRules
+    source: str = ""
+
+    def activity(self, code: str) -> ActivityType:
+        return self.activities[code]
+
+    def period_bounds(self, moment: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+        """The assessment period holding `moment`, as aware UTC [start, end): a calendar year in the
+        committee's zone, so 23:30 on 31 December local time still counts for that year."""
+        year = moment.astimezone(zone).year
+        start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+        end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+        return start, end
+
+    def period_of_year(self, year: int, zone: tzinfo) -> tuple[datetime, datetime]:
+        return (datetime(year, 1, 1, tzinfo=zone).astimezone(UTC),
+                datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC))
+
+
+def _line_of(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return 1
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number, not {value!r}")
+    return float(value)
+
+
+def parse_rules(text: str, source: str = "<rules>") -> Rules:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise RulesError(f"{source}:{match.group(1) if match else 1}: {exc}") from None
+
+    def fail(needle: str, reason: str) -> RulesError:
+        return RulesError(f"{source}:{_line_of(text, needle)}: {reason}")
+
+    section = data.get("assessment", {})
+    if section.get("period", "year") != "year":
+        raise fail("period", "only period = \"year\" (calendar year) is supported")
+    try:
+        assessment = Assessment(
+            pass_mark=_number(section.get("pass_mark", 60), "pass_mark"),
+            excellent_mark=_number(section.get("excellent_mark", 85), "excellent_mark"),
+            minimums={str(k): int(v) for k, v in section.get("minimums", {}).items()},
+        )
+    except (ValueError, TypeError) as exc:
+        raise fail("[assessment]", str(exc)) from None
+
+    activities: dict[str, ActivityType] = {}
+    raw_activities = data.get("activity", [])
+    if not raw_activities:
+        raise fail("[[activity]]", "no [[activity]] types defined")
+    for raw in raw_activities:
+        code = raw.get("code")
+        if not code or not isinstance(code, str):
+            raise fail("[[activity]]", "an [[activity]] has no code")
+        if code in activities:
+            raise fail(f'"{code}"', f"activity code {code!r} is defined twice")
+        try:
+            activities[code] = ActivityType(
+                code=code, zh=str(raw.get("zh") or code), en=str(raw.get("en") or raw.get("zh") or code),
+                points=_number(raw["points"], f"points of {code}"),
+                cap=_number(raw["cap"], f"cap of {code}") if "cap" in raw else None,
+                review=bool(raw.get("review", True)),
+                leave_points=_number(raw["leave_points"], "leave_points") if "leave_points" in raw else None,
+                absence_points=_number(raw["absence_points"], "absence_points") if "absence_points" in raw else None,
+            )
+        except KeyError as exc:
+            raise fail(f'"{code}"', f"activity {code!r} lacks {exc.args[0]}") from None
+        except ValueError as exc:
+            raise fail(f'"{code}"', str(exc)) from None
+
+    for key in assessment.minimums:
+        if key not in activities and key not in ("activity", "info"):
+            raise fail("minimums", f"minimum for unknown type {key!r}")
+
+    raw_info = data.get("info", {})
+    bonus = raw_info.get("adopt_bonus", {})
+    try:
+        info = InfoRules(
+            submit_points=_number(raw_info.get("submit_points", 5), "info.submit_points"),
+            cap=_number(raw_info["cap"], "info.cap") if "cap" in raw_info else None,
+            coauthor_share=_number(raw_info.get("coauthor_share", 0.5), "info.coauthor_share"),
+            categories=tuple(str(c) for c in raw_info.get("categories", ["其他"])),
+            adopt_bonus={level: _number(bonus.get(level, 0), f"adopt_bonus.{level}") for level in INFO_LEVELS},
+            instruction_bonus=_number(bonus.get("instruction", 0), "adopt_bonus.instruction"),
+        )
+    except ValueError as exc:
+        raise fail("[info", str(exc)) from None
+    return Rules(assessment=assessment, activities=activities, info=info, source=source)
+
+
+def load_rules(path: Path) -> Rules:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError(f"{path}:0: cannot read: {exc.strerror}") from None
+    return parse_rules(text, str(path))

@@ -1,0 +1,110 @@
+"""Helpers every feature's handlers share: dependencies, the member behind an update,
+role checks on every call (commands and button presses alike), replies, the main menu."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot import i18n, members
+from bot.deps import Deps
+from bot.i18n import t
+from models import Member
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+T = TypeVar("T")
+MemberCallback = Callable[[Update, Context, Member], Awaitable[T]]
+
+# Main menu rows: catalogue keys of reply-keyboard buttons, each leading to a command.
+MENU_ROWS = [["menu.report", "menu.info"], ["menu.events", "menu.me"], ["menu.help"]]
+MENU_COMMANDS = {"menu.report": "report", "menu.info": "info", "menu.events": "events",
+                 "menu.me": "me", "menu.help": "help"}
+
+
+def deps(context: Context) -> Deps:
+    return context.bot_data["deps"]
+
+
+def lang_of(member: Member | None, context: Context, update: Update | None = None) -> str:
+    """The member's language; for strangers, their Telegram app's language if we support it."""
+    default = deps(context).settings.locale
+    if member is not None:
+        return member.language or default
+    user = update.effective_user if update else None
+    return i18n.normalize(user.language_code if user else None, default)
+
+
+def main_menu(lang: str) -> ReplyKeyboardMarkup:
+    rows = [[KeyboardButton(t(key, lang)) for key in row] for row in MENU_ROWS]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+
+
+def menu_pattern(key: str) -> str:
+    """A regex matching a menu button's text in any language."""
+    import re
+
+    return "^(" + "|".join(re.escape(text) for text in i18n.all_texts(key)) + ")$"
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> None:
+    """Answer in the chat the update came from (a message or a button press)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text, **kwargs)
+
+
+async def load_member(update: Update, context: Context) -> Member | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    async with deps(context).db.session() as session:
+        return await members.by_telegram_id(session, user.id)
+
+
+async def refuse(update: Update, text: str) -> None:
+    """A polite refusal: as an alert on a button press, as a message otherwise."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_chat is not None:
+        await update.effective_chat.send_message(text)
+
+
+def member_only(func: MemberCallback[T]) -> Callable[[Update, Context], Awaitable[T | None]]:
+    """Run the handler only for an active member; strangers get the join explanation."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context) -> T | None:
+        member = await load_member(update, context)
+        if member is None:
+            await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
+            return None
+        return await func(update, context, member)
+
+    return wrapper
+
+
+def staff_only(func: MemberCallback[T]) -> Callable[[Update, Context], Awaitable[T | None]]:
+    """Secretariat-only: the role is checked on every call, button presses included."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context) -> T | None:
+        member = await load_member(update, context)
+        if member is None:
+            await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
+            return None
+        if not member.is_staff:
+            log.info("refused staff action %s to member %s", func.__name__, member.id)
+            await refuse(update, t("common.not_allowed", lang_of(member, context)))
+            return None
+        return await func(update, context, member)
+
+    return wrapper

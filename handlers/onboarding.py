@@ -1,0 +1,133 @@
+"""Joining and getting around: /start with an invite code, /help, /lang, the main menu,
+and the explanation strangers get."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import invites, members
+from bot.commands import bot_commands, help_text
+from bot.i18n import t
+from handlers.common import Context, deps, lang_of, load_member, main_menu, member_only, menu_pattern
+from models import Member
+
+log = logging.getLogger(__name__)
+
+PRIVATE = filters.ChatType.PRIVATE
+MAX_CODE_LENGTH = 64
+
+
+async def set_chat_commands(context: Context, member: Member) -> None:
+    """The command list a member sees depends on their role and language."""
+    assert member.telegram_user_id is not None
+    lang = lang_of(member, context)
+    await context.bot.set_my_commands(bot_commands(member.role, lang),
+                                      scope=BotCommandScopeChat(member.telegram_user_id))
+
+
+async def start(update: Update, context: Context) -> None:
+    """/start [code]: bind with an invite code, or greet a member who is already bound."""
+    assert update.effective_user is not None and update.effective_chat is not None
+    code = context.args[0] if context.args else ""
+    member = await load_member(update, context)
+    if not code or member is not None:
+        if member is None:
+            await update.effective_chat.send_message(t("onboarding.stranger", lang_of(None, context, update)))
+            return
+        lang = lang_of(member, context)
+        key = "onboarding.already_bound" if code else "onboarding.welcome_back"
+        await update.effective_chat.send_message(t(key, lang, name=member.name), reply_markup=main_menu(lang))
+        return
+    d = deps(context)
+    if len(code) > MAX_CODE_LENGTH:
+        code = ""  # never valid; still counts as a wrong try
+    async with d.db.session() as session:
+        outcome, member = await invites.bind(session, code, update.effective_user.id, now=d.clock.now())
+    lang = lang_of(member, context, update)
+    if outcome is invites.BindOutcome.BOUND and member is not None:
+        log.info("member %s bound a Telegram account", member.id)
+        await update.effective_chat.send_message(t("onboarding.welcome", lang, name=member.name),
+                                                 reply_markup=main_menu(lang))
+        await update.effective_chat.send_message(help_text(member.role, lang))
+        await set_chat_commands(context, member)
+        return
+    log.info("binding refused: %s", outcome.value)
+    await update.effective_chat.send_message(t(f"onboarding.bind_{outcome.value}", lang))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: the commands of the caller's role; strangers learn how to join."""
+    assert update.effective_chat is not None
+    member = await load_member(update, context)
+    lang = lang_of(member, context, update)
+    if member is None:
+        await update.effective_chat.send_message(t("onboarding.stranger", lang))
+        return
+    text = t("onboarding.help_header", lang, name=member.name) + "\n\n" + help_text(member.role, lang)
+    await update.effective_chat.send_message(text, reply_markup=main_menu(lang))
+
+
+@member_only
+async def lang_command(update: Update, context: Context, member: Member) -> None:
+    """/lang [zh|en]: switch language, directly or with buttons."""
+    assert update.effective_chat is not None
+    wanted = (context.args[0].lower() if context.args else "")
+    if wanted in ("zh", "en"):
+        await _switch_language(update, context, member, wanted)
+        return
+    buttons = InlineKeyboardMarkup([[InlineKeyboardButton("中文", callback_data="lang:zh"),
+                                     InlineKeyboardButton("English", callback_data="lang:en")]])
+    await update.effective_chat.send_message(t("onboarding.lang_choose", lang_of(member, context)),
+                                             reply_markup=buttons)
+
+
+@member_only
+async def lang_button(update: Update, context: Context, member: Member) -> None:
+    assert update.callback_query is not None
+    wanted = (update.callback_query.data or "").removeprefix("lang:")
+    if wanted not in ("zh", "en"):
+        await update.callback_query.answer(t("common.stale_button", lang_of(member, context)), show_alert=True)
+        return
+    await update.callback_query.answer()
+    await _switch_language(update, context, member, wanted)
+
+
+async def _switch_language(update: Update, context: Context, member: Member, lang: str) -> None:
+    assert update.effective_chat is not None
+    async with deps(context).db.session() as session:
+        member = await session.merge(member)
+        await members.set_language(session, member, lang)
+    await update.effective_chat.send_message(t("onboarding.lang_set", lang), reply_markup=main_menu(lang))
+    await set_chat_commands(context, member)
+
+
+async def fallback(update: Update, context: Context) -> None:
+    """Anything no feature handled: strangers learn how to join, members get the menu back."""
+    if update.effective_chat is None:
+        return
+    member = await load_member(update, context)
+    lang = lang_of(member, context, update)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t("common.stale_button", lang), show_alert=True)
+        return
+    if member is None:
+        await update.effective_chat.send_message(t("onboarding.stranger", lang))
+        return
+    await update.effective_chat.send_message(t("common.not_understood", lang), reply_markup=main_menu(lang))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("start", start, filters=PRIVATE))
+    app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
+    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.help")), help_command))
+    app.add_handler(CommandHandler("lang", lang_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(lang_button, pattern=r"^lang:"))
+
+
+def register_fallback(app: Application) -> None:
+    """Registered after every feature: in one group only the first matching handler runs."""
+    app.add_handler(MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, fallback))
+    app.add_handler(CallbackQueryHandler(fallback))

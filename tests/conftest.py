@@ -1,0 +1,158 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, settings, the Bot API
+emulator and a running bot pointed at it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import make_deps, running
+from bot.clock import Clock
+from bot.config import Settings, load_settings
+from bot.deps import Deps
+from models import Member
+from models.db import Database, upgrade
+
+PG_ADMIN_URL = os.environ.get("LVZHI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+DATA = Path(__file__).with_name("data")
+TOKEN = "123456:TEST-TOKEN"
+
+
+def _pg_problem() -> str | None:
+    """None when PostgreSQL is reachable for tests, else the reason to skip."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3, autocommit=True):
+            return None
+    except Exception as exc:  # any failure means: no PostgreSQL here
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__}); set LVZHI_TEST_PG"
+
+
+_PG_PROBLEM: str | None | bool = False
+
+
+def pg_problem() -> str | None:
+    global _PG_PROBLEM
+    if _PG_PROBLEM is False:
+        _PG_PROBLEM = _pg_problem()
+    return _PG_PROBLEM  # type: ignore[return-value]
+
+
+def _pg_url(dbname: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{dbname}"
+
+
+def _pg_exec(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once per run; each test gets a copy (migrating per test would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    if pg_problem():
+        pytest.skip(pg_problem())
+    name = f"lvzhi_tpl_{uuid.uuid4().hex[:10]}"
+    _pg_exec(f'CREATE DATABASE "{name}"')
+    upgrade(_pg_url(name))
+    yield name
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database: SQLite file, then a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        path = tmp_path / "lvzhi.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"lvzhi_t_{uuid.uuid4().hex[:12]}"
+    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """SQLite only, for tests whose subject does not touch SQL differences."""
+    path = tmp_path / "lvzhi.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def emu():  # type: ignore[no-untyped-def]
+    from bot.emulator import BotApiEmulator
+
+    with BotApiEmulator(token=TOKEN) as emulator:
+        yield emulator
+
+
+def make_settings(db_url: str, emu=None, **overrides: object) -> Settings:  # type: ignore[no-untyped-def]
+    values: dict[str, object] = {"_env_file": None, "database_url": db_url, "telegram_bot_token": TOKEN,
+                                 "bot_username": "lvzhi_test_bot"}
+    if emu is not None:
+        values["telegram_api_base_url"] = emu.base_url
+        values["telegram_api_file_url"] = emu.base_file_url
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+def settings(db_url: str, emu) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings(db_url, emu)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def deps(settings: Settings, db: Database, clock: Clock) -> Deps:
+    return make_deps(settings, db, clock)
+
+
+@pytest.fixture
+async def bot_app(deps: Deps, emu):  # type: ignore[no-untyped-def]
+    """The real bot, polling the emulator, for the duration of a test."""
+    async with running(deps, poll_timeout=1) as app:
+        yield app
+
+
+async def add_member(db: Database, name: str, *, role: str = "member", telegram_user_id: int | None = None,
+                     sector: str = "民建", committee: str = "经济委员会", phone: str | None = None,
+                     language: str | None = None) -> Member:
+    """A member row, bound to a Telegram account when `telegram_user_id` is given."""
+    async with db.session() as session:
+        member = Member(name=name, sector=sector, committee=committee, role=role, phone=phone,
+                        telegram_user_id=telegram_user_id, language=language)
+        session.add(member)
+        await session.flush()
+        await session.refresh(member)
+        return member

@@ -1,0 +1,68 @@
+"""Settings: defaults, derived file URL, one-line errors with exit code 2, the token explanation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def test_defaults_and_derived_file_url():
+    settings = load_settings(_env_file=None)
+    assert settings.database_url == "sqlite:///lvzhi.db"
+    assert settings.timezone == "Asia/Shanghai" and settings.locale == "zh"
+    assert settings.telegram_api_file_url == "https://api.telegram.org/file/bot"
+    assert settings.invite_ttl_days == 30 and settings.secretariat_chat_id is None
+    local = load_settings(_env_file=None, telegram_api_base_url="http://127.0.0.1:8081/bot")
+    assert local.telegram_api_file_url == "http://127.0.0.1:8081/file/bot"
+
+
+@pytest.mark.parametrize(("name", "value", "needle"), [
+    ("locale", "fr", "LOCALE: unknown locale 'fr'"),
+    ("timezone", "Asia/Beijing", "TIMEZONE: unknown time zone"),
+    ("telegram_api_base_url", "api.telegram.org", "TELEGRAM_API_BASE_URL: not an http(s) URL"),
+    ("database_url", "mysql://x", "DATABASE_URL: unsupported database URL"),
+    ("invite_ttl_days", 0, "INVITE_TTL_DAYS: must be a positive number"),
+])
+def test_bad_values_name_the_setting(name, value, needle):
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None, **{name: value})
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def _run(env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOCALE", "TIMEZONE"))}
+    return subprocess.run([sys.executable, "-m", "bot", "run"], env={**clean, **env}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_run_without_token_explains_and_exits_2(tmp_path):
+    result = _run({}, tmp_path)
+    assert result.returncode == 2
+    assert "@BotFather" in result.stderr and "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_stops_with_one_line(tmp_path):
+    result = _run({"TIMEZONE": "Mars/Olympus", "TELEGRAM_BOT_TOKEN": "1:x"}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "TIMEZONE" in result.stderr
+
+
+def test_broken_rules_file_stops_with_file_and_line(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[assessment]\npass_mark = 60\n\n[[activity]]\ncode = "study"\nzh = "学习"\n', encoding="utf-8")
+    result = _run({"TELEGRAM_BOT_TOKEN": "1:x", "RULES_FILE": str(rules)}, tmp_path)
+    assert result.returncode == 2
+    assert f"{rules}:5: activity 'study' lacks points" in result.stderr
+
+
+def test_env_file_in_working_folder_is_read(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("LOCALE=en\nINVITE_TTL_DAYS=7\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.locale == "en" and settings.invite_ttl_days == 7

@@ -1,0 +1,185 @@
+"""End to end through the Bot API emulator: roster import → invite → /start → greeting → /help;
+strangers, bad codes, brute force, redelivered updates, the error handler."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.i18n import t
+from models import Member, ProcessedUpdate
+from tests.conftest import DATA, add_member
+
+
+def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], env={**os.environ, **env}, cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+async def test_roster_import_invite_start_help_and_stranger(db_url, settings, emu, bot_app, db, tmp_path):
+    # The secretariat imports the roster and writes invite links (bot username from getMe).
+    env = {"DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token,
+           "TELEGRAM_API_BASE_URL": emu.base_url, "BOT_USERNAME": ""}
+    out = tmp_path / "invites.csv"
+    result = _cli(["members", "import", str(DATA / "roster.sample.en.csv"), "--invites", str(out)], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with out.open(encoding="utf-8-sig") as fh:
+        links = {row["name"]: row for row in csv.DictReader(fh)}
+    assert len(links) == 11
+    assert links["苏建华"]["link"] == f"https://t.me/{emu.bot_user['username']}?start={links['苏建华']['code']}"
+
+    # The member follows the link: Telegram sends "/start <code>".
+    member = emu.user(4242, "建华")
+    member.send_text(f"/start {links['苏建华']['code']}")
+    messages = await member.wait_for_messages(2)
+    assert messages[0]["text"] == t("onboarding.welcome", "zh", name="苏建华")
+    assert messages[0]["reply_markup"]["keyboard"][0][0]["text"] == t("menu.report", "zh")
+    assert "/report" in messages[1]["text"] and "/review" not in messages[1]["text"]
+    await emu.wait_for(lambda: "chat:4242" in emu.commands, what="per-chat command list")
+    assert [c["command"] for c in emu.commands["chat:4242"]][:2] == ["report", "me"]
+    async with db.session() as session:
+        bound = (await session.exec(select(Member).where(Member.telegram_user_id == 4242))).one()
+    assert bound.name == "苏建华"
+
+    # /help shows the member's commands, not the secretariat's.
+    member.send_text("/help")
+    help_message = (await member.wait_for_messages(3))[-1]["text"]
+    assert help_message.startswith(t("onboarding.help_header", "zh", name="苏建华"))
+    assert "/me" in help_message and "/review" not in help_message
+
+    # A stranger's /help gets the join explanation and nothing else.
+    stranger = emu.user(777, "路人", language_code="zh-hans")
+    stranger.send_text("/help")
+    assert (await stranger.wait_for_messages(1))[0]["text"] == t("onboarding.stranger", "zh")
+    stranger.send_text("/report")
+    assert (await stranger.wait_for_messages(2))[-1]["text"] == t("onboarding.stranger", "zh")
+
+
+async def test_secretariat_help_lists_staff_commands(emu, bot_app, db):
+    await add_member(db, "马晓燕", role="secretariat", telegram_user_id=5100)
+    staff = emu.user(5100, "晓燕")
+    staff.send_text("/help")
+    text = (await staff.wait_for_messages(1))[0]["text"]
+    assert "/review" in text and "/digest" in text
+
+
+async def test_bad_code_then_lockout_binds_nothing(emu, bot_app, db):
+    from bot import invites
+
+    member = await add_member(db, "廖艳")
+    async with db.session() as session:
+        code = await invites.new_invite(session, member, now=bot_app.bot_data["deps"].clock.now(), ttl_days=30)
+    user = emu.user(6100, "艳")
+    for i in range(5):
+        user.send_text(f"/start wrong{i}")
+        await user.wait_for_messages(i + 1)
+    assert user.texts()[0] == t("onboarding.bind_bad_code", "zh")
+    user.send_text(f"/start {code}")
+    assert (await user.wait_for_messages(6))[-1]["text"] == t("onboarding.bind_locked", "zh")
+    async with db.session() as session:
+        assert (await session.get(Member, member.id)).telegram_user_id is None
+
+
+async def test_english_stranger_and_language_switch(emu, bot_app, db):
+    stranger = emu.user(8100, "Tom", language_code="en")
+    stranger.send_text("hello")
+    assert (await stranger.wait_for_messages(1))[0]["text"] == t("onboarding.stranger", "en")
+
+    await add_member(db, "于文博", telegram_user_id=8200)
+    user = emu.user(8200, "文博")
+    user.send_text("/lang")
+    await user.wait_for_messages(1)
+    user.press("lang:en")
+    messages = await user.wait_for_messages(2)
+    assert messages[-1]["text"] == t("onboarding.lang_set", "en")
+    async with db.session() as session:
+        assert (await session.exec(select(Member).where(Member.telegram_user_id == 8200))).one().language == "en"
+    user.send_text("/help")
+    assert (await user.wait_for_messages(3))[-1]["text"].startswith("于文博, these are your commands")
+    # A forged language button is refused and changes nothing.
+    user.press("lang:fr")
+    await emu.wait_for(lambda: len(emu.callback_answers) >= 2)
+    async with db.session() as session:
+        assert (await session.exec(select(Member).where(Member.telegram_user_id == 8200))).one().language == "en"
+
+
+async def test_redelivered_update_is_handled_once(emu, bot_app, db):
+    from telegram import Update
+
+    await add_member(db, "韦杰娟", telegram_user_id=9100)
+    user = emu.user(9100, "杰娟")
+    user.send_text("/help")
+    await user.wait_for_messages(1)
+    async with db.session() as session:
+        handled = (await session.exec(select(ProcessedUpdate))).all()
+    assert handled, "handled update ids are recorded"
+    # After a crash Telegram delivers the same update (same id) again.
+    replay = {"update_id": max(h.update_id for h in handled),
+              "message": {"message_id": 99, "date": 0, "chat": {"id": 9100, "type": "private"},
+                          "from": {"id": 9100, "is_bot": False, "first_name": "杰娟"}, "text": "/help",
+                          "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+    await bot_app.process_update(Update.de_json(replay, bot_app.bot))
+    # A new update with a new id is answered, the replay was not.
+    user.send_text("/help")
+    await user.wait_for_messages(2)
+    await emu.wait_for(lambda: not emu.pending_updates())
+    assert len(user.messages()) == 2
+
+
+async def test_error_handler_apologises_and_bot_keeps_running(emu, bot_app, db):
+    from telegram.ext import CommandHandler
+
+    async def broken(update, context):
+        raise RuntimeError("member text 13800000001 must not be logged")
+
+    bot_app.handlers[0].insert(0, CommandHandler("boom", broken))
+    await add_member(db, "冯平刚", telegram_user_id=9200)
+    user = emu.user(9200, "平刚")
+    user.send_text("/boom")
+    assert (await user.wait_for_messages(1))[0]["text"] == t("common.error", "zh")
+    user.send_text("/help")
+    assert "/me" in (await user.wait_for_messages(2))[-1]["text"]
+
+
+async def test_staff_only_checks_role_on_every_button_press(emu, bot_app, db):
+    from telegram.ext import CallbackQueryHandler
+
+    from handlers.common import staff_only
+
+    pressed: list[str] = []
+
+    @staff_only
+    async def approve(update, context, member):
+        pressed.append(member.name)
+        await update.callback_query.answer("ok")
+
+    bot_app.handlers[0].insert(0, CallbackQueryHandler(approve, pattern="^approve:"))
+    staff = await add_member(db, "杨建军", role="secretariat", telegram_user_id=9300)
+    await add_member(db, "向玲", telegram_user_id=9301)
+    emu.user(9300, "建军").send_text("/help")
+    await emu.user(9300).wait_for_messages(1)
+    member = emu.user(9301, "玲")
+    member.send_text("/help")
+    await member.wait_for_messages(1)
+    # The member forges the secretariat's button on their own chat: refused with an alert.
+    query_id = member.press("approve:1")
+    await emu.wait_for(lambda: query_id in emu.callback_answers)
+    assert emu.callback_answers[query_id]["text"] == t("common.not_allowed", "zh")
+    assert pressed == []
+    # The role is read on each press: demote the staff member and the same button stops working.
+    staff_user = emu.user(9300)
+    first = staff_user.press("approve:1")
+    await emu.wait_for(lambda: first in emu.callback_answers)
+    assert pressed == ["杨建军"]
+    async with db.session() as session:
+        row = await session.get(Member, staff.id)
+        row.role = "member"
+        session.add(row)
+    second = staff_user.press("approve:1")
+    await emu.wait_for(lambda: second in emu.callback_answers)
+    assert pressed == ["杨建军"] and emu.callback_answers[second]["text"] == t("common.not_allowed", "zh")
