@@ -12,12 +12,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot import persistence
 from bot.clock import Clock
 from bot.commands import bot_commands
 from bot.config import Settings
 from bot.deps import Deps
 from bot.outbox import Dispatcher
-from bot import persistence
 from bot.persistence import DatabasePersistence
 from bot.processing import PerUserUpdateProcessor
 from bot.rules import load_rules

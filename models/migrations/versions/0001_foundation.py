@@ -4,10 +4,9 @@ Revision ID: 0001_foundation
 Revises: 
 Create Date: 2026-11-26 15:02:57.919056
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0001_foundation'
 down_revision = None
