@@ -24,7 +24,6 @@ app = typer.Typer(help="履职助手 lvzhi — CPPCC duty assistant bot.", no_ar
 SUBCOMMANDS: dict[str, str] = {
     "bot.cli.db": "db",
     "bot.cli.members": "members",
-    "bot.cli.sandbox": "sandbox",
 }
 
 

@@ -1,7 +1,7 @@
 """foundation: members, invites, outbox, dialog state
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 Create Date: 2026-11-26 15:02:57.919056
 """
 import sqlalchemy as sa
