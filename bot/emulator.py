@@ -416,10 +416,14 @@ class EmuUser:
 
     def _member_update(self, old: str, new: str) -> None:
         bot = self.emu.bot_user
+
+        def member(status: str) -> dict:
+            # Telegram sends until_date 0 ("forever") with every "kicked" status
+            return {"status": status, "user": bot, **({"until_date": 0} if status == "kicked" else {})}
+
         self.emu.inject({"my_chat_member": {
             "chat": self.chat, "from": dict(self.user), "date": int(time.time()),
-            "old_chat_member": {"status": old, "user": bot},
-            "new_chat_member": {"status": new, "user": bot, **({"until_date": 0} if new == "kicked" else {})},
+            "old_chat_member": member(old), "new_chat_member": member(new),
         }})  # fmt: skip
 
     def __repr__(self) -> str:

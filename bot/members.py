@@ -61,6 +61,13 @@ async def set_language(session: AsyncSession, member: Member, language: str) -> 
     session.add(member)
 
 
+async def set_reachable(session: AsyncSession, member: Member, reachable: bool) -> None:
+    if member.reachable != reachable:
+        member.reachable = reachable
+        member.updated_at = utcnow()
+        session.add(member)
+
+
 async def mark_unreachable(session: AsyncSession, chat_id: int) -> None:
     """The member blocked the bot: stop queueing messages for them (the digest lists them)."""
     member = (await session.exec(select(Member).where(Member.telegram_user_id == chat_id))).first()

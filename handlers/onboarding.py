@@ -6,7 +6,14 @@ from __future__ import annotations
 import logging
 
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import invites, members
 from bot.commands import bot_commands, help_text
@@ -119,7 +126,21 @@ async def fallback(update: Update, context: Context) -> None:
     await update.effective_chat.send_message(t("common.not_understood", lang), reply_markup=main_menu(lang))
 
 
+async def chat_member_changed(update: Update, context: Context) -> None:
+    """A member blocked (or unblocked) the bot: stop or resume queueing messages for them."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    blocked = change.new_chat_member.status in ("kicked", "left")
+    async with deps(context).db.session() as session:
+        member = await members.by_telegram_id(session, change.chat.id)
+        if member is not None:
+            await members.set_reachable(session, member, not blocked)
+            log.info("member %s %s the bot", member.id, "blocked" if blocked else "unblocked")
+
+
 def register(app: Application) -> None:
+    app.add_handler(ChatMemberHandler(chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
     app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.help")), help_command))
@@ -129,5 +150,6 @@ def register(app: Application) -> None:
 
 def register_fallback(app: Application) -> None:
     """Registered after every feature: in one group only the first matching handler runs."""
-    app.add_handler(MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, fallback))
+    # Only new messages: an edit of an old message is not a new request.
+    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, fallback))
     app.add_handler(CallbackQueryHandler(fallback))

@@ -192,3 +192,25 @@ async def test_staff_only_checks_role_on_every_button_press(emu, bot_app, db):
     second = staff_user.press("approve:1")
     await emu.wait_for(lambda: second in emu.callback_answers)
     assert pressed == ["杨建军"] and emu.callback_answers[second]["text"] == t("common.not_allowed", "zh")
+
+
+async def test_blocking_the_bot_marks_the_member_unreachable_and_unblocking_restores(emu, bot_app, db):
+    member = await add_member(db, "何玉兰", telegram_user_id=9400)
+    user = emu.user(9400, "玉兰")
+    user.block(notify=True)
+
+    async def reachable() -> bool:
+        async with db.session() as session:
+            return (await session.get(Member, member.id)).reachable
+
+    for _ in range(300):
+        if not await reachable():
+            break
+        await asyncio.sleep(0.01)
+    assert not await reachable()
+    user.unblock(notify=True)
+    for _ in range(300):
+        if await reachable():
+            break
+        await asyncio.sleep(0.01)
+    assert await reachable()
