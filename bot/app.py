@@ -12,7 +12,6 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import persistence
 from bot.clock import Clock
 from bot.commands import bot_commands
 from bot.config import Settings
@@ -20,8 +19,10 @@ from bot.deps import Deps
 from bot.outbox import Dispatcher
 from bot.persistence import DatabasePersistence
 from bot.processing import PerUserUpdateProcessor
+from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
 from handlers import dedupe, errors, onboarding
+from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,28 @@ log = logging.getLogger(__name__)
 # in that the onboarding fallback (a catch-all) is registered after all of them.
 FEATURES: list[str] = [
     "handlers.onboarding",
+    "handlers.info",
+    "handlers.inbox",
+    "handlers.report",
+    "handlers.review",
+    "handlers.me",
+    "handlers.events",
+    "handlers.event_admin",
+    "handlers.digest",
 ]
 
 # Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.
 STARTUP_HOOKS: list[Callable[[Application], Any]] = []
+STARTUP_HOOKS.append(_events_start_jobs)  # deadline sweep and attendance close-out
+
+
+async def _digest_start(app: Application) -> None:
+    from handlers.digest import on_startup  # imported late: pulls in matplotlib only when the bot starts
+
+    await on_startup(app)
+
+
+STARTUP_HOOKS.append(_digest_start)  # weekly digest job; queues a digest missed while the bot was down
 
 DISPATCH_INTERVAL_SECONDS = 1.0
 
@@ -54,7 +73,6 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
     app = builder.persistence(DatabasePersistence(deps.db)).build()
     app.bot_data["deps"] = deps
     dedupe.register(app)
-    persistence.register(app)
     for name in FEATURES:
         importlib.import_module(name).register(app)
     onboarding.register_fallback(app)
@@ -64,11 +82,14 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
 
 async def _on_startup(app: Application) -> None:
     deps: Deps = app.bot_data["deps"]
+    await dedupe.journal_of(deps).load(deps.db)
     lang = deps.settings.locale
     # Strangers see only /start and /help; members get their own list per chat when they bind.
     await app.bot.set_my_commands(bot_commands(None, lang))
     await app.bot.set_my_commands(bot_commands(None, "en"), language_code="en")
-    dispatcher = Dispatcher(deps.db, app.bot, deps.clock)
+    # Quiet hours hold back reminders (kind "reminder") that fall due at night, e.g. after a restart.
+    dispatcher = Dispatcher(deps.db, app.bot, deps.clock, quiet=parse_quiet_hours(deps.settings.quiet_hours),
+                            zone=deps.settings.tz)
     deps.extras["dispatcher"] = dispatcher
     recovered = await dispatcher.recover()
     if recovered:

@@ -11,10 +11,11 @@ can run against it::
         u.send_text("/start")
         ...
 
-It is used by end-to-end tests, benchmarks and the offline sandbox.  The server runs in a
-daemon thread (``ThreadingHTTPServer``) so it works next to any asyncio loop and also
-serves a bot running in another process.  All state is guarded by one lock; long polls
-wait on a condition of that lock.
+It is used by end-to-end tests, benchmarks and the offline sandbox.  The HTTP server
+(asyncio streams, HTTP/1.1 keep-alive) runs on its own event loop in a daemon thread, so it
+works next to any asyncio loop and also serves a bot running in another process.  All state
+is guarded by one threading lock, held briefly; long polls wait on an asyncio event of the
+server loop, which ``inject()`` (from any thread) sets.
 
 Request encoding (as PTB sends it, see ``telegram/request/_requestparameter.py``):
 non-file requests are form-encoded with every non-string value JSON-encoded; requests
@@ -25,6 +26,7 @@ after the parameter or referenced as ``attach://<name>`` (media groups).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import copy
 import html
@@ -35,14 +37,13 @@ import mimetypes
 import re
 import socket
 import struct
-import sys
 import threading
 import time
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -431,108 +432,139 @@ class EmuUser:
 
 
 # --------------------------------------------------------------------------- HTTP layer
+# A small HTTP/1.1 server on asyncio streams: one task per keep-alive connection on the emulator's
+# own event loop (in a daemon thread). It replaced ThreadingHTTPServer, whose listen backlog of 5,
+# thread per connection and slow header parsing capped the emulator at a few hundred requests/s
+# and reset connections under load.
+
+LISTEN_BACKLOG = 1024
+MAX_HEAD = 64 * 1024  # request line + headers
+MAX_BODY = 64 * 1024 * 1024  # uploads: the cloud Bot API takes up to 50 MB
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Turns HTTP requests into emulator calls. HTTP/1.1 keep-alive, like the real API."""
+class _HttpError(Exception):
+    """A malformed request: answered with ``status`` and the connection is closed."""
 
-    protocol_version = "HTTP/1.1"
-    server_version = "BotApiEmulator/1.0"
-    emu: BotApiEmulator  # set on a per-emulator subclass
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass  # keep test output quiet
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body are separate writes: without NODELAY, Nagle + delayed ACK add ~40 ms
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.emu._track_connection(self.connection, add=True)
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        self.emu._track_connection(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-    def _dispatch(self) -> None:
-        url = urlsplit(self.path)
-        path = unquote(url.path)
-        body = self._read_body()
-        if path.startswith("/file/bot"):
-            token, _, file_path = path[len("/file/bot") :].partition("/")
-            data = self.emu._download(token, file_path)
-            if data is None:
-                self._send(
-                    404, json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}).encode()
-                )
-            else:
-                self._send(200, data, "application/octet-stream")
-            return
-        if not path.startswith("/bot"):
-            self._send_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-            return
-        token, _, method = path[len("/bot") :].partition("/")
-        params = {k: _decode_value(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True)}
-        uploads: dict[str, _Upload] = {}
-        ctype = self.headers.get("Content-Type", "")
-        try:
-            if ctype.startswith("multipart/form-data"):
-                fields, uploads = _parse_multipart(body, ctype)
-                params.update((k, _decode_value(k, v)) for k, v in fields.items())
-            elif ctype.startswith("application/json"):
-                params.update(json.loads(body or b"{}"))
-            elif body:
-                pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-                params.update((k, _decode_value(k, v)) for k, v in pairs)
-        except (ApiError, ValueError) as exc:
-            self._send_json(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
-            return
-        status, payload, delay = self.emu._handle(token, method, params, uploads)
-        if delay:
-            self.emu._stop_event.wait(delay)  # slow answer; stop() cuts it short
-        self._send_json(status, payload)
-
-    def _send_json(self, status: int, payload: dict) -> None:
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json")
-
-    def _send(self, status: int, data: bytes, ctype: str = "application/json") -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            self.close_connection = True  # client gave up (timeout/cancel); nothing to do
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status = status
+        self.description = description
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+@dataclass
+class _Request:
+    method: str
+    target: str
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    keep_alive: bool
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # clients closing keep-alive connections (or stop() cutting them) are normal
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
+
+@dataclass(eq=False)
+class _Connection:
+    """An open client connection; ``idle`` while waiting for the next request."""
+
+    writer: asyncio.StreamWriter
+    idle: bool = True
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _http_response(status: int, body: bytes, ctype: str, keep_alive: bool) -> bytes:
+    head = (
+        f"HTTP/1.1 {status} {_reason(status)}\r\nServer: BotApiEmulator/2.0\r\n"
+        f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+        f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def _json_body(status: int, description: str) -> bytes:
+    return json.dumps({"ok": False, "error_code": status, "description": description}).encode()
+
+
+async def _read_head(reader: asyncio.StreamReader) -> _Request | None:
+    """Request line and headers; None when the client closed the connection between requests."""
+    try:
+        raw = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial.strip():
+            raise _HttpError(400, "Bad Request: incomplete request head") from None
+        return None
+    except asyncio.LimitOverrunError:
+        raise _HttpError(431, "Request Header Fields Too Large") from None
+    lines = raw.decode("latin-1").lstrip("\r\n").split("\r\n")  # empty lines before it are allowed
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[0].isalpha():
+        raise _HttpError(400, "Bad Request: malformed request line")
+    method, target, version = parts
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        raise _HttpError(505, "HTTP Version Not Supported")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise _HttpError(400, "Bad Request: malformed header")
+        key, value = name.lower(), value.strip()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    connection = headers.get("connection", "").lower()
+    keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
+    return _Request(method.upper(), target, headers, keep_alive)
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    """The body framed by Transfer-Encoding: chunked or Content-Length (none: empty)."""
+    coding = headers.get("transfer-encoding", "").lower()
+    if coding:
+        if coding.rsplit(",", 1)[-1].strip() != "chunked":
+            raise _HttpError(501, "Not Implemented: transfer coding")
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = await reader.readuntil(b"\r\n")
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _HttpError(400, "Bad Request: malformed chunk size") from None
+            if size == 0:
+                while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailer fields, ignored
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
+                raise _HttpError(413, "Request Entity Too Large")
+            chunks.append(await reader.readexactly(size))
+            if await reader.readexactly(2) != b"\r\n":
+                raise _HttpError(400, "Bad Request: malformed chunk")
+    length = headers.get("content-length", "").strip()
+    if not length:
+        return b""
+    if not length.isdigit():
+        raise _HttpError(400, "Bad Request: invalid Content-Length")
+    if int(length) > MAX_BODY:
+        raise _HttpError(413, "Request Entity Too Large")
+    return await reader.readexactly(int(length))
+
+
+def _request_params(query: str, body: bytes, ctype: str) -> tuple[dict, dict[str, _Upload]]:
+    """Parameters from the query string and a form, multipart or JSON body."""
+    params = {k: _decode_value(k, v) for k, v in parse_qsl(query, keep_blank_values=True)}
+    uploads: dict[str, _Upload] = {}
+    if ctype.startswith("multipart/form-data"):
+        fields, uploads = _parse_multipart(body, ctype)
+        params.update((k, _decode_value(k, v)) for k, v in fields.items())
+    elif ctype.startswith("application/json"):
+        params.update(json.loads(body or b"{}"))
+    elif body:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        params.update((k, _decode_value(k, v)) for k, v in pairs)
+    return params, uploads
 
 
 # --------------------------------------------------------------------------- the emulator
@@ -562,10 +594,16 @@ class BotApiEmulator:
         self.global_rate = global_rate
         self.per_chat_rate = per_chat_rate
 
+        # State lock: a threading lock because tests and listeners read state from other threads.
+        # It is held only for short, non-blocking sections; nothing awaits while holding it.
         self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)  # long polls wait here
         self._stop_event = threading.Event()
         self._poll_generation = 0  # bumped by wake_pollers() to end current long polls
+        # Long polls wait on an asyncio.Event of the server loop; inject() from any thread has it
+        # set via call_soon_threadsafe (once per batch of injections, and only if a poll waits).
+        self._poll_event: asyncio.Event | None = None
+        self._polls_waiting = 0
+        self._poll_wake_scheduled = False
 
         self.calls: list[Call] = []
         self.commands: dict[str, list[dict]] = {}
@@ -589,10 +627,14 @@ class BotApiEmulator:
         self._listeners: list[Callable[[Call], None]] = []
         self._global_window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
-        self._connections: set[socket.socket] = set()
+        self._file_paths: dict[str, str] = {}  # file_path -> file_id, for downloads
 
-        self._server: _Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None  # set on the server loop by stop()
+        self._connections: set[_Connection] = set()
+        self._tasks: set[asyncio.Task] = set()
         self._methods: dict[str, Callable[[dict, dict[str, _Upload]], Any]] = {
             name[3:].lower(): getattr(self, name) for name in dir(self) if name.startswith("_m_")
         }
@@ -600,34 +642,89 @@ class BotApiEmulator:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> BotApiEmulator:
-        if self._server is not None:
+        """Bind the port and serve from a daemon thread; returns once the port is listening."""
+        if self._thread is not None:
             return self
         self._stop_event.clear()
-        handler = type("Handler", (_Handler,), {"emu": self})
-        self._server = _Server((self.host, self._requested_port), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.create_server((self.host, self._requested_port), family=family, backlog=LISTEN_BACKLOG)
+        self.port = sock.getsockname()[1]
+        loop = asyncio.new_event_loop()
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._loop = loop
+        self._thread = threading.Thread(target=self._serve, args=(loop, sock, ready),
                                         name=f"BotApiEmulator:{self.port}", daemon=True)  # fmt: skip
         self._thread.start()
+        try:
+            ready.result(timeout=10)
+        except BaseException:
+            self._stop_event.set()
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(timeout=5)
+            self._thread = self._loop = None
+            raise
         return self
 
     def stop(self) -> None:
-        """Stop serving: wakes long polls, cuts delays, closes open connections."""
-        if self._server is None:
+        """Stop serving: answers long polls, cuts delays, closes open connections, ends the thread."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
             return
         self._stop_event.set()
-        with self._cond:
-            self._cond.notify_all()
-        self._server.shutdown()
-        with self._lock:
-            conns = list(self._connections)
-        for conn in conns:  # idle keep-alive connections would otherwise keep threads blocked
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        with contextlib.suppress(RuntimeError):  # the loop may already be closed
+            done = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            if threading.current_thread() is not thread:  # stop() from a listener cannot wait
+                with contextlib.suppress(Exception):
+                    done.result(timeout=5)
+                thread.join(timeout=5)
+        self._thread = self._loop = None
+
+    def _serve(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
+               ready: concurrent.futures.Future[None]) -> None:  # fmt: skip
+        """The server thread: its own event loop, until _shutdown() stops it."""
+        asyncio.set_event_loop(loop)
+        try:
+            self._server = loop.run_until_complete(self._open(sock))
+        except BaseException as exc:
+            sock.close()
+            ready.set_exception(exc)
+            loop.close()
+            return
+        ready.set_result(None)
+        try:
+            loop.run_forever()
+        finally:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+
+    async def _open(self, sock: socket.socket) -> asyncio.Server:
+        self._stopping = asyncio.Event()
+        self._poll_event = asyncio.Event()
+        return await asyncio.start_server(self._on_connection, sock=sock, backlog=LISTEN_BACKLOG,
+                                          limit=MAX_HEAD)  # fmt: skip
+
+    async def _shutdown(self) -> None:
+        """On the server loop: refuse new connections, answer waiting requests, close the rest."""
+        assert self._stopping is not None and self._loop is not None
+        self._stopping.set()
+        if self._server is not None:
+            self._server.close()
+        self._fire_poll_event()
+        for conn in list(self._connections):
+            if conn.idle:  # idle keep-alive connections: nothing to answer
+                conn.writer.close()
+        pending = set(self._tasks)
+        if pending:  # busy ones finish their answer (long polls and delays end at once) and close
+            _done, pending = await asyncio.wait(pending, timeout=2)
+        for task in pending:
+            task.cancel()
+        for conn in list(self._connections):
+            conn.writer.transport.abort()
+        self._server = None
+        self._loop.call_soon(self._loop.stop)
 
     def __enter__(self) -> BotApiEmulator:
         return self.start()
@@ -643,9 +740,93 @@ class BotApiEmulator:
     def base_file_url(self) -> str:
         return f"http://{self.host}:{self.port}/file/bot"
 
-    def _track_connection(self, conn: socket.socket, add: bool) -> None:
+    # ------------------------------------------------------------------ HTTP serving (server loop)
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One keep-alive connection: requests are read and answered one after another."""
+        task = asyncio.current_task()
+        assert task is not None and self._stopping is not None
+        conn = _Connection(writer)
+        self._connections.add(conn)
+        self._tasks.add(task)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # an answer is one write anyway; never wait for Nagle
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while not self._stopping.is_set():
+                conn.idle = True
+                try:
+                    request = await _read_head(reader)
+                finally:
+                    conn.idle = False
+                if request is None:
+                    break
+                if request.headers.get("expect", "").lower() == "100-continue":
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                body = await _read_body(reader, request.headers)
+                status, data, ctype = await self._respond(request, body)
+                keep_alive = request.keep_alive and not self._stopping.is_set()
+                writer.write(_http_response(status, data, ctype, keep_alive))
+                await writer.drain()
+                if not keep_alive:
+                    break
+        except _HttpError as err:  # malformed request: answer and close
+            with contextlib.suppress(OSError, RuntimeError):
+                writer.write(_http_response(err.status, _json_body(err.status, err.description),
+                                            "application/json", False))  # fmt: skip
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # the client went away (timeout, cancel) or stop() cut the connection
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+        except Exception:
+            log.exception("emulator: request failed")
+        finally:
+            self._connections.discard(conn)
+            self._tasks.discard(task)
+            writer.close()
+
+    async def _respond(self, request: _Request, body: bytes) -> tuple[int, bytes, str]:
+        """(status, body, content type) for one request."""
+        if request.method not in ("GET", "POST"):
+            return 501, _json_body(501, "Not Implemented"), "application/json"
+        url = urlsplit(request.target)
+        path = unquote(url.path)
+        if path.startswith("/file/bot"):
+            token, _, file_path = path[len("/file/bot") :].partition("/")
+            data = self._download(token, file_path)
+            if data is None:
+                return 404, _json_body(404, "Not Found"), "application/json"
+            return 200, data, "application/octet-stream"
+        if not path.startswith("/bot"):
+            return 404, _json_body(404, "Not Found"), "application/json"
+        token, _, method = path[len("/bot") :].partition("/")
+        try:
+            params, uploads = _request_params(url.query, body, request.headers.get("content-type", ""))
+        except (ApiError, ValueError, TypeError) as exc:
+            return 400, _json_body(400, f"Bad Request: {exc}"), "application/json"
+        status, payload, delay = await self._handle(token, method, params, uploads)
+        if delay:  # slow answer; stop() cuts it short
+            assert self._stopping is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+        return status, json.dumps(payload, ensure_ascii=False).encode(), "application/json"
+
+    # ------------------------------------------------------------------ long-poll wake-ups
+    def _wake_polls(self) -> None:
+        """Lock held: have waiting long polls look at the queue again (from any thread)."""
+        if self._polls_waiting and not self._poll_wake_scheduled and self._loop is not None:
+            self._poll_wake_scheduled = True
+            with contextlib.suppress(RuntimeError):  # loop closed: nobody is waiting any more
+                self._loop.call_soon_threadsafe(self._fire_poll_event)
+
+    def _fire_poll_event(self) -> None:
+        """Server loop: wake every poll waiting now; later polls wait on a fresh event."""
         with self._lock:
-            (self._connections.add if add else self._connections.discard)(conn)
+            self._poll_wake_scheduled = False
+            event, self._poll_event = self._poll_event, asyncio.Event()
+        if event is not None:
+            event.set()
 
     # ------------------------------------------------------------------ PTB conveniences
     def app_builder(self) -> Any:
@@ -674,9 +855,12 @@ class BotApiEmulator:
 
     def wake_pollers(self) -> None:
         """End all currently waiting getUpdates long polls (they answer with [])."""
-        with self._cond:
+        with self._lock:
             self._poll_generation += 1
-            self._cond.notify_all()
+            loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._fire_poll_event)
 
     # ------------------------------------------------------------------ test-facing API
     def user(self, user_id: int = 1001, first_name: str = "苏建华", language_code: str | None = "zh-hans",
@@ -705,13 +889,13 @@ class BotApiEmulator:
         can answer, edit, and download them.
         """
         upd = copy.deepcopy(update)
-        with self._cond:
+        with self._lock:
             upd.pop("update_id", None)
             uid = self._next_update_id
             self._next_update_id += 1
             self._learn(upd)
             self._updates.append({"update_id": uid, **upd})
-            self._cond.notify_all()
+            self._wake_polls()
         return uid
 
     def calls_of(self, method: str) -> list[Call]:
@@ -775,10 +959,10 @@ class BotApiEmulator:
             await asyncio.sleep(0.01)
 
     # ------------------------------------------------------------------ request handling
-    def _handle(
+    async def _handle(
         self, token: str, method: str, params: dict, uploads: dict[str, _Upload]
     ) -> tuple[int, dict, float]:
-        """Run one API call; returns (HTTP status, JSON body, response delay)."""
+        """Run one API call (server loop); returns (HTTP status, JSON body, response delay)."""
         if unquote(token) != self.token:
             err = ApiError(401, "Unauthorized")
             self._record(method, params, err.error_code, None, err.description)
@@ -798,7 +982,7 @@ class BotApiEmulator:
             if failure is not None:
                 raise failure
             if key == "getupdates":
-                result = self._get_updates(params)  # waits without holding the lock
+                result = await self._get_updates(params)  # waits without holding the lock
             else:
                 with self._lock:
                     chat_id = params.get("chat_id")
@@ -862,10 +1046,8 @@ class BotApiEmulator:
         if unquote(token) != self.token:
             return None
         with self._lock:
-            for file_id, meta in self._file_meta.items():
-                if meta.get("file_path") == file_path:
-                    return self._file_bytes(file_id)
-        return None
+            file_id = self._file_paths.get(file_path)
+            return None if file_id is None else self._file_bytes(file_id)
 
     # ------------------------------------------------------------------ state helpers (lock held)
     def _chat(self, chat_id: int, info: dict | None = None) -> _Chat:
@@ -909,6 +1091,7 @@ class BotApiEmulator:
         self._file_seq += 1
         self._file_meta[file_id] = {"file_unique_id": unique_id, "file_size": size if size is not None else len(data or b""),
                                     "file_path": f"{kind}/file_{self._file_seq}{ext}"}  # fmt: skip
+        self._file_paths[self._file_meta[file_id]["file_path"]] = file_id
         if data is not None:
             self.files[file_id] = data
 
@@ -1102,25 +1285,35 @@ class BotApiEmulator:
                 raise LookupError(f"no bot message {mid} in chat {chat_id} (deleted?)")
             return copy.deepcopy(found[0])
 
-    def _get_updates(self, params: dict) -> list[dict]:
+    async def _get_updates(self, params: dict) -> list[dict]:
+        """getUpdates on the server loop: a long poll waits without blocking other requests."""
         offset = params.get("offset")
         limit = max(1, min(int(params.get("limit") or 100), 100))
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             if isinstance(offset, int) and offset > 0:
                 # an offset confirms every update below it
                 self.confirmed_offset = max(self.confirmed_offset, offset)
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             generation = self._poll_generation
-            while True:
+        while True:
+            with self._lock:
                 ready = [u for u in self._updates if not isinstance(offset, int) or u["update_id"] >= offset]
                 if ready or self._stop_event.is_set() or generation != self._poll_generation:
                     return copy.deepcopy(ready[:limit])
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return []
-                self._cond.wait(remaining)
+                event = self._poll_event
+                self._polls_waiting += 1
+            try:
+                assert event is not None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), remaining)
+            finally:
+                with self._lock:
+                    self._polls_waiting -= 1
 
     # ------------------------------------------------------------------ Bot API methods
     # Each _m_<Method> runs with the lock held and returns the "result" or raises ApiError.
@@ -1128,8 +1321,8 @@ class BotApiEmulator:
     def _m_getMe(self, params: dict, uploads: dict) -> dict:
         return dict(self.bot_user)
 
-    def _m_getUpdates(self, params: dict, uploads: dict) -> list:  # dispatched to _get_updates
-        return self._get_updates(params)
+    def _m_getUpdates(self, params: dict, uploads: dict) -> list:  # _handle awaits _get_updates instead
+        raise NotImplementedError
 
     def _m_deleteWebhook(self, params: dict, uploads: dict) -> bool:
         if params.get("drop_pending_updates"):

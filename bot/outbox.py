@@ -1,16 +1,26 @@
 """The outbox: every message the bot sends on its own initiative is a row with a unique
-dedupe key, delivered by `Dispatcher` within Telegram's limits, once."""
+dedupe key, delivered by `Dispatcher` within Telegram's limits, once.
+
+Row statuses: pending → sending (claimed, request in flight) → sent; or failed (403, other 400s,
+too many network errors), dropped (expired, withdrawn, recipient blocked the bot), uncertain (the
+request timed out after reaching Telegram: maybe delivered, so not repeated).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+import warnings
 from collections import deque
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -19,21 +29,34 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.clock import Clock, to_db
+from bot.clock import Clock, from_db, to_db
 from bot.i18n import t
 from bot.members import mark_unreachable
+from bot.reminders import QuietHours
 from models import Member, Outbox
 from models.db import Database
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+CATCH_UP = 4  # sends a late start may catch up on (the window check still bounds every second)
 
 
-async def enqueue(session: AsyncSession, *, dedupe_key: str, chat_id: int, text: str, now: datetime,
-                  kind: str = "notice", member_id: int | None = None, send_after: datetime | None = None,
-                  expires_at: datetime | None = None, reply_markup: dict | None = None,
-                  method: str = "sendMessage", extra: dict[str, Any] | None = None) -> bool:
+async def enqueue(
+    session: AsyncSession,
+    *,
+    dedupe_key: str,
+    chat_id: int,
+    text: str,
+    now: datetime,
+    kind: str = "notice",
+    member_id: int | None = None,
+    send_after: datetime | None = None,
+    expires_at: datetime | None = None,
+    reply_markup: dict | None = None,
+    method: str = "sendMessage",
+    extra: dict[str, Any] | None = None,
+) -> bool:
     """Queue one message; a second row with the same dedupe key is ignored. True if queued."""
     payload: dict[str, Any] = {"method": method, "text": text}
     if reply_markup:
@@ -41,9 +64,16 @@ async def enqueue(session: AsyncSession, *, dedupe_key: str, chat_id: int, text:
     if extra:
         payload.update(extra)
     values = {
-        "dedupe_key": dedupe_key, "kind": kind, "chat_id": chat_id, "member_id": member_id,
-        "payload": payload, "status": "pending", "send_after": to_db(send_after or now),
-        "expires_at": to_db(expires_at) if expires_at else None, "attempts": 0, "created_at": to_db(now),
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "chat_id": chat_id,
+        "member_id": member_id,
+        "payload": payload,
+        "status": "pending",
+        "send_after": to_db(send_after or now),
+        "expires_at": to_db(expires_at) if expires_at else None,
+        "attempts": 0,
+        "created_at": to_db(now),
     }
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -52,17 +82,44 @@ async def enqueue(session: AsyncSession, *, dedupe_key: str, chat_id: int, text:
     return bool(result.rowcount)
 
 
-async def notify_member(session: AsyncSession, member: Member, key: str, *, dedupe_key: str, now: datetime,
-                        default_lang: str = "zh", kind: str = "notice", reply_markup: dict | None = None,
-                        send_after: datetime | None = None, expires_at: datetime | None = None,
-                        **params: object) -> bool:
+async def notify_member(
+    session: AsyncSession,
+    member: Member,
+    key: str,
+    *,
+    dedupe_key: str,
+    now: datetime,
+    default_lang: str = "zh",
+    kind: str = "notice",
+    reply_markup: dict | None = None,
+    send_after: datetime | None = None,
+    expires_at: datetime | None = None,
+    **params: object,
+) -> bool:
     """Queue catalogue message `key` for a member, in their language. Skips the unbound and unreachable."""
     if member.telegram_user_id is None or not member.reachable or not member.active:
         return False
     text = t(key, member.language or default_lang, **params)
-    return await enqueue(session, dedupe_key=dedupe_key, chat_id=member.telegram_user_id, text=text, now=now,
-                         kind=kind, member_id=member.id, reply_markup=reply_markup, send_after=send_after,
-                         expires_at=expires_at)
+    return await enqueue(
+        session,
+        dedupe_key=dedupe_key,
+        chat_id=member.telegram_user_id,
+        text=text,
+        now=now,
+        kind=kind,
+        member_id=member.id,
+        reply_markup=reply_markup,
+        send_after=send_after,
+        expires_at=expires_at,
+    )
+
+
+def _seconds(exc: RetryAfter) -> float:
+    """retry_after in seconds (PTB is moving it from int to timedelta and warns on reading it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return float(value) if isinstance(value, int | float) else value.total_seconds()
 
 
 def _input_file(value: str) -> str | bytes:
@@ -72,128 +129,409 @@ def _input_file(value: str) -> str | bytes:
     return value
 
 
-class RateLimiter:
-    """Paces sends: at most `per_second` overall and one per `chat_interval` seconds per chat."""
+@dataclass
+class Queued:
+    """One message for `enqueue_many` (many rows in a few statements, e.g. an event's reminders)."""
 
-    def __init__(self, per_second: float = 30, chat_interval: float = 1.0) -> None:
+    dedupe_key: str
+    chat_id: int
+    text: str
+    member_id: int | None = None
+    kind: str = "notice"
+    send_after: datetime | None = None
+    expires_at: datetime | None = None
+    reply_markup: dict | None = None
+
+
+INSERT_CHUNK = 500  # keeps a multi-row INSERT under SQLite's bound-parameter limit
+
+
+async def enqueue_many(session: AsyncSession, messages: list[Queued], *, now: datetime) -> int:
+    """Queue many messages; rows whose dedupe key exists already are ignored. Returns how many were new."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    queued = 0
+    for first in range(0, len(messages), INSERT_CHUNK):
+        values = []
+        for m in messages[first : first + INSERT_CHUNK]:
+            payload: dict[str, Any] = {"method": "sendMessage", "text": m.text}
+            if m.reply_markup:
+                payload["reply_markup"] = m.reply_markup
+            values.append(
+                {
+                    "dedupe_key": m.dedupe_key,
+                    "kind": m.kind,
+                    "chat_id": m.chat_id,
+                    "member_id": m.member_id,
+                    "payload": payload,
+                    "status": "pending",
+                    "send_after": to_db(m.send_after or now),
+                    "expires_at": to_db(m.expires_at) if m.expires_at else None,
+                    "attempts": 0,
+                    "created_at": to_db(now),
+                    "claimed_at": None,
+                    "sent_at": None,
+                    "last_error": None,
+                }
+            )
+        if not values:
+            continue
+        # executemany (one compiled statement, batched by the driver); rowcount is not reliable
+        # for it on every driver, so the new rows are counted by their returned ids
+        stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Outbox.id)
+        result = await session.exec(stmt, params=values)  # type: ignore[call-overload]
+        queued += len(result.all())
+    return queued
+
+
+async def drop_pending(
+    session: AsyncSession,
+    *,
+    key_prefix: str,
+    reason: str,
+    member_id: int | None = None,
+    kinds: tuple[str, ...] | None = None,
+) -> int:
+    """Withdraw queued, not yet sent rows whose dedupe key starts with `key_prefix` (e.g. an
+    event's reminders after a cancellation). Returns how many were withdrawn."""
+    stmt = update(Outbox).where(
+        col(Outbox.status) == "pending", col(Outbox.dedupe_key).startswith(key_prefix, autoescape=True)
+    )
+    if member_id is not None:
+        stmt = stmt.where(col(Outbox.member_id) == member_id)
+    if kinds:
+        stmt = stmt.where(col(Outbox.kind).in_(kinds))
+    result = await session.exec(stmt.values(status="dropped", last_error=reason))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+@dataclass
+class _Slot:
+    chat_id: int
+    start: float
+    end: float | None = None  # None while the request is in flight
+
+
+class RateLimiter:
+    """Paces sends to ≤ `per_second` overall and one per `chat_interval` per chat.
+
+    Telegram (and the emulator) count a message when they process it, somewhere between our
+    request's start and its answer. So the limits are kept against *answers*: a send may start
+    only `window` seconds after the send `per_second` places before it was answered, and a
+    chat's next send only `chat_interval` after its previous one was answered. Sends are also
+    spread evenly (1/per_second apart) rather than fired in bursts. Monotonic time, in seconds.
+    """
+
+    def __init__(
+        self,
+        per_second: float = 30,
+        chat_interval: float = 1.0,
+        *,
+        window: float = 1.0,
+        margin: float = 0.002,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.per_second = per_second
         self.chat_interval = chat_interval
-        self._recent: deque[float] = deque()
-        self._last_by_chat: dict[int, float] = {}
+        self.window = window
+        self.margin = margin
+        self.clock = clock
+        self.spacing = 1.0 / per_second
+        self._recent: deque[_Slot] = deque(maxlen=max(1, int(per_second)))
+        self._next_start = -math.inf  # the even-spacing schedule
+        self._chat_end: dict[int, float] = {}
+        self._busy: set[int] = set()
+        self._paused_until = -math.inf
+
+    def ready_at(self, chat_id: int) -> float | None:
+        """Earliest moment a send to `chat_id` fits; None while it must wait for a send in flight."""
+        if chat_id in self._busy:
+            return None
+        moment = max(self._paused_until, self._next_start)
+        last = self._chat_end.get(chat_id)
+        if last is not None:
+            moment = max(moment, last + self.chat_interval + self.margin)
+        if len(self._recent) == self._recent.maxlen:
+            oldest = self._recent[0]
+            if oldest.end is None:
+                return None
+            moment = max(moment, oldest.end + self.window + self.margin)
+        return moment
+
+    def start(self, chat_id: int) -> _Slot:
+        slot = _Slot(chat_id, self.clock())
+        self._recent.append(slot)
+        # Keep to the schedule: a send started a little late (claiming its row took a few ms, the
+        # loop was busy) does not push every later one back; the window check bounds any second.
+        late = slot.start - self._next_start
+        self._next_start = (self._next_start if late < CATCH_UP * self.spacing else slot.start) + self.spacing
+        self._busy.add(chat_id)
+        return slot
+
+    def finish(self, slot: _Slot) -> None:
+        slot.end = self.clock()
+        self._busy.discard(slot.chat_id)
+        self._chat_end[slot.chat_id] = slot.end
+        if len(self._chat_end) > 10_000:  # forget chats whose interval has long passed
+            horizon = slot.end - self.chat_interval - 1
+            self._chat_end = {c: t for c, t in self._chat_end.items() if t > horizon}
+
+    def pause(self, seconds: float) -> None:
+        """After a 429: nothing starts for `seconds`, as Telegram asks."""
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
 
     def delay_for(self, chat_id: int) -> float:
-        """Seconds to wait before a send to `chat_id` fits both limits (0 = now)."""
-        now = time.monotonic()
-        while self._recent and now - self._recent[0] >= 1.0:
-            self._recent.popleft()
-        wait_global = 0.0 if len(self._recent) < self.per_second else 1.0 - (now - self._recent[0])
-        last = self._last_by_chat.get(chat_id)
-        wait_chat = 0.0 if last is None else max(0.0, self.chat_interval - (now - last))
-        return max(wait_global, wait_chat)
+        """Seconds to wait before a send to `chat_id` fits (0 = now; a guess while one is in flight)."""
+        ready = self.ready_at(chat_id)
+        if ready is None:
+            return self.chat_interval
+        return max(0.0, ready - self.clock())
 
     def record(self, chat_id: int) -> None:
-        now = time.monotonic()
-        self._recent.append(now)
-        self._last_by_chat[chat_id] = now
+        """A send that has already been answered (for callers that send on their own)."""
+        self.finish(self.start(chat_id))
 
 
 class Dispatcher:
-    """Sends due outbox rows. One instance per process; `run_once` is the APScheduler job."""
+    """Sends due outbox rows. One instance per process; `run_once` is the APScheduler job.
 
-    def __init__(self, db: Database, bot: Bot, clock: Clock, limiter: RateLimiter | None = None,
-                 batch: int = 200) -> None:
+    A run keeps going while rows are due: it fetches them in batches, starts each send when the
+    `RateLimiter` allows, with up to `max_in_flight` requests under way at once (different chats
+    are sent concurrently; one chat's messages go one after another, in order). Each row is
+    claimed (pending → sending, compare-and-set) just before its request, and marked sent right
+    after the answer: after a SIGKILL only rows still 'sending' — the ones in flight — can repeat,
+    and `recover()` at start-up sends them again rather than losing them.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        clock: Clock,
+        limiter: RateLimiter | None = None,
+        batch: int = 200,
+        *,
+        max_in_flight: int = 8,
+        quiet: QuietHours | None = None,
+        zone: tzinfo | None = None,
+        refetch_seconds: float = 1.0,
+    ) -> None:
         self.db = db
         self.bot = bot
         self.clock = clock
         self.limiter = limiter or RateLimiter()
         self.batch = batch
+        self.max_in_flight = max_in_flight
+        self.quiet = quiet
+        self.zone = zone or UTC
+        self.refetch_seconds = refetch_seconds
         self._lock = asyncio.Lock()
 
     async def recover(self) -> int:
-        """After a crash, a row left 'sending' was the one in flight: send it again (at most one repeat)."""
+        """At start-up: rows left 'sending' were in flight when the process died; send them again
+        (at most those repeat) rather than lose them."""
         async with self.db.session() as session:
             result = await session.exec(
                 update(Outbox).where(col(Outbox.status) == "sending").values(status="pending")  # type: ignore[call-overload]
             )
             return int(result.rowcount or 0)
 
-    async def _due(self) -> list[Outbox]:
+    async def _due(self, exclude: set[int]) -> list[Outbox]:
+        """Due pending rows, oldest first; expired ones are dropped (and logged) instead."""
         now = to_db(self.clock.now())
         async with self.db.session() as session:
-            query = (select(Outbox).where(col(Outbox.status) == "pending", col(Outbox.send_after) <= now)
-                     .order_by(col(Outbox.send_after), col(Outbox.id)).limit(self.batch))
-            if not self.db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
+            query = (
+                select(Outbox)
+                .where(col(Outbox.status) == "pending", col(Outbox.send_after) <= now)
+                .order_by(col(Outbox.send_after), col(Outbox.id))
+                .limit(self.batch)
+            )
+            if exclude:
+                query = query.where(col(Outbox.id).not_in(exclude))
             rows = list((await session.exec(query)).all())
             expired = [r for r in rows if r.expires_at is not None and r.expires_at <= now]
             for row in expired:
                 row.status, row.last_error = "dropped", "expired before it could be sent"
                 session.add(row)
-                log.info("outbox %s dropped: expired", row.dedupe_key)
+                log.info(
+                    "outbox %s dropped: fell due while the bot was down and is no longer useful",
+                    row.dedupe_key,
+                )
             return [r for r in rows if r not in expired]
 
+    async def run_after_current(self) -> int:
+        """Wait for a run under way to finish, then send what is due (the sandbox, after moving the clock)."""
+        async with self._lock:
+            return await self._drain()
+
     async def run_once(self) -> int:
-        """Send what is due now; returns the number sent."""
+        """Send what is due now (and what falls due while sending); returns the number sent."""
         if self._lock.locked():
             return 0  # the previous run is still sending
         async with self._lock:
-            sent = 0
-            for row in await self._due():
-                delay = self.limiter.delay_for(row.chat_id)
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if await self._send(row):
-                    sent += 1
-            return sent
+            return await self._drain()
+
+    async def _drain(self) -> int:
+        queue: list[Outbox] = []
+        tasks: set[asyncio.Task[bool]] = set()
+        sent = 0
+        more = True  # the last fetch may have left due rows behind
+        last_fetch = -math.inf
+
+        def requeue(row: Outbox) -> None:
+            queue.insert(0, row)  # the oldest of its chat: keeps the chat's order
+
+        try:
+            while True:
+                if len(queue) < self.batch // 2 and (
+                    more or time.monotonic() - last_fetch >= self.refetch_seconds
+                ):
+                    fetched = await self._due({r.id for r in queue if r.id is not None})
+                    last_fetch = time.monotonic()
+                    more = len(fetched) >= self.batch
+                    queue.extend(fetched)
+                if not queue and not tasks:
+                    break
+                row, wake = self._next(queue) if len(tasks) < self.max_in_flight else (None, None)
+                if row is None:
+                    timeout = None if wake is None else max(0.0, wake - time.monotonic())
+                    if not queue:
+                        timeout = self.refetch_seconds
+                    if tasks:
+                        done, tasks = await asyncio.wait(
+                            tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        sent += sum(1 for task in done if task.result())
+                    else:
+                        await asyncio.sleep(timeout if timeout is not None else self.refetch_seconds)
+                    continue
+                queue.remove(row)
+                if not await self._ready_to_send(row):
+                    continue
+                slot = self.limiter.start(row.chat_id)
+                tasks.add(asyncio.create_task(self._send(row, slot, requeue)))
+        finally:
+            if tasks:
+                done, _ = await asyncio.wait(tasks)
+                sent += sum(
+                    1 for task in done if not task.cancelled() and task.exception() is None and task.result()
+                )
+        return sent
+
+    def _next(self, queue: list[Outbox]) -> tuple[Outbox | None, float | None]:
+        """The first row that may start now, else None and when to look again."""
+        now = time.monotonic()
+        wake: float | None = None
+        held: set[int] = set()  # chats with an earlier row still waiting: keep their order
+        for row in queue:
+            if row.chat_id in held:
+                continue
+            ready = self.limiter.ready_at(row.chat_id)
+            if ready is not None and ready <= now:
+                return row, None
+            held.add(row.chat_id)
+            if ready is not None:
+                wake = ready if wake is None else min(wake, ready)
+        return None, wake
+
+    async def _ready_to_send(self, row: Outbox) -> bool:
+        """Last checks, then claim the row (pending → sending). False: not now or not by us."""
+        assert row.id is not None
+        now = self.clock.now()
+        if row.expires_at is not None and to_db(now) >= row.expires_at:
+            await self._mark(row.id, status="dropped", last_error="expired before it could be sent")
+            log.info("outbox %s dropped: expired", row.dedupe_key)
+            return False
+        if row.kind == "reminder" and self.quiet is not None and self.quiet.contains(now, self.zone):
+            later = self.quiet.end_after(now, self.zone)
+            expires = from_db(row.expires_at)
+            if expires is None or later < expires:
+                # Fell due in quiet hours (e.g. after a restart at night): wait for the morning.
+                await self._mark(row.id, send_after=to_db(later))
+                return False
+            # Waiting would make it useless (the event starts before the quiet hours end): send now.
+        async with self.db.session() as session:
+            result = await session.exec(
+                update(Outbox)
+                .where(col(Outbox.id) == row.id, col(Outbox.status) == "pending")  # type: ignore[call-overload]
+                .values(status="sending", claimed_at=to_db(now), attempts=col(Outbox.attempts) + 1)
+            )
+            claimed = bool(result.rowcount)
+        if claimed:
+            row.attempts += 1
+        return claimed
 
     async def _mark(self, row_id: int, **values: Any) -> None:
         async with self.db.session() as session:
             await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))  # type: ignore[call-overload]
 
-    async def _send(self, row: Outbox) -> bool:
+    async def _send(self, row: Outbox, slot: _Slot, requeue: Callable[[Outbox], None]) -> bool:
         assert row.id is not None
-        now = self.clock.now()
-        # Claim before sending: after a SIGKILL only this row can be sent twice.
-        await self._mark(row.id, status="sending", claimed_at=to_db(now), attempts=row.attempts + 1)
-        self.limiter.record(row.chat_id)
         try:
             await self._call(row)
         except RetryAfter as exc:
-            wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-            await self._mark(row.id, status="pending", last_error=f"429 retry after {wait}",
-                             send_after=to_db(now + timedelta(seconds=float(wait))))
+            self.limiter.finish(slot)
+            wait = _seconds(exc)
+            self.limiter.pause(float(wait))
+            log.warning("outbox: Telegram asked to wait %ss (429); pausing all sends", wait)
+            await self._mark(row.id, status="pending", last_error=f"429 retry after {wait}")
+            requeue(row)  # sent again in this run, once the pause is over
             return False
         except Forbidden as exc:
+            self.limiter.finish(slot)
             await self._forbidden(row, str(exc))
             return False
         except TimedOut as exc:
-            # The message may well have arrived: do not repeat it blindly.
-            log.warning("outbox %s timed out; not repeated", row.dedupe_key)
+            self.limiter.finish(slot)
+            if isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+                await self._retry_later(row, f"timeout before sending: {exc}")  # never reached Telegram
+                return False
+            # The request reached Telegram and may well have been delivered: do not repeat it blindly.
+            log.warning("outbox %s timed out after sending; not repeated (status uncertain)", row.dedupe_key)
             await self._mark(row.id, status="uncertain", last_error=f"timeout: {exc}")
             return False
         except BadRequest as exc:
-            log.warning("outbox %s refused: %s", row.dedupe_key, exc.message)
+            self.limiter.finish(slot)
+            log.warning("outbox %s refused by Telegram: %s", row.dedupe_key, exc.message)
             await self._mark(row.id, status="failed", last_error=f"400 {exc.message}")
             return False
         except (NetworkError, TelegramError) as exc:
-            attempts = row.attempts + 1
-            if attempts >= MAX_ATTEMPTS:
-                await self._mark(row.id, status="failed", last_error=f"network: {exc}")
-            else:
-                backoff = timedelta(seconds=min(600, 2**attempts))
-                await self._mark(row.id, status="pending", last_error=f"network: {exc}",
-                                 send_after=to_db(now + backoff))
+            self.limiter.finish(slot)
+            await self._retry_later(row, f"network: {exc}")
             return False
+        except BaseException:
+            self.limiter.finish(slot)
+            raise  # e.g. cancelled at shutdown: the row stays 'sending' and recover() sends it again
+        self.limiter.finish(slot)
         await self._mark(row.id, status="sent", sent_at=to_db(self.clock.now()), last_error=None)
         return True
 
+    async def _retry_later(self, row: Outbox, error: str) -> None:
+        assert row.id is not None
+        if row.attempts >= MAX_ATTEMPTS:
+            log.warning("outbox %s failed after %d attempts", row.dedupe_key, row.attempts)
+            await self._mark(row.id, status="failed", last_error=error)
+            return
+        backoff = timedelta(seconds=min(600, 2**row.attempts))
+        await self._mark(
+            row.id, status="pending", last_error=error, send_after=to_db(self.clock.now() + backoff)
+        )
+
     async def _forbidden(self, row: Outbox, reason: str) -> None:
         async with self.db.session() as session:
-            await session.exec(update(Outbox).where(col(Outbox.id) == row.id)  # type: ignore[call-overload]
-                               .values(status="failed", last_error=f"403 {reason}"))
-            await session.exec(update(Outbox).where(col(Outbox.chat_id) == row.chat_id,  # type: ignore[call-overload]
-                                                    col(Outbox.status) == "pending")
-                               .values(status="dropped", last_error="recipient blocked the bot"))
+            await session.exec(
+                update(Outbox)
+                .where(col(Outbox.id) == row.id)  # type: ignore[call-overload]
+                .values(status="failed", last_error=f"403 {reason}")
+            )
+            await session.exec(
+                update(Outbox)
+                .where(
+                    col(Outbox.chat_id) == row.chat_id,  # type: ignore[call-overload]
+                    col(Outbox.status) == "pending",
+                )
+                .values(status="dropped", last_error="recipient blocked the bot")
+            )
             await mark_unreachable(session, row.chat_id)
         log.info("outbox: chat of member %s blocked the bot; marked unreachable", row.member_id)
 
@@ -204,12 +542,18 @@ class Dispatcher:
         raw_markup = payload.pop("reply_markup", None)
         markup = InlineKeyboardMarkup.de_json(raw_markup, self.bot) if raw_markup else None
         if method == "sendPhoto":
-            await self.bot.send_photo(row.chat_id, photo=_input_file(payload["photo"]), caption=text or None,
-                                      reply_markup=markup)
+            await self.bot.send_photo(
+                row.chat_id, photo=_input_file(payload["photo"]), caption=text or None, reply_markup=markup
+            )
         elif method == "sendDocument":
-            await self.bot.send_document(row.chat_id, document=_input_file(payload["document"]),
-                                         caption=text or None, filename=payload.get("filename"),
-                                         reply_markup=markup)
+            await self.bot.send_document(
+                row.chat_id,
+                document=_input_file(payload["document"]),
+                caption=text or None,
+                filename=payload.get("filename"),
+                reply_markup=markup,
+            )
         else:
-            await self.bot.send_message(row.chat_id, text, reply_markup=markup,
-                                        parse_mode=payload.get("parse_mode"))
+            await self.bot.send_message(
+                row.chat_id, text, reply_markup=markup, parse_mode=payload.get("parse_mode")
+            )

@@ -1,9 +1,15 @@
 """Dialog state in the database: a member half-way through a report continues after a restart
-or a SIGKILL. PTB flushes persistence on a timer; `flush_after_update` writes after every
-update instead, so each completed step is on disk before the next message arrives."""
+or a SIGKILL.
+
+PTB flushes persistence on a timer; here the state of every update is written when the update has
+been handled, together with the update's id (handlers/dedupe.py), in one transaction, so each
+completed step is on disk before the member's next message is processed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 from typing import Any
 
@@ -11,29 +17,34 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
-from telegram import Update
-from telegram.ext import Application, BasePersistence, PersistenceInput, TypeHandler
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.clock import utcnow
-from handlers.common import Context
 from models import DialogState
 from models.db import Database
 
-FLUSH_GROUP = 101  # after handlers.dedupe.LAST_GROUP
+# Set while an update's end collects its changes; outside it (PTB's timer, a conversation timeout
+# job) changes are written straight away.
+collecting: contextvars.ContextVar[bool] = contextvars.ContextVar("collecting", default=False)
 
 
 class DatabasePersistence(BasePersistence[dict, dict, dict]):
     """Conversation states and user_data as JSON rows of `dialog_state`.
 
     bot_data holds live objects (the database engine) and chat_data is unused, so neither is stored.
+    Changes are buffered and written by `write_pending`; `lock` orders those writes so that an older
+    state can never overwrite a newer one.
     """
 
     def __init__(self, db: Database) -> None:
         super().__init__(store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True,
                                                      callback_data=False), update_interval=60)
         self.db = db
+        self.lock = asyncio.Lock()
         self._written: dict[str, str] = {}  # key -> JSON last written, to skip writes that change nothing
+        self._pending: dict[str, Any] = {}  # key -> data to write, None to delete
 
     async def _rows(self, prefix: str) -> list[DialogState]:
         async with self.db.session() as session:
@@ -43,24 +54,29 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
             self._written[row.key] = json.dumps(row.data, sort_keys=True, ensure_ascii=False)
         return rows
 
-    async def _put(self, key: str, data: Any) -> None:
-        encoded = json.dumps(data, sort_keys=True, ensure_ascii=False)
-        if self._written.get(key) == encoded:
-            return
-        async with self.db.session() as session:
-            insert = sqlite_insert if self.db.is_sqlite else pg_insert
+    def _stage(self, key: str, data: Any) -> None:
+        self._pending[key] = data
+        if not collecting.get():
+            asyncio.get_running_loop().create_task(self.flush())
+
+    async def write_pending(self, session: AsyncSession) -> None:
+        """Write what changed since the last call, in the caller's transaction."""
+        pending, self._pending = self._pending, {}
+        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        for key, data in pending.items():
+            if data is None:
+                # Every stored row was loaded at start-up, so a key never written has no row to delete.
+                if self._written.pop(key, None) is not None:
+                    await session.exec(delete(DialogState).where(col(DialogState.key) == key))  # type: ignore[call-overload]
+                continue
+            encoded = json.dumps(data, sort_keys=True, ensure_ascii=False)
+            if self._written.get(key) == encoded:
+                continue
             stmt = insert(DialogState).values(key=key, data=data, updated_at=utcnow())
             stmt = stmt.on_conflict_do_update(index_elements=["key"],
                                               set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at})
             await session.exec(stmt)  # type: ignore[call-overload]
-        self._written[key] = encoded
-
-    async def _drop(self, key: str) -> None:
-        # Every stored row was loaded at start-up, so a key never written has no row to delete.
-        if key in self._written:
-            async with self.db.session() as session:
-                await session.exec(delete(DialogState).where(col(DialogState.key) == key))  # type: ignore[call-overload]
-        self._written.pop(key, None)
+            self._written[key] = encoded
 
     @staticmethod
     def _conv_key(name: str, key: ConversationKey) -> str:
@@ -75,23 +91,16 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         return result
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
-        row_key = self._conv_key(name, key)
-        if new_state is None:
-            await self._drop(row_key)
-        else:
-            await self._put(row_key, {"state": new_state})
+        self._stage(self._conv_key(name, key), None if new_state is None else {"state": new_state})
 
     async def get_user_data(self) -> dict[int, dict]:
         return {int(row.key.removeprefix("user:")): dict(row.data) for row in await self._rows("user:")}
 
     async def update_user_data(self, user_id: int, data: dict) -> None:
-        if data:
-            await self._put(f"user:{user_id}", data)
-        else:
-            await self._drop(f"user:{user_id}")
+        self._stage(f"user:{user_id}", data or None)
 
     async def drop_user_data(self, user_id: int) -> None:
-        await self._drop(f"user:{user_id}")
+        self._stage(f"user:{user_id}", None)
 
     async def get_chat_data(self) -> dict[int, dict]:
         return {}
@@ -124,13 +133,8 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         pass
 
     async def flush(self) -> None:
-        pass  # every write already went to the database
-
-
-async def flush_after_update(update: Update, context: Context) -> None:
-    """Write the dialog step that just completed."""
-    await context.application.update_persistence()
-
-
-def register(app: Application) -> None:
-    app.add_handler(TypeHandler(Update, flush_after_update), group=FLUSH_GROUP)
+        """Write anything still buffered (PTB calls this at shutdown)."""
+        async with self.lock:
+            if self._pending:
+                async with self.db.session() as session:
+                    await self.write_pending(session)

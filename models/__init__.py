@@ -4,3 +4,15 @@ from models.infra import DialogState, Outbox, ProcessedUpdate
 from models.member import BindFailure, Invite, Member, Role
 
 __all__ = ["BindFailure", "DialogState", "Invite", "Member", "Outbox", "ProcessedUpdate", "Role"]
+
+from models.info import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence  # noqa: E402
+
+__all__ += ["InfoAttachment", "InfoAuthor", "InfoEvent", "InfoItem", "InfoSequence"]
+
+from models.activity import ActivityPhoto, ActivityReport, ReportDraft  # noqa: E402
+
+__all__ += ["ActivityPhoto", "ActivityReport", "ReportDraft"]
+
+from models.event import Deadline, Event, Invitation  # noqa: E402
+
+__all__ += ["Deadline", "Event", "Invitation"]

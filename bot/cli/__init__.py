@@ -24,6 +24,14 @@ app = typer.Typer(help="履职助手 lvzhi — CPPCC duty assistant bot.", no_ar
 SUBCOMMANDS: dict[str, str] = {
     "bot.cli.db": "db",
     "bot.cli.members": "members",
+    "bot.cli.events": "events",
+    "bot.cli.deadlines": "deadlines",
+    "bot.cli.info": "info",
+    "bot.cli.sandbox": "sandbox",
+    "bot.cli.activities": "activities",
+    "bot.cli.digest": "digest",
+    "bot.cli.export": "export",
+    "bot.cli.annual": "annual",
 }
 
 

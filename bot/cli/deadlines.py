@@ -1,0 +1,85 @@
+"""`lvzhi deadlines`: add and list assessment deadlines. Reminders are planned by the running
+bot's sweep when their moment comes, only for members who do not meet the requirement yet."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from bot import deadlines as service
+from bot.clock import Clock
+from bot.i18n import t
+from bot.rules import load_rules
+from models.db import Database
+
+app = typer.Typer(help="Assessment deadlines and their reminders.", no_args_is_help=True)
+
+
+@app.command()
+def add(
+    title: str = typer.Option(..., "--title"),
+    due: str = typer.Option(..., "--due", help="Last day, YYYY-MM-DD (local)"),
+    requirement: str = typer.Option(
+        ..., "--requirement", help="info[:N] | points:N | activity:CODE[:N] (this assessment period)"
+    ),
+) -> None:
+    """Add a deadline."""
+    from bot.cli import settings_or_exit, with_database
+
+    settings = settings_or_exit()
+    lang = settings.locale
+    rules = load_rules(settings.rules_path)
+    try:
+        due_on = date.fromisoformat(due.strip())
+    except ValueError:
+        typer.echo(t("deadlines.error.bad_date", lang, text=due[:20]), err=True)
+        raise typer.Exit(1) from None
+
+    async def work(db: Database):  # type: ignore[no-untyped-def]
+        async with db.session() as session:
+            return await service.create_deadline(
+                session,
+                title=title,
+                due_on=due_on,
+                requirement=service.parse_requirement(requirement, rules),
+                now=Clock().now(),
+                zone=settings.tz,
+            )
+
+    try:
+        deadline = with_database(settings, work)
+    except service.DeadlineError as exc:
+        typer.echo(exc.text(lang), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(t("deadlines.saved", lang, title=deadline.title, due=deadline.due_on.isoformat()))
+
+
+@app.command("list")
+def list_(all_: bool = typer.Option(False, "--all", help="Include past and cancelled deadlines")) -> None:
+    """Deadlines with their requirement."""
+    from bot.cli import settings_or_exit, with_database
+
+    settings = settings_or_exit()
+    lang = settings.locale
+    rules = load_rules(settings.rules_path)
+
+    async def work(db: Database):  # type: ignore[no-untyped-def]
+        async with db.session() as session:
+            return await service.list_deadlines(
+                session, include_past=all_, now=Clock().now(), zone=settings.tz
+            )
+
+    rows = with_database(settings, work)
+    typer.echo(t("deadlines.list_header", lang))
+    for deadline in rows:
+        typer.echo(
+            f"#{deadline.id} "
+            + t(
+                "deadlines.list_item",
+                lang,
+                title=deadline.title,
+                due=deadline.due_on.isoformat(),
+                requirement=service.describe(deadline.requirement, rules, lang),
+            )
+        )

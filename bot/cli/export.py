@@ -1,0 +1,93 @@
+"""`lvzhi export members|activities|info|all --period 2025 --out FILE.xlsx`: the per-member annual
+record for the year-end assessment and the year's rows, one sheet per subject, Chinese headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bot.i18n import t
+from models.db import Database
+
+app = typer.Typer(help="Excel exports for the year-end assessment.", no_args_is_help=True)
+
+PERIOD_HELP = "Assessment year, e.g. 2025"
+OUT_HELP = "The .xlsx file to write"
+
+
+def _export(subjects: tuple[str, ...], period: int, out: Path, lang: str | None) -> None:
+    from bot.cli import settings_or_exit, with_database
+    from bot.exports import export
+    from bot.i18n import normalize
+    from bot.rules import RulesError, load_rules
+
+    settings = settings_or_exit()
+    language = normalize(lang, settings.locale)
+    if not 2000 <= period <= 2100:
+        typer.echo(t("digest.cli_bad_year", language, year=period), err=True)
+        raise typer.Exit(2)
+    if out.suffix.lower() != ".xlsx":
+        typer.echo(t("digest.cli_bad_out", language, path=str(out)), err=True)
+        raise typer.Exit(2)
+    try:
+        rules = load_rules(settings.rules_path)
+    except RulesError as exc:
+        typer.echo(t("cli.rules_error", language, reason=str(exc)), err=True)
+        raise typer.Exit(2) from None
+
+    async def work(db: Database) -> dict[str, int]:
+        async with db.session() as session:
+            return await export(session, subjects, period, out, rules=rules, zone=settings.tz, lang=language)
+
+    counts = with_database(settings, work)
+    for subject, rows in counts.items():
+        typer.echo(
+            t(
+                "digest.cli_exported",
+                language,
+                subject=t(f"digest.cli_subject_{subject}", language),
+                rows=rows,
+                path=str(out),
+            )
+        )
+
+
+@app.command()
+def members(
+    period: int = typer.Option(..., "--period", help=PERIOD_HELP),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
+    lang: str = typer.Option(None, "--lang", help="zh or en"),
+) -> None:
+    """Per-member annual record: points by type, reports, 社情民意, attendance, pass / excellent."""
+    _export(("members",), period, out, lang)
+
+
+@app.command()
+def activities(
+    period: int = typer.Option(..., "--period", help=PERIOD_HELP),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
+    lang: str = typer.Option(None, "--lang", help="zh or en"),
+) -> None:
+    """Every activity report and attendance record of the year."""
+    _export(("activities",), period, out, lang)
+
+
+@app.command()
+def info(
+    period: int = typer.Option(..., "--period", help=PERIOD_HELP),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
+    lang: str = typer.Option(None, "--lang", help="zh or en"),
+) -> None:
+    """社情民意 submitted in the year and how far each went."""
+    _export(("info",), period, out, lang)
+
+
+@app.command("all")
+def all_(
+    period: int = typer.Option(..., "--period", help=PERIOD_HELP),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
+    lang: str = typer.Option(None, "--lang", help="zh or en"),
+) -> None:
+    """All three subjects in one workbook, one sheet each."""
+    _export(("members", "activities", "info"), period, out, lang)

@@ -1,0 +1,33 @@
+"""`lvzhi info`: 社情民意信息 for the secretariat's files (export to Excel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from bot.i18n import t
+from models.db import Database
+
+app = typer.Typer(help="Social-condition information (社情民意信息).", no_args_is_help=True)
+
+
+@app.command()
+def export(
+    year: int = typer.Option(None, "--year", help="Year of the tracking numbers (default: this year)"),
+    out: Path = typer.Option(..., "--out", help="The .xlsx file to write"),
+) -> None:
+    """Every item of a year with all its fields, and its full history, as an Excel workbook."""
+    from bot.cli import settings_or_exit, with_database
+    from bot.info_export import export_year
+
+    settings = settings_or_exit()
+    wanted = year or datetime.now(settings.tz).year
+
+    async def work(db: Database) -> int:
+        async with db.session() as session:
+            return await export_year(session, wanted, out, settings.tz, settings.locale)
+
+    count = with_database(settings, work)
+    typer.echo(t("info.export.done", settings.locale, count=count, path=str(out)))

@@ -1,0 +1,248 @@
+"""Assessment deadlines: a title, a due date and a requirement evaluated from the data. Members who
+do not meet it yet are reminded 7, 3 and 1 days before (DEADLINE_REMIND_DAYS) at 09:00 local
+(DEADLINE_REMIND_TIME), never on a day off of the holiday calendar; a member who complies gets no
+further reminder.
+
+Requirements (JSON in `Deadline.requirement`), over the assessment period holding the due date:
+  {"type": "info", "count": N}                  at least N 社情民意 submitted
+  {"type": "points", "min": N}                  at least N confirmed points
+  {"type": "activity", "code": X, "count": N}   at least N reports of type X (pending or confirmed)
+
+Reminder rows are planned by the sweep job when a reminder moment has come (so compliance is
+judged then), one per member and moment (dedupe key `deadline:<id>:<YYYY-MM-DD>:<member>`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import to_db
+from bot.i18n import t
+from bot.outbox import Queued, drop_pending, enqueue_many
+from bot.points import member_points
+from bot.reminders import ReminderPolicy, deadline_slots
+from bot.rules import Rules
+from models import Member
+from models.activity import ABSENT, CONFIRMED, LEAVE, PENDING, ActivityReport
+from models.event import Deadline
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE = 120
+REQUIREMENT_TYPES = ("info", "points", "activity")
+
+
+class DeadlineError(Exception):
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    def text(self, lang: str) -> str:
+        return t(f"deadlines.error.{self.key}", lang, **self.params)
+
+
+def parse_requirement(text: str, rules: Rules) -> dict[str, Any]:
+    """`info`, `info:2`, `points:40`, `activity:research`, `activity:research:2` → requirement."""
+    parts = [p.strip() for p in text.strip().replace("：", ":").split(":") if p.strip()]
+    if not parts or parts[0] not in REQUIREMENT_TYPES:
+        raise DeadlineError("bad_requirement", text=text.strip()[:40])
+    kind, rest = parts[0], parts[1:]
+
+    def number(value: str) -> float:
+        try:
+            n = float(value)
+        except ValueError:
+            raise DeadlineError("bad_requirement", text=text.strip()[:40]) from None
+        if n <= 0 or n > 1000:
+            raise DeadlineError("bad_requirement", text=text.strip()[:40])
+        return n
+
+    if kind == "info":
+        return {"type": "info", "count": int(number(rest[0])) if rest else 1}
+    if kind == "points":
+        if not rest:
+            raise DeadlineError("bad_requirement", text=text.strip()[:40])
+        return {"type": "points", "min": number(rest[0])}
+    if not rest or rest[0] not in rules.activities:
+        raise DeadlineError(
+            "unknown_type", code=(rest[0] if rest else "")[:32], codes=", ".join(rules.activities)
+        )
+    return {"type": "activity", "code": rest[0], "count": int(number(rest[1])) if len(rest) > 1 else 1}
+
+
+def describe(requirement: dict[str, Any], rules: Rules, lang: str) -> str:
+    kind = requirement.get("type")
+    if kind == "info":
+        return t("deadlines.req_info", lang, count=requirement.get("count", 1))
+    if kind == "points":
+        return t("deadlines.req_points", lang, min=f"{float(requirement['min']):g}")
+    activity = rules.activities.get(requirement.get("code", ""))
+    label = activity.label(lang) if activity else requirement.get("code", "")
+    return t("deadlines.req_activity", lang, count=requirement.get("count", 1), type=label)
+
+
+async def create_deadline(
+    session: AsyncSession,
+    *,
+    title: str,
+    due_on: date,
+    requirement: dict[str, Any],
+    now: datetime,
+    zone,
+    created_by: int | None = None,
+) -> Deadline:  # type: ignore[no-untyped-def]
+    title = title.strip()
+    if not title:
+        raise DeadlineError("empty_title")
+    if len(title) > MAX_TITLE:
+        raise DeadlineError("title_too_long", limit=MAX_TITLE)
+    if due_on < now.astimezone(zone).date():
+        raise DeadlineError("in_past")
+    deadline = Deadline(
+        title=title, due_on=due_on, requirement=requirement, created_by=created_by, created_at=to_db(now)
+    )
+    session.add(deadline)
+    await session.flush()
+    return deadline
+
+
+async def cancel_deadline(session: AsyncSession, deadline: Deadline) -> None:
+    deadline.status = "cancelled"
+    session.add(deadline)
+    await drop_pending(session, key_prefix=f"deadline:{deadline.id}:", reason="deadline cancelled")
+
+
+def due_end(deadline: Deadline, zone) -> datetime:  # type: ignore[no-untyped-def]
+    """The end of the due day (local midnight after it), aware UTC."""
+    return datetime.combine(deadline.due_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _period(deadline: Deadline, rules: Rules, zone) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
+    return rules.period_bounds(datetime.combine(deadline.due_on, time(12), tzinfo=zone), zone)
+
+
+async def complies(session: AsyncSession, deadline: Deadline, member_id: int, *, rules: Rules, zone) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the member meets the deadline's requirement now."""
+    start, end = _period(deadline, rules, zone)
+    req = deadline.requirement
+    if req.get("type") == "activity":
+        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        count = (
+            await session.exec(
+                select(func.count())
+                .select_from(ActivityReport)
+                .where(
+                    ActivityReport.member_id == member_id,
+                    ActivityReport.type_code == req.get("code"),
+                    col(ActivityReport.status).in_([PENDING, CONFIRMED]),
+                    col(ActivityReport.attendance).is_(None)
+                    | col(ActivityReport.attendance).not_in([LEAVE, ABSENT]),
+                    col(ActivityReport.activity_date) >= first,
+                    col(ActivityReport.activity_date) < last,
+                )
+            )
+        ).one()
+        return int(count) >= int(req.get("count", 1))
+    summary = await member_points(session, member_id, start=start, end=end, rules=rules, zone=zone)
+    if req.get("type") == "info":
+        return summary.info_submitted >= int(req.get("count", 1))
+    if req.get("type") == "points":
+        return summary.confirmed >= float(req.get("min", 0))
+    raise DeadlineError("bad_requirement", text=str(req.get("type"))[:40])
+
+
+async def members_behind(session: AsyncSession, deadline: Deadline, *, rules: Rules, zone) -> list[Member]:  # type: ignore[no-untyped-def]
+    """Active members who do not meet the requirement yet."""
+    everyone = (
+        await session.exec(select(Member).where(col(Member.active).is_(True)).order_by(col(Member.id)))
+    ).all()
+    behind = []
+    for member in everyone:
+        assert member.id is not None
+        if not await complies(session, deadline, member.id, rules=rules, zone=zone):
+            behind.append(member)
+    return behind
+
+
+def current_slot(deadline: Deadline, *, now: datetime, policy: ReminderPolicy) -> datetime | None:
+    """The latest reminder moment that has come (a moment missed while the bot was down still
+    counts, once), or None when none has or the deadline has passed."""
+    if now >= due_end(deadline, policy.zone):
+        return None
+    today = now.astimezone(policy.zone).date()
+    created = deadline.created_at.replace(tzinfo=UTC).astimezone(policy.zone).date()
+    slots = deadline_slots(
+        deadline.due_on,
+        list(policy.deadline_days),
+        policy.deadline_time,
+        policy.zone,
+        policy.calendar,
+        today=min(today, created),
+    )
+    # Moments before the deadline existed are not made up for; one missed while down is.
+    created_at = deadline.created_at.replace(tzinfo=UTC)
+    come = [s for s in slots if created_at <= s <= now]
+    return come[-1] if come else None
+
+
+async def plan_deadline_reminders(
+    session: AsyncSession, *, now: datetime, rules: Rules, policy: ReminderPolicy
+) -> int:
+    """The sweep: for each active deadline whose reminder moment has come, queue a reminder for
+    every member not yet complying (once per moment). Nothing is planned in quiet hours; the
+    first sweep after them does it. Returns rows queued."""
+    if policy.quiet.contains(now, policy.zone):
+        return 0
+    queued = 0
+    deadlines = (await session.exec(select(Deadline).where(Deadline.status == "active"))).all()
+    for deadline in deadlines:
+        slot = current_slot(deadline, now=now, policy=policy)
+        if slot is None:
+            continue
+        day = slot.astimezone(policy.zone).date().isoformat()
+        prefix = f"deadline:{deadline.id}:{day}:"
+        rows = []
+        for member in await members_behind(session, deadline, rules=rules, zone=policy.zone):
+            if member.telegram_user_id is None or not member.reachable:
+                continue
+            lang = member.language or policy.default_lang
+            days_left = (deadline.due_on - now.astimezone(policy.zone).date()).days
+            text = t(
+                "deadlines.reminder",
+                lang,
+                title=deadline.title,
+                due=deadline.due_on.isoformat(),
+                days=days_left,
+                requirement=describe(deadline.requirement, rules, lang),
+            )
+            rows.append(
+                Queued(
+                    f"{prefix}{member.id}",
+                    member.telegram_user_id,
+                    text,
+                    member.id,
+                    "reminder",
+                    now,
+                    due_end(deadline, policy.zone),
+                )
+            )
+        queued += await enqueue_many(session, rows, now=now)
+    if queued:
+        log.info("deadline sweep queued %d reminder(s)", queued)
+    return queued
+
+
+async def list_deadlines(
+    session: AsyncSession, *, include_past: bool = False, now: datetime, zone
+) -> list[Deadline]:  # type: ignore[no-untyped-def]
+    query = select(Deadline).order_by(col(Deadline.due_on))
+    if not include_past:
+        query = query.where(col(Deadline.due_on) >= now.astimezone(zone).date(), Deadline.status == "active")
+    return list((await session.exec(query)).all())

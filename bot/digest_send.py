@@ -1,0 +1,212 @@
+"""Delivering the weekly digest through the outbox: text, chart (sendPhoto) and workbook
+(sendDocument) for every secretariat member and the secretariat's chat, with one dedupe key per
+week and recipient (`digest:<week>:<chat>`, plus `:chart` / `:xlsx`), so it is never sent twice
+and goes out late, at start-up, if the bot was down at the hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings
+from bot.digest import Digest, IsoWeek, build_digest, caption, digest_week_for, render_text
+from bot.figures import MB
+from bot.i18n import normalize
+from bot.outbox import enqueue
+from bot.rules import Rules
+from models import Outbox, Role
+from models.db import Database
+
+log = logging.getLogger(__name__)
+
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+_TIME_RE = re.compile(r"^\s*(?:([A-Za-z]{3})[A-Za-z]*\s+)?(\d{1,2}):(\d{2})\s*$")
+STAFF_ROLES = (Role.SECRETARIAT.value, Role.ADMIN.value)
+
+
+@dataclass(frozen=True)
+class DigestTime:
+    weekday: int  # 0 = Monday
+    at: time
+
+    def due_in_week(self, week: IsoWeek, zone: tzinfo) -> datetime:
+        """When the digest is due in `week` (aware, committee zone)."""
+        day = week.monday + timedelta(days=self.weekday)
+        return datetime.combine(day, self.at, tzinfo=zone)
+
+
+def parse_digest_time(text: str) -> DigestTime:
+    """`MON 09:00` (weekday optional, Monday by default)."""
+    match = _TIME_RE.match(text or "")
+    if not match:
+        raise ValueError(f"DIGEST_TIME {text!r}: expected e.g. 'MON 09:00'")
+    day, hour, minute = match.group(1), int(match.group(2)), int(match.group(3))
+    weekday = WEEKDAYS.index(day.upper()) if day and day.upper() in WEEKDAYS else 0 if not day else -1
+    if weekday < 0 or hour > 23 or minute > 59:
+        raise ValueError(f"DIGEST_TIME {text!r}: expected e.g. 'MON 09:00'")
+    return DigestTime(weekday, time(hour, minute))
+
+
+def due_week(now: datetime, zone: tzinfo, when: DigestTime) -> IsoWeek | None:
+    """The week whose digest should have been queued by `now` in the current week (None before the hour)."""
+    this_week = IsoWeek.containing(now, zone)
+    if now < when.due_in_week(this_week, zone):
+        return None
+    return digest_week_for(now, zone)
+
+
+def files_dir(settings: Settings) -> Path:
+    """Where the digest's PNG and XLSX wait for the outbox: next to a SQLite file, else a data dir."""
+    override = os.environ.get("LVZHI_DATA_DIR")
+    if override:
+        return Path(override) / "digests"
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / "digests"
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "lvzhi" / "digests" / (url.database or "default")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    chat_id: int
+    member_id: int | None
+    lang: str
+
+
+async def recipients(db: Database, settings: Settings) -> list[Recipient]:
+    """Active, bound, reachable secretariat members and admins, and SECRETARIAT_CHAT_ID if set."""
+    async with db.session() as session:
+        rows = (
+            await session.exec(
+                select(MB.id, MB.telegram_user_id, MB.language)
+                .where(
+                    MB.active.is_(True),
+                    MB.reachable.is_(True),
+                    MB.telegram_user_id.is_not(None),
+                    MB.role.in_(STAFF_ROLES),
+                )
+                .order_by(MB.id)
+            )
+        ).all()
+    out = [Recipient(int(tg), mid, normalize(lang, settings.locale)) for mid, tg, lang in rows]
+    if settings.secretariat_chat_id is not None and all(
+        r.chat_id != settings.secretariat_chat_id for r in out
+    ):
+        out.append(Recipient(settings.secretariat_chat_id, None, settings.locale))
+    return out
+
+
+def dedupe_key(week: IsoWeek, chat_id: int) -> str:
+    return f"digest:{week}:{chat_id}"
+
+
+async def render_files(
+    db: Database, digest: Digest, lang: str, folder: Path, *, rules: Rules, zone: tzinfo
+) -> tuple[Path, Path]:
+    """The chart and the workbook of a digest in one language, written to `folder`."""
+    from bot.digest_chart import render_png
+    from bot.exports import digest_workbook
+
+    await asyncio.to_thread(_prune, folder)
+    png = folder / f"digest-{digest.week}-{lang}.png"
+    data = await asyncio.to_thread(render_png, digest, lang, rules)
+    await asyncio.to_thread(_write, png, data)
+    xlsx = folder / f"digest-{digest.week}-{lang}.xlsx"
+    async with db.session() as session:
+        await digest_workbook(session, digest.week, xlsx, rules=rules, zone=zone, lang=lang)
+    return png, xlsx
+
+
+KEEP_FILES = timedelta(days=60)  # far longer than a queued digest waits (it expires after 7 days)
+
+
+def _prune(folder: Path) -> None:
+    """Old digests' files are no longer needed by the outbox."""
+    if not folder.is_dir():
+        return
+    horizon = datetime.now().timestamp() - KEEP_FILES.total_seconds()
+    for path in folder.glob("digest-*"):
+        if path.stat().st_mtime < horizon:
+            path.unlink(missing_ok=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # the outbox never reads a half-written file
+
+
+def workbook_name(week: IsoWeek, lang: str) -> str:
+    return f"履职周报-{week}.xlsx" if lang == "zh" else f"digest-{week}.xlsx"
+
+
+async def queue_weekly_digest(
+    db: Database, settings: Settings, rules: Rules, *, now: datetime, week: IsoWeek | None = None
+) -> int:
+    """Queue the digest of `week` (default: the previous ISO week) for every recipient that has not
+    had it queued yet. Returns the number of recipients newly queued."""
+    zone = settings.tz
+    week = week or digest_week_for(now, zone)
+    people = await recipients(db, settings)
+    if not people:
+        log.info("digest %s: no recipients (no bound secretariat member, no SECRETARIAT_CHAT_ID)", week)
+        return 0
+    async with db.session() as session:
+        keys = [dedupe_key(week, r.chat_id) for r in people]
+        done = set(
+            (await session.exec(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))).scalars()
+        )
+    todo = [r for r in people if dedupe_key(week, r.chat_id) not in done]
+    if not todo:
+        return 0
+    async with db.session() as session:
+        digest = await build_digest(session, week, now=now, rules=rules, zone=zone)
+    folder = files_dir(settings)
+    files = {
+        lang: await render_files(db, digest, lang, folder, rules=rules, zone=zone)
+        for lang in sorted({r.lang for r in todo})
+    }
+    expires = now + timedelta(days=7)  # by then the next digest is out
+    queued = 0
+    async with db.session() as session:
+        for person in todo:
+            key = dedupe_key(week, person.chat_id)
+            png, xlsx = files[person.lang]
+            common = {
+                "chat_id": person.chat_id,
+                "member_id": person.member_id,
+                "now": now,
+                "kind": "digest",
+                "expires_at": expires,
+            }
+            if await enqueue(session, dedupe_key=key, text=render_text(digest, person.lang, rules), **common):
+                queued += 1
+            await enqueue(
+                session,
+                dedupe_key=f"{key}:chart",
+                method="sendPhoto",
+                text=caption(digest, person.lang, "chart"),
+                extra={"photo": f"file:{png}"},
+                **common,
+            )
+            await enqueue(
+                session,
+                dedupe_key=f"{key}:xlsx",
+                method="sendDocument",
+                text=caption(digest, person.lang, "xlsx"),
+                extra={"document": f"file:{xlsx}", "filename": workbook_name(week, person.lang)},
+                **common,
+            )
+    log.info("digest %s queued for %d recipient(s)", week, queued)
+    return queued

@@ -1,0 +1,698 @@
+"""Events (学习会, 讲座, 读书活动, meetings, research trips): creating, publishing to an audience,
+answers (参加 / 请假), changes and cancellations, check-in and the attendance close-out that
+credits points. Invitations, reminders and notices are outbox rows, so a bot started later (or
+running while the CLI adds an event) sends them.
+
+Outbox dedupe keys all start with `event:<id>:`; reminders carry the event's version
+(`event:<id>:v<version>:…`), bumped when time or place change, so replanned rows are new rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import insert, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import members as members_service
+from bot.clock import from_db, local, to_db
+from bot.i18n import t
+from bot.outbox import Queued, drop_pending, enqueue_many
+from bot.reminders import DEFAULT_OFFSETS, OffsetError, ReminderPolicy, parse_offsets, plan_event_times
+from bot.rules import Rules
+from models import Member, Outbox
+from models.event import ATTEND, CANCELLED, CLOSED, DRAFT, LEAVE, NO_ANSWER, PUBLISHED, Event, Invitation
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE = 120
+MAX_PLACE = 120
+MAX_REASON = 200
+DEFAULT_LENGTH = timedelta(hours=2)
+CHECKIN_BEFORE = timedelta(minutes=30)
+AUDIENCE_KINDS = ("all", "committee", "sector", "members")
+
+
+class EventError(Exception):
+    """Bad input for an event; `key` is a catalogue key under `events.error.`, with `params`."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    def text(self, lang: str) -> str:
+        return t(f"events.error.{self.key}", lang, **self.params)
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: str = "all"
+    value: str = ""
+    member_ids: tuple[int, ...] = ()
+
+
+def format_when(moment: datetime, zone, lang: str) -> str:  # type: ignore[no-untyped-def]
+    shown = local(moment, zone)
+    weekday = t("events.weekday", lang).split(",")[shown.weekday()]
+    return t(
+        "events.when", lang, date=shown.strftime("%Y-%m-%d"), weekday=weekday, time=shown.strftime("%H:%M")
+    )
+
+
+def parse_local_datetime(text: str, zone) -> datetime:  # type: ignore[no-untyped-def]
+    """ "2025-12-01 14:30" (also 2025/12/1 14:30, 2025-12-01T14:30) in the committee's zone → aware UTC."""
+    cleaned = text.strip().replace("/", "-").replace("T", " ").replace("：", ":")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+        try:
+            wall = datetime.strptime(cleaned, fmt)
+            return wall.replace(tzinfo=zone).astimezone(UTC)
+        except ValueError:
+            continue
+    raise EventError("bad_datetime", text=text.strip()[:40])
+
+
+def local_start(iso: str, zone) -> datetime:  # type: ignore[no-untyped-def]
+    """An ISO moment kept in a dialog, in the committee's zone."""
+    return datetime.fromisoformat(iso).astimezone(zone)
+
+
+async def resolve_audience(session: AsyncSession, spec: str) -> Audience:
+    """`all`, `committee:NAME`, `sector:NAME` or `members:NAME,NAME` (Chinese 全体 / 专委会: / 界别: too)."""
+    spec = spec.strip()
+    head, sep, rest = spec.replace("：", ":").partition(":")
+    head = {"全体": "all", "专委会": "committee", "界别": "sector", "委员": "members"}.get(
+        head.strip(), head.strip()
+    )
+    if not sep and head in ("all", ""):
+        return Audience()
+    rest = rest.strip()
+    if head not in AUDIENCE_KINDS or not rest:
+        raise EventError("bad_audience", text=spec[:60])
+    if head in ("committee", "sector"):
+        column = Member.committee if head == "committee" else Member.sector
+        found = (
+            await session.exec(select(Member.id).where(column == rest, col(Member.active).is_(True)))
+        ).first()
+        if found is None:
+            raise EventError("empty_audience", text=rest[:60])
+        return Audience(head, rest)
+    ids: list[int] = []
+    for name in [n for n in rest.replace("，", ",").replace("、", ",").split(",") if n.strip()]:
+        try:
+            member = await members_service.by_name(session, name.strip())
+        except members_service.MemberNotFound:
+            raise EventError("unknown_member", name=name.strip()[:40]) from None
+        except members_service.AmbiguousMember:
+            raise EventError("ambiguous_member", name=name.strip()[:40]) from None
+        assert member.id is not None
+        ids.append(member.id)
+    return Audience("members", "", tuple(dict.fromkeys(ids)))
+
+
+async def audience_members(session: AsyncSession, event: Event) -> list[Member]:
+    """Active members the event is for."""
+    query = select(Member).where(col(Member.active).is_(True)).order_by(col(Member.id))
+    if event.audience_kind == "committee":
+        query = query.where(Member.committee == event.audience_value)
+    elif event.audience_kind == "sector":
+        query = query.where(Member.sector == event.audience_value)
+    elif event.audience_kind == "members":
+        query = query.where(col(Member.id).in_(list(event.audience_member_ids or [-1])))
+    return list((await session.exec(query)).all())
+
+
+async def _new_code(session: AsyncSession) -> str:
+    """A six-digit check-in code not used by another event still open."""
+    while True:
+        code = f"{secrets.randbelow(900000) + 100000}"
+        clash = await session.exec(
+            select(Event.id).where(Event.checkin_code == code, col(Event.status).in_([DRAFT, PUBLISHED]))
+        )
+        if clash.first() is None:
+            return code
+
+
+def _check_fields(title: str, place: str, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    if not title.strip():
+        raise EventError("empty_title")
+    if len(title.strip()) > MAX_TITLE:
+        raise EventError("too_long", what=t("events.field.title", "zh"), limit=MAX_TITLE)
+    if len(place.strip()) > MAX_PLACE:
+        raise EventError("too_long", what=t("events.field.place", "zh"), limit=MAX_PLACE)
+    if starts_at <= now:
+        raise EventError("in_past")
+    if ends_at <= starts_at:
+        raise EventError("end_before_start")
+
+
+async def create_event(
+    session: AsyncSession,
+    *,
+    title: str,
+    kind: str,
+    starts_at: datetime,
+    ends_at: datetime | None = None,
+    place: str = "",
+    audience: Audience | None = None,
+    offsets: list[str] | str | None = None,
+    now: datetime,
+    rules: Rules,
+    created_by: int | None = None,
+) -> Event:
+    """A draft event (publish it with `publish_event`). Times are aware."""
+    if kind not in rules.activities:
+        raise EventError("unknown_kind", kind=kind[:32], kinds=", ".join(rules.activities))
+    ends_at = ends_at or starts_at + DEFAULT_LENGTH
+    _check_fields(title, place, starts_at, ends_at, now)
+    try:
+        tokens = parse_offsets(offsets) if isinstance(offsets, str) else list(offsets or DEFAULT_OFFSETS)
+        tokens = parse_offsets(",".join(tokens))
+    except OffsetError:
+        raise EventError("bad_offsets", text=str(offsets)[:40]) from None
+    audience = audience or Audience()
+    event = Event(
+        title=title.strip(),
+        kind=kind,
+        starts_at=to_db(starts_at),
+        ends_at=to_db(ends_at),
+        place=place.strip(),
+        audience_kind=audience.kind,
+        audience_value=audience.value,
+        audience_member_ids=list(audience.member_ids),
+        remind_offsets=tokens,
+        checkin_opens_at=to_db(starts_at - CHECKIN_BEFORE),
+        checkin_closes_at=to_db(ends_at),
+        checkin_code=await _new_code(session),
+        status=DRAFT,
+        created_by=created_by,
+        created_at=to_db(now),
+        updated_at=to_db(now),
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def _keyboard(event: Event, lang: str) -> dict:
+    return {
+        "inline_keyboard": [
+            [
+                {"text": t("events.btn_attend", lang), "callback_data": f"ev:a:{event.id}"},
+                {"text": t("events.btn_leave", lang), "callback_data": f"ev:l:{event.id}"},
+            ]
+        ]
+    }
+
+
+def checkin_keyboard(event: Event, lang: str) -> dict:
+    return {
+        "inline_keyboard": [[{"text": t("events.btn_checkin", lang), "callback_data": f"ev:c:{event.id}"}]]
+    }
+
+
+def _params(event: Event, policy: ReminderPolicy, lang: str) -> dict[str, str]:
+    return {
+        "title": event.title,
+        "when": format_when(event.starts_at, policy.zone, lang),
+        "place": event.place or t("events.place_tbd", lang),
+    }
+
+
+def _can_receive(member: Member) -> bool:
+    return member.telegram_user_id is not None and member.reachable and member.active
+
+
+def _reminder_rows(
+    event: Event, recipients: list[Member], *, now: datetime, policy: ReminderPolicy
+) -> list[Queued]:
+    """Reminder and check-in rows of the event's current version for these members."""
+    start = from_db(event.starts_at)
+    assert start is not None and event.id is not None
+    times = plan_event_times(start, list(event.remind_offsets), policy.zone, policy.quiet, now)
+    prefix = f"event:{event.id}:v{event.version}"
+    opens, closes = from_db(event.checkin_opens_at), from_db(event.checkin_closes_at)
+    rows: list[Queued] = []
+    for member in recipients:
+        if not _can_receive(member):
+            continue
+        lang = member.language or policy.default_lang
+        params = _params(event, policy, lang)
+        text = t("events.reminder", lang, **params)
+        for planned in times:
+            rows.append(
+                Queued(
+                    f"{prefix}:r{planned.offset}:{member.id}",
+                    member.telegram_user_id,
+                    text,  # type: ignore[arg-type]
+                    member.id,
+                    "reminder",
+                    planned.at,
+                    start,
+                    _keyboard(event, lang),
+                )
+            )
+        if closes is not None and closes > now:
+            rows.append(
+                Queued(
+                    f"{prefix}:checkin:{member.id}",
+                    member.telegram_user_id,  # type: ignore[arg-type]
+                    t("events.checkin_open", lang, **params),
+                    member.id,
+                    "checkin",
+                    max(opens or now, now),
+                    closes,
+                    checkin_keyboard(event, lang),
+                )
+            )
+    return rows
+
+
+async def _invitations(session: AsyncSession, event: Event) -> list[tuple[Invitation, Member]]:
+    query = (
+        select(Invitation, Member)
+        .join(Member, col(Member.id) == Invitation.member_id)
+        .where(Invitation.event_id == event.id)
+        .order_by(col(Member.id))
+    )
+    return list((await session.exec(query)).all())  # type: ignore[arg-type]
+
+
+async def publish_event(session: AsyncSession, event: Event, *, now: datetime, policy: ReminderPolicy) -> int:
+    """Invite the audience (invitation rows, outbox invitations with 参加/请假) and plan reminders.
+    Returns how many members were invited."""
+    if event.status != DRAFT:
+        raise EventError("not_draft")
+    if from_db(event.starts_at) <= now:  # type: ignore[operator]
+        raise EventError("in_past")
+    audience = await audience_members(session, event)
+    if not audience:
+        raise EventError("empty_audience", text=event.audience_value or event.audience_kind)
+    rows = [
+        {"event_id": event.id, "member_id": m.id, "answer": NO_ANSWER, "invited_at": to_db(now)}
+        for m in audience
+    ]
+    await session.exec(insert(Invitation), params=rows)  # type: ignore[call-overload]  # executemany: fast for a few thousand members
+    event.status, event.published_at, event.updated_at = PUBLISHED, to_db(now), to_db(now)
+    session.add(event)
+    start = from_db(event.starts_at)
+    invitations = []
+    for member in audience:
+        if not _can_receive(member):
+            continue
+        lang = member.language or policy.default_lang
+        invitations.append(
+            Queued(
+                f"event:{event.id}:invite:{member.id}",
+                member.telegram_user_id,  # type: ignore[arg-type]
+                t("events.invitation", lang, **_params(event, policy, lang)),
+                member.id,
+                "invitation",
+                now,
+                start,
+                _keyboard(event, lang),
+            )
+        )
+    await enqueue_many(session, invitations, now=now)
+    await enqueue_many(session, _reminder_rows(event, audience, now=now, policy=policy), now=now)
+    log.info("event %s published to %d member(s)", event.id, len(audience))
+    return len(audience)
+
+
+async def get_event(session: AsyncSession, event_id: int) -> Event:
+    event = await session.get(Event, event_id)
+    if event is None:
+        raise EventError("no_such_event", id=event_id)
+    return event
+
+
+async def update_event(
+    session: AsyncSession,
+    event: Event,
+    *,
+    now: datetime,
+    policy: ReminderPolicy,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    place: str | None = None,
+    title: str | None = None,
+) -> bool:
+    """Change an event. A published event's invitees are told of a new time or place and its
+    reminders are planned again (the old ones are withdrawn). True if something changed."""
+    if event.status not in (DRAFT, PUBLISHED):
+        raise EventError("not_open")
+    old_start, old_end = from_db(event.starts_at), from_db(event.ends_at)
+    assert old_start is not None and old_end is not None
+    new_start = starts_at or old_start
+    new_end = ends_at or (old_end + (new_start - old_start))
+    new_place = event.place if place is None else place.strip()
+    new_title = event.title if title is None else title.strip()
+    _check_fields(new_title, new_place, new_start, new_end, now)
+    moved = new_start != old_start or new_end != old_end or new_place != event.place
+    if not moved and new_title == event.title:
+        return False
+    old_version = event.version
+    event.title, event.place = new_title, new_place
+    event.starts_at, event.ends_at = to_db(new_start), to_db(new_end)
+    event.checkin_opens_at, event.checkin_closes_at = to_db(new_start - CHECKIN_BEFORE), to_db(new_end)
+    event.updated_at = to_db(now)
+    if moved:
+        event.version += 1
+    session.add(event)
+    if event.status != PUBLISHED or not moved:
+        return True
+    await drop_pending(
+        session, key_prefix=f"event:{event.id}:v{old_version}:", reason="event changed; replanned"
+    )
+    invited = await _invitations(session, event)
+    notices = []
+    for _invitation, member in invited:
+        if not _can_receive(member):
+            continue
+        lang = member.language or policy.default_lang
+        notices.append(
+            Queued(
+                f"event:{event.id}:v{event.version}:changed:{member.id}",
+                member.telegram_user_id,  # type: ignore[arg-type]
+                t("events.changed", lang, **_params(event, policy, lang)),
+                member.id,
+                "notice",
+                now,
+                new_start,
+                _keyboard(event, lang),
+            )
+        )
+    await enqueue_many(session, notices, now=now)
+    remind = [member for invitation, member in invited if invitation.answer != LEAVE]
+    await enqueue_many(session, _reminder_rows(event, remind, now=now, policy=policy), now=now)
+    log.info("event %s changed (version %d); %d invitee(s) told", event.id, event.version, len(notices))
+    return True
+
+
+async def cancel_event(session: AsyncSession, event: Event, *, now: datetime, policy: ReminderPolicy) -> int:
+    """Cancel: withdraw its queued messages and tell those who received the invitation. Returns
+    how many were told."""
+    if event.status not in (DRAFT, PUBLISHED):
+        raise EventError("not_open")
+    was_published = event.status == PUBLISHED
+    event.status, event.cancelled_at, event.updated_at = CANCELLED, to_db(now), to_db(now)
+    session.add(event)
+    if not was_published:
+        return 0
+    await drop_pending(session, key_prefix=f"event:{event.id}:", reason="event cancelled")
+    # Members whose invitation never went out need no cancellation either.
+    reached = set(
+        (
+            await session.exec(
+                select(Outbox.member_id).where(
+                    col(Outbox.dedupe_key).startswith(f"event:{event.id}:invite:"),
+                    col(Outbox.status).in_(["sent", "sending", "uncertain"]),
+                )
+            )
+        ).all()
+    )
+    notices = []
+    for _invitation, member in await _invitations(session, event):
+        if member.id not in reached or not _can_receive(member):
+            continue
+        lang = member.language or policy.default_lang
+        notices.append(
+            Queued(
+                f"event:{event.id}:cancelled:{member.id}",
+                member.telegram_user_id,  # type: ignore[arg-type]
+                t("events.cancelled", lang, **_params(event, policy, lang)),
+                member.id,
+                "notice",
+                now,
+            )
+        )
+    await enqueue_many(session, notices, now=now)
+    log.info("event %s cancelled; %d invitee(s) told", event.id, len(notices))
+    return len(notices)
+
+
+class Answer(StrEnum):
+    RECORDED = "recorded"
+    NO_EVENT = "no_event"  # unknown or cancelled
+    NOT_INVITED = "not_invited"
+    CLOSED = "closed"  # the event has started
+    NEED_REASON = "need_reason"
+    REASON_TOO_LONG = "reason_too_long"
+
+
+async def invitation_for(
+    session: AsyncSession, event_id: int, member: Member
+) -> tuple[Event | None, Invitation | None]:
+    event = await session.get(Event, event_id)
+    if event is None:
+        return None, None
+    invitation = (
+        await session.exec(
+            select(Invitation).where(Invitation.event_id == event_id, Invitation.member_id == member.id)
+        )
+    ).first()
+    return event, invitation
+
+
+async def check_answerable(
+    session: AsyncSession, *, event_id: int, member: Member, now: datetime
+) -> tuple[Answer, Event | None]:
+    """Whether the member may answer this invitation now (checked on every button press)."""
+    event, invitation = await invitation_for(session, event_id, member)
+    if event is None or event.status != PUBLISHED:
+        return Answer.NO_EVENT, event
+    if invitation is None:
+        return Answer.NOT_INVITED, event
+    if from_db(event.starts_at) <= now:  # type: ignore[operator]
+        return Answer.CLOSED, event
+    return Answer.RECORDED, event
+
+
+async def answer_invitation(
+    session: AsyncSession,
+    *,
+    event_id: int,
+    member: Member,
+    answer: str,
+    now: datetime,
+    policy: ReminderPolicy,
+    reason: str | None = None,
+) -> tuple[Answer, Event | None]:
+    """参加 or 请假 (with a reason); may change until the event starts. Leave withdraws the
+    member's reminders; attending again brings back the ones still ahead."""
+    outcome, event = await check_answerable(session, event_id=event_id, member=member, now=now)
+    if outcome is not Answer.RECORDED or event is None:
+        return outcome, event
+    reason = (reason or "").strip()
+    if answer == LEAVE and not reason:
+        return Answer.NEED_REASON, event
+    if len(reason) > MAX_REASON:
+        return Answer.REASON_TOO_LONG, event
+    _, invitation = await invitation_for(session, event_id, member)
+    assert invitation is not None
+    previous = invitation.answer
+    invitation.answer = answer
+    invitation.leave_reason = reason if answer == LEAVE else None
+    invitation.answered_at = to_db(now)
+    session.add(invitation)
+    prefix = f"event:{event.id}:v{event.version}:"
+    if answer == LEAVE:
+        await drop_pending(
+            session,
+            key_prefix=prefix,
+            member_id=member.id,
+            kinds=("reminder", "checkin"),
+            reason="member on leave",
+        )
+    elif previous == LEAVE:
+        await session.exec(
+            update(Outbox)
+            .where(  # type: ignore[call-overload]
+                col(Outbox.dedupe_key).startswith(prefix, autoescape=True),
+                Outbox.member_id == member.id,
+                col(Outbox.status) == "dropped",
+                col(Outbox.kind).in_(["reminder", "checkin"]),
+                col(Outbox.send_after) > to_db(now),
+            )
+            .values(status="pending", last_error=None)
+        )
+        await enqueue_many(session, _reminder_rows(event, [member], now=now, policy=policy), now=now)
+    return Answer.RECORDED, event
+
+
+class CheckIn(StrEnum):
+    DONE = "done"
+    ALREADY = "already"
+    NOT_OPEN = "not_open"
+    BAD_CODE = "bad_code"
+    NO_EVENT = "no_event"
+    NOT_INVITED = "not_invited"
+
+
+def _window_open(event: Event, now: datetime) -> bool:
+    return event.status == PUBLISHED and event.checkin_opens_at <= to_db(now) < event.checkin_closes_at
+
+
+def activity_day(event: Event, zone) -> date:  # type: ignore[no-untyped-def]
+    return local(event.starts_at, zone).date()
+
+
+async def check_in(
+    session: AsyncSession,
+    *,
+    member: Member,
+    now: datetime,
+    rules: Rules,
+    zone,  # type: ignore[no-untyped-def]
+    event_id: int | None = None,
+    code: str | None = None,
+) -> tuple[CheckIn, Event | None]:
+    """签到 by button (an invited member, `event_id`) or by the code shown at the venue (`code`;
+    a member who was not invited but is there is added). Credits the event's points at once."""
+    if code is not None:
+        code = code.strip()
+        candidates = (
+            list(
+                (
+                    await session.exec(
+                        select(Event).where(
+                            Event.checkin_code == code, col(Event.status).in_([PUBLISHED, CLOSED])
+                        )
+                    )
+                ).all()
+            )
+            if code.isdigit()
+            else []
+        )
+        if not candidates:
+            return CheckIn.BAD_CODE, None
+        open_now = [e for e in candidates if _window_open(e, now)]
+        if not open_now:
+            return CheckIn.NOT_OPEN, candidates[0]
+        event = open_now[0]
+    else:
+        event = await session.get(Event, event_id) if event_id is not None else None
+        if event is None or event.status not in (PUBLISHED, CLOSED):
+            return CheckIn.NO_EVENT, event
+        if not _window_open(event, now):
+            return CheckIn.NOT_OPEN, event
+    _, invitation = await invitation_for(session, event.id, member)  # type: ignore[arg-type]
+    if invitation is None:
+        if code is None:
+            return CheckIn.NOT_INVITED, event
+        invitation = Invitation(
+            event_id=event.id,
+            member_id=member.id,
+            answer=ATTEND,  # type: ignore[arg-type]
+            answered_at=to_db(now),
+            invited_at=to_db(now),
+        )
+    if invitation.checked_in_at is not None:
+        return CheckIn.ALREADY, event
+    invitation.checked_in_at = to_db(now)
+    invitation.checkin_method = "code" if code is not None else "button"
+    session.add(invitation)
+    await session.flush()
+    await _record(session, event, [member.id], "present", now=now, rules=rules, zone=zone)  # type: ignore[list-item]
+    return CheckIn.DONE, event
+
+
+async def _record(
+    session: AsyncSession,
+    event: Event,
+    member_ids: list[int],
+    status: str,
+    *,
+    now: datetime,
+    rules: Rules,
+    zone,
+) -> int:  # type: ignore[no-untyped-def]
+    if not member_ids:
+        return 0
+    from bot.activities import record_attendance
+
+    return await record_attendance(
+        session,
+        member_ids=member_ids,
+        type_code=event.kind,
+        day=activity_day(event, zone),
+        status=status,
+        now=now,
+        rules=rules,
+        source_key=f"event:{event.id}",
+        recorded_by=event.created_by,
+        title=event.title[:120],
+    )
+
+
+async def close_attendance(
+    session: AsyncSession, event: Event, *, now: datetime, rules: Rules, zone
+) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """After check-in closes: checked in → present, 请假 → leave, everyone else → absent, each
+    credited as the rules define for the event's activity type."""
+    if event.status != PUBLISHED:
+        return {}
+    groups: dict[str, list[int]] = {"present": [], "leave": [], "absent": []}
+    for invitation, member in await _invitations(session, event):
+        status = (
+            "present" if invitation.checked_in_at else ("leave" if invitation.answer == LEAVE else "absent")
+        )
+        invitation.attendance = status
+        session.add(invitation)
+        groups[status].append(member.id)  # type: ignore[arg-type]
+    for status, ids in groups.items():
+        await _record(session, event, ids, status, now=now, rules=rules, zone=zone)
+    event.status, event.closed_at, event.updated_at = CLOSED, to_db(now), to_db(now)
+    session.add(event)
+    log.info("event %s closed: %s", event.id, {k: len(v) for k, v in groups.items()})
+    return {k: len(v) for k, v in groups.items()}
+
+
+async def close_due_events(session: AsyncSession, *, now: datetime, rules: Rules, zone) -> int:  # type: ignore[no-untyped-def]
+    """Close every published event whose check-in window has ended."""
+    due = (
+        await session.exec(
+            select(Event).where(Event.status == PUBLISHED, col(Event.checkin_closes_at) <= to_db(now))
+        )
+    ).all()
+    for event in due:
+        await close_attendance(session, event, now=now, rules=rules, zone=zone)
+    return len(due)
+
+
+async def upcoming_for_member(
+    session: AsyncSession, member: Member, *, now: datetime
+) -> list[tuple[Event, Invitation]]:
+    """The member's events that have not ended, soonest first."""
+    query = (
+        select(Event, Invitation)
+        .join(Invitation, col(Invitation.event_id) == Event.id)
+        .where(
+            Invitation.member_id == member.id,
+            Event.status == PUBLISHED,
+            col(Event.checkin_closes_at) > to_db(now),
+        )
+        .order_by(col(Event.starts_at))
+    )
+    return list((await session.exec(query)).all())  # type: ignore[arg-type]
+
+
+async def list_events(session: AsyncSession, *, now: datetime, include_past: bool = False) -> list[Event]:
+    query = select(Event).order_by(col(Event.starts_at))
+    if not include_past:
+        query = query.where(col(Event.ends_at) > to_db(now))
+    return list((await session.exec(query)).all())
+
+
+async def answer_counts(session: AsyncSession, event: Event) -> dict[str, int]:
+    counts = {ATTEND: 0, LEAVE: 0, NO_ANSWER: 0, "checked_in": 0}
+    for invitation, _member in await _invitations(session, event):
+        counts[invitation.answer] = counts.get(invitation.answer, 0) + 1
+        if invitation.checked_in_at:
+            counts["checked_in"] += 1
+    return counts

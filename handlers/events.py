@@ -1,0 +1,283 @@
+"""Members and their events: /events (and the 📅 menu button) lists upcoming events with their
+answers; invitation buttons 参加 / 请假 (请假 asks for a reason); the 签到 button and
+/checkin CODE. Every button press is checked against the database."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import events as service
+from bot.clock import from_db
+from bot.i18n import all_texts, t
+from bot.reminders import ReminderPolicy, policy_from_settings
+from handlers.common import MENU_ROWS, Context, deps, lang_of, member_only, menu_pattern, refuse, reply
+from models import Member
+from models.event import ATTEND, LEAVE
+
+PRIVATE = filters.ChatType.PRIVATE
+MENU_TEXTS = filters.Regex(
+    "^(" + "|".join(re.escape(x) for row in MENU_ROWS for key in row for x in all_texts(key)) + ")$"
+)
+TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_TEXTS
+REASON = 1
+DATA_KEY = "events"
+END = ConversationHandler.END
+MAX_LISTED = 10
+
+
+def policy(context: Context) -> ReminderPolicy:
+    d = deps(context)
+    cached = d.extras.get("events.policy")
+    if cached is None:
+        cached = d.extras["events.policy"] = policy_from_settings(d.settings)
+    return cached
+
+
+def _event_id(update: Update) -> int | None:
+    data = update.callback_query.data if update.callback_query else ""
+    match = re.fullmatch(r"ev:[alc]:(\d{1,9})", data or "")
+    return int(match.group(1)) if match else None
+
+
+def _answer_text(outcome: service.Answer, event, lang: str) -> str:  # type: ignore[no-untyped-def]
+    title = event.title if event is not None else ""
+    return t(f"events.answer_{outcome.value}", lang, title=title, limit=service.MAX_REASON)
+
+
+@member_only
+async def list_events(update: Update, context: Context, member: Member) -> None:
+    """/events: the member's upcoming events, each with its buttons."""
+    d, lang = deps(context), lang_of(member, context)
+    now = d.clock.now()
+    async with d.db.session() as session:
+        upcoming = await service.upcoming_for_member(session, member, now=now)
+    if not upcoming:
+        await reply(update, t("events.list_empty", lang))
+        return
+    await reply(update, t("events.list_header", lang, count=len(upcoming)))
+    pol = policy(context)
+    for event, invitation in upcoming[:MAX_LISTED]:
+        status = t(f"events.answer_label_{invitation.answer}", lang)
+        if invitation.checked_in_at:
+            status = t("events.answer_label_checked_in", lang)
+        text = t(
+            "events.list_item",
+            lang,
+            title=event.title,
+            when=service.format_when(event.starts_at, pol.zone, lang),
+            place=event.place or t("events.place_tbd", lang),
+            answer=status,
+        )
+        rows = []
+        if from_db(event.starts_at) > now:  # type: ignore[operator]
+            rows += service._keyboard(event, lang)["inline_keyboard"]
+        if (
+            event.checkin_opens_at <= now.replace(tzinfo=None) < event.checkin_closes_at
+            and not invitation.checked_in_at
+        ):
+            rows += service.checkin_keyboard(event, lang)["inline_keyboard"]
+        markup = InlineKeyboardMarkup.de_json({"inline_keyboard": rows}, context.bot) if rows else None
+        assert update.effective_chat is not None
+        await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+@member_only
+async def attend(update: Update, context: Context, member: Member) -> None:
+    """参加 button."""
+    d, lang = deps(context), lang_of(member, context)
+    event_id = _event_id(update)
+    if event_id is None:
+        await refuse(update, t("common.stale_button", lang))
+        return
+    async with d.db.session() as session:
+        outcome, event = await service.answer_invitation(
+            session,
+            event_id=event_id,
+            member=member,
+            answer=ATTEND,
+            now=d.clock.now(),
+            policy=policy(context),
+        )
+    if outcome is not service.Answer.RECORDED:
+        await refuse(update, _answer_text(outcome, event, lang))
+        return
+    await reply(update, t("events.attend_recorded", lang, title=event.title))  # type: ignore[union-attr]
+
+
+@member_only
+async def leave_start(update: Update, context: Context, member: Member) -> int:
+    """请假 button: check the invitation, then ask for the reason."""
+    d, lang = deps(context), lang_of(member, context)
+    event_id = _event_id(update)
+    if event_id is None:
+        await refuse(update, t("common.stale_button", lang))
+        return END
+    async with d.db.session() as session:
+        outcome, event = await service.check_answerable(
+            session, event_id=event_id, member=member, now=d.clock.now()
+        )
+    if outcome is not service.Answer.RECORDED or event is None:
+        await refuse(update, _answer_text(outcome, event, lang))
+        return END
+    assert context.user_data is not None
+    context.user_data[DATA_KEY] = {"leave_event": event_id}
+    await reply(update, t("events.ask_reason", lang, title=event.title, limit=service.MAX_REASON))
+    return REASON
+
+
+@member_only
+async def leave_reason(update: Update, context: Context, member: Member) -> int:
+    """The reason for 请假: record the leave (or explain what is wrong and ask again)."""
+    d, lang = deps(context), lang_of(member, context)
+    assert update.message is not None and context.user_data is not None
+    event_id = (context.user_data.get(DATA_KEY) or {}).get("leave_event")
+    if not isinstance(event_id, int):
+        await reply(update, t("common.stale_button", lang))
+        return END
+    reason = (update.message.text or "").strip()
+    async with d.db.session() as session:
+        outcome, event = await service.answer_invitation(
+            session,
+            event_id=event_id,
+            member=member,
+            answer=LEAVE,
+            reason=reason,
+            now=d.clock.now(),
+            policy=policy(context),
+        )
+    if outcome in (service.Answer.NEED_REASON, service.Answer.REASON_TOO_LONG):
+        await reply(
+            update, t(f"events.answer_{outcome.value}", lang, limit=service.MAX_REASON, length=len(reason))
+        )
+        return REASON
+    context.user_data.pop(DATA_KEY, None)
+    if outcome is not service.Answer.RECORDED:
+        await reply(update, _answer_text(outcome, event, lang))
+        return END
+    await reply(update, t("events.leave_recorded", lang, title=event.title, reason=reason))  # type: ignore[union-attr]
+    return END
+
+
+async def leave_cancel(update: Update, context: Context) -> int:
+    """/cancel while asked for a reason: nothing changes."""
+    if context.user_data is not None:
+        context.user_data.pop(DATA_KEY, None)
+    await reply(update, t("events.leave_cancelled", lang_of(None, context, update)))
+    return END
+
+
+def _checkin_text(outcome: service.CheckIn, event, lang: str, context: Context) -> str:  # type: ignore[no-untyped-def]
+    zone = policy(context).zone
+    if event is None:
+        return t(f"events.checkin_{outcome.value}", lang, title="", opens="", closes="")
+    return t(
+        f"events.checkin_{outcome.value}",
+        lang,
+        title=event.title,
+        opens=service.format_when(event.checkin_opens_at, zone, lang),
+        closes=service.format_when(event.checkin_closes_at, zone, lang),
+    )
+
+
+@member_only
+async def checkin_button(update: Update, context: Context, member: Member) -> None:
+    """签到 button."""
+    d, lang = deps(context), lang_of(member, context)
+    event_id = _event_id(update)
+    if event_id is None:
+        await refuse(update, t("common.stale_button", lang))
+        return
+    async with d.db.session() as session:
+        outcome, event = await service.check_in(
+            session, member=member, event_id=event_id, now=d.clock.now(), rules=d.rules, zone=d.settings.tz
+        )
+    text = _checkin_text(outcome, event, lang, context)
+    if outcome is service.CheckIn.DONE:
+        await reply(update, text)
+    else:
+        await refuse(update, text)
+
+
+@member_only
+async def checkin_command(update: Update, context: Context, member: Member) -> None:
+    """/checkin CODE: the code shown at the venue."""
+    d, lang = deps(context), lang_of(member, context)
+    code = (context.args[0] if context.args else "").strip()
+    if not code or len(code) > 12:
+        await reply(update, t("events.checkin_usage", lang))
+        return
+    async with d.db.session() as session:
+        outcome, event = await service.check_in(
+            session, member=member, code=code, now=d.clock.now(), rules=d.rules, zone=d.settings.tz
+        )
+    await reply(update, _checkin_text(outcome, event, lang, context))
+
+
+def register(app: Application) -> None:
+    timeout = app.bot_data["deps"].settings.dialog_timeout_minutes * 60
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBUserWarning)  # per_message=False: the dialog follows the person
+        leave = ConversationHandler(
+            name="events",
+            persistent=True,
+            allow_reentry=True,
+            conversation_timeout=timeout,
+            entry_points=[CallbackQueryHandler(leave_start, pattern=r"^ev:l:")],
+            states={REASON: [MessageHandler(TYPED, leave_reason)]},
+            fallbacks=[CommandHandler("cancel", leave_cancel)],
+        )
+    app.add_handler(leave)
+    app.add_handler(CommandHandler("events", list_events, filters=PRIVATE))
+    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.events")), list_events))
+    app.add_handler(CommandHandler("checkin", checkin_command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(attend, pattern=r"^ev:a:"))
+    app.add_handler(CallbackQueryHandler(checkin_button, pattern=r"^ev:c:"))
+
+
+SWEEP_GRACE_SECONDS = 30 * 60
+
+
+async def sweep(context: Context) -> None:
+    """The fixed job: deadline reminders whose moment has come, and attendance of ended events."""
+    d = deps(context)
+    now = d.clock.now()
+    async with d.db.session() as session:
+        from bot import deadlines
+
+        await deadlines.plan_deadline_reminders(session, now=now, rules=d.rules, policy=policy(context))
+    async with d.db.session() as session:
+        await service.close_due_events(session, now=now, rules=d.rules, zone=d.settings.tz)
+
+
+async def start_jobs(app: Application) -> None:
+    """Start-up hook: the sweep runs once now and then every hour at the minute of
+    DEADLINE_REMIND_TIME (so a 09:00 reminder is planned at 09:00, with compliance judged then).
+    The sweep is idempotent, so missed runs coalesce into one and a late run (up to 30 min,
+    e.g. after the machine slept) still does its work rather than being skipped."""
+    assert app.job_queue is not None
+    d = app.bot_data["deps"]
+    minute = policy_from_settings(d.settings).deadline_time.minute
+    app.job_queue.run_once(sweep, when=1, name="deadline-sweep-start")
+    app.job_queue.run_custom(
+        sweep,
+        name="deadline-sweep",
+        job_kwargs={
+            "trigger": "cron",
+            "minute": minute,
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": SWEEP_GRACE_SECONDS,
+        },
+    )

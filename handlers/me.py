@@ -1,0 +1,250 @@
+"""/me and the 👤 menu button: this period's points (confirmed and pending, by type, against the
+pass and excellent marks), what is still owed, the last reports. /myreports: all reports, page by
+page, where a pending or returned one can be corrected or withdrawn. No ranking of anyone."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import activities
+from bot.dates import format_day
+from bot.i18n import t
+from bot.points import PointsSummary, points_for_now
+from handlers.common import Context, deps, lang_of, member_only, menu_pattern
+from handlers.report import answer_once
+from models import ActivityReport, Member
+
+PRIVATE = filters.ChatType.PRIVATE
+PAGE_SIZE = 5
+RECENT = 5
+
+
+def _pts(value: float) -> str:
+    return f"{value:g}"
+
+
+def owed_line(key: str, missing: int, context: Context, lang: str) -> str:
+    if key == "info":
+        return t("me.owed_info", lang, count=missing)
+    if key == "activity":
+        return t("me.owed_activity", lang, count=missing)
+    activity = deps(context).rules.activities.get(key)
+    return t("me.owed_type", lang, count=missing, type=activity.label(lang) if activity else key)
+
+
+def status_text(report: ActivityReport, lang: str) -> str:
+    if report.attendance and report.attendance != activities.PRESENT:
+        return t(f"me.attendance_{report.attendance}", lang)
+    return t(f"me.status_{report.status}", lang)
+
+
+def report_line(context: Context, report: ActivityReport, lang: str) -> str:
+    activity = deps(context).rules.activities.get(report.type_code)
+    return t(
+        "me.report_line",
+        lang,
+        id=report.id,
+        date=format_day(report.activity_date, lang),
+        type=activity.label(lang) if activity else report.type_code,
+        status=status_text(report, lang),
+    )
+
+
+def points_text(
+    context: Context, member: Member, summary: PointsSummary, recent: list[ActivityReport], lang: str
+) -> str:
+    zone = deps(context).settings.tz
+    year = summary.start.astimezone(zone).year
+    lines = [
+        t("me.header", lang, name=member.name, year=year),
+        t("me.totals", lang, confirmed=_pts(summary.confirmed), pending=_pts(summary.pending)),
+    ]
+    if summary.excellent:
+        lines.append(t("me.mark_excellent", lang, excellent=_pts(summary.excellent_mark)))
+    elif summary.passed:
+        lines.append(
+            t(
+                "me.mark_passed",
+                lang,
+                to_excellent=_pts(summary.excellent_mark - summary.confirmed),
+                excellent=_pts(summary.excellent_mark),
+            )
+        )
+    else:
+        lines.append(
+            t(
+                "me.mark_below",
+                lang,
+                to_pass=_pts(summary.pass_mark - summary.confirmed),
+                passmark=_pts(summary.pass_mark),
+                excellent=_pts(summary.excellent_mark),
+            )
+        )
+    rules = deps(context).rules
+    if summary.by_type or summary.info_submitted:
+        lines.append("")
+        lines.append(t("me.by_type_header", lang))
+        for item in summary.by_type:
+            activity = rules.activities.get(item.code)
+            label = activity.label(lang) if activity else item.code
+            line = t(
+                "me.type_line", lang, type=label, points=_pts(item.confirmed), count=item.confirmed_count
+            )
+            if item.capped:
+                line += t("me.type_capped", lang, cap=_pts(item.cap or 0))
+            if item.pending_count:
+                line += t("me.type_pending", lang, count=item.pending_count, points=_pts(item.pending))
+            lines.append(line)
+        if summary.info_submitted or summary.info_points:
+            lines.append(
+                t("me.info_line", lang, points=_pts(summary.info_points), count=summary.info_submitted)
+            )
+    lines.append("")
+    if summary.owed:
+        lines.append(t("me.owed_header", lang))
+        lines.extend("· " + owed_line(o.key, o.missing, context, lang) for o in summary.owed)
+    else:
+        lines.append(t("me.owed_none", lang))
+    lines.append("")
+    if recent:
+        lines.append(t("me.recent_header", lang))
+        lines.extend(report_line(context, r, lang) for r in recent)
+    else:
+        lines.append(t("me.no_reports", lang))
+    return "\n".join(lines)
+
+
+@member_only
+async def me(update: Update, context: Context, member: Member) -> None:
+    """/me: where the member stands this period."""
+    assert member.id is not None and update.effective_chat is not None
+    d = deps(context)
+    lang = lang_of(member, context)
+    async with d.db.session() as session:
+        summary = await points_for_now(
+            session, member.id, now=d.clock.now(), rules=d.rules, zone=d.settings.tz
+        )
+        recent, _ = await activities.list_reports(session, member.id, limit=RECENT)
+    await update.effective_chat.send_message(points_text(context, member, summary, recent, lang))
+
+
+def _page_markup(
+    reports: list[ActivityReport], page: int, total: int, lang: str
+) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    for report in reports:
+        if report.status in activities.EDITABLE and report.attendance is None:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        t("me.btn_edit", lang, id=report.id), callback_data=f"rep:edit:{report.id}"
+                    ),
+                    InlineKeyboardButton(
+                        t("me.btn_withdraw", lang, id=report.id), callback_data=f"my:wd:{report.id}"
+                    ),
+                ]
+            )
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(t("me.btn_prev", lang), callback_data=f"my:page:{page - 1}"))
+    if (page + 1) * PAGE_SIZE < total:
+        nav.append(InlineKeyboardButton(t("me.btn_next", lang), callback_data=f"my:page:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def _reports_page(
+    context: Context, member: Member, page: int, lang: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    assert member.id is not None
+    async with deps(context).db.session() as session:
+        reports, total = await activities.list_reports(
+            session, member.id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    if total == 0:
+        return t("me.no_reports_yet", lang), None
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    page = min(page, pages - 1)
+    lines = [t("me.myreports_header", lang, page=page + 1, pages=pages, total=total)]
+    for report in reports:
+        lines.append(report_line(context, report, lang))
+        if report.status == activities.RETURNED and report.return_reason:
+            lines.append(t("me.return_reason", lang, reason=report.return_reason))
+    return "\n".join(lines), _page_markup(reports, page, total, lang)
+
+
+@member_only
+async def myreports(update: Update, context: Context, member: Member) -> None:
+    """/myreports: the newest reports first, five a page."""
+    assert update.effective_chat is not None
+    text, markup = await _reports_page(context, member, 0, lang_of(member, context))
+    await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+@member_only
+async def page_button(update: Update, context: Context, member: Member) -> None:
+    assert update.callback_query is not None
+    lang = lang_of(member, context)
+    match = re.fullmatch(r"my:page:(\d{1,6})", update.callback_query.data or "")
+    if match is None:
+        await answer_once(update, t("common.stale_button", lang), alert=True)
+        return
+    text, markup = await _reports_page(context, member, int(match.group(1)), lang)
+    await answer_once(update)
+    try:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    except BadRequest:  # unchanged or too old: send it anew
+        assert update.effective_chat is not None
+        await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+@member_only
+async def withdraw_button(update: Update, context: Context, member: Member) -> None:
+    """🗑 asks once more; "my:wdy" withdraws. Both check the report belongs to the caller and is open."""
+    assert update.callback_query is not None and update.effective_chat is not None and member.id is not None
+    lang = lang_of(member, context)
+    match = re.fullmatch(r"my:(wd|wdy):(\d{1,12})", update.callback_query.data or "")
+    if match is None:
+        await answer_once(update, t("common.stale_button", lang), alert=True)
+        return
+    confirm, report_id = match.group(1) == "wdy", int(match.group(2))
+    d = deps(context)
+    async with d.db.session() as session:
+        if confirm:
+            done = await activities.withdraw_report(
+                session, report_id=report_id, member_id=member.id, now=d.clock.now()
+            )
+        else:
+            report = await activities.own_report(session, report_id, member.id)
+            done = report is not None and report.status in activities.EDITABLE and report.attendance is None
+    if not done:
+        await answer_once(update, t("me.cannot_withdraw", lang), alert=True)
+        return
+    await answer_once(update)
+    if confirm:
+        await update.effective_chat.send_message(t("me.withdrawn", lang, id=report_id))
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t("me.btn_withdraw_yes", lang), callback_data=f"my:wdy:{report_id}"),
+                InlineKeyboardButton(t("me.btn_withdraw_no", lang), callback_data="my:page:0"),
+            ]
+        ]
+    )
+    await update.effective_chat.send_message(
+        t("me.withdraw_confirm", lang, id=report_id), reply_markup=markup
+    )
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("me", me, filters=PRIVATE))
+    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.me")), me))
+    app.add_handler(CommandHandler("myreports", myreports, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(page_button, pattern=r"^my:page:"))
+    app.add_handler(CallbackQueryHandler(withdraw_button, pattern=r"^my:wdy?:"))

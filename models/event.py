@@ -1,0 +1,82 @@
+"""Events (学习会, 讲座, 读书活动, meetings, research trips), each member's invitation and answer,
+and assessment deadlines whose requirement is evaluated from the data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Date, DateTime, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.clock import utcnow
+from models.base import created_field, when_field
+
+# Event statuses: draft → published → closed (attendance recorded); draft/published → cancelled.
+DRAFT, PUBLISHED, CANCELLED, CLOSED = "draft", "published", "cancelled", "closed"
+# Answers to an invitation.
+NO_ANSWER, ATTEND, LEAVE = "none", "attend", "leave"
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_status_starts", "status", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=120)
+    kind: str = Field(max_length=32)  # an activity type code of the point rules
+    starts_at: datetime = Field(sa_column=Column(DateTime, nullable=False))  # naive UTC
+    ends_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    place: str = Field(default="", max_length=120)
+    # all / committee / sector / members; `audience_value` names the committee or sector,
+    # `audience_member_ids` lists the members for "members".
+    audience_kind: str = Field(default="all", max_length=16)
+    audience_value: str = Field(default="", max_length=64)
+    audience_member_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Reminder offsets as written ("24h", "2h", "10m", "1d"): days keep the wall-clock time.
+    remind_offsets: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    checkin_opens_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    checkin_closes_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    checkin_code: str = Field(sa_column=Column(String(12), nullable=False, index=True))
+    status: str = Field(default=DRAFT, max_length=16)
+    # Bumped when time or place change: reminder dedupe keys carry it, so replanned rows are new.
+    version: int = Field(default=1)
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    published_at: datetime | None = when_field()
+    cancelled_at: datetime | None = when_field()
+    closed_at: datetime | None = when_field()
+    created_at: datetime = created_field()
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+
+
+class Invitation(SQLModel, table=True):
+    """One member invited to one event: their answer, leave reason and check-in."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (UniqueConstraint("event_id", "member_id", name="uq_invitation_event_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    answer: str = Field(default=NO_ANSWER, max_length=16)
+    leave_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_at: datetime | None = when_field()
+    checked_in_at: datetime | None = when_field()
+    checkin_method: str | None = Field(default=None, max_length=16)  # button / code / staff
+    attendance: str | None = Field(default=None, max_length=16)  # present / leave / absent, at close-out
+    invited_at: datetime = created_field()
+
+
+class Deadline(SQLModel, table=True):
+    """An assessment deadline: members who do not meet `requirement` by `due_on` are reminded."""
+
+    __tablename__ = "deadline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=120)
+    due_on: date = Field(sa_column=Column(Date, nullable=False))  # the last day, in the committee's zone
+    # {"type": "info", "count": 1} | {"type": "points", "min": 40} | {"type": "activity", "code": "research",
+    # "count": 1}; evaluated over the assessment period holding the due date (bot.deadlines).
+    requirement: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="active", max_length=16)  # active / cancelled
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = created_field()

@@ -1,0 +1,329 @@
+"""The outbox dispatcher against the Bot API emulator: Telegram's limits (429s), blocked users,
+refused messages, timeouts, network errors, restarts with overdue rows, quiet hours, and a
+SIGKILL in the middle of a batch. Business time is a frozen clock; only the rate limits and the
+emulator's own delays run on real time, as they do against Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+from asyncio.subprocess import PIPE
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import col, select
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.clock import Clock, to_db
+from bot.emulator import BotApiEmulator
+from bot.outbox import Dispatcher, Queued, RateLimiter, enqueue, enqueue_many, notify_member
+from bot.reminders import QuietHours
+from models import Member, Outbox
+from models.db import Database
+from tests.conftest import TOKEN, add_member
+
+NOW = datetime(2025, 11, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_bot(emu: BotApiEmulator, read_timeout: float = 5.0) -> Bot:
+    request = HTTPXRequest(connection_pool_size=16, read_timeout=read_timeout, write_timeout=read_timeout)
+    return Bot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=request)
+
+
+async def queue_texts(
+    db: Database, items: list[tuple[int, str]], *, kind: str = "notice", now: datetime = NOW, **kwargs: object
+) -> None:
+    async with db.session() as session:
+        for chat_id, key in items:
+            await enqueue(
+                session, dedupe_key=key, chat_id=chat_id, text=f"msg {key}", now=now, kind=kind, **kwargs
+            )  # type: ignore[arg-type]
+
+
+async def rows(db: Database) -> dict[str, Outbox]:
+    async with db.session() as session:
+        return {r.dedupe_key: r for r in (await session.exec(select(Outbox))).all()}
+
+
+def delivered(emu: BotApiEmulator) -> list[str]:
+    return [c.params["text"] for c in emu.calls_of("sendMessage") if c.status == 200]
+
+
+@pytest.fixture
+def limited_emu():  # type: ignore[no-untyped-def]
+    with BotApiEmulator(token=TOKEN, enforce_limits=True) as emulator:
+        yield emulator
+
+
+async def test_paced_within_both_limits_in_order_and_once(db, limited_emu):
+    emu = limited_emu
+    many = [(5000 + i, f"one-{i}") for i in range(45)]
+    chatty = [(4000, f"same-{i}") for i in range(4)]
+    for chat_id, _ in many + chatty:
+        emu.user(chat_id, f"u{chat_id}")
+    await queue_texts(db, chatty + many)
+    async with make_bot(emu) as bot:
+        sent = await Dispatcher(db, bot, Clock(frozen=NOW)).run_once()
+    assert sent == 49
+    assert emu.stats["429"] == 0
+    texts = delivered(emu)
+    assert sorted(texts) == sorted(f"msg {k}" for _, k in many + chatty)  # each exactly once
+    same = [c for c in emu.calls_of("sendMessage") if c.params["chat_id"] == 4000]
+    assert [c.params["text"] for c in same] == [f"msg same-{i}" for i in range(4)]  # in order
+    assert all(b.ts - a.ts >= 1.0 for a, b in zip(same, same[1:], strict=False))  # ≤ 1/s per chat
+    assert {r.status for r in (await rows(db)).values()} == {"sent"}
+
+
+async def test_429_waits_retry_after_then_sends_once(db, emu):
+    emu.user(6001, "a")
+    emu.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await queue_texts(db, [(6001, "k1")])
+    async with make_bot(emu) as bot:
+        sent = await Dispatcher(db, bot, Clock(frozen=NOW)).run_once()
+    calls = emu.calls_of("sendMessage")
+    assert sent == 1 and [c.status for c in calls] == [429, 200]
+    assert calls[1].ts - calls[0].ts >= 1.0
+    assert (await rows(db))["k1"].status == "sent"
+
+
+async def test_stricter_server_limit_429s_are_retried_without_loss_or_duplicates(db):
+    with BotApiEmulator(token=TOKEN, enforce_limits=True, global_rate=8) as emu:
+        for i in range(20):
+            emu.user(7000 + i, "u")
+        await queue_texts(db, [(7000 + i, f"s{i}") for i in range(20)])
+        async with make_bot(emu) as bot:
+            sent = await Dispatcher(db, bot, Clock(frozen=NOW)).run_once()
+        assert emu.stats["429"] > 0  # our limiter allows 30/s, the server only 8/s
+        assert sent == 20 and sorted(delivered(emu)) == sorted(f"msg s{i}" for i in range(20))
+
+
+async def test_blocked_member_is_marked_unreachable_and_nothing_more_is_queued(db, emu):
+    blocked = await add_member(db, "廖艳", telegram_user_id=6101)
+    other = await add_member(db, "朱宇浩", telegram_user_id=6102)
+    emu.user(6101, "廖艳").block()
+    emu.user(6102, "朱宇浩")
+    async with db.session() as session:
+        for key, member in (("b1", blocked), ("b2", blocked), ("o1", other)):
+            await enqueue(
+                session,
+                dedupe_key=key,
+                chat_id=member.telegram_user_id,
+                text="hello",
+                now=NOW,
+                member_id=member.id,
+            )
+        await enqueue(
+            session,
+            dedupe_key="later-for-blocked",
+            chat_id=6101,
+            text="later",
+            now=NOW,
+            member_id=blocked.id,
+            send_after=NOW + timedelta(days=1),
+        )
+    async with make_bot(emu) as bot:
+        await Dispatcher(db, bot, Clock(frozen=NOW)).run_once()
+    assert len([c for c in emu.calls_of("sendMessage") if c.status == 403]) == 1  # not tried twice
+    assert delivered(emu) == ["hello"]
+    stored = await rows(db)
+    assert sorted(r.status for r in stored.values() if r.chat_id == 6101) == ["dropped", "dropped", "failed"]
+    async with db.session() as session:
+        member = await session.get(Member, blocked.id)
+        assert member.reachable is False
+        assert not await notify_member(session, member, "common.cancelled", dedupe_key="after", now=NOW)
+
+
+async def test_other_400_is_recorded_and_not_retried(db, emu):
+    emu.user(6201, "a")
+    emu.fail_next("sendMessage", 400, "Bad Request: message text is empty")
+    await queue_texts(db, [(6201, "bad")])
+    clock = Clock(frozen=NOW)
+    async with make_bot(emu) as bot:
+        dispatcher = Dispatcher(db, bot, clock)
+        assert await dispatcher.run_once() == 0
+        clock.advance(timedelta(hours=1))
+        assert await dispatcher.run_once() == 0
+    row = (await rows(db))["bad"]
+    assert row.status == "failed" and "400" in (row.last_error or "")
+    assert len(emu.calls_of("sendMessage")) == 1
+
+
+async def test_timed_out_send_is_not_blindly_repeated(db, emu):
+    emu.user(6301, "a")
+    emu.delay_next("sendMessage", 1.0)  # answers after the bot gave up; the message did arrive
+    await queue_texts(db, [(6301, "slow")])
+    clock = Clock(frozen=NOW)
+    async with make_bot(emu, read_timeout=0.3) as bot:
+        dispatcher = Dispatcher(db, bot, clock)
+        await dispatcher.run_once()
+        clock.advance(timedelta(hours=1))
+        await dispatcher.run_once()
+    await asyncio.sleep(0)
+    assert (await rows(db))["slow"].status == "uncertain"
+    assert len(emu.calls_of("sendMessage")) == 1 and len(emu.sent_to(6301)) == 1
+
+
+async def test_network_error_backs_off_then_sends(db, emu):
+    emu.user(6401, "a")
+    emu.fail_next("sendMessage", 502, "Bad Gateway")
+    await queue_texts(db, [(6401, "net")])
+    clock = Clock(frozen=NOW)
+    async with make_bot(emu) as bot:
+        dispatcher = Dispatcher(db, bot, clock)
+        assert await dispatcher.run_once() == 0
+        row = (await rows(db))["net"]
+        assert row.status == "pending" and row.send_after > to_db(NOW)  # backed off
+        assert await dispatcher.run_once() == 0  # not due yet: no new call
+        assert len(emu.calls_of("sendMessage")) == 1
+        clock.advance(timedelta(seconds=5))
+        assert await dispatcher.run_once() == 1
+    assert delivered(emu) == ["msg net"]
+
+
+async def test_restart_sends_overdue_reminders_before_the_event_and_drops_stale_ones(db, emu):
+    emu.user(6501, "a")
+    start = NOW + timedelta(hours=1)
+    # Planned while the bot was up; it was down when they fell due.
+    await queue_texts(
+        db,
+        [(6501, "still-useful")],
+        kind="reminder",
+        now=NOW - timedelta(days=1),
+        send_after=NOW - timedelta(hours=1),
+        expires_at=start,
+    )
+    await queue_texts(
+        db,
+        [(6501, "too-late")],
+        kind="reminder",
+        now=NOW - timedelta(days=1),
+        send_after=NOW - timedelta(hours=3),
+        expires_at=NOW - timedelta(hours=2),
+    )
+    await queue_texts(db, [(6501, "in-flight")], now=NOW - timedelta(days=1))
+    async with db.session() as session:
+        row = (await session.exec(select(Outbox).where(Outbox.dedupe_key == "in-flight"))).one()
+        row.status = "sending"  # the process died during this one's request
+        session.add(row)
+    async with make_bot(emu) as bot:
+        dispatcher = Dispatcher(db, bot, Clock(frozen=NOW))
+        assert await dispatcher.recover() == 1
+        assert await dispatcher.run_once() == 2
+    stored = await rows(db)
+    assert stored["still-useful"].status == "sent" and stored["in-flight"].status == "sent"
+    assert stored["too-late"].status == "dropped"
+    assert sorted(delivered(emu)) == ["msg in-flight", "msg still-useful"]
+
+
+async def test_quiet_hours_hold_reminders_not_notices(db, emu):
+    emu.user(6601, "a")
+    zone = ZoneInfo("Asia/Shanghai")
+    night = datetime(2025, 11, 3, 22, 30, tzinfo=zone).astimezone(UTC)
+    await queue_texts(
+        db, [(6601, "reminder")], kind="reminder", now=night, expires_at=night + timedelta(days=1)
+    )
+    await queue_texts(db, [(6601, "notice")], now=night)
+    await queue_texts(
+        db, [(6601, "urgent")], kind="reminder", now=night, expires_at=night + timedelta(hours=2)
+    )
+    clock = Clock(frozen=night)
+    async with make_bot(emu) as bot:
+        dispatcher = Dispatcher(db, bot, clock, quiet=QuietHours(), zone=zone)
+        assert await dispatcher.run_once() == 2  # the notice, and the reminder that cannot wait
+        stored = await rows(db)
+        assert stored["reminder"].status == "pending"
+        assert stored["reminder"].send_after == to_db(datetime(2025, 11, 4, 8, 0, tzinfo=zone))
+        clock.advance(datetime(2025, 11, 4, 8, 0, tzinfo=zone) - night)
+        assert await dispatcher.run_once() == 1
+    assert sorted(delivered(emu)) == ["msg notice", "msg reminder", "msg urgent"]
+
+
+def test_rate_limiter_spaces_sends_by_answers():
+    now = [0.0]
+    limiter = RateLimiter(per_second=3, chat_interval=1.0, margin=0.0, clock=lambda: now[0])
+    assert limiter.ready_at(1) is not None and limiter.ready_at(1) <= 0
+    slot = limiter.start(1)
+    assert limiter.ready_at(1) is None  # the chat's previous request is still in flight
+    now[0] = 0.2
+    limiter.finish(slot)
+    assert limiter.ready_at(1) == pytest.approx(1.2)  # one second after the answer
+    for chat in (2, 3):
+        now[0] = limiter.ready_at(chat)
+        limiter.finish(limiter.start(chat))
+    # the 4th send overall waits one second after the answer to the 1st
+    assert limiter.ready_at(4) == pytest.approx(1.2)
+    limiter.pause(5)
+    assert limiter.ready_at(4) >= now[0] + 5
+
+
+async def test_enqueue_many_is_idempotent(db):
+    messages = [Queued(dedupe_key=f"bulk-{i}", chat_id=100 + i, text="x") for i in range(1200)]
+    async with db.session() as session:
+        assert await enqueue_many(session, messages, now=NOW) == 1200
+    async with db.session() as session:
+        assert await enqueue_many(session, messages[:10], now=NOW) == 0
+        assert len((await session.exec(select(Outbox.id))).all()) == 1200
+
+
+DISPATCH_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from datetime import datetime, UTC
+    from telegram import Bot
+    from bot.clock import Clock
+    from bot.outbox import Dispatcher
+    from models.db import Database
+
+    async def main():
+        db = Database(sys.argv[1])
+        async with Bot(sys.argv[2], base_url=sys.argv[3]) as bot:
+            dispatcher = Dispatcher(db, bot, Clock(frozen=datetime(2025, 11, 3, 2, 0, tzinfo=UTC)))
+            print("recovered", await dispatcher.recover(), flush=True)
+            print("sent", await dispatcher.run_once(), flush=True)
+        await db.dispose()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_sigkill_in_a_batch_loses_nothing_and_repeats_at_most_the_one_in_flight(db_url, db, emu):
+    total, kill_after = 40, 15
+    for i in range(total):
+        emu.user(8000 + i, "u")
+    await queue_texts(db, [(8000 + i, f"k{i}") for i in range(total)])
+    proc: asyncio.subprocess.Process | None = None
+
+    def kill_mid_request(call) -> None:  # noqa: ANN001 - emulator Call
+        # Runs in the emulator's thread after it handled the call and before it answers: the
+        # dispatcher is killed with this request in flight (delivered, not yet marked sent).
+        if call.method == "sendMessage" and len(delivered(emu)) == kill_after and proc is not None:
+            os.kill(proc.pid, signal.SIGKILL)
+
+    emu.add_listener(kill_mid_request)
+    args = ["-c", DISPATCH_SCRIPT, db_url, TOKEN, emu.base_url]
+    proc = await asyncio.create_subprocess_exec(sys.executable, *args, cwd=ROOT, stdout=PIPE, stderr=PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    emu.remove_listener(kill_mid_request)
+    assert proc.returncode == -signal.SIGKILL, (out, err)
+    assert len(delivered(emu)) == kill_after
+    in_flight = [r for r in (await rows(db)).values() if r.status == "sending"]
+    assert len(in_flight) == 1
+
+    second = await asyncio.create_subprocess_exec(sys.executable, *args, cwd=ROOT, stdout=PIPE, stderr=PIPE)
+    out, err = await asyncio.wait_for(second.communicate(), timeout=60)
+    assert second.returncode == 0, err
+    assert b"recovered 1" in out
+    texts = delivered(emu)
+    assert set(texts) == {f"msg k{i}" for i in range(total)}  # nothing lost
+    assert len(texts) - total <= 1  # at most the one in flight repeated
+    async with db.session() as session:
+        statuses = (await session.exec(select(Outbox.status).where(col(Outbox.status) != "sent"))).all()
+    assert statuses == []

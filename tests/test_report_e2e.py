@@ -1,0 +1,299 @@
+"""/report end to end through the Bot API emulator: the whole dialog with photos, an album, an
+image sent as a file and a refused file; typed dates; an over-long description; /cancel; the
+timeout draft; /myreports; and a resume after SIGKILL of a bot subprocess mid-dialog."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.emulator import _make_png
+from bot.i18n import t
+from models import ActivityPhoto, ActivityReport, DialogState, ReportDraft
+from tests.conftest import TOKEN, add_member
+
+NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
+TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
+ROOT = Path(__file__).parents[1]
+
+
+_PHOTOS = iter(range(1, 10_000))
+
+
+def _photo() -> bytes:
+    """A distinct picture each time (Telegram gives the same file the same unique id)."""
+    return _make_png(next(_PHOTOS), 2)
+
+
+async def _after(user, action, more: int = 1) -> list[dict]:
+    """Do something as the user; wait for `more` new bot messages and return the new ones."""
+    before = len(user.messages())
+    action()
+    return (await user.wait_for_messages(before + more, timeout=10))[before:]
+
+
+def _buttons(message: dict) -> dict[str, str]:
+    return {
+        b["text"]: b["callback_data"]
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    }
+
+
+async def _rows(db, model):
+    async with db.session() as session:
+        return list((await session.exec(select(model))).all())
+
+
+async def _start_to_photos(user, label="调研") -> None:
+    (msg,) = await _after(user, lambda: user.send_text("/report"))
+    assert msg["text"] == t("report.ask_type", "zh")
+    await _after(user, lambda: user.press(_buttons(msg)[label]))
+    assert user.last()["text"] == t("report.ask_date", "zh")
+    await _after(user, lambda: user.press_button(t("report.btn_yesterday", "zh")))
+    (msg,) = await _after(user, lambda: user.send_text(TEXT))
+    assert msg["text"].startswith("第4步")
+
+
+async def test_whole_dialog_with_photos_album_image_file_and_refused_file(emu, bot_app, db, clock):
+    clock.frozen = NOW
+    member = await add_member(db, "苏建华", telegram_user_id=4001)
+    user = emu.user(4001, "建华")
+    await _start_to_photos(user)
+
+    (ack,) = await _after(user, lambda: user.send_photo(_photo()))
+    assert ack["text"] == t("report.photo_received", "zh", count=1, max=9)
+    # an album of three: one counter message, edited as the parts arrive
+    (album_ack,) = await _after(
+        user, lambda: [user.send_photo(_photo(), media_group_id="g1") for _ in range(3)]
+    )
+    await emu.wait_for(lambda: user.last()["text"] == t("report.photo_received", "zh", count=4, max=9))
+    assert user.last()["message_id"] == album_ack["message_id"]  # no message per album part
+    # an image sent as a file is accepted; a PDF is refused politely and not kept
+    await _after(user, lambda: user.send_document(b"\x89PNG...", "现场.png", "image/png"))
+    assert user.last()["text"] == t("report.photo_received", "zh", count=5, max=9)
+    (refusal,) = await _after(user, lambda: user.send_document(b"%PDF-1.4", "议程.pdf", "application/pdf"))
+    assert refusal["text"] == t("report.wrong_file", "zh")
+
+    (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_done", "zh")))
+    assert (
+        "类型：调研" in card["text"]
+        and "日期：2025年11月4日" in card["text"]
+        and "照片：5 张" in card["text"]
+    )
+    assert TEXT in card["text"]
+    await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+    (report,) = await _rows(db, ActivityReport)
+    assert (report.member_id, report.type_code, report.activity_date, report.status) == (
+        member.id,
+        "research",
+        date(2025, 11, 4),
+        "pending",
+    )
+    assert report.description == TEXT and report.points == 3
+    photos = sorted(await _rows(db, ActivityPhoto), key=lambda p: p.position)
+    assert [p.kind for p in photos] == ["photo"] * 4 + ["document"]
+    assert len({p.file_unique_id for p in photos}) == 5
+    assert t("report.submitted_pending", "zh", id=report.id, points="3") in user.texts()
+    # the dialog is over: the summary card's buttons are gone, a second press changes nothing
+    user.press("rep:ok", card["message_id"])
+    await emu.wait_for(
+        lambda: (
+            len(emu.callback_answers) >= 1 and any(a.get("show_alert") for a in emu.callback_answers.values())
+        )
+    )
+    assert len(await _rows(db, ActivityReport)) == 1
+
+
+async def test_typed_dates_too_long_description_and_change_before_submitting(emu, bot_app, db, clock):
+    clock.frozen = NOW
+    await add_member(db, "廖艳", telegram_user_id=4002)
+    user = emu.user(4002, "廖艳")
+    (msg,) = await _after(user, lambda: user.send_text("/report"))
+    await _after(user, lambda: user.press(_buttons(msg)["视察"]))
+    (answer,) = await _after(user, lambda: user.send_text("明年"))
+    assert answer["text"] == t("report.date_unreadable", "zh")
+    (answer,) = await _after(user, lambda: user.send_text("2025-11-20"))
+    assert answer["text"] == t("report.date_future", "zh", date="2025年11月20日", start="2025年1月1日")
+    (answer,) = await _after(user, lambda: user.send_text("2024-12-30"))
+    assert "本考核周期" in answer["text"]
+    await _after(user, lambda: user.send_text("上周五"), more=2)
+    assert t("report.chosen_date", "zh", date="2025年10月31日") in user.texts()
+
+    long_text = "调" * 2500
+    (answer,) = await _after(user, lambda: user.send_text(long_text))
+    assert answer["text"] == t("report.description_too_long", "zh", length=2500, limit=2000)
+    await _after(user, lambda: user.press_button(t("report.btn_keep_first", "zh", limit=2000)), more=2)
+    # skip photos, then change the type on the summary card
+    (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")))
+    assert "照片：0 张" in card["text"]
+    await _after(user, lambda: user.press_button(t("report.btn_fix", "zh")))
+    await _after(user, lambda: user.press_button(t("report.btn_fix_type", "zh")))
+    (card,) = await _after(user, lambda: user.press(_buttons(user.last())["民主监督"]))
+    assert "类型：民主监督" in card["text"]
+    await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+    (report,) = await _rows(db, ActivityReport)
+    assert report.type_code == "supervision" and report.activity_date == date(2025, 10, 31)
+    assert report.description == "调" * 2000
+
+
+async def test_cancel_at_a_step_stores_nothing_and_a_short_text_is_asked_again(emu, bot_app, db, clock):
+    clock.frozen = NOW
+    await add_member(db, "朱宇浩", telegram_user_id=4003)
+    user = emu.user(4003, "宇浩")
+    (msg,) = await _after(user, lambda: user.send_text("/report"))
+    await _after(user, lambda: user.press(_buttons(msg)["调研"]))
+    await _after(user, lambda: user.press_button(t("report.btn_today", "zh")), more=1)
+    (answer,) = await _after(user, lambda: user.send_text("开会"))
+    assert answer["text"] == t("report.description_too_short", "zh", length=2, min=10)
+    await _after(user, lambda: user.send_text("/cancel"), more=2)
+    assert t("report.cancelled", "zh") in user.texts()
+    # after /cancel the dialog is over: text is not taken as a description
+    await _after(user, lambda: user.send_text(TEXT))
+    assert user.last()["text"] == t("common.not_understood", "zh")
+    assert await _rows(db, ActivityReport) == [] and await _rows(db, ReportDraft) == []
+
+
+async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock, settings):
+    from bot.app import make_deps, running
+
+    clock.frozen = NOW
+    settings.dialog_timeout_minutes = 0.02  # about a second: the real PTB timeout job fires
+    deps = make_deps(settings, db, clock)
+    member = await add_member(db, "丁欣怡", telegram_user_id=4004)
+    user = emu.user(4004, "欣怡")
+    async with running(deps, poll_timeout=1):
+        (msg,) = await _after(user, lambda: user.send_text("/report"))
+        await _after(user, lambda: user.press(_buttons(msg)["学习培训、专题讲座"]))
+        await _after(user, lambda: user.send_text("11月3日"), more=2)
+        notice = t("report.timeout_kept", "zh", minutes=0.02)
+        await emu.wait_for(
+            lambda: notice in user.texts(), timeout=10, what="the timeout notice via the outbox"
+        )
+        (draft,) = await _rows(db, ReportDraft)
+        assert draft.member_id == member.id
+        assert draft.data["type"] == "study" and draft.data["date"] == "2025-11-03"
+
+        (offer,) = await _after(user, lambda: user.send_text("/report"))
+        assert offer["text"] == t(
+            "report.resume_offer", "zh", type="学习培训、专题讲座", date="2025年11月3日", photos=0
+        )
+        (ask,) = await _after(user, lambda: user.press_button(t("report.btn_resume", "zh")))
+        assert ask["text"].startswith("第3步")  # the description is next: type and date were kept
+        await _after(user, lambda: user.send_text(TEXT))
+        (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")))
+        await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+    (report,) = await _rows(db, ActivityReport)
+    assert report.type_code == "study" and report.activity_date == date(2025, 11, 3)
+    assert await _rows(db, ReportDraft) == []
+
+
+async def test_myreports_edit_and_withdraw(emu, bot_app, db, clock):
+    clock.frozen = NOW
+    await add_member(db, "邓子涵", telegram_user_id=4005)
+    user = emu.user(4005, "子涵")
+    for label in ("调研", "视察"):
+        await _start_to_photos(user, label)
+        await _after(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")))
+        await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+    first, second = sorted(await _rows(db, ActivityReport), key=lambda r: r.id)
+    (listing,) = await _after(user, lambda: user.send_text("/myreports"))
+    assert f"#{first.id}" in listing["text"] and "待审核" in listing["text"]
+    # edit the first: change the description and resubmit
+    (card,) = await _after(user, lambda: user.press(f"rep:edit:{first.id}", listing["message_id"]))
+    assert card["text"].startswith(t("report.summary_edit_header", "zh"))
+    await _after(user, lambda: user.press_button(t("report.btn_fix", "zh")))
+    await _after(user, lambda: user.press_button(t("report.btn_fix_description", "zh")), more=2)
+    (card,) = await _after(user, lambda: user.send_text(TEXT + "（补充）"))
+    await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+    # withdraw the second, with a confirmation
+    (confirm,) = await _after(user, lambda: user.press(f"my:wd:{second.id}", listing["message_id"]))
+    await _after(user, lambda: user.press(f"my:wdy:{second.id}", confirm["message_id"]))
+    async with db.session() as session:
+        assert (await session.get(ActivityReport, first.id)).description == TEXT + "（补充）"
+        assert (await session.get(ActivityReport, second.id)).status == "withdrawn"
+    # someone else's report id, forged: refused, nothing changes
+    other = await add_member(db, "薛桂英", telegram_user_id=4006)
+    intruder = emu.user(4006, "桂英")
+    await _after(intruder, lambda: intruder.send_text("/help"))
+    intruder.press(f"my:wdy:{first.id}")
+    intruder.press(f"rep:edit:{first.id}")
+    await emu.wait_for(lambda: sum(1 for a in emu.callback_answers.values() if a.get("show_alert")) >= 2)
+    async with db.session() as session:
+        assert (await session.get(ActivityReport, first.id)).status == "pending"
+    assert other.id is not None
+
+
+# ---------------------------------------------------------------- SIGKILL of a bot subprocess
+
+
+def _bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": emu.base_url,
+        "TELEGRAM_API_FILE_URL": emu.base_file_url,
+        "BOT_USERNAME": "lvzhi_test_bot",
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "bot.log", "ab"),
+    )  # noqa: SIM115
+
+
+async def test_dialog_continues_after_sigkill_of_the_bot_process(emu, db, db_url, tmp_path):
+    await add_member(db, "尹华", telegram_user_id=4010)
+    user = emu.user(4010, "尹华")
+    proc = _bot_process(db_url, emu, tmp_path)
+    try:
+        (msg,) = await _after(user, lambda: user.send_text("/report"))
+        await _after(user, lambda: user.press(_buttons(msg)["调研"]))
+        await _after(user, lambda: user.press_button(t("report.btn_today", "zh")))
+        (ask,) = await _after(user, lambda: user.send_text(TEXT))
+        assert ask["text"].startswith("第4步")
+        await _after(user, lambda: user.send_photo(_photo()))
+        # the step is written as the update finishes, just after its answer went out
+        for _ in range(300):
+            async with db.session() as session:
+                rows = {r.key: r.data for r in (await session.exec(select(DialogState))).all()}
+            if rows.get("user:4010", {}).get("report", {}).get("photos"):
+                break
+            await asyncio.sleep(0.01)
+        assert any(k.startswith("conv:report:") for k in rows)
+        assert rows["user:4010"]["report"]["description"] == TEXT
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+
+    proc = _bot_process(db_url, emu, tmp_path)
+    try:
+        # same step: another photo is accepted as the second one
+        await emu.wait_for(lambda: emu.confirmed_offset > 0 or True)
+        (ack,) = await _after(user, lambda: user.send_photo(_photo()))
+        assert ack["text"] == t("report.photo_received", "zh", count=2, max=9)
+        (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_done", "zh")))
+        assert "照片：2 张" in card["text"]
+        await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+        (report,) = await _rows(db, ActivityReport)
+        assert report.description == TEXT and report.type_code == "research"
+        assert len(await _rows(db, ActivityPhoto)) == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    await asyncio.sleep(0)

@@ -1,0 +1,187 @@
+"""The sandbox in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+A newcomer joins with the invite shown on the page, files an activity report through the
+/report dialog, the secretariat approves it via /review, and the member sees the approval.
+The screenshot is kept in tests/artifacts/sandbox.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import FEATURES
+from bot.rules import load_rules
+from bot.sandbox import DB_FILE
+from bot.sandbox.seed import NEWCOMER_USER_ID, STAFF_USER_ID
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).with_name("artifacts")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 15_000
+
+pytestmark = pytest.mark.browser
+
+
+def _skip_reason() -> str | None:
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.fixture
+def sandbox_url(tmp_path: Path) -> Iterator[str]:
+    """`lvzhi sandbox` as a user starts it (a subprocess), with a real DATABASE_URL set that it must ignore."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    real = tmp_path / "real.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{real}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "--port", "0", "--data-dir", str(tmp_path / "d")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert found, f"no URL in {line!r}"
+        yield found.group(0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert not real.exists() and (tmp_path / "d" / DB_FILE).exists()
+
+
+def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> None:
+    if "handlers.report" not in FEATURES or "handlers.review" not in FEATURES:
+        pytest.skip("the /report and /review features are not registered in bot.app.FEATURES yet")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+    research = load_rules(Path(__file__).resolve().parents[1] / "bot" / "rules.default.toml").activities[
+        "research"
+    ]
+    description = "参加街道社区议事会，就垃圾分类收运提出三条建议。"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 430, "height": 900}, locale="zh-CN")
+            page.set_default_timeout(WAIT_MS)
+            page.goto(sandbox_url)
+            expect(page.locator("#identity")).to_have_value("10001")
+            expect(page.locator("#clock-now")).to_contain_text("周")
+
+            def bot_says(text: str):  # type: ignore[no-untyped-def]
+                return page.locator(".msg.bot", has_text=text)
+
+            def press(label: str) -> None:
+                """The newest inline button with this label (older ones may have been closed)."""
+                page.locator(".msg.bot .inline-kb .kb-btn", has_text=label).last.click()
+
+            def send(text: str) -> None:
+                page.fill("#text", text)
+                page.click("#send")
+
+            # the newcomer joins with the invite the page shows
+            page.select_option("#identity", str(NEWCOMER_USER_ID))
+            expect(page.locator("#invite")).to_be_visible()
+            name = page.locator("#identity option:checked").inner_text().split(" · ")[0]
+            page.click("#invite-action")
+            expect(bot_says("绑定成功")).to_be_visible()
+            expect(page.locator("#invite")).to_be_hidden()
+
+            # and files a report through the /report dialog, via the menu keyboard
+            page.locator("#keyboard .kb-btn", has_text="报告履职").click()
+            press(research.zh)
+            press("今天")
+            expect(bot_says("第3步")).to_be_visible()
+            send(description)
+            press("跳过")
+            expect(bot_says("请核对")).to_contain_text(description)
+            press("确认提交")
+            submitted = bot_says("等待政协机关审核")
+            expect(submitted).to_be_visible()
+            report_no = re.search(r"#(\d+)", submitted.inner_text()).group(1)  # type: ignore[union-attr]
+
+            # the secretariat approves it via /review (older demo reports are skipped)
+            page.select_option("#identity", str(STAFF_USER_ID))
+            send("/review")
+            card = bot_says(f"报告 #{report_no}")
+            cards = page.locator(".msg.bot", has_text="待审核")
+            for _ in range(10):  # each skip brings the next card (event invitations may arrive meanwhile)
+                expect(cards.first).to_be_visible()
+                if card.count():
+                    break
+                shown = cards.count()
+                press("跳过")
+                page.wait_for_function(
+                    "n => [...document.querySelectorAll('.msg.bot')].filter(e => e.textContent.includes('待审核'))"
+                    ".length > n",
+                    arg=shown,
+                )
+            expect(card).to_contain_text(name)
+            card.locator(".kb-btn", has_text="通过").click()
+            expect(card).to_contain_text("已通过")
+
+            # the member sees the approval notice (delivered through the outbox)
+            page.select_option("#identity", str(NEWCOMER_USER_ID))
+            expect(bot_says("已审核通过")).to_contain_text(research.zh)
+
+            # the clock moves the bot's time forward
+            page.click("#next-monday")
+            expect(page.locator("#clock-now")).to_contain_text("周一")
+            expect(page.locator("#clock-now")).to_contain_text("09:00")
+            expect(page.locator("#clock-offset")).to_contain_text("已快进")
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "sandbox.png"))
+            assert page.evaluate("document.characterSet") == "UTF-8"
+        finally:
+            browser.close()
+
+
+def test_page_is_usable_on_a_phone_screen(sandbox_url: str) -> None:
+    """The chat column fills a narrow screen without sideways scrolling; buttons reach the bot."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+            page.set_default_timeout(WAIT_MS)
+            page.goto(sandbox_url)
+            expect(page.locator("#keyboard .kb-btn").first).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360
+            page.fill("#text", "/lang")
+            page.click("#send")
+            page.locator(".msg.bot .kb-btn", has_text="English").last.click()
+            expect(page.locator(".msg.bot", has_text="Language set to English")).to_be_visible()
+            page.click("#lang")  # the page itself in English
+            expect(page.locator("#send")).to_have_text("Send")
+            expect(page.locator("#plus-hour")).to_have_text("+1 hour")
+        finally:
+            browser.close()
