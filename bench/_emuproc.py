@@ -7,8 +7,9 @@ competing with the bot under test for the GIL. Shared by the benchmarks.
     emu_proc.result                     # what `collect(emu)` returned in the child at the end
 
 `setup(emu)`, `serve(emu, conn)` and `collect(emu)` run in the child; they must be picklable
-(module-level functions or functools.partial of them). `serve` answers the parent's `call()`s over
-`conn` until it receives ``("stop",)``; without it the child just waits for that.
+(module-level functions or functools.partial of them). `serve` reads the parent's `call()`s from
+`conn` and answers each with ``conn.send(("ok", value))`` until it receives ``("stop",)``; without
+it the child just waits for that.
 The child is started with "spawn": it shares nothing with the parent but the code.
 """
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import sys
 import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,6 +30,7 @@ from sqlmodel import col, select  # noqa: E402
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
+from bench._emuproc import EmulatorProcess  # noqa: E402
 from bot import events  # noqa: E402
 from bot.clock import Clock  # noqa: E402
 from bot.emulator import BotApiEmulator  # noqa: E402
@@ -45,15 +46,16 @@ FIRST_CHAT = 700_000_000
 RULES_FILE = Path(__file__).resolve().parent.parent / "bot" / "rules.default.toml"
 
 
-def serve_emulator(conn, members: int) -> None:  # type: ignore[no-untyped-def]
-    """The child process: Telegram's stand-in with its limits on; reports what it received."""
-    with BotApiEmulator(token=TOKEN, enforce_limits=True, global_rate=LIMIT, per_chat_rate=1.0) as emu:
-        for i in range(members):
-            emu.user(FIRST_CHAT + i, f"委员{i:04d}")
-        conn.send(emu.base_url)
-        conn.recv()  # "stop"
-        ok = [(c.params["chat_id"], c.ts) for c in emu.calls_of("sendMessage") if c.status == 200]
-        conn.send((ok, emu.stats["429"]))
+def add_members(members: int, emu: BotApiEmulator) -> None:
+    """In the emulator process (Telegram's stand-in, limits on): the members' chats."""
+    for i in range(members):
+        emu.user(FIRST_CHAT + i, f"委员{i:04d}")
+
+
+def sends_seen(emu: BotApiEmulator) -> tuple[list[tuple[int, float]], int]:
+    """In the emulator process, at the end: accepted sends (chat, time) and 429s answered."""
+    ok = [(c.params["chat_id"], c.ts) for c in emu.calls_of("sendMessage") if c.status == 200]
+    return ok, emu.stats["429"]
 
 
 async def main(members: int, url: str) -> int:
@@ -73,10 +75,13 @@ async def main(members: int, url: str) -> int:
             ]
         )
 
-    parent, child = multiprocessing.Pipe()
-    server = multiprocessing.Process(target=serve_emulator, args=(child, members), daemon=True)
-    server.start()
-    base_url = parent.recv()
+    server = EmulatorProcess(
+        token=TOKEN,
+        emu_kwargs={"enforce_limits": True, "global_rate": LIMIT, "per_chat_rate": 1.0},
+        setup=partial(add_members, members),
+        collect=sends_seen,
+    ).start()
+    base_url = server.base_url
 
     planned_at = time.perf_counter()
     async with db.session() as session:
@@ -108,9 +113,7 @@ async def main(members: int, url: str) -> int:
         began = time.perf_counter()
         sent = await dispatcher.run_once()
         elapsed = time.perf_counter() - began
-    parent.send("stop")
-    ok, too_many = parent.recv()
-    server.join(timeout=10)
+    ok, too_many = server.stop()
 
     per_chat = Counter(chat for chat, _ts in ok)
     duplicates = sum(n - 1 for n in per_chat.values() if n > 1)

@@ -129,20 +129,19 @@ async def annual_figures(
         out.event_invitations += int(invited or 0)
         out.event_attendances += int(attended or 0)
 
-    for name, codes in GROUPS.items():
-        figures = GroupFigures()
+    # Distinct members per heading, all in one pass over the year's reports.
+    distinct_members = [
+        func.count(distinct(case((AR.type_code.in_(codes), AR.member_id), else_=None)))
+        for codes in GROUPS.values()
+    ]
+    counts = (await session.exec(select(*distinct_members).where(*in_year))).one()
+    for (name, codes), members in zip(GROUPS.items(), counts, strict=True):
+        figures = GroupFigures(members=int(members or 0))
         for code in codes:
             n, _invited, attended = events_by_kind.get(code, (0, 0, 0))
             figures.events += n
             figures.event_attendances += attended
             figures.participations += out.by_type.get(code, 0)
-        figures.members = int(
-            (
-                await session.exec(
-                    select(func.count(distinct(AR.member_id))).where(*in_year, AR.type_code.in_(codes))
-                )
-            ).scalar_one()
-        )
         out.groups[name] = figures
 
     stats = await info_statistics(session, period.start, period.end)

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     holidays_file: str = ""
     digest_time: str = "MON 09:00"
     sandbox_port: int = 8080
+    data_dir: str = ""
     log_level: str = "INFO"
 
     @field_validator("secretariat_chat_id", mode="before")
@@ -85,6 +86,41 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive number")
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        from bot.digest_send import parse_digest_time
+
+        parse_digest_time(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from bot.reminders import parse_quiet_hours
+
+        parse_quiet_hours(value)
+        return value
+
+    @field_validator("deadline_remind_time")
+    @classmethod
+    def _remind_time(cls, value: str) -> str:
+        from datetime import time
+
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected HH:MM, not {value!r}") from None
+        return value
+
+    @field_validator("deadline_remind_days")
+    @classmethod
+    def _remind_days(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise ValueError(f"expected whole days separated by commas (e.g. 7,3,1), not {value!r}")
         return value
 
     @model_validator(mode="after")

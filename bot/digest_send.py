@@ -66,9 +66,8 @@ def due_week(now: datetime, zone: tzinfo, when: DigestTime) -> IsoWeek | None:
 
 def files_dir(settings: Settings) -> Path:
     """Where the digest's PNG and XLSX wait for the outbox: next to a SQLite file, else a data dir."""
-    override = os.environ.get("LVZHI_DATA_DIR")
-    if override:
-        return Path(override) / "digests"
+    if settings.data_dir:
+        return Path(settings.data_dir) / "digests"
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).resolve().parent / "digests"

@@ -96,6 +96,19 @@ def _image_size(data: bytes) -> tuple[int, int]:
     return 100, 100
 
 
+def _clone(obj: Any) -> Any:
+    """Deep copy of JSON-like data, several times faster than copy.deepcopy on the hot path
+    (every message is copied into history, into the answer and into the call log)."""
+    cls = type(obj)
+    if cls is dict:
+        return {k: _clone(v) for k, v in obj.items()}
+    if cls is list:
+        return [_clone(v) for v in obj]
+    if cls is str or cls is int or cls is float or cls is bool or obj is None:
+        return obj
+    return copy.deepcopy(obj)  # anything unusual a test injected
+
+
 def _u16(s: str) -> int:
     """Length in UTF-16 code units, the unit of Telegram entity offsets."""
     return len(s.encode("utf-16-le")) // 2
@@ -326,7 +339,7 @@ class EmuUser:
         ``from`` and private ``chat`` objects are rewritten to this user, messages get a fresh
         message_id in this chat and the current date; then it is injected like ``emu.inject``.
         """
-        upd = copy.deepcopy(update)
+        upd = _clone(update)
         upd.pop("update_id", None)
         for payload in upd.values():
             if not isinstance(payload, dict):
@@ -391,13 +404,13 @@ class EmuUser:
     def history(self) -> list[dict]:
         """Every bot message as originally sent to this chat, including deleted ones."""
         with self.emu._lock:
-            return copy.deepcopy(self.emu._chat(self.id).history)
+            return _clone(self.emu._chat(self.id).history)
 
     @property
     def keyboard(self) -> dict | None:
         """The reply keyboard currently shown (None if none or removed)."""
         with self.emu._lock:
-            return copy.deepcopy(self.emu._chat(self.id).keyboard)
+            return _clone(self.emu._chat(self.id).keyboard)
 
     async def wait_for_messages(self, n: int, timeout: float = 5.0) -> list[dict]:  # noqa: ASYNC109
         """Wait until the bot has >= n messages in this chat; returns them."""
@@ -413,7 +426,7 @@ class EmuUser:
             msg = {"message_id": chat.next_id, "from": dict(self.user), "chat": self.chat,
                    "date": int(time.time()), **content}  # fmt: skip
             self.emu.inject({"message": msg})  # under the lock: message ids stay unique across threads
-        return copy.deepcopy(msg)
+        return _clone(msg)
 
     def _member_update(self, old: str, new: str) -> None:
         bot = self.emu.bot_user
@@ -554,7 +567,7 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
 
 def _request_params(query: str, body: bytes, ctype: str) -> tuple[dict, dict[str, _Upload]]:
     """Parameters from the query string and a form, multipart or JSON body."""
-    params = {k: _decode_value(k, v) for k, v in parse_qsl(query, keep_blank_values=True)}
+    params = {k: _decode_value(k, v) for k, v in parse_qsl(query, keep_blank_values=True)} if query else {}
     uploads: dict[str, _Upload] = {}
     if ctype.startswith("multipart/form-data"):
         fields, uploads = _parse_multipart(body, ctype)
@@ -659,7 +672,8 @@ class BotApiEmulator:
             ready.result(timeout=10)
         except BaseException:
             self._stop_event.set()
-            loop.call_soon_threadsafe(loop.stop)
+            with contextlib.suppress(RuntimeError):  # closed already if opening the server failed
+                loop.call_soon_threadsafe(loop.stop)
             self._thread.join(timeout=5)
             self._thread = self._loop = None
             raise
@@ -853,6 +867,16 @@ class BotApiEmulator:
                 await stopping
                 await app.stop()
 
+    def run_coroutine(self, coro: Any) -> concurrent.futures.Future:
+        """Run a coroutine on the server's event loop; returns a concurrent future of its result.
+
+        For load generators that drive simulated users right next to the server (listeners are
+        called on this loop too), instead of from a second thread competing for the GIL.
+        """
+        if self._loop is None:
+            raise RuntimeError("the emulator is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
     def wake_pollers(self) -> None:
         """End all currently waiting getUpdates long polls (they answer with [])."""
         with self._lock:
@@ -888,7 +912,7 @@ class BotApiEmulator:
         Chats, messages, callback query ids and file ids found in it become known, so the bot
         can answer, edit, and download them.
         """
-        upd = copy.deepcopy(update)
+        upd = _clone(update)
         with self._lock:
             upd.pop("update_id", None)
             uid = self._next_update_id
@@ -911,11 +935,11 @@ class BotApiEmulator:
                 return []
             bot_id = self.bot_user["id"]
             msgs = [m for m in chat.messages.values() if m.get("from", {}).get("id") == bot_id]
-            return copy.deepcopy(sorted(msgs, key=lambda m: m["message_id"]))
+            return _clone(sorted(msgs, key=lambda m: m["message_id"]))
 
     def pending_updates(self) -> list[dict]:
         with self._lock:
-            return copy.deepcopy(self._updates)
+            return _clone(self._updates)
 
     def fail_next(self, method: str, error_code: int, description: str, retry_after: int | None = None,
                   times: int = 1) -> None:  # fmt: skip
@@ -1004,7 +1028,7 @@ class BotApiEmulator:
                 uploads: dict[str, _Upload] | None = None) -> None:  # fmt: skip
         files = {k: {"file_name": u.filename, "mime_type": u.mime_type, "size": len(u.content)}
                  for k, u in (uploads or {}).items()}  # fmt: skip
-        call = Call(method, params, status, copy.deepcopy(result), time.time(), error, files)
+        call = Call(method, params, status, _clone(result), time.time(), error, files)
         with self._lock:
             self.calls.append(call)
             self.stats["calls"] += 1
@@ -1071,7 +1095,7 @@ class BotApiEmulator:
                 continue
             chat = self._chat(chat_info["id"], dict(chat_info))
             if "message_id" in payload and key in ("message", "edited_message", "channel_post"):
-                chat.messages[payload["message_id"]] = copy.deepcopy(payload)
+                chat.messages[payload["message_id"]] = _clone(payload)
                 chat.next_id = max(chat.next_id, payload["message_id"] + 1)
             for obj in self._file_objects(payload):
                 if obj.get("file_id") and obj["file_id"] not in self._file_meta:
@@ -1191,14 +1215,14 @@ class BotApiEmulator:
             elif markup.get("remove_keyboard"):
                 chat.keyboard = None
         chat.messages[msg["message_id"]] = msg
-        chat.history.append(copy.deepcopy(msg))
+        chat.history.append(_clone(msg))
         self.stats["sent"] += 1
         return self._public(msg)
 
     @staticmethod
     def _public(msg: dict) -> dict:
         """The message as the API returns it: only inline keyboards appear in reply_markup."""
-        out = copy.deepcopy(msg)
+        out = _clone(msg)
         if "inline_keyboard" not in (out.get("reply_markup") or {"inline_keyboard": 1}):
             del out["reply_markup"]
         return out
@@ -1278,12 +1302,12 @@ class BotApiEmulator:
             if message is None:
                 if not msgs:
                     raise LookupError(f"the bot has sent no message to chat {chat_id}")
-                return copy.deepcopy(max(msgs, key=lambda m: m["message_id"]))
+                return _clone(max(msgs, key=lambda m: m["message_id"]))
             mid = message["message_id"] if isinstance(message, dict) else int(message)
             found = [m for m in msgs if m["message_id"] == mid]
             if not found:
                 raise LookupError(f"no bot message {mid} in chat {chat_id} (deleted?)")
-            return copy.deepcopy(found[0])
+            return _clone(found[0])
 
     async def _get_updates(self, params: dict) -> list[dict]:
         """getUpdates on the server loop: a long poll waits without blocking other requests."""
@@ -1301,7 +1325,7 @@ class BotApiEmulator:
             with self._lock:
                 ready = [u for u in self._updates if not isinstance(offset, int) or u["update_id"] >= offset]
                 if ready or self._stop_event.is_set() or generation != self._poll_generation:
-                    return copy.deepcopy(ready[:limit])
+                    return _clone(ready[:limit])
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return []
@@ -1370,7 +1394,7 @@ class BotApiEmulator:
         return True
 
     def _m_getMyCommands(self, params: dict, uploads: dict) -> list:
-        return copy.deepcopy(self.commands.get(self._scope_key(params), []))
+        return _clone(self.commands.get(self._scope_key(params), []))
 
     def _m_deleteMyCommands(self, params: dict, uploads: dict) -> bool:
         self.commands.pop(self._scope_key(params), None)

@@ -499,6 +499,12 @@ class Dispatcher:
             self.limiter.finish(slot)
             await self._retry_later(row, f"network: {exc}")
             return False
+        except OSError as exc:
+            # a `file:` payload whose file is gone: retrying cannot help
+            self.limiter.finish(slot)
+            log.warning("outbox %s: attached file unreadable (%s)", row.dedupe_key, exc.strerror)
+            await self._mark(row.id, status="failed", last_error=f"file: {exc.strerror}")
+            return False
         except BaseException:
             self.limiter.finish(slot)
             raise  # e.g. cancelled at shutdown: the row stays 'sending' and recover() sends it again

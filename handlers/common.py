@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import warnings
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseHandler, ContextTypes, ConversationHandler, filters
+from telegram.warnings import PTBUserWarning
 
 from bot import i18n, members
 from bot.deps import Deps
@@ -24,8 +28,13 @@ MemberCallback = Callable[[Update, Context, Member], Awaitable[T]]
 
 # Main menu rows: catalogue keys of reply-keyboard buttons, each leading to a command.
 MENU_ROWS = [["menu.report", "menu.info"], ["menu.events", "menu.me"], ["menu.help"]]
-MENU_COMMANDS = {"menu.report": "report", "menu.info": "info", "menu.events": "events",
-                 "menu.me": "me", "menu.help": "help"}
+MENU_COMMANDS = {
+    "menu.report": "report",
+    "menu.info": "info",
+    "menu.events": "events",
+    "menu.me": "me",
+    "menu.help": "help",
+}
 
 
 def deps(context: Context) -> Deps:
@@ -48,15 +57,61 @@ def main_menu(lang: str) -> ReplyKeyboardMarkup:
 
 def menu_pattern(key: str) -> str:
     """A regex matching a menu button's text in any language."""
-    import re
-
     return "^(" + "|".join(re.escape(text) for text in i18n.all_texts(key)) + ")$"
+
+
+PRIVATE = filters.ChatType.PRIVATE
+# A main-menu button pressed during a dialog leads to its own feature; the dialog's draft stays put.
+MENU_BUTTONS = filters.Regex("|".join(menu_pattern(key) for key in MENU_COMMANDS))
+# Text typed as an answer in a dialog: not a command, not a menu button.
+TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_BUTTONS
+
+
+def dialog(
+    name: str,
+    *,
+    entry_points: list[BaseHandler],
+    states: dict[object, list[BaseHandler]],
+    fallbacks: list[BaseHandler],
+    timeout_minutes: float | None = None,
+    persistent: bool = True,
+) -> ConversationHandler:
+    """A multi-step dialog: saved at every step (bot/persistence.py), restarted by its entry points,
+    ended after `timeout_minutes` without an answer. It follows the person, not one message's
+    buttons (per_message=False is intended, so PTB's warning about it is silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBUserWarning)
+        return ConversationHandler(
+            name=name,
+            persistent=persistent,
+            allow_reentry=True,
+            conversation_timeout=timeout_minutes * 60 if timeout_minutes else None,
+            entry_points=entry_points,
+            states=states,
+            fallbacks=fallbacks,
+        )
+
+
+# Button presses answered so far, by object identity (Telegram refuses a second answer; query ids
+# repeat across emulator runs and Telegram objects take no extra attributes). The object is kept as
+# the value so that its id cannot be reused while the entry exists.
+_ANSWERED: OrderedDict[int, object] = OrderedDict()
+
+
+async def answer_once(update: Update, text: str | None = None, alert: bool = False) -> None:
+    """Answer a button press exactly once."""
+    query = update.callback_query
+    if query is None or id(query) in _ANSWERED:
+        return
+    _ANSWERED[id(query)] = query
+    while len(_ANSWERED) > 2_000:
+        _ANSWERED.popitem(last=False)
+    await query.answer(text, show_alert=alert)
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> None:
     """Answer in the chat the update came from (a message or a button press)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    await answer_once(update)
     chat = update.effective_chat
     if chat is not None:
         await chat.send_message(text, **kwargs)
@@ -73,7 +128,7 @@ async def load_member(update: Update, context: Context) -> Member | None:
 async def refuse(update: Update, text: str) -> None:
     """A polite refusal: as an alert on a button press, as a message otherwise."""
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer_once(update, text, alert=True)
     elif update.effective_chat is not None:
         await update.effective_chat.send_message(text)
 

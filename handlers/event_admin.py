@@ -5,7 +5,6 @@ The role is checked on every step, button presses included."""
 from __future__ import annotations
 
 import re
-import warnings
 from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -16,14 +15,13 @@ from telegram.ext import (
     ConversationHandler,
     MessageHandler,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import deadlines as deadline_service
 from bot import events as service
 from bot.i18n import t
 from bot.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
-from handlers.common import Context, deps, lang_of, refuse, reply, staff_only
-from handlers.events import PRIVATE, TYPED, policy
+from handlers.common import PRIVATE, TYPED, Context, deps, dialog, lang_of, refuse, reply, staff_only
+from handlers.events import policy
 from models import Member
 
 END = ConversationHandler.END
@@ -403,44 +401,38 @@ async def dl_confirm(update: Update, context: Context, member: Member) -> int:
 
 
 def register(app: Application) -> None:
-    timeout = app.bot_data["deps"].settings.dialog_timeout_minutes * 60
+    minutes = app.bot_data["deps"].settings.dialog_timeout_minutes
     skip = CallbackQueryHandler
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBUserWarning)  # per_message=False: the dialog follows the person
-        newevent = ConversationHandler(
-            name="event_admin",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=timeout,
-            entry_points=[CommandHandler("newevent", new_event, filters=PRIVATE)],
-            states={
-                TITLE: [MessageHandler(TYPED, got_title)],
-                KIND: [CallbackQueryHandler(got_kind, pattern=r"^ne:k:")],
-                START: [MessageHandler(TYPED, got_start)],
-                FINISH: [MessageHandler(TYPED, got_end), skip(got_end, pattern=r"^ne:skip$")],
-                PLACE: [MessageHandler(TYPED, got_place), skip(got_place, pattern=r"^ne:skip$")],
-                AUDIENCE: [CallbackQueryHandler(got_audience, pattern=r"^ne:a:")],
-                AUDIENCE_VALUE: [MessageHandler(TYPED, got_audience_value)],
-                REMIND: [MessageHandler(TYPED, got_remind), skip(got_remind, pattern=r"^ne:skip$")],
-                CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^ne:(pub|draft|cancel)$")],
-            },
-            fallbacks=[CommandHandler("cancel", cancel_dialog)],
-        )
-        deadline = ConversationHandler(
-            name="deadline_admin",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=timeout,
-            entry_points=[CommandHandler("deadline", new_deadline, filters=PRIVATE)],
-            states={
-                DL_TITLE: [MessageHandler(TYPED, dl_title)],
-                DL_DUE: [MessageHandler(TYPED, dl_due)],
-                DL_REQ: [CallbackQueryHandler(dl_req, pattern=r"^dl:r:")],
-                DL_TYPE: [CallbackQueryHandler(dl_type, pattern=r"^dl:t:")],
-                DL_VALUE: [MessageHandler(TYPED, dl_value)],
-                DL_CONFIRM: [CallbackQueryHandler(dl_confirm, pattern=r"^dl:(ok|cancel)$")],
-            },
-            fallbacks=[CommandHandler("cancel", cancel_dialog)],
-        )
+    newevent = dialog(
+        "event_admin",
+        timeout_minutes=minutes,
+        entry_points=[CommandHandler("newevent", new_event, filters=PRIVATE)],
+        states={
+            TITLE: [MessageHandler(TYPED, got_title)],
+            KIND: [CallbackQueryHandler(got_kind, pattern=r"^ne:k:")],
+            START: [MessageHandler(TYPED, got_start)],
+            FINISH: [MessageHandler(TYPED, got_end), skip(got_end, pattern=r"^ne:skip$")],
+            PLACE: [MessageHandler(TYPED, got_place), skip(got_place, pattern=r"^ne:skip$")],
+            AUDIENCE: [CallbackQueryHandler(got_audience, pattern=r"^ne:a:")],
+            AUDIENCE_VALUE: [MessageHandler(TYPED, got_audience_value)],
+            REMIND: [MessageHandler(TYPED, got_remind), skip(got_remind, pattern=r"^ne:skip$")],
+            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^ne:(pub|draft|cancel)$")],
+        },
+        fallbacks=[CommandHandler("cancel", cancel_dialog)],
+    )
+    deadline = dialog(
+        "deadline_admin",
+        timeout_minutes=minutes,
+        entry_points=[CommandHandler("deadline", new_deadline, filters=PRIVATE)],
+        states={
+            DL_TITLE: [MessageHandler(TYPED, dl_title)],
+            DL_DUE: [MessageHandler(TYPED, dl_due)],
+            DL_REQ: [CallbackQueryHandler(dl_req, pattern=r"^dl:r:")],
+            DL_TYPE: [CallbackQueryHandler(dl_type, pattern=r"^dl:t:")],
+            DL_VALUE: [MessageHandler(TYPED, dl_value)],
+            DL_CONFIRM: [CallbackQueryHandler(dl_confirm, pattern=r"^dl:(ok|cancel)$")],
+        },
+        fallbacks=[CommandHandler("cancel", cancel_dialog)],
+    )
     app.add_handler(newevent)
     app.add_handler(deadline)

@@ -5,7 +5,6 @@ answers; invitation buttons 参加 / 请假 (请假 asks for a reason); the 签�
 from __future__ import annotations
 
 import re
-import warnings
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -16,21 +15,26 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import events as service
 from bot.clock import from_db
-from bot.i18n import all_texts, t
+from bot.i18n import t
 from bot.reminders import ReminderPolicy, policy_from_settings
-from handlers.common import MENU_ROWS, Context, deps, lang_of, member_only, menu_pattern, refuse, reply
+from handlers.common import (
+    PRIVATE,
+    TYPED,
+    Context,
+    deps,
+    dialog,
+    lang_of,
+    member_only,
+    menu_pattern,
+    refuse,
+    reply,
+)
 from models import Member
 from models.event import ATTEND, LEAVE
 
-PRIVATE = filters.ChatType.PRIVATE
-MENU_TEXTS = filters.Regex(
-    "^(" + "|".join(re.escape(x) for row in MENU_ROWS for key in row for x in all_texts(key)) + ")$"
-)
-TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_TEXTS
 REASON = 1
 DATA_KEY = "events"
 END = ConversationHandler.END
@@ -226,18 +230,14 @@ async def checkin_command(update: Update, context: Context, member: Member) -> N
 
 
 def register(app: Application) -> None:
-    timeout = app.bot_data["deps"].settings.dialog_timeout_minutes * 60
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBUserWarning)  # per_message=False: the dialog follows the person
-        leave = ConversationHandler(
-            name="events",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=timeout,
-            entry_points=[CallbackQueryHandler(leave_start, pattern=r"^ev:l:")],
-            states={REASON: [MessageHandler(TYPED, leave_reason)]},
-            fallbacks=[CommandHandler("cancel", leave_cancel)],
-        )
+    minutes = app.bot_data["deps"].settings.dialog_timeout_minutes
+    leave = dialog(
+        "events",
+        timeout_minutes=minutes,
+        entry_points=[CallbackQueryHandler(leave_start, pattern=r"^ev:l:")],
+        states={REASON: [MessageHandler(TYPED, leave_reason)]},
+        fallbacks=[CommandHandler("cancel", leave_cancel)],
+    )
     app.add_handler(leave)
     app.add_handler(CommandHandler("events", list_events, filters=PRIVATE))
     app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.events")), list_events))

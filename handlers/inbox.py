@@ -9,7 +9,6 @@ item's state in the database (bot.info.apply_move), so stale and forged buttons 
 from __future__ import annotations
 
 import logging
-import warnings
 from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -21,18 +20,16 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import info
 from bot.i18n import t
 from bot.rules import INFO_LEVELS
-from handlers.common import Context, deps, lang_of, refuse, staff_only
-from handlers.info import ack, not_menu, send
+from handlers.common import MENU_BUTTONS, PRIVATE, Context, deps, dialog, lang_of, refuse, staff_only
+from handlers.info import ack, send
 from models import Member
 
 log = logging.getLogger(__name__)
 
-PRIVATE = filters.ChatType.PRIVATE
 KEY = "inbox"
 PAGE = 5
 ACCEPT, EDIT_TITLE, EDIT_BODY, TEXT, LEVEL, DATE, TARGET = (
@@ -368,18 +365,14 @@ async def expect(update: Update, context: Context, member: Member) -> None:
 
 
 def build_conversation(persistent: bool = True) -> ConversationHandler:
-    with warnings.catch_warnings():
-        # per_message=False is meant: a move follows the secretary, not one message's buttons
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return _conversation(persistent)
+    return _conversation(persistent)
 
 
 def _conversation(persistent: bool) -> ConversationHandler:
-    text = PRIVATE & filters.TEXT & ~filters.COMMAND & not_menu()
-    return ConversationHandler(
-        name="inbox",
+    text = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_BUTTONS
+    return dialog(
+        "inbox",
         persistent=persistent,
-        allow_reentry=True,
         entry_points=[
             CommandHandler("inbox", inbox, filters=PRIVATE),
             CallbackQueryHandler(inbox, pattern=r"^ib:q:"),
@@ -405,7 +398,7 @@ def _conversation(persistent: bool) -> ConversationHandler:
             CommandHandler("cancel", abort, filters=PRIVATE),
             CallbackQueryHandler(abort, pattern=r"^ib:x$"),
             CallbackQueryHandler(stale, pattern=r"^ib:"),
-            MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & not_menu(), expect),
+            MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~MENU_BUTTONS, expect),
         ],
     )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-import warnings
 from collections import OrderedDict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -21,16 +20,24 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import info
 from bot.i18n import t
-from handlers.common import MENU_COMMANDS, Context, deps, lang_of, member_only, menu_pattern, refuse
+from handlers.common import (
+    MENU_BUTTONS,
+    PRIVATE,
+    Context,
+    deps,
+    dialog,
+    lang_of,
+    member_only,
+    menu_pattern,
+    refuse,
+)
 from models import Member
 
 log = logging.getLogger(__name__)
 
-PRIVATE = filters.ChatType.PRIVATE
 KEY = "info"
 TITLE, CATEGORY, BODY, ATTACH, COAUTHORS, CONFIRM = (
     "title",
@@ -623,23 +630,15 @@ async def my_info(update: Update, context: Context, member: Member) -> None:
 # --------------------------------------------------------------------------- wiring
 
 
-def not_menu() -> filters.BaseFilter:
-    """Main-menu buttons of other features pass through a dialog (its draft stays where it is)."""
-    return ~filters.Regex("|".join(menu_pattern(key) for key in MENU_COMMANDS))
-
-
 def build_conversation(persistent: bool = True) -> ConversationHandler:
-    text = PRIVATE & filters.TEXT & ~filters.COMMAND & not_menu()
+    text = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_BUTTONS
     files = PRIVATE & (filters.PHOTO | filters.Document.ALL)
     other_media = PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL
     cancel_handlers = [
         CommandHandler("cancel", cancel, filters=PRIVATE),
         CallbackQueryHandler(cancel, pattern=r"^info:cancel$"),
     ]
-    with warnings.catch_warnings():
-        # per_message=False is meant: the dialog follows the member, not one message's buttons
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return _conversation(persistent, text, files, other_media, cancel_handlers)
+    return _conversation(persistent, text, files, other_media, cancel_handlers)
 
 
 def _conversation(
@@ -649,10 +648,10 @@ def _conversation(
     other_media: filters.BaseFilter,
     cancel_handlers: list,
 ) -> ConversationHandler:
-    return ConversationHandler(
-        name="info",
+    # No timeout: a half-written item waits as a draft until the member finishes or cancels it.
+    return dialog(
+        "info",
         persistent=persistent,
-        allow_reentry=True,
         entry_points=[
             CommandHandler("info", start, filters=PRIVATE),
             MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.info")), start),
@@ -690,7 +689,9 @@ def _conversation(
         fallbacks=[
             *cancel_handlers,
             CallbackQueryHandler(use_buttons, pattern=r"^info:"),
-            MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & not_menu(), use_buttons),
+            MessageHandler(
+                PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~MENU_BUTTONS, use_buttons
+            ),
         ],
     )
 

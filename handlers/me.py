@@ -14,11 +14,9 @@ from bot import activities
 from bot.dates import format_day
 from bot.i18n import t
 from bot.points import PointsSummary, points_for_now
-from handlers.common import Context, deps, lang_of, member_only, menu_pattern
-from handlers.report import answer_once
+from handlers.common import PRIVATE, Context, answer_once, deps, lang_of, member_only, menu_pattern
 from models import ActivityReport, Member
 
-PRIVATE = filters.ChatType.PRIVATE
 PAGE_SIZE = 5
 RECENT = 5
 

@@ -18,12 +18,11 @@ from telegram.ext import (
 from bot import invites, members
 from bot.commands import bot_commands, help_text
 from bot.i18n import t
-from handlers.common import Context, deps, lang_of, load_member, main_menu, member_only, menu_pattern
+from handlers.common import PRIVATE, Context, deps, lang_of, load_member, main_menu, member_only, menu_pattern
 from models import Member
 
 log = logging.getLogger(__name__)
 
-PRIVATE = filters.ChatType.PRIVATE
 MAX_CODE_LENGTH = 64
 
 
@@ -31,8 +30,9 @@ async def set_chat_commands(context: Context, member: Member) -> None:
     """The command list a member sees depends on their role and language."""
     assert member.telegram_user_id is not None
     lang = lang_of(member, context)
-    await context.bot.set_my_commands(bot_commands(member.role, lang),
-                                      scope=BotCommandScopeChat(member.telegram_user_id))
+    await context.bot.set_my_commands(
+        bot_commands(member.role, lang), scope=BotCommandScopeChat(member.telegram_user_id)
+    )
 
 
 async def start(update: Update, context: Context) -> None:
@@ -56,8 +56,9 @@ async def start(update: Update, context: Context) -> None:
     lang = lang_of(member, context, update)
     if outcome is invites.BindOutcome.BOUND and member is not None:
         log.info("member %s bound a Telegram account", member.id)
-        await update.effective_chat.send_message(t("onboarding.welcome", lang, name=member.name),
-                                                 reply_markup=main_menu(lang))
+        await update.effective_chat.send_message(
+            t("onboarding.welcome", lang, name=member.name), reply_markup=main_menu(lang)
+        )
         await update.effective_chat.send_message(help_text(member.role, lang))
         await set_chat_commands(context, member)
         return
@@ -81,14 +82,21 @@ async def help_command(update: Update, context: Context) -> None:
 async def lang_command(update: Update, context: Context, member: Member) -> None:
     """/lang [zh|en]: switch language, directly or with buttons."""
     assert update.effective_chat is not None
-    wanted = (context.args[0].lower() if context.args else "")
+    wanted = context.args[0].lower() if context.args else ""
     if wanted in ("zh", "en"):
         await _switch_language(update, context, member, wanted)
         return
-    buttons = InlineKeyboardMarkup([[InlineKeyboardButton("中文", callback_data="lang:zh"),
-                                     InlineKeyboardButton("English", callback_data="lang:en")]])
-    await update.effective_chat.send_message(t("onboarding.lang_choose", lang_of(member, context)),
-                                             reply_markup=buttons)
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("中文", callback_data="lang:zh"),
+                InlineKeyboardButton("English", callback_data="lang:en"),
+            ]
+        ]
+    )
+    await update.effective_chat.send_message(
+        t("onboarding.lang_choose", lang_of(member, context)), reply_markup=buttons
+    )
 
 
 @member_only
@@ -96,7 +104,9 @@ async def lang_button(update: Update, context: Context, member: Member) -> None:
     assert update.callback_query is not None
     wanted = (update.callback_query.data or "").removeprefix("lang:")
     if wanted not in ("zh", "en"):
-        await update.callback_query.answer(t("common.stale_button", lang_of(member, context)), show_alert=True)
+        await update.callback_query.answer(
+            t("common.stale_button", lang_of(member, context)), show_alert=True
+        )
         return
     await update.callback_query.answer()
     await _switch_language(update, context, member, wanted)
@@ -151,5 +161,7 @@ def register(app: Application) -> None:
 def register_fallback(app: Application) -> None:
     """Registered after every feature: in one group only the first matching handler runs."""
     # Only new messages: an edit of an old message is not a new request.
-    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, fallback))
+    app.add_handler(
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, fallback)
+    )
     app.add_handler(CallbackQueryHandler(fallback))

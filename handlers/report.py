@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import warnings
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
@@ -28,14 +26,26 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import activities
 from bot.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
 from bot.dates import check_day, format_day, parse_activity_date, today_in
 from bot.i18n import all_texts, t
 from bot.outbox import notify_member
-from handlers.common import MENU_COMMANDS, Context, deps, lang_of, load_member, main_menu, menu_pattern
+from handlers.common import (
+    MENU_BUTTONS,
+    PRIVATE,
+    TYPED,
+    Context,
+    answer_once,
+    deps,
+    dialog,
+    lang_of,
+    load_member,
+    main_menu,
+    menu_pattern,
+    refuse,
+)
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -44,9 +54,6 @@ KEY = "report"
 TYPE, DATE, DESCRIPTION, PHOTOS, SUMMARY, RESUME = range(6)
 END = ConversationHandler.END
 
-PRIVATE = filters.ChatType.PRIVATE
-MENU_TEXTS = filters.Regex("|".join(menu_pattern(k) for k in MENU_COMMANDS))
-TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_TEXTS
 DONE_WORDS = {w.casefold() for w in all_texts("report.word_done") + all_texts("report.word_skip")}
 DONE_TEXT = filters.Text([w for w in all_texts("report.word_done") + all_texts("report.word_skip")])
 EVIDENCE = PRIVATE & (filters.PHOTO | filters.Document.IMAGE)
@@ -64,31 +71,6 @@ def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
     )
-
-
-# Button presses already answered, keyed by the object's identity. The query object itself is
-# kept as the value so that its id cannot be reused while the entry exists (query ids are not
-# unique across emulator runs, and Telegram objects take no extra attributes).
-_ANSWERED: OrderedDict[int, object] = OrderedDict()
-
-
-async def answer_once(update: Update, text: str | None = None, alert: bool = False) -> None:
-    """Answer a button press exactly once (Telegram refuses a second answer)."""
-    query = update.callback_query
-    if query is None or id(query) in _ANSWERED:
-        return
-    _ANSWERED[id(query)] = query
-    while len(_ANSWERED) > 2_000:
-        _ANSWERED.popitem(last=False)
-    await query.answer(text, show_alert=alert)
-
-
-async def _refuse(update: Update, text: str) -> None:
-    """A polite refusal: an alert on a button press, a message otherwise."""
-    if update.callback_query is not None:
-        await answer_once(update, text, alert=True)
-    elif update.effective_chat is not None:
-        await update.effective_chat.send_message(text)
 
 
 async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
@@ -150,12 +132,12 @@ def step(func: Step) -> Callable[[Update, Context], Awaitable[int]]:
     async def wrapper(update: Update, context: Context) -> int:
         member = await load_member(update, context)
         if member is None:
-            await _refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
+            await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
             return END
         lang = lang_of(member, context)
         draft = (context.user_data or {}).get(KEY)
         if not isinstance(draft, dict):
-            await _refuse(update, t("report.no_dialog", lang))
+            await refuse(update, t("report.no_dialog", lang))
             return END
         state = await func(update, context, member, draft, lang)
         if state != END:
@@ -266,7 +248,7 @@ async def start(update: Update, context: Context) -> int:
     """/report or the menu button: offer a kept draft, else start with the activity type."""
     member = await load_member(update, context)
     if member is None:
-        await _refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
+        await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
         return END
     assert member.id is not None
     lang = lang_of(member, context)
@@ -344,20 +326,20 @@ async def edit_existing(update: Update, context: Context) -> int:
     assert update.callback_query is not None
     member = await load_member(update, context)
     if member is None:
-        await _refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
+        await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
         return END
     assert member.id is not None
     lang = lang_of(member, context)
     try:
         report_id = int((update.callback_query.data or "").rsplit(":", 1)[1])
     except ValueError:
-        await _refuse(update, t("common.stale_button", lang))
+        await refuse(update, t("common.stale_button", lang))
         return END
     async with deps(context).db.session() as session:
         report = await activities.own_report(session, report_id, member.id)
         photos = await activities.photos_of(session, report_id) if report is not None else []
     if report is None or report.status not in activities.EDITABLE or report.attendance is not None:
-        await _refuse(update, t("report.not_editable", lang))
+        await refuse(update, t("report.not_editable", lang))
         return END if not isinstance((context.user_data or {}).get(KEY), dict) else SUMMARY
     context.user_data[KEY] = {  # type: ignore[index]
         "type": report.type_code,
@@ -380,7 +362,7 @@ async def pick_type(update: Update, context: Context, member: Member, draft: dic
     code = (update.callback_query.data or "").removeprefix("rep:type:") if update.callback_query else ""
     activity = deps(context).rules.activities.get(code)
     if activity is None:
-        await _refuse(update, t("common.stale_button", lang))
+        await refuse(update, t("common.stale_button", lang))
         return TYPE
     await _close_buttons(update, t("report.chosen_type", lang, type=activity.label(lang)))
     draft["type"] = code
@@ -457,7 +439,7 @@ async def description(update: Update, context: Context, member: Member, draft: d
 async def keep_first_part(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     long_text = draft.pop("long_text", None)
     if not long_text:
-        await _refuse(update, t("common.stale_button", lang))
+        await refuse(update, t("common.stale_button", lang))
         return DESCRIPTION
     await _close_buttons(update)
     kept = long_text[:MAX_DESCRIPTION].rstrip()
@@ -712,63 +694,58 @@ async def timed_out(update: Update, context: Context) -> None:
 def build_conversation(app: Application) -> ConversationHandler:
     d = app.bot_data["deps"]
     text_menu = PRIVATE & filters.Regex(menu_pattern("menu.report"))
-    anything_else = PRIVATE & ~filters.COMMAND & ~MENU_TEXTS
-    with warnings.catch_warnings():
-        # per_message=False is intended: the dialog follows the member, not one message
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(
-            name="report",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=d.settings.dialog_timeout_minutes * 60,
-            entry_points=[
-                CommandHandler("report", start, filters=PRIVATE),
-                MessageHandler(text_menu, start),
-                CallbackQueryHandler(edit_existing, pattern=r"^rep:edit:\d+$"),
+    anything_else = PRIVATE & ~filters.COMMAND & ~MENU_BUTTONS
+    return dialog(
+        "report",
+        timeout_minutes=d.settings.dialog_timeout_minutes,
+        entry_points=[
+            CommandHandler("report", start, filters=PRIVATE),
+            MessageHandler(text_menu, start),
+            CallbackQueryHandler(edit_existing, pattern=r"^rep:edit:\d+$"),
+        ],
+        states={
+            RESUME: [
+                CallbackQueryHandler(resume, pattern=r"^rep:resume$"),
+                CallbackQueryHandler(restart, pattern=r"^rep:restart$"),
+                MessageHandler(anything_else, resume_hint),
             ],
-            states={
-                RESUME: [
-                    CallbackQueryHandler(resume, pattern=r"^rep:resume$"),
-                    CallbackQueryHandler(restart, pattern=r"^rep:restart$"),
-                    MessageHandler(anything_else, resume_hint),
-                ],
-                TYPE: [
-                    CallbackQueryHandler(pick_type, pattern=r"^rep:type:"),
-                    MessageHandler(EVIDENCE, early_photo),
-                    MessageHandler(anything_else, type_hint),
-                ],
-                DATE: [
-                    CallbackQueryHandler(pick_day, pattern=r"^rep:day:[0-2]$"),
-                    MessageHandler(TYPED, typed_date),
-                    MessageHandler(EVIDENCE, early_photo),
-                    MessageHandler(anything_else, date_hint),
-                ],
-                DESCRIPTION: [
-                    MessageHandler(TYPED, description),
-                    CallbackQueryHandler(keep_first_part, pattern=r"^rep:desc:keep$"),
-                    CallbackQueryHandler(send_again, pattern=r"^rep:desc:again$"),
-                    MessageHandler(EVIDENCE, early_photo),
-                ],
-                PHOTOS: [
-                    MessageHandler(EVIDENCE, add_photo),
-                    CallbackQueryHandler(photos_done, pattern=r"^rep:photos:done$"),
-                    CallbackQueryHandler(photos_clear, pattern=r"^rep:photos:clear$"),
-                    MessageHandler(OTHER_FILES, wrong_file),
-                    MessageHandler(anything_else, photos_hint),
-                ],
-                SUMMARY: [
-                    CallbackQueryHandler(submit, pattern=r"^rep:ok$"),
-                    CallbackQueryHandler(fix_menu, pattern=r"^rep:fix$"),
-                    CallbackQueryHandler(fix_part, pattern=r"^rep:fix:(type|date|desc|photos|back)$"),
-                    MessageHandler(anything_else, summary_hint),
-                ],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CallbackQueryHandler(cancel, pattern=r"^rep:cancel$"),
+            TYPE: [
+                CallbackQueryHandler(pick_type, pattern=r"^rep:type:"),
+                MessageHandler(EVIDENCE, early_photo),
+                MessageHandler(anything_else, type_hint),
             ],
-        )
+            DATE: [
+                CallbackQueryHandler(pick_day, pattern=r"^rep:day:[0-2]$"),
+                MessageHandler(TYPED, typed_date),
+                MessageHandler(EVIDENCE, early_photo),
+                MessageHandler(anything_else, date_hint),
+            ],
+            DESCRIPTION: [
+                MessageHandler(TYPED, description),
+                CallbackQueryHandler(keep_first_part, pattern=r"^rep:desc:keep$"),
+                CallbackQueryHandler(send_again, pattern=r"^rep:desc:again$"),
+                MessageHandler(EVIDENCE, early_photo),
+            ],
+            PHOTOS: [
+                MessageHandler(EVIDENCE, add_photo),
+                CallbackQueryHandler(photos_done, pattern=r"^rep:photos:done$"),
+                CallbackQueryHandler(photos_clear, pattern=r"^rep:photos:clear$"),
+                MessageHandler(OTHER_FILES, wrong_file),
+                MessageHandler(anything_else, photos_hint),
+            ],
+            SUMMARY: [
+                CallbackQueryHandler(submit, pattern=r"^rep:ok$"),
+                CallbackQueryHandler(fix_menu, pattern=r"^rep:fix$"),
+                CallbackQueryHandler(fix_part, pattern=r"^rep:fix:(type|date|desc|photos|back)$"),
+                MessageHandler(anything_else, summary_hint),
+            ],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(cancel, pattern=r"^rep:cancel$"),
+        ],
+    )
 
 
 def register(app: Application) -> None:

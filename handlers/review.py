@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
@@ -20,24 +19,18 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import activities
 from bot.activities import Decision, ReportError
 from bot.clock import local
 from bot.dates import format_day, parse_activity_date, today_in
 from bot.i18n import all_texts, t
-from handlers.common import MENU_COMMANDS, Context, deps, lang_of, menu_pattern, staff_only
-from handlers.report import answer_once
+from handlers.common import PRIVATE, TYPED, Context, answer_once, deps, dialog, lang_of, staff_only
 from models import ActivityReport, Member
 
 log = logging.getLogger(__name__)
 
-PRIVATE = filters.ChatType.PRIVATE
-MENU_TEXTS = filters.Regex("|".join(menu_pattern(k) for k in MENU_COMMANDS))
-TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_TEXTS
 END = ConversationHandler.END
 REASON = 0
 REC_TYPE, REC_DATE, REC_MEMBERS, REC_CONFIRM = range(10, 14)
@@ -471,38 +464,32 @@ async def record_cancel(update: Update, context: Context) -> int:
 
 
 def register(app: Application) -> None:
-    timeout = app.bot_data["deps"].settings.dialog_timeout_minutes * 60
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBUserWarning)  # per_message=False: the dialog follows the person
-        returning = ConversationHandler(
-            name="review_return",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=timeout,
-            entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^rv:ret:\d+$")],
-            states={REASON: [MessageHandler(TYPED, reason_given)]},
-            fallbacks=[CommandHandler("cancel", reason_cancel)],
-        )
-        recording = ConversationHandler(
-            name="record",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=timeout,
-            entry_points=[CommandHandler("record", record_command, filters=PRIVATE)],
-            states={
-                REC_TYPE: [CallbackQueryHandler(record_type, pattern=r"^rec:type:")],
-                REC_DATE: [
-                    CallbackQueryHandler(record_day_button, pattern=r"^rec:day:[0-2]$"),
-                    MessageHandler(TYPED, record_day_typed),
-                ],
-                REC_MEMBERS: [MessageHandler(TYPED, record_members)],
-                REC_CONFIRM: [CallbackQueryHandler(record_confirm, pattern=r"^rec:ok$")],
-            },
-            fallbacks=[
-                CommandHandler("cancel", record_cancel),
-                CallbackQueryHandler(record_cancel, pattern=r"^rec:cancel$"),
+    minutes = app.bot_data["deps"].settings.dialog_timeout_minutes
+    returning = dialog(
+        "review_return",
+        timeout_minutes=minutes,
+        entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^rv:ret:\d+$")],
+        states={REASON: [MessageHandler(TYPED, reason_given)]},
+        fallbacks=[CommandHandler("cancel", reason_cancel)],
+    )
+    recording = dialog(
+        "record",
+        timeout_minutes=minutes,
+        entry_points=[CommandHandler("record", record_command, filters=PRIVATE)],
+        states={
+            REC_TYPE: [CallbackQueryHandler(record_type, pattern=r"^rec:type:")],
+            REC_DATE: [
+                CallbackQueryHandler(record_day_button, pattern=r"^rec:day:[0-2]$"),
+                MessageHandler(TYPED, record_day_typed),
             ],
-        )
+            REC_MEMBERS: [MessageHandler(TYPED, record_members)],
+            REC_CONFIRM: [CallbackQueryHandler(record_confirm, pattern=r"^rec:ok$")],
+        },
+        fallbacks=[
+            CommandHandler("cancel", record_cancel),
+            CallbackQueryHandler(record_cancel, pattern=r"^rec:cancel$"),
+        ],
+    )
     app.add_handler(returning)
     app.add_handler(recording)
     app.add_handler(CommandHandler("review", review_command, filters=PRIVATE))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -156,3 +158,13 @@ async def add_member(db: Database, name: str, *, role: str = "member", telegram_
         await session.flush()
         await session.refresh(member)
         return member
+
+
+def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+    """`lvzhi run` in a subprocess against the emulator, for tests that kill it (SIGKILL)."""
+    env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": TOKEN,
+           "TELEGRAM_API_BASE_URL": emu.base_url, "TELEGRAM_API_FILE_URL": emu.base_file_url,
+           "BOT_USERNAME": "lvzhi_test_bot", "LOG_LEVEL": "WARNING"}
+    log = (tmp_path / "bot.log").open("ab")
+    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=log)

@@ -27,6 +27,10 @@ def test_defaults_and_derived_file_url():
     ("telegram_api_base_url", "api.telegram.org", "TELEGRAM_API_BASE_URL: not an http(s) URL"),
     ("database_url", "mysql://x", "DATABASE_URL: unsupported database URL"),
     ("invite_ttl_days", 0, "INVITE_TTL_DAYS: must be a positive number"),
+    ("digest_time", "someday 9", "DIGEST_TIME"),
+    ("quiet_hours", "late", "QUIET_HOURS"),
+    ("deadline_remind_days", "7,x", "DEADLINE_REMIND_DAYS: expected whole days"),
+    ("deadline_remind_time", "9am", "DEADLINE_REMIND_TIME: expected HH:MM"),
 ])
 def test_bad_values_name_the_setting(name, value, needle):
     with pytest.raises(ConfigError) as info:

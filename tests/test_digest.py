@@ -53,7 +53,7 @@ def rules(settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("LVZHI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
 
 

@@ -327,3 +327,17 @@ async def test_sigkill_in_a_batch_loses_nothing_and_repeats_at_most_the_one_in_f
     async with db.session() as session:
         statuses = (await session.exec(select(Outbox.status).where(col(Outbox.status) != "sent"))).all()
     assert statuses == []
+
+
+async def test_missing_attachment_file_fails_the_row_and_the_run_goes_on(db, emu, tmp_path):
+    emu.user(6301, "a")
+    async with db.session() as session:
+        await enqueue(session, dedupe_key="gone", chat_id=6301, text="chart", now=NOW, method="sendPhoto",
+                      extra={"photo": f"file:{tmp_path / 'deleted.png'}"})
+    await queue_texts(db, [(6301, "after")], now=NOW + timedelta(seconds=1))
+    clock = Clock(frozen=NOW + timedelta(minutes=1))
+    async with make_bot(emu) as bot:
+        assert await Dispatcher(db, bot, clock).run_once() == 1
+    got = await rows(db)
+    assert got["gone"].status == "failed" and "file" in (got["gone"].last_error or "")
+    assert got["after"].status == "sent" and delivered(emu) == ["msg after"]

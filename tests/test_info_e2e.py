@@ -6,19 +6,16 @@ stale and wrongly-placed button presses change nothing."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from datetime import datetime
-from pathlib import Path
 
 from sqlmodel import col, func, select
 
 from bot import info
 from bot.i18n import t
 from models import DialogState, InfoAttachment, InfoAuthor, InfoEvent, InfoItem
-from tests.conftest import TOKEN, add_member
+from tests.conftest import add_member, start_bot_process
 
 PDF = b"%PDF-1.4\n% test\n"
 PART1 = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。"
@@ -291,25 +288,6 @@ async def test_returned_item_is_revised_and_resubmitted_in_chat(emu, bot_app, db
 # ---------------------------------------------------------------- SIGKILL of a bot subprocess
 
 
-def _bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": emu.base_url,
-        "TELEGRAM_API_FILE_URL": emu.base_file_url,
-        "BOT_USERNAME": "lvzhi_test_bot",
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "bot.log", "ab"),
-    )  # noqa: SIM115
-
-
 def _stop(proc: subprocess.Popen, sig: int) -> None:
     proc.send_signal(sig)
     try:
@@ -323,7 +301,7 @@ async def test_half_written_item_survives_sigkill(emu, db, db_url, tmp_path):
     """Killed after the first part of the body: the restarted bot continues the same draft."""
     await add_member(db, "尹华", telegram_user_id=4110, language="zh")
     user = emu.user(4110, "尹华")
-    proc = _bot_process(db_url, emu, tmp_path)
+    proc = start_bot_process(db_url, emu, tmp_path)
     try:
         await _say(user, "/info", 2)
         await _say(user, "老旧小区加装电梯推进难")
@@ -344,7 +322,7 @@ async def test_half_written_item_survives_sigkill(emu, db, db_url, tmp_path):
         _stop(proc, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
 
-    proc = _bot_process(db_url, emu, tmp_path)
+    proc = start_bot_process(db_url, emu, tmp_path)
     try:
         replies = await _say(user, PART2 + PART3)
         body = PART1 + "\n" + PART2 + PART3

@@ -5,10 +5,8 @@ timeout draft; /myreports; and a resume after SIGKILL of a bot subprocess mid-di
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from sqlmodel import select
 from bot.emulator import _make_png
 from bot.i18n import t
 from models import ActivityPhoto, ActivityReport, DialogState, ReportDraft
-from tests.conftest import TOKEN, add_member
+from tests.conftest import add_member, start_bot_process
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
@@ -234,29 +232,10 @@ async def test_myreports_edit_and_withdraw(emu, bot_app, db, clock):
 # ---------------------------------------------------------------- SIGKILL of a bot subprocess
 
 
-def _bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": emu.base_url,
-        "TELEGRAM_API_FILE_URL": emu.base_file_url,
-        "BOT_USERNAME": "lvzhi_test_bot",
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "bot.log", "ab"),
-    )  # noqa: SIM115
-
-
 async def test_dialog_continues_after_sigkill_of_the_bot_process(emu, db, db_url, tmp_path):
     await add_member(db, "尹华", telegram_user_id=4010)
     user = emu.user(4010, "尹华")
-    proc = _bot_process(db_url, emu, tmp_path)
+    proc = start_bot_process(db_url, emu, tmp_path)
     try:
         (msg,) = await _after(user, lambda: user.send_text("/report"))
         await _after(user, lambda: user.press(_buttons(msg)["调研"]))
@@ -278,7 +257,7 @@ async def test_dialog_continues_after_sigkill_of_the_bot_process(emu, db, db_url
         proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
 
-    proc = _bot_process(db_url, emu, tmp_path)
+    proc = start_bot_process(db_url, emu, tmp_path)
     try:
         # same step: another photo is accepted as the second one
         await emu.wait_for(lambda: emu.confirmed_offset > 0 or True)
