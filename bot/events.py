@@ -228,6 +228,39 @@ def _can_receive(member: Member) -> bool:
     return member.telegram_user_id is not None and member.reachable and member.active
 
 
+def _messages(
+    event: Event,
+    members: list[Member],
+    policy: ReminderPolicy,
+    *,
+    key: str,
+    text_key: str,
+    kind: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    buttons: bool = True,
+) -> list[Queued]:
+    """One outbox row per member who can receive it, in their own language."""
+    rows = []
+    for member in members:
+        if not _can_receive(member):
+            continue
+        lang = member.language or policy.default_lang
+        rows.append(
+            Queued(
+                f"event:{event.id}:{key}:{member.id}",
+                member.telegram_user_id,  # type: ignore[arg-type]
+                t(text_key, lang, **_params(event, policy, lang)),
+                member.id,
+                kind,
+                now,
+                expires_at,
+                _keyboard(event, lang) if buttons else None,
+            )
+        )
+    return rows
+
+
 def _reminder_rows(
     event: Event, recipients: list[Member], *, now: datetime, policy: ReminderPolicy
 ) -> list[Queued]:
@@ -301,23 +334,16 @@ async def publish_event(session: AsyncSession, event: Event, *, now: datetime, p
     event.status, event.published_at, event.updated_at = PUBLISHED, to_db(now), to_db(now)
     session.add(event)
     start = from_db(event.starts_at)
-    invitations = []
-    for member in audience:
-        if not _can_receive(member):
-            continue
-        lang = member.language or policy.default_lang
-        invitations.append(
-            Queued(
-                f"event:{event.id}:invite:{member.id}",
-                member.telegram_user_id,  # type: ignore[arg-type]
-                t("events.invitation", lang, **_params(event, policy, lang)),
-                member.id,
-                "invitation",
-                now,
-                start,
-                _keyboard(event, lang),
-            )
-        )
+    invitations = _messages(
+        event,
+        audience,
+        policy,
+        key="invite",
+        text_key="events.invitation",
+        kind="invitation",
+        now=now,
+        expires_at=start,
+    )
     await enqueue_many(session, invitations, now=now)
     await enqueue_many(session, _reminder_rows(event, audience, now=now, policy=policy), now=now)
     log.info("event %s published to %d member(s)", event.id, len(audience))
@@ -370,23 +396,16 @@ async def update_event(
         session, key_prefix=f"event:{event.id}:v{old_version}:", reason="event changed; replanned"
     )
     invited = await _invitations(session, event)
-    notices = []
-    for _invitation, member in invited:
-        if not _can_receive(member):
-            continue
-        lang = member.language or policy.default_lang
-        notices.append(
-            Queued(
-                f"event:{event.id}:v{event.version}:changed:{member.id}",
-                member.telegram_user_id,  # type: ignore[arg-type]
-                t("events.changed", lang, **_params(event, policy, lang)),
-                member.id,
-                "notice",
-                now,
-                new_start,
-                _keyboard(event, lang),
-            )
-        )
+    notices = _messages(
+        event,
+        [member for _invitation, member in invited],
+        policy,
+        key=f"v{event.version}:changed",
+        text_key="events.changed",
+        kind="notice",
+        now=now,
+        expires_at=new_start,
+    )
     await enqueue_many(session, notices, now=now)
     remind = [member for invitation, member in invited if invitation.answer != LEAVE]
     await enqueue_many(session, _reminder_rows(event, remind, now=now, policy=policy), now=now)
@@ -416,21 +435,17 @@ async def cancel_event(session: AsyncSession, event: Event, *, now: datetime, po
             )
         ).all()
     )
-    notices = []
-    for _invitation, member in await _invitations(session, event):
-        if member.id not in reached or not _can_receive(member):
-            continue
-        lang = member.language or policy.default_lang
-        notices.append(
-            Queued(
-                f"event:{event.id}:cancelled:{member.id}",
-                member.telegram_user_id,  # type: ignore[arg-type]
-                t("events.cancelled", lang, **_params(event, policy, lang)),
-                member.id,
-                "notice",
-                now,
-            )
-        )
+    told = [member for _invitation, member in await _invitations(session, event) if member.id in reached]
+    notices = _messages(
+        event,
+        told,
+        policy,
+        key="cancelled",
+        text_key="events.cancelled",
+        kind="notice",
+        now=now,
+        buttons=False,
+    )
     await enqueue_many(session, notices, now=now)
     log.info("event %s cancelled; %d invitee(s) told", event.id, len(notices))
     return len(notices)
