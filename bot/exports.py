@@ -6,7 +6,8 @@ headers in Chinese by default).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any
@@ -64,6 +65,27 @@ def _column(index: int) -> str:
 
 def new_book() -> Workbook:
     return Workbook(write_only=True)
+
+
+@contextmanager
+def building(book: Workbook) -> Iterator[Workbook]:
+    """Abandon a write-only workbook cleanly when building it fails or is cancelled (e.g. Ctrl-C
+    while the digest is written): otherwise its row writers are closed later by the garbage
+    collector, after their temp files, and print a traceback. openpyxl has no public call for it."""
+    try:
+        yield book
+    except BaseException:
+        for sheet in book.worksheets:
+            with suppress(Exception):
+                rows = getattr(sheet, "_rows", None)
+                if rows is not None:
+                    rows.close()
+            with suppress(Exception):
+                writer = getattr(sheet, "_writer", None)
+                if writer is not None:
+                    writer.close()
+                    writer.cleanup()
+        raise
 
 
 def _yes(value: bool, lang: str) -> str:
@@ -433,13 +455,13 @@ async def digest_workbook(
         first_day=year.first_day,
         end_day=min(year.end_day, period.end_day),
     )
-    book = new_book()
-    await write_activities(
-        book, session, rules, zone, lang, submitted=period, title_key="digest.xlsx.sheet_week_reports"
-    )
-    await write_info(book, session, period, zone, lang, title_key="digest.xlsx.sheet_week_info")
-    await write_members(book, session, to_date, rules, lang, title_key="digest.xlsx.sheet_period_totals")
-    save(book, target)
+    with building(new_book()) as book:
+        await write_activities(
+            book, session, rules, zone, lang, submitted=period, title_key="digest.xlsx.sheet_week_reports"
+        )
+        await write_info(book, session, period, zone, lang, title_key="digest.xlsx.sheet_week_info")
+        await write_members(book, session, to_date, rules, lang, title_key="digest.xlsx.sheet_period_totals")
+        save(book, target)
 
 
 async def export(
@@ -454,16 +476,18 @@ async def export(
 ) -> dict[str, int]:
     """`lvzhi export`: one sheet per subject for the calendar year; returns rows per subject."""
     period = Period.of_year(year, zone)
-    book = new_book()
     counts: dict[str, int] = {}
-    for subject in subjects:
-        if subject == "members":
-            counts[subject] = await write_members(book, session, period, rules, lang)
-        elif subject == "activities":
-            counts[subject] = await write_activities(book, session, rules, zone, lang, activity_days=period)
-        elif subject == "info":
-            counts[subject] = await write_info(book, session, period, zone, lang)
-        else:
-            raise ValueError(subject)
-    save(book, target)
+    with building(new_book()) as book:
+        for subject in subjects:
+            if subject == "members":
+                counts[subject] = await write_members(book, session, period, rules, lang)
+            elif subject == "activities":
+                counts[subject] = await write_activities(
+                    book, session, rules, zone, lang, activity_days=period
+                )
+            elif subject == "info":
+                counts[subject] = await write_info(book, session, period, zone, lang)
+            else:
+                raise ValueError(subject)
+        save(book, target)
     return counts

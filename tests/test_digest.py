@@ -549,3 +549,25 @@ async def test_command_line_digest_export_and_annual(db, db_url, tmp_path) -> No
     assert figures["info_collected"] == 3 and figures["by_type"] == {"study": 3}
     text = cli("annual", "--year", "2025")
     assert text.stdout.startswith("📘 2025 年度履职数据")
+
+
+def test_a_workbook_abandoned_half_way_is_cleaned_up_without_noise() -> None:
+    """Ctrl-C while the digest's workbook is being written must not print a traceback later."""
+    import subprocess
+    import sys
+
+    script = (
+        "from bot.exports import building, new_book\n"
+        "try:\n"
+        "    with building(new_book()) as book:\n"
+        "        sheet = book.create_sheet('x')\n"
+        "        sheet.append(['a', 1])\n"
+        "        raise KeyboardInterrupt\n"
+        "except KeyboardInterrupt:\n"
+        "    pass\n"
+        "import gc; gc.collect()\n"
+        "print('done')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "done"
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
