@@ -62,21 +62,25 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
     async def write_pending(self, session: AsyncSession) -> None:
         """Write what changed since the last call, in the caller's transaction."""
         pending, self._pending = self._pending, {}
-        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        gone = [key for key, data in pending.items() if data is None and self._written.pop(key, None) is not None]
+        # Every stored row was loaded at start-up, so a key never written has no row to delete.
+        if gone:
+            await session.exec(delete(DialogState).where(col(DialogState.key).in_(gone)))  # type: ignore[call-overload]
+        changed: list[dict] = []
         for key, data in pending.items():
             if data is None:
-                # Every stored row was loaded at start-up, so a key never written has no row to delete.
-                if self._written.pop(key, None) is not None:
-                    await session.exec(delete(DialogState).where(col(DialogState.key) == key))  # type: ignore[call-overload]
                 continue
             encoded = json.dumps(data, sort_keys=True, ensure_ascii=False)
-            if self._written.get(key) == encoded:
-                continue
-            stmt = insert(DialogState).values(key=key, data=data, updated_at=utcnow())
+            if self._written.get(key) != encoded:
+                changed.append({"key": key, "data": data, "updated_at": utcnow()})
+                self._written[key] = encoded
+        if changed:
+            # One statement for all rows (a step usually changes the conversation and the user data).
+            insert = sqlite_insert if self.db.is_sqlite else pg_insert
+            stmt = insert(DialogState).values(changed)
             stmt = stmt.on_conflict_do_update(index_elements=["key"],
                                               set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at})
             await session.exec(stmt)  # type: ignore[call-overload]
-            self._written[key] = encoded
 
     @staticmethod
     def _conv_key(name: str, key: ConversationKey) -> str:
