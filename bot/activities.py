@@ -195,12 +195,7 @@ async def submit_report(
         # Conditional: a report confirmed or withdrawn meanwhile is not changed.
         result = await session.exec(
             update(ActivityReport)  # type: ignore[call-overload]
-            .where(
-                col(ActivityReport.id) == report_id,
-                col(ActivityReport.member_id) == member_id,
-                col(ActivityReport.status).in_(EDITABLE),
-                col(ActivityReport.attendance).is_(None),
-            )
+            .where(*_still_open(report_id, member_id))
             .values(**values)
         )
         if result.rowcount != 1:
@@ -213,16 +208,22 @@ async def submit_report(
     return report
 
 
+def _still_open(report_id: int, member_id: int) -> tuple:
+    """The member's own report, still pending or returned, not an attendance record: only such a
+    report may change (a conditional UPDATE, so a report confirmed meanwhile stays as it is)."""
+    return (
+        col(ActivityReport.id) == report_id,
+        col(ActivityReport.member_id) == member_id,
+        col(ActivityReport.status).in_(EDITABLE),
+        col(ActivityReport.attendance).is_(None),
+    )
+
+
 async def withdraw_report(session: AsyncSession, *, report_id: int, member_id: int, now: datetime) -> bool:
     """The member takes back their own pending or returned report. False if it was not theirs or not open."""
     result = await session.exec(
         update(ActivityReport)  # type: ignore[call-overload]
-        .where(
-            col(ActivityReport.id) == report_id,
-            col(ActivityReport.member_id) == member_id,
-            col(ActivityReport.status).in_(EDITABLE),
-            col(ActivityReport.attendance).is_(None),
-        )
+        .where(*_still_open(report_id, member_id))
         .values(status=WITHDRAWN, updated_at=to_db(now))
     )
     return result.rowcount == 1

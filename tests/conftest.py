@@ -168,3 +168,19 @@ def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # 
     log = (tmp_path / "bot.log").open("ab")
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=log)
+
+
+async def after(user, action, more: int = 1) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Do something as the user; wait for `more` new bot messages and return the new ones."""
+    before = len(user.messages())
+    action()
+    return (await user.wait_for_messages(before + more, timeout=10))[before:]
+
+
+def inline_buttons(message: dict) -> dict[str, str]:
+    """A bot message's inline buttons: label -> callback data."""
+    return {
+        b["text"]: b["callback_data"]
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    }

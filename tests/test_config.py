@@ -70,3 +70,15 @@ def test_env_file_in_working_folder_is_read(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
     assert settings.locale == "en" and settings.invite_ttl_days == 7
+
+
+def test_every_command_that_needs_the_rules_stops_cleanly_on_a_broken_file(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[assessment\n", encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOCALE", "TIMEZONE"))}
+    env = {**clean, "RULES_FILE": str(rules), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    for args in (["deadlines", "list"], ["annual", "--year", "2025"]):
+        result = subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (args, result.stderr)
+        assert f"{rules}:1:" in result.stderr and "Traceback" not in result.stderr

@@ -16,6 +16,8 @@ from bot.emulator import _make_png
 from bot.i18n import t
 from models import ActivityPhoto, ActivityReport, DialogState, ReportDraft
 from tests.conftest import add_member, start_bot_process
+from tests.conftest import after as _after
+from tests.conftest import inline_buttons as _buttons
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
@@ -28,21 +30,6 @@ _PHOTOS = iter(range(1, 10_000))
 def _photo() -> bytes:
     """A distinct picture each time (Telegram gives the same file the same unique id)."""
     return _make_png(next(_PHOTOS), 2)
-
-
-async def _after(user, action, more: int = 1) -> list[dict]:
-    """Do something as the user; wait for `more` new bot messages and return the new ones."""
-    before = len(user.messages())
-    action()
-    return (await user.wait_for_messages(before + more, timeout=10))[before:]
-
-
-def _buttons(message: dict) -> dict[str, str]:
-    return {
-        b["text"]: b["callback_data"]
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
-        for b in row
-    }
 
 
 async def _rows(db, model):

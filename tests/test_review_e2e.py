@@ -18,23 +18,11 @@ from bot.emulator import _make_png
 from bot.i18n import t
 from models import ActivityReport, Outbox
 from tests.conftest import add_member
+from tests.conftest import after as _after
+from tests.conftest import inline_buttons as _buttons
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
-
-
-async def _after(user, action, more: int = 1) -> list[dict]:
-    before = len(user.messages())
-    action()
-    return (await user.wait_for_messages(before + more, timeout=10))[before:]
-
-
-def _buttons(message: dict) -> dict[str, str]:
-    return {
-        b["text"]: b["callback_data"]
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
-        for b in row
-    }
 
 
 async def _report(db, deps, member_id, *, type_code="research", photos=0, day=date(2025, 11, 3), emu=None):

@@ -13,6 +13,7 @@ import typer
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import t
+from bot.rules import Rules, RulesError, load_rules
 from models.db import Database, open_database
 
 T = TypeVar("T")
@@ -44,6 +45,15 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
+def rules_or_exit(settings: Settings, lang: str | None = None) -> Rules:
+    """The point rules, or one line with file, line and reason and exit code 2."""
+    try:
+        return load_rules(settings.rules_path)
+    except RulesError as exc:
+        typer.echo(t("cli.rules_error", lang or settings.locale, reason=str(exc)), err=True)
+        raise typer.Exit(2) from None
+
+
 def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Migrate to head, open the database, run `work`, close."""
 
@@ -71,13 +81,8 @@ def run() -> None:
         raise typer.Exit(2)
     setup_logging(settings.log_level)
     from bot.app import run as run_bot
-    from bot.rules import RulesError, load_rules
 
-    try:
-        load_rules(settings.rules_path)
-    except RulesError as exc:
-        typer.echo(t("cli.rules_error", settings.locale, reason=str(exc)), err=True)
-        raise typer.Exit(2) from None
+    rules_or_exit(settings)
     run_bot(settings)
 
 

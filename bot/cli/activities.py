@@ -66,16 +66,11 @@ def record(
     ),
 ) -> None:
     """Record attendance (present / leave / absent) of one meeting."""
-    from bot.cli import settings_or_exit, with_database
-    from bot.rules import RulesError, load_rules
+    from bot.cli import rules_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
-    try:
-        rules = load_rules(settings.rules_path)
-    except RulesError as exc:
-        typer.echo(t("cli.rules_error", lang, reason=str(exc)), err=True)
-        raise typer.Exit(2) from None
+    rules = rules_or_exit(settings, lang)
     activity = rules.activities.get(type_code)
     if activity is None:
         typer.echo(

@@ -22,9 +22,8 @@ def annual(
     from datetime import datetime
 
     from bot.annual import annual_figures, render_text
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database
     from bot.i18n import normalize
-    from bot.rules import RulesError, load_rules
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)
@@ -32,11 +31,7 @@ def annual(
     if not 2000 <= wanted <= 2100:
         typer.echo(t("digest.cli_bad_year", language, year=wanted), err=True)
         raise typer.Exit(2)
-    try:
-        rules = load_rules(settings.rules_path)
-    except RulesError as exc:
-        typer.echo(t("cli.rules_error", language, reason=str(exc)), err=True)
-        raise typer.Exit(2) from None
+    rules = rules_or_exit(settings, language)
 
     async def work(db: Database):  # type: ignore[no-untyped-def]
         async with db.session() as session:

@@ -10,7 +10,6 @@ import typer
 from bot import deadlines as service
 from bot.clock import Clock
 from bot.i18n import t
-from bot.rules import load_rules
 from models.db import Database
 
 app = typer.Typer(help="Assessment deadlines and their reminders.", no_args_is_help=True)
@@ -25,11 +24,11 @@ def add(
     ),
 ) -> None:
     """Add a deadline."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
-    rules = load_rules(settings.rules_path)
+    rules = rules_or_exit(settings)
     try:
         due_on = date.fromisoformat(due.strip())
     except ValueError:
@@ -58,11 +57,11 @@ def add(
 @app.command("list")
 def list_(all_: bool = typer.Option(False, "--all", help="Include past and cancelled deadlines")) -> None:
     """Deadlines with their requirement."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
-    rules = load_rules(settings.rules_path)
+    rules = rules_or_exit(settings)
 
     async def work(db: Database):  # type: ignore[no-untyped-def]
         async with db.session() as session:

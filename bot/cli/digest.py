@@ -19,11 +19,10 @@ def digest(
     lang: str = typer.Option(None, "--lang", help="zh or en (default: LOCALE)"),
 ) -> None:
     """Print the digest of an ISO week; with --send also queue it for the secretariat."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database
     from bot.digest import IsoWeek, WeekError, build_digest, digest_week_for, render_text
     from bot.digest_send import queue_weekly_digest
     from bot.i18n import normalize
-    from bot.rules import RulesError, load_rules
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)
@@ -33,11 +32,7 @@ def digest(
     except WeekError:
         typer.echo(t("digest.bad_week", language, text=week), err=True)
         raise typer.Exit(2) from None
-    try:
-        rules = load_rules(settings.rules_path)
-    except RulesError as exc:
-        typer.echo(t("cli.rules_error", language, reason=str(exc)), err=True)
-        raise typer.Exit(2) from None
+    rules = rules_or_exit(settings, language)
 
     async def work(db: Database) -> tuple[str, int | None]:
         async with db.session() as session:

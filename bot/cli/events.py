@@ -13,7 +13,6 @@ from bot.clock import Clock
 from bot.i18n import t
 from bot.reminders import policy_from_settings
 from bot.roster import RosterFileError, read_table
-from bot.rules import load_rules
 from models.db import Database
 
 app = typer.Typer(help="Events: study sessions, lectures, meetings, research trips.", no_args_is_help=True)
@@ -40,8 +39,7 @@ HEADERS = {
 }
 
 
-async def _add(db: Database, row: dict[str, str], *, publish: bool, settings, now: datetime) -> tuple:  # type: ignore[no-untyped-def]
-    rules = load_rules(settings.rules_path)
+async def _add(db: Database, row: dict[str, str], *, publish: bool, settings, rules, now: datetime) -> tuple:  # type: ignore[no-untyped-def]
     zone = settings.tz
     async with db.session() as session:
         audience = await service.resolve_audience(session, row.get("audience") or "all")
@@ -83,10 +81,11 @@ def add(
     publish: bool = typer.Option(False, "--publish", help="Invite the audience now (otherwise a draft)"),
 ) -> None:
     """Add an event (a draft unless --publish)."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
+    rules = rules_or_exit(settings)
     row = {
         "title": title,
         "kind": kind,
@@ -98,7 +97,7 @@ def add(
     }
     try:
         event_id, code, invited = with_database(
-            settings, lambda db: _add(db, row, publish=publish, settings=settings, now=Clock().now())
+            settings, lambda db: _add(db, row, publish=publish, settings=settings, rules=rules, now=Clock().now())
         )
     except service.EventError as exc:
         typer.echo(exc.text(lang), err=True)
@@ -114,10 +113,11 @@ def import_(
 ) -> None:
     """Import events: columns 标题/title, 类型/kind, 开始/start, 结束/end, 地点/place, 范围/audience,
     提醒/remind. Every row is checked first; with any problem nothing is imported."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
+    rules = rules_or_exit(settings)
     try:
         table = read_table(file)
     except RosterFileError as exc:
@@ -134,7 +134,6 @@ def import_(
         problems: list[tuple] = []
         results = []
         async with db.session() as session:  # check all rows inside one transaction, then roll back
-            rules = load_rules(settings.rules_path)
             for number, row in enumerate(rows, start=2):
                 try:
                     audience = await service.resolve_audience(session, row.get("audience") or "all")
@@ -158,7 +157,7 @@ def import_(
         if problems:
             return problems
         for row in rows:
-            results.append(await _add(db, row, publish=publish, settings=settings, now=now))
+            results.append(await _add(db, row, publish=publish, settings=settings, rules=rules, now=now))
         return [("ok", results)]
 
     outcome = with_database(settings, work)

@@ -17,10 +17,9 @@ OUT_HELP = "The .xlsx file to write"
 
 
 def _export(subjects: tuple[str, ...], period: int, out: Path, lang: str | None) -> None:
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database
     from bot.exports import export
     from bot.i18n import normalize
-    from bot.rules import RulesError, load_rules
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)
@@ -30,11 +29,7 @@ def _export(subjects: tuple[str, ...], period: int, out: Path, lang: str | None)
     if out.suffix.lower() != ".xlsx":
         typer.echo(t("digest.cli_bad_out", language, path=str(out)), err=True)
         raise typer.Exit(2)
-    try:
-        rules = load_rules(settings.rules_path)
-    except RulesError as exc:
-        typer.echo(t("cli.rules_error", language, reason=str(exc)), err=True)
-        raise typer.Exit(2) from None
+    rules = rules_or_exit(settings, language)
 
     async def work(db: Database) -> dict[str, int]:
         async with db.session() as session:
