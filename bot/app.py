@@ -22,6 +22,7 @@ from bot.persistence import DatabasePersistence
 from bot.processing import PerUserUpdateProcessor
 from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
+from bot.telegram_http import PacedUpdatesRequest
 from handlers import dedupe, errors, onboarding
 from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
@@ -59,15 +60,18 @@ DISPATCH_INTERVAL_SECONDS = 1.0
 
 
 def build_application(deps: Deps, *, updater: bool = True) -> Application:
+    processor = PerUserUpdateProcessor()
     builder = (
         ApplicationBuilder()
         .token(deps.settings.telegram_bot_token)
         .base_url(deps.settings.telegram_api_base_url)
         .base_file_url(deps.settings.telegram_api_file_url)
         .defaults(Defaults(tzinfo=deps.settings.tz))
-        .concurrent_updates(PerUserUpdateProcessor())
+        .concurrent_updates(processor)
         .connection_pool_size(64)
-        .get_updates_read_timeout(35)
+        .get_updates_request(
+            PacedUpdatesRequest(lambda: processor.current_concurrent_updates, read_timeout=35)
+        )
     )
     if not updater:
         builder = builder.updater(None)

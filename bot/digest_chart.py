@@ -81,6 +81,16 @@ def _weight(value: object) -> int:
     return value if isinstance(value, int) else font_manager.weight_dict.get(str(value), 400)
 
 
+def _regular_faces() -> dict[str, font_manager.FontEntry]:
+    """The regular face of each font family matplotlib knows, if there is one."""
+    entries: dict[str, font_manager.FontEntry] = {}
+    for entry in font_manager.fontManager.ttflist:
+        known = entries.get(entry.name)
+        if known is None or abs(_weight(entry.weight) - 400) < abs(_weight(known.weight) - 400):
+            entries[entry.name] = entry
+    return entries
+
+
 @cache
 def find_cjk_font() -> ChartFont | None:
     """The CJK font the chart uses, or None (then the chart is drawn in English)."""
@@ -93,11 +103,14 @@ def find_cjk_font() -> ChartFont | None:
         if covers(found, PROBE):
             return found
         log.warning("LVZHI_CJK_FONT=%s lacks Chinese glyphs; looking for another font", override)
-    entries: dict[str, font_manager.FontEntry] = {}
-    for entry in font_manager.fontManager.ttflist:  # the regular face of each family, if there is one
-        known = entries.get(entry.name)
-        if known is None or abs(_weight(entry.weight) - 400) < abs(_weight(known.weight) - 400):
-            entries[entry.name] = entry
+    entries = _regular_faces()
+    if not any(family in entries for family in CJK_FAMILIES):
+        # matplotlib caches the font list on first use: CJK fonts installed since are not in it
+        known = {entry.fname for entry in font_manager.fontManager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if "cjk" in Path(path).name.lower() and path not in known:
+                font_manager.fontManager.addfont(path)
+        entries = _regular_faces()
     for family in CJK_FAMILIES:
         entry = entries.get(family)
         if entry is None:

@@ -571,3 +571,20 @@ def test_a_workbook_abandoned_half_way_is_cleaned_up_without_noise() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "done"
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+
+
+def test_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(monkeypatch) -> None:
+    from matplotlib import font_manager
+
+    from bot.digest_chart import find_cjk_font
+
+    if not any("cjk" in path.lower() for path in font_manager.findSystemFonts()):
+        pytest.skip("no CJK font file on this machine (install fonts-noto-cjk)")
+    stale = [entry for entry in font_manager.fontManager.ttflist if "CJK" not in entry.name]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)  # as cached before the install
+    find_cjk_font.cache_clear()
+    try:
+        font = find_cjk_font()
+        assert font is not None and "CJK" in font.family
+    finally:
+        find_cjk_font.cache_clear()
