@@ -24,6 +24,7 @@ from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
 from bot.telegram_http import PacedUpdatesRequest
 from handlers import dedupe, errors, onboarding
+from handlers.common import link_dialogs
 from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
 
@@ -81,6 +82,7 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
     for name in FEATURES:
         importlib.import_module(name).register(app)
     onboarding.register_fallback(app)
+    link_dialogs(app)
     app.add_error_handler(errors.on_error)
     return app
 

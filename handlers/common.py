@@ -4,6 +4,7 @@ role checks on every call (commands and button presses alike), replies, the main
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 import warnings
@@ -67,6 +68,56 @@ MENU_BUTTONS = filters.Regex("|".join(menu_pattern(key) for key in MENU_COMMANDS
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_BUTTONS
 
 
+_TICKS = itertools.count(1)
+
+
+class Dialog(ConversationHandler):
+    """A ConversationHandler that leaves a message to the person's most recently used dialog.
+
+    A person can have several dialogs open (a 社情民意 draft waiting for its title while they report
+    an activity; a secretary asked for a 退回 reason in the middle of their own report). PTB gives a
+    message to the first registered dialog that accepts it, which was often the wrong one: here a
+    dialog declines a message that a more recently used open dialog also accepts. Entry points
+    (/report, /info …) and button presses are never declined: they name their dialog themselves.
+    """
+
+    __slots__ = ("_used", "peers")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._used: dict[object, int] = {}  # conversation key -> tick of the last update handled
+        self.peers: list[Dialog] = []  # every Dialog of the application (link_dialogs)
+
+    def check_update(self, update: object) -> Any:
+        result = super().check_update(update)
+        if result is None or not isinstance(update, Update) or update.callback_query is not None:
+            return result
+        _state, key, handler, _check = result
+        if handler in self.entry_points:
+            return result
+        mine = self._used.get(key, 0)
+        for peer in self.peers:
+            if (
+                peer is not self
+                and peer._used.get(key, 0) > mine
+                and peer._conversations.get(key) is not None  # still open for this person
+                and ConversationHandler.check_update(peer, update) is not None
+            ):
+                return None
+        return result
+
+    async def handle_update(self, update: Any, application: Any, check_result: Any, context: Any) -> Any:
+        self._used[check_result[1]] = next(_TICKS)
+        return await super().handle_update(update, application, check_result, context)
+
+
+def link_dialogs(app: Any) -> None:
+    """Let every dialog of the application see the others (call once all features registered)."""
+    dialogs = [handler for group in app.handlers.values() for handler in group if isinstance(handler, Dialog)]
+    for one in dialogs:
+        one.peers = dialogs
+
+
 def dialog(
     name: str,
     *,
@@ -75,13 +126,13 @@ def dialog(
     fallbacks: list[BaseHandler],
     timeout_minutes: float | None = None,
     persistent: bool = True,
-) -> ConversationHandler:
+) -> Dialog:
     """A multi-step dialog: saved at every step (bot/persistence.py), restarted by its entry points,
     ended after `timeout_minutes` without an answer. It follows the person, not one message's
     buttons (per_message=False is intended, so PTB's warning about it is silenced)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(
+        return Dialog(
             name=name,
             persistent=persistent,
             allow_reentry=True,
