@@ -24,7 +24,7 @@ from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
 from bot.telegram_http import PacedUpdatesRequest
 from handlers import dedupe, errors, onboarding
-from handlers.common import link_dialogs
+from handlers.common import link_dialogs, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
 
@@ -90,6 +90,7 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
 async def _on_startup(app: Application) -> None:
     deps: Deps = app.bot_data["deps"]
     await dedupe.journal_of(deps).load(deps.db)
+    recall_dialog_use(app)
     lang = deps.settings.locale
     # Strangers see only /start and /help; members get their own list per chat when they bind.
     await app.bot.set_my_commands(bot_commands(None, lang))

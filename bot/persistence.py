@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import delete
@@ -45,6 +46,9 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         self.lock = asyncio.Lock()
         self._written: dict[str, str] = {}  # key -> JSON last written, to skip writes that change nothing
         self._pending: dict[str, Any] = {}  # key -> data to write, None to delete
+        # (dialog name, conversation key) -> when its state was last stored (epoch seconds): after
+        # a restart, which open dialog a person used last (handlers.common.Dialog)
+        self.conversation_used: dict[tuple[str, ConversationKey], float] = {}
 
     async def _rows(self, prefix: str) -> list[DialogState]:
         async with self.db.session() as session:
@@ -91,7 +95,9 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         result: ConversationDict = {}
         for row in await self._rows(prefix):
             raw = json.loads(row.key[len(prefix):])
-            result[tuple(raw) if isinstance(raw, list) else raw] = row.data.get("state")
+            key = tuple(raw) if isinstance(raw, list) else raw
+            result[key] = row.data.get("state")
+            self.conversation_used[(name, key)] = row.updated_at.replace(tzinfo=UTC).timestamp()
         return result
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:

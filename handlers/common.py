@@ -4,9 +4,9 @@ role checks on every call (commands and button presses alike), replies, the main
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import re
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -68,9 +68,6 @@ MENU_BUTTONS = filters.Regex("|".join(menu_pattern(key) for key in MENU_COMMANDS
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_BUTTONS
 
 
-_TICKS = itertools.count(1)
-
-
 class Dialog(ConversationHandler):
     """A ConversationHandler that leaves a message to the person's most recently used dialog.
 
@@ -79,13 +76,14 @@ class Dialog(ConversationHandler):
     message to the first registered dialog that accepts it, which was often the wrong one: here a
     dialog declines a message that a more recently used open dialog also accepts. Entry points
     (/report, /info …) and button presses are never declined: they name their dialog themselves.
+    When each dialog was last used survives a restart through the stored states (recall_dialog_use).
     """
 
     __slots__ = ("_used", "peers")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._used: dict[object, int] = {}  # conversation key -> tick of the last update handled
+        self._used: dict[object, float] = {}  # conversation key -> when it last handled an update
         self.peers: list[Dialog] = []  # every Dialog of the application (link_dialogs)
 
     def check_update(self, update: object) -> Any:
@@ -107,15 +105,28 @@ class Dialog(ConversationHandler):
         return result
 
     async def handle_update(self, update: Any, application: Any, check_result: Any, context: Any) -> Any:
-        self._used[check_result[1]] = next(_TICKS)
+        self._used[check_result[1]] = time.time()
         return await super().handle_update(update, application, check_result, context)
+
+
+def _dialogs(app: Any) -> list[Dialog]:
+    return [handler for group in app.handlers.values() for handler in group if isinstance(handler, Dialog)]
 
 
 def link_dialogs(app: Any) -> None:
     """Let every dialog of the application see the others (call once all features registered)."""
-    dialogs = [handler for group in app.handlers.values() for handler in group if isinstance(handler, Dialog)]
+    dialogs = _dialogs(app)
     for one in dialogs:
         one.peers = dialogs
+
+
+def recall_dialog_use(app: Any) -> None:
+    """After a restart: when each open dialog was last used, from the stored states."""
+    used = getattr(app.persistence, "conversation_used", {})
+    for one in _dialogs(app):
+        for (name, key), at in used.items():
+            if name == one.name:
+                one._used.setdefault(key, at)
 
 
 def dialog(

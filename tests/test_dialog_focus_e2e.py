@@ -68,3 +68,17 @@ async def test_secretary_returning_a_report_in_the_middle_of_their_own_report(em
     # the secretary's own report is still waiting for its description, and gets it
     (reply,) = await _after(staff, lambda: staff.send_text(TEXT))
     assert reply["text"].startswith("第4步")
+
+
+async def test_after_a_restart_the_text_still_goes_to_the_dialog_used_last(emu, deps, db, clock):
+    from bot.app import running
+
+    clock.frozen = NOW
+    await add_member(db, "苏建华", telegram_user_id=7003)
+    user = emu.user(7003, "建华")
+    async with running(deps, poll_timeout=1):
+        await _after(user, lambda: user.send_text("/info"), more=2)  # waits for a title
+        await _to_description(user)  # used last: the report, waiting for a description
+    async with running(deps, poll_timeout=1):  # a new process would start just the same
+        (reply,) = await _after(user, lambda: user.send_text(TEXT))
+        assert reply["text"].startswith("第4步")
