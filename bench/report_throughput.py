@@ -15,7 +15,8 @@ p50/p99 at a paced `--rate` updates/s, CPU time per update of the bot's and the 
 and the bot's longest garbage-collector pause. On a 2-core machine one run's throughput moves by
 ±15 % (the echo bot's most of all), so the bots take turns for `--rounds` rounds: the table shows
 each bot's median round, the ratio is of the medians, every round's ratio is listed, and the paced
-p99 is the worst round's.
+p99 is the worst round's. The echo bot is bare PTB with lvzhi's update processor and HTTP pool; lvzhi's
+long-poll batching (bot/telegram_http.py) is lvzhi's own and not copied into it.
 Targets: ≥0.75 of echo throughput on SQLite, ≥0.6 on PostgreSQL, p99 < 100 ms at 50 updates/s.
 """
 
