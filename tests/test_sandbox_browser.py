@@ -108,6 +108,7 @@ def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> Non
             # the newcomer joins with the invite the page shows
             page.select_option("#identity", str(NEWCOMER_USER_ID))
             expect(page.locator("#invite")).to_be_visible()
+            expect(page.locator("#invite-action")).to_have_text("发送 /start 邀请码")  # the newcomer's own
             name = page.locator("#identity option:checked").inner_text().split(" · ")[0]
             page.click("#invite-action")
             expect(bot_says("绑定成功")).to_be_visible()
@@ -126,8 +127,11 @@ def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> Non
             expect(submitted).to_be_visible()
             report_no = re.search(r"#(\d+)", submitted.inner_text()).group(1)  # type: ignore[union-attr]
 
-            # the secretariat approves it via /review (older demo reports are skipped)
-            page.select_option("#identity", str(STAFF_USER_ID))
+            # the secretariat approves it via /review (older demo reports are skipped); the switch is
+            # made while the page is still asking for the newcomer's chat, and it must stick
+            page.evaluate("(staff) => { poll(); return switchTo(staff); }", str(STAFF_USER_ID))
+            expect(page.locator("#identity")).to_have_value(str(STAFF_USER_ID))
+            expect(page.locator("#identity option:checked")).to_contain_text("政协机关")
             send("/review")
             card = bot_says(f"报告 #{report_no}")
             cards = page.locator(".msg.bot", has_text="待审核")

@@ -15,6 +15,7 @@ const page = {
   keyboardOpen: true,
   stick: true,         // keep the chat scrolled to the newest message
   polling: false,
+  pollAgain: false,    // a poll was asked for while one was under way
   failed: false,
 };
 
@@ -335,11 +336,17 @@ function render(state) {
 
 // ---------------------------------------------------------------- polling
 async function poll() {
-  if (page.polling) return;
+  if (page.polling) {  // one request at a time; ask again when it is back (e.g. identity switched)
+    page.pollAgain = true;
+    return;
+  }
   page.polling = true;
   try {
-    const q = page.userId ? "?user_id=" + page.userId : "";
+    const asked = page.userId;
+    const q = asked ? "?user_id=" + asked : "";
     const state = await api("GET", "/api/state" + q);
+    // switched to another identity while this was under way: this answer is the old one's
+    if (page.userId !== asked) return;
     page.state = state;
     page.userId = state.me.user_id;
     if (page.failed) { page.failed = false; $("toast").hidden = true; }
@@ -355,6 +362,10 @@ async function poll() {
     }
   } finally {
     page.polling = false;
+    if (page.pollAgain) {
+      page.pollAgain = false;
+      poll();
+    }
   }
 }
 
@@ -385,6 +396,7 @@ function switchTo(userId) {
   localStorage.setItem("sandbox.user", String(page.userId));
   page.renderedChat = "";
   page.keyboardOpen = true;
+  $("invite").hidden = true;  // its button acts for the previous identity until the new state is drawn
   return poll();
 }
 
