@@ -122,11 +122,10 @@ def link_dialogs(app: Any) -> None:
 
 def recall_dialog_use(app: Any) -> None:
     """After a restart: when each open dialog was last used, from the stored states."""
-    used = getattr(app.persistence, "conversation_used", {})
-    for one in _dialogs(app):
-        for (name, key), at in used.items():
-            if name == one.name:
-                one._used.setdefault(key, at)
+    by_name = {one.name: one for one in _dialogs(app)}
+    for (name, key), at in getattr(app.persistence, "conversation_used", {}).items():
+        if name in by_name:
+            by_name[name]._used.setdefault(key, at)
 
 
 def dialog(
