@@ -633,6 +633,7 @@ class BotApiEmulator:
         self._file_meta: dict[str, dict] = {}  # file_id -> {file_unique_id, file_size, file_path, kind}
         self._file_seq = 0
         self._callback_ids: set[str] = set()
+        self._presses_delivered: dict[str, None] = {}  # callback query ids getUpdates handed out, in order
         self._callback_seq = 0
         self._media_group_seq = 0
         self._failures: dict[str, deque[ApiError]] = {}
@@ -940,6 +941,12 @@ class BotApiEmulator:
     def pending_updates(self) -> list[dict]:
         with self._lock:
             return _clone(self._updates)
+
+    def unanswered_presses(self) -> list[str]:
+        """Callback query ids the bot received (getUpdates) but never answered successfully: on
+        Telegram the member's button keeps spinning until the client gives up."""
+        with self._lock:
+            return [cq for cq in self._presses_delivered if cq not in self.callback_answers]
 
     def fail_next(self, method: str, error_code: int, description: str, retry_after: int | None = None,
                   times: int = 1) -> None:  # fmt: skip
@@ -1325,7 +1332,11 @@ class BotApiEmulator:
             with self._lock:
                 ready = [u for u in self._updates if not isinstance(offset, int) or u["update_id"] >= offset]
                 if ready or self._stop_event.is_set() or generation != self._poll_generation:
-                    return _clone(ready[:limit])
+                    batch = ready[:limit]
+                    for upd in batch:
+                        if isinstance(upd.get("callback_query"), dict):
+                            self._presses_delivered[str(upd["callback_query"].get("id"))] = None
+                    return _clone(batch)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return []

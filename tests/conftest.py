@@ -109,10 +109,15 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def emu():  # type: ignore[no-untyped-def]
+    """The Bot API emulator. Every button press it delivered must have been answered by the end of
+    the test (the bots of a test are stopped before this teardown runs): a press left unanswered
+    keeps spinning in the member's Telegram app, so it fails the test."""
     from bot.emulator import BotApiEmulator
 
     with BotApiEmulator(token=TOKEN) as emulator:
         yield emulator
+        unanswered = emulator.unanswered_presses()
+    assert not unanswered, f"button presses never answered (answerCallbackQuery): {unanswered}"
 
 
 def make_settings(db_url: str, emu=None, **overrides: object) -> Settings:  # type: ignore[no-untyped-def]
