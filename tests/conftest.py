@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -175,11 +175,33 @@ def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # 
                             stdout=subprocess.DEVNULL, stderr=log)
 
 
-async def after(user, action, more: int = 1) -> list[dict]:  # type: ignore[no-untyped-def]
-    """Do something as the user; wait for `more` new bot messages and return the new ones."""
-    before = len(user.messages())
+Expect = str | Callable[[dict], bool]
+
+
+def _matches(message: dict, expect: Expect) -> bool:
+    if callable(expect):
+        return expect(message)
+    return expect in (message.get("text") or message.get("caption") or "")
+
+
+async def expect_reply(user, action: Callable[[], object], expect: Expect,  # type: ignore[no-untyped-def]
+                       *, timeout: float = 10.0) -> dict:  # noqa: ASYNC109
+    """Do `action` as the user, then wait for a new bot message in their chat that contains the
+    text `expect` (or satisfies the predicate `expect`); returns that message.
+
+    It waits for what the step should say, never for a number of messages: a late message of an
+    earlier step cannot be taken for this step's answer, and a slow machine only takes longer."""
+    before = {m["message_id"] for m in user.history()}
     action()
-    return (await user.wait_for_messages(before + more, timeout=10))[before:]
+    found: list[dict] = []
+
+    def arrived() -> bool:
+        found[:] = [m for m in user.messages() if m["message_id"] not in before and _matches(m, expect)]
+        return bool(found)
+
+    what = expect if isinstance(expect, str) else getattr(expect, "__name__", "a matching message")
+    await user.emu.wait_for(arrived, timeout, what=f"the bot to say {what!r} to {user.id}")
+    return found[0]
 
 
 def inline_buttons(message: dict) -> dict[str, str]:

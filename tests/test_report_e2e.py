@@ -15,8 +15,7 @@ from sqlmodel import select
 from bot.emulator import _make_png
 from bot.i18n import t
 from models import ActivityPhoto, ActivityReport, DialogState, ReportDraft
-from tests.conftest import add_member, start_bot_process
-from tests.conftest import after as _after
+from tests.conftest import add_member, expect_reply, start_bot_process
 from tests.conftest import inline_buttons as _buttons
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
@@ -37,13 +36,19 @@ async def _rows(db, model):
         return list((await session.exec(select(model))).all())
 
 
+async def _submit(user) -> None:  # type: ignore[no-untyped-def]
+    await expect_reply(
+        user, lambda: user.press_button(t("report.btn_submit", "zh")), t("report.after_submit", "zh")
+    )
+
+
 async def _start_to_photos(user, label="调研") -> None:
-    (msg,) = await _after(user, lambda: user.send_text("/report"))
+    msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
     assert msg["text"] == t("report.ask_type", "zh")
-    await _after(user, lambda: user.press(_buttons(msg)[label]))
+    await expect_reply(user, lambda: user.press(_buttons(msg)[label]), t("report.ask_date", "zh"))
     assert user.last()["text"] == t("report.ask_date", "zh")
-    await _after(user, lambda: user.press_button(t("report.btn_yesterday", "zh")))
-    (msg,) = await _after(user, lambda: user.send_text(TEXT))
+    await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")), "第3步")
+    msg = await expect_reply(user, lambda: user.send_text(TEXT), "第4步")
     assert msg["text"].startswith("第4步")
 
 
@@ -53,28 +58,36 @@ async def test_whole_dialog_with_photos_album_image_file_and_refused_file(emu, b
     user = emu.user(4001, "建华")
     await _start_to_photos(user)
 
-    (ack,) = await _after(user, lambda: user.send_photo(_photo()))
-    assert ack["text"] == t("report.photo_received", "zh", count=1, max=9)
+    received = t("report.photo_received", "zh", count=1, max=9)
+    ack = await expect_reply(user, lambda: user.send_photo(_photo()), received)
+    assert ack["text"] == received
     # an album of three: one counter message, edited as the parts arrive
-    (album_ack,) = await _after(
-        user, lambda: [user.send_photo(_photo(), media_group_id="g1") for _ in range(3)]
+    album_ack = await expect_reply(
+        user,
+        lambda: [user.send_photo(_photo(), media_group_id="g1") for _ in range(3)],
+        "张照片（最多 9 张）",
     )
     await emu.wait_for(lambda: user.last()["text"] == t("report.photo_received", "zh", count=4, max=9))
     assert user.last()["message_id"] == album_ack["message_id"]  # no message per album part
     # an image sent as a file is accepted; a PDF is refused politely and not kept
-    await _after(user, lambda: user.send_document(b"\x89PNG...", "现场.png", "image/png"))
-    assert user.last()["text"] == t("report.photo_received", "zh", count=5, max=9)
-    (refusal,) = await _after(user, lambda: user.send_document(b"%PDF-1.4", "议程.pdf", "application/pdf"))
+    received = t("report.photo_received", "zh", count=5, max=9)
+    await expect_reply(user, lambda: user.send_document(b"\x89PNG...", "现场.png", "image/png"), received)
+    assert user.last()["text"] == received
+    refusal = await expect_reply(
+        user,
+        lambda: user.send_document(b"%PDF-1.4", "议程.pdf", "application/pdf"),
+        t("report.wrong_file", "zh"),
+    )
     assert refusal["text"] == t("report.wrong_file", "zh")
 
-    (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_done", "zh")))
+    card = await expect_reply(user, lambda: user.press_button(t("report.btn_photos_done", "zh")), "类型：")
     assert (
         "类型：调研" in card["text"]
         and "日期：2025年11月4日" in card["text"]
         and "照片：5 张" in card["text"]
     )
     assert TEXT in card["text"]
-    await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+    await _submit(user)
     (report,) = await _rows(db, ActivityReport)
     assert (report.member_id, report.type_code, report.activity_date, report.status) == (
         member.id,
@@ -101,29 +114,35 @@ async def test_typed_dates_too_long_description_and_change_before_submitting(emu
     clock.frozen = NOW
     await add_member(db, "廖艳", telegram_user_id=4002)
     user = emu.user(4002, "廖艳")
-    (msg,) = await _after(user, lambda: user.send_text("/report"))
-    await _after(user, lambda: user.press(_buttons(msg)["视察"]))
-    (answer,) = await _after(user, lambda: user.send_text("明年"))
+    msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
+    await expect_reply(user, lambda: user.press(_buttons(msg)["视察"]), t("report.ask_date", "zh"))
+    answer = await expect_reply(user, lambda: user.send_text("明年"), t("report.date_unreadable", "zh"))
     assert answer["text"] == t("report.date_unreadable", "zh")
-    (answer,) = await _after(user, lambda: user.send_text("2025-11-20"))
-    assert answer["text"] == t("report.date_future", "zh", date="2025年11月20日", start="2025年1月1日")
-    (answer,) = await _after(user, lambda: user.send_text("2024-12-30"))
+    future = t("report.date_future", "zh", date="2025年11月20日", start="2025年1月1日")
+    answer = await expect_reply(user, lambda: user.send_text("2025-11-20"), future)
+    assert answer["text"] == future
+    answer = await expect_reply(user, lambda: user.send_text("2024-12-30"), "本考核周期")
     assert "本考核周期" in answer["text"]
-    await _after(user, lambda: user.send_text("上周五"), more=2)
+    await expect_reply(user, lambda: user.send_text("上周五"), "第3步")
     assert t("report.chosen_date", "zh", date="2025年10月31日") in user.texts()
 
     long_text = "调" * 2500
-    (answer,) = await _after(user, lambda: user.send_text(long_text))
-    assert answer["text"] == t("report.description_too_long", "zh", length=2500, limit=2000)
-    await _after(user, lambda: user.press_button(t("report.btn_keep_first", "zh", limit=2000)), more=2)
+    too_long = t("report.description_too_long", "zh", length=2500, limit=2000)
+    answer = await expect_reply(user, lambda: user.send_text(long_text), too_long)
+    assert answer["text"] == too_long
+    await expect_reply(user, lambda: user.press_button(t("report.btn_keep_first", "zh", limit=2000)), "第4步")
     # skip photos, then change the type on the summary card
-    (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")))
+    card = await expect_reply(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")), "类型：")
     assert "照片：0 张" in card["text"]
-    await _after(user, lambda: user.press_button(t("report.btn_fix", "zh")))
-    await _after(user, lambda: user.press_button(t("report.btn_fix_type", "zh")))
-    (card,) = await _after(user, lambda: user.press(_buttons(user.last())["民主监督"]))
+    await expect_reply(
+        user, lambda: user.press_button(t("report.btn_fix", "zh")), t("report.fix_which", "zh")
+    )
+    await expect_reply(
+        user, lambda: user.press_button(t("report.btn_fix_type", "zh")), t("report.ask_type", "zh")
+    )
+    card = await expect_reply(user, lambda: user.press(_buttons(user.last())["民主监督"]), "类型：")
     assert "类型：民主监督" in card["text"]
-    await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+    await _submit(user)
     (report,) = await _rows(db, ActivityReport)
     assert report.type_code == "supervision" and report.activity_date == date(2025, 10, 31)
     assert report.description == "调" * 2000
@@ -133,15 +152,16 @@ async def test_cancel_at_a_step_stores_nothing_and_a_short_text_is_asked_again(e
     clock.frozen = NOW
     await add_member(db, "朱宇浩", telegram_user_id=4003)
     user = emu.user(4003, "宇浩")
-    (msg,) = await _after(user, lambda: user.send_text("/report"))
-    await _after(user, lambda: user.press(_buttons(msg)["调研"]))
-    await _after(user, lambda: user.press_button(t("report.btn_today", "zh")), more=1)
-    (answer,) = await _after(user, lambda: user.send_text("开会"))
-    assert answer["text"] == t("report.description_too_short", "zh", length=2, min=10)
-    await _after(user, lambda: user.send_text("/cancel"), more=2)
+    msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
+    await expect_reply(user, lambda: user.press(_buttons(msg)["调研"]), t("report.ask_date", "zh"))
+    await expect_reply(user, lambda: user.press_button(t("report.btn_today", "zh")), "第3步")
+    too_short = t("report.description_too_short", "zh", length=2, min=10)
+    answer = await expect_reply(user, lambda: user.send_text("开会"), too_short)
+    assert answer["text"] == too_short
+    await expect_reply(user, lambda: user.send_text("/cancel"), t("report.after_cancel", "zh"))
     assert t("report.cancelled", "zh") in user.texts()
     # after /cancel the dialog is over: text is not taken as a description
-    await _after(user, lambda: user.send_text(TEXT))
+    await expect_reply(user, lambda: user.send_text(TEXT), t("common.not_understood", "zh"))
     assert user.last()["text"] == t("common.not_understood", "zh")
     assert await _rows(db, ActivityReport) == [] and await _rows(db, ReportDraft) == []
 
@@ -155,9 +175,11 @@ async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock
     member = await add_member(db, "丁欣怡", telegram_user_id=4004)
     user = emu.user(4004, "欣怡")
     async with running(deps, poll_timeout=1):
-        (msg,) = await _after(user, lambda: user.send_text("/report"))
-        await _after(user, lambda: user.press(_buttons(msg)["学习培训、专题讲座"]))
-        await _after(user, lambda: user.send_text("11月3日"), more=2)
+        msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
+        await expect_reply(
+            user, lambda: user.press(_buttons(msg)["学习培训、专题讲座"]), t("report.ask_date", "zh")
+        )
+        await expect_reply(user, lambda: user.send_text("11月3日"), "第3步")
         notice = t("report.timeout_kept", "zh", minutes=0.02)
         await emu.wait_for(
             lambda: notice in user.texts(), timeout=10, what="the timeout notice via the outbox"
@@ -166,15 +188,16 @@ async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock
         assert draft.member_id == member.id
         assert draft.data["type"] == "study" and draft.data["date"] == "2025-11-03"
 
-        (offer,) = await _after(user, lambda: user.send_text("/report"))
-        assert offer["text"] == t(
+        resume_offer = t(
             "report.resume_offer", "zh", type="学习培训、专题讲座", date="2025年11月3日", photos=0
         )
-        (ask,) = await _after(user, lambda: user.press_button(t("report.btn_resume", "zh")))
+        offer = await expect_reply(user, lambda: user.send_text("/report"), resume_offer)
+        assert offer["text"] == resume_offer
+        ask = await expect_reply(user, lambda: user.press_button(t("report.btn_resume", "zh")), "第")
         assert ask["text"].startswith("第3步")  # the description is next: type and date were kept
-        await _after(user, lambda: user.send_text(TEXT))
-        (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")))
-        await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+        await expect_reply(user, lambda: user.send_text(TEXT), "第4步")
+        await expect_reply(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")), "类型：")
+        await _submit(user)
     (report,) = await _rows(db, ActivityReport)
     assert report.type_code == "study" and report.activity_date == date(2025, 11, 3)
     assert await _rows(db, ReportDraft) == []
@@ -186,28 +209,42 @@ async def test_myreports_edit_and_withdraw(emu, bot_app, db, clock):
     user = emu.user(4005, "子涵")
     for label in ("调研", "视察"):
         await _start_to_photos(user, label)
-        await _after(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")))
-        await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+        await expect_reply(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")), "类型：")
+        await _submit(user)
     first, second = sorted(await _rows(db, ActivityReport), key=lambda r: r.id)
-    (listing,) = await _after(user, lambda: user.send_text("/myreports"))
+    listing = await expect_reply(user, lambda: user.send_text("/myreports"), f"#{first.id}")
     assert f"#{first.id}" in listing["text"] and "待审核" in listing["text"]
     # edit the first: change the description and resubmit
-    (card,) = await _after(user, lambda: user.press(f"rep:edit:{first.id}", listing["message_id"]))
+    card = await expect_reply(
+        user, lambda: user.press(f"rep:edit:{first.id}", listing["message_id"]), "类型："
+    )
     assert card["text"].startswith(t("report.summary_edit_header", "zh"))
-    await _after(user, lambda: user.press_button(t("report.btn_fix", "zh")))
-    await _after(user, lambda: user.press_button(t("report.btn_fix_description", "zh")), more=2)
-    (card,) = await _after(user, lambda: user.send_text(TEXT + "（补充）"))
-    await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+    await expect_reply(
+        user, lambda: user.press_button(t("report.btn_fix", "zh")), t("report.fix_which", "zh")
+    )
+    await expect_reply(user, lambda: user.press_button(t("report.btn_fix_description", "zh")), "第3步")
+    await expect_reply(user, lambda: user.send_text(TEXT + "（补充）"), "（补充）")
+    await _submit(user)
     # withdraw the second, with a confirmation
-    (confirm,) = await _after(user, lambda: user.press(f"my:wd:{second.id}", listing["message_id"]))
-    await _after(user, lambda: user.press(f"my:wdy:{second.id}", confirm["message_id"]))
+    confirm = await expect_reply(
+        user,
+        lambda: user.press(f"my:wd:{second.id}", listing["message_id"]),
+        t("me.withdraw_confirm", "zh", id=second.id),
+    )
+    await expect_reply(
+        user,
+        lambda: user.press(f"my:wdy:{second.id}", confirm["message_id"]),
+        t("me.withdrawn", "zh", id=second.id),
+    )
     async with db.session() as session:
         assert (await session.get(ActivityReport, first.id)).description == TEXT + "（补充）"
         assert (await session.get(ActivityReport, second.id)).status == "withdrawn"
     # someone else's report id, forged: refused, nothing changes
     other = await add_member(db, "薛桂英", telegram_user_id=4006)
     intruder = emu.user(4006, "桂英")
-    await _after(intruder, lambda: intruder.send_text("/help"))
+    await expect_reply(
+        intruder, lambda: intruder.send_text("/help"), t("onboarding.help_header", "zh", name="薛桂英")
+    )
     intruder.press(f"my:wdy:{first.id}")
     intruder.press(f"rep:edit:{first.id}")
     await emu.wait_for(lambda: sum(1 for a in emu.callback_answers.values() if a.get("show_alert")) >= 2)
@@ -224,12 +261,14 @@ async def test_dialog_continues_after_sigkill_of_the_bot_process(emu, db, db_url
     user = emu.user(4010, "尹华")
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        (msg,) = await _after(user, lambda: user.send_text("/report"))
-        await _after(user, lambda: user.press(_buttons(msg)["调研"]))
-        await _after(user, lambda: user.press_button(t("report.btn_today", "zh")))
-        (ask,) = await _after(user, lambda: user.send_text(TEXT))
+        msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
+        await expect_reply(user, lambda: user.press(_buttons(msg)["调研"]), t("report.ask_date", "zh"))
+        await expect_reply(user, lambda: user.press_button(t("report.btn_today", "zh")), "第3步")
+        ask = await expect_reply(user, lambda: user.send_text(TEXT), "第4步")
         assert ask["text"].startswith("第4步")
-        await _after(user, lambda: user.send_photo(_photo()))
+        await expect_reply(
+            user, lambda: user.send_photo(_photo()), t("report.photo_received", "zh", count=1, max=9)
+        )
         # the step is written as the update finishes, just after its answer went out
         for _ in range(300):
             async with db.session() as session:
@@ -247,12 +286,14 @@ async def test_dialog_continues_after_sigkill_of_the_bot_process(emu, db, db_url
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
         # same step: another photo is accepted as the second one
-        await emu.wait_for(lambda: emu.confirmed_offset > 0 or True)
-        (ack,) = await _after(user, lambda: user.send_photo(_photo()))
-        assert ack["text"] == t("report.photo_received", "zh", count=2, max=9)
-        (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_done", "zh")))
+        received = t("report.photo_received", "zh", count=2, max=9)
+        ack = await expect_reply(user, lambda: user.send_photo(_photo()), received)
+        assert ack["text"] == received
+        card = await expect_reply(
+            user, lambda: user.press_button(t("report.btn_photos_done", "zh")), "类型："
+        )
         assert "照片：2 张" in card["text"]
-        await _after(user, lambda: user.press_button(t("report.btn_submit", "zh")), more=2)
+        await _submit(user)
         (report,) = await _rows(db, ActivityReport)
         assert report.description == TEXT and report.type_code == "research"
         assert len(await _rows(db, ActivityPhoto)) == 2

@@ -17,8 +17,7 @@ from bot.activities import Evidence
 from bot.emulator import _make_png
 from bot.i18n import t
 from models import ActivityReport, Outbox
-from tests.conftest import add_member
-from tests.conftest import after as _after
+from tests.conftest import add_member, expect_reply
 from tests.conftest import inline_buttons as _buttons
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)
@@ -60,16 +59,15 @@ async def test_two_reviewers_race_forged_and_member_presses_then_member_sees_poi
     alice, bob, owner = emu.user(6101, "甲"), emu.user(6102, "乙"), emu.user(6001, "建华")
 
     # both open /review: the album of evidence, then the card with three buttons
-    (card_a,) = (await _after(alice, lambda: alice.send_text("/review"), more=3))[-1:]
-    (card_b,) = (await _after(bob, lambda: bob.send_text("/review"), more=3))[-1:]
+    card_a = await expect_reply(alice, lambda: alice.send_text("/review"), "待审核 1 份")
+    card_b = await expect_reply(bob, lambda: bob.send_text("/review"), "待审核 1 份")
     assert len(emu.calls_of("sendMediaGroup")) == 2
     assert "苏建华" in card_a["text"] and TEXT in card_a["text"]
     approve = _buttons(card_a)[t("review.btn_approve", "zh")]
     assert approve == f"rv:ok:{report.id}"
 
     # a member pressing the secretariat's button (forged): refused, nothing changes
-    owner.send_text("/help")
-    await owner.wait_for_messages(1)
+    await expect_reply(owner, lambda: owner.send_text("/help"), t("onboarding.help_header", "zh", name="苏建华"))
     answer_id = owner.press(approve)
     await emu.wait_for(lambda: answer_id in emu.callback_answers)
     assert emu.callback_answers[answer_id]["text"] == t("common.not_allowed", "zh")
@@ -100,7 +98,7 @@ async def test_two_reviewers_race_forged_and_member_presses_then_member_sees_poi
     await emu.wait_for(lambda: notice in owner.texts(), timeout=10, what="approval notice")
 
     # /me after approval: 3 confirmed points for 调研, what is still owed, the report listed
-    (me,) = await _after(owner, lambda: owner.send_text("/me"))
+    me = await expect_reply(owner, lambda: owner.send_text("/me"), t("me.totals", "zh", confirmed="3", pending="0"))
     assert t("me.totals", "zh", confirmed="3", pending="0") in me["text"]
     assert t("me.type_line", "zh", type="调研", points="3", count=1) in me["text"]
     assert "还需提交1篇社情民意信息" in me["text"] and "还需参加1次全体会议" in me["text"]
@@ -119,13 +117,16 @@ async def test_return_with_reason_then_member_corrects_and_reviewer_skips(emu, b
     newer = await _report(db, deps, member.id, type_code="inspection")
     staff, owner = emu.user(6103, "机关"), emu.user(6002, "廖艳")
 
-    (card,) = await _after(staff, lambda: staff.send_text("/review"))
+    card = await expect_reply(staff, lambda: staff.send_text("/review"), "· 报告 #")
     assert f"#{older.id}" in card["text"]  # oldest first
-    (card2,) = await _after(staff, lambda: staff.press_button(t("review.btn_skip", "zh")))
+    card2 = await expect_reply(staff, lambda: staff.press_button(t("review.btn_skip", "zh")), "· 报告 #")
     assert f"#{newer.id}" in card2["text"]
-    (ask,) = await _after(staff, lambda: staff.press_button(t("review.btn_return", "zh")))
-    assert ask["text"] == t("review.ask_reason", "zh", id=newer.id, max=activities.MAX_REASON)
-    await _after(staff, lambda: staff.send_text("请补充调研地点和照片"), more=2)
+    ask_reason = t("review.ask_reason", "zh", id=newer.id, max=activities.MAX_REASON)
+    ask = await expect_reply(staff, lambda: staff.press_button(t("review.btn_return", "zh")), ask_reason)
+    assert ask["text"] == ask_reason
+    await expect_reply(
+        staff, lambda: staff.send_text("请补充调研地点和照片"), t("review.none_left_skipped", "zh", skipped=1)
+    )
     assert await _status(db, newer.id) == "returned"
     assert t("review.none_left_skipped", "zh", skipped=1) in staff.texts()
 
@@ -135,18 +136,20 @@ async def test_return_with_reason_then_member_corrects_and_reviewer_skips(emu, b
     await emu.wait_for(lambda: notice in owner.texts(), timeout=10, what="return notice")
     returned_msg = next(m for m in owner.messages() if m.get("text") == notice)
     # the member corrects it from the notice's button and resubmits
-    (summary,) = await _after(owner, lambda: owner.press_button(t("report.btn_correct", "zh"), returned_msg))
-    await _after(owner, lambda: owner.press_button(t("report.btn_fix", "zh")))
-    await _after(owner, lambda: owner.press_button(t("report.btn_fix_description", "zh")), more=2)
-    await _after(owner, lambda: owner.send_text(TEXT + "地点：城东街道。"))
-    await _after(owner, lambda: owner.press_button(t("report.btn_submit", "zh")), more=2)
+    await expect_reply(owner, lambda: owner.press_button(t("report.btn_correct", "zh"), returned_msg), "类型：")
+    await expect_reply(owner, lambda: owner.press_button(t("report.btn_fix", "zh")), t("report.fix_which", "zh"))
+    await expect_reply(owner, lambda: owner.press_button(t("report.btn_fix_description", "zh")), "第3步")
+    await expect_reply(owner, lambda: owner.send_text(TEXT + "地点：城东街道。"), "地点：城东街道。")
+    await expect_reply(
+        owner, lambda: owner.press_button(t("report.btn_submit", "zh")), t("report.after_submit", "zh")
+    )
     async with db.session() as session:
         again = await session.get(ActivityReport, newer.id)
     assert again.status == "pending" and again.description.endswith("城东街道。")
     # the reviewer sees the resubmission with the earlier reason
-    (card,) = await _after(staff, lambda: staff.send_text("/review"))
+    card = await expect_reply(staff, lambda: staff.send_text("/review"), "· 报告 #")
     assert f"#{older.id}" in card["text"]
-    (card,) = await _after(staff, lambda: staff.press_button(t("review.btn_approve", "zh")))
+    card = await expect_reply(staff, lambda: staff.press_button(t("review.btn_approve", "zh")), "· 报告 #")
     assert f"#{newer.id}" in card["text"] and "请补充调研地点和照片" in card["text"]
     # a stale press on the first card (already approved) changes nothing
     answer_id = staff.press(f"rv:ret:{older.id}", card["message_id"])
@@ -164,15 +167,19 @@ async def test_record_attendance_in_chat(emu, bot_app, db, clock):
     member = emu.user(6003, "路人")
     await add_member(db, "普通委员", telegram_user_id=6003)
     # a member cannot use /record
-    (refusal,) = await _after(member, lambda: member.send_text("/record"))
+    refusal = await expect_reply(member, lambda: member.send_text("/record"), t("common.not_allowed", "zh"))
     assert refusal["text"] == t("common.not_allowed", "zh")
 
-    (ask,) = await _after(staff, lambda: staff.send_text("/record"))
-    await _after(staff, lambda: staff.press(_buttons(ask)["全体会议"]))
-    await _after(staff, lambda: staff.send_text("2025-01-08"))
-    (problem,) = await _after(staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五、钱七"))
+    ask = await expect_reply(staff, lambda: staff.send_text("/record"), t("review.record_ask_type", "zh"))
+    await expect_reply(staff, lambda: staff.press(_buttons(ask)["全体会议"]), t("review.record_ask_date", "zh"))
+    await expect_reply(staff, lambda: staff.send_text("2025-01-08"), "出勤名单")
+    problem = await expect_reply(
+        staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五、钱七"), "找不到"
+    )
     assert "钱七" in problem["text"]
-    (summary,) = await _after(staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五"))
+    summary = await expect_reply(
+        staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五"), "请确认登记"
+    )
     # everyone active but the two excused: 张三, 赵六, 普通委员 and the staff member
     assert summary["text"] == t(
         "review.record_summary", "zh", type="全体会议", date="2025年1月8日", present=4, leave=1, absent=1
