@@ -13,6 +13,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot import presses
 from bot.clock import Clock
 from bot.commands import bot_commands
 from bot.config import Settings
@@ -60,10 +61,21 @@ STARTUP_HOOKS.append(_digest_start)  # weekly digest job; queues a digest missed
 DISPATCH_INTERVAL_SECONDS = 1.0
 
 
+class LvzhiApplication(Application):
+    """PTB's Application with the life of one update made explicit: the handlers run, then a
+    button press nobody answered is answered (bot/presses.py)."""
+
+    async def process_update(self, update: object) -> None:
+        with presses.pressing(update):
+            await super().process_update(update)
+            await presses.answer_if_unanswered(update)
+
+
 def build_application(deps: Deps, *, updater: bool = True) -> Application:
     processor = PerUserUpdateProcessor()
     builder = (
         ApplicationBuilder()
+        .application_class(LvzhiApplication)
         .token(deps.settings.telegram_bot_token)
         .base_url(deps.settings.telegram_api_base_url)
         .base_file_url(deps.settings.telegram_api_file_url)

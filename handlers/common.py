@@ -8,7 +8,6 @@ import logging
 import re
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -16,7 +15,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import BaseHandler, ContextTypes, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot import i18n, members
+from bot import i18n, members, presses
 from bot.deps import Deps
 from bot.i18n import t
 from models import Member
@@ -153,21 +152,11 @@ def dialog(
         )
 
 
-# Button presses answered so far, by object identity (Telegram refuses a second answer; query ids
-# repeat across emulator runs and Telegram objects take no extra attributes). The object is kept as
-# the value so that its id cannot be reused while the entry exists.
-_ANSWERED: OrderedDict[int, object] = OrderedDict()
-
-
-async def answer_once(update: Update, text: str | None = None, alert: bool = False) -> None:
-    """Answer a button press exactly once."""
+async def answer_once(update: Update, text: str | None = None, alert: bool = False) -> bool:
+    """Answer the button press behind `update` unless it was answered already (bot/presses.py);
+    True if this call answered it. A press nobody answers is answered when its update ends."""
     query = update.callback_query
-    if query is None or id(query) in _ANSWERED:
-        return
-    _ANSWERED[id(query)] = query
-    while len(_ANSWERED) > 2_000:
-        _ANSWERED.popitem(last=False)
-    await query.answer(text, show_alert=alert)
+    return query is not None and await presses.answer(query, text, alert)
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> None:
@@ -188,9 +177,9 @@ async def load_member(update: Update, context: Context) -> Member | None:
 
 async def refuse(update: Update, text: str) -> None:
     """A polite refusal: as an alert on a button press, as a message otherwise."""
-    if update.callback_query is not None:
-        await answer_once(update, text, alert=True)
-    elif update.effective_chat is not None:
+    if update.callback_query is not None and await answer_once(update, text, alert=True):
+        return
+    if update.effective_chat is not None:  # a message, or a press answered before: say it in the chat
         await update.effective_chat.send_message(text)
 
 

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 
 from bot.i18n import t
-from handlers.common import Context, lang_of, load_member
+from handlers.common import Context, lang_of, load_member, refuse
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,6 @@ async def on_error(update: object, context: Context) -> None:
     try:
         member = await load_member(update, context)
         text = t("common.error", lang_of(member, context, update))
-        if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
-        else:
-            await update.effective_chat.send_message(text)
+        await refuse(update, text)
     except Exception:  # the apology itself failed (e.g. the database is down): nothing more to do
         log.exception("could not tell the user about update %s failing", update_id)

@@ -24,8 +24,18 @@ from telegram.ext import (
 from bot import info
 from bot.i18n import t
 from bot.rules import INFO_LEVELS
-from handlers.common import MENU_BUTTONS, PRIVATE, Context, deps, dialog, lang_of, refuse, staff_only
-from handlers.info import ack, send
+from handlers.common import (
+    MENU_BUTTONS,
+    PRIVATE,
+    Context,
+    answer_once,
+    deps,
+    dialog,
+    lang_of,
+    refuse,
+    staff_only,
+)
+from handlers.info import send
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -138,7 +148,7 @@ async def move_start(update: Update, context: Context, member: Member) -> str | 
     if move not in info.legal_moves(view.item.state):
         await refuse(update, t(f"info.err.illegal_{move}", lang, number=view.item.number))
         return END
-    await ack(update)
+    await answer_once(update)
     _clear(context)
     pending = _pending(context)
     pending.update(item=item_id, number=view.item.number, move=move)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import OrderedDict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
@@ -27,6 +26,7 @@ from handlers.common import (
     MENU_BUTTONS,
     PRIVATE,
     Context,
+    answer_once,
     deps,
     dialog,
     lang_of,
@@ -82,25 +82,9 @@ def _drop_draft(context: Context) -> None:
         context.user_data.pop(KEY, None)
 
 
-# Ids of button presses already answered: a press is answered once (Telegram refuses a second
-# answer), however many messages the step then sends.
-_ANSWERED: OrderedDict[str, None] = OrderedDict()
-
-
-async def ack(update: Update) -> None:
-    """Answer the button press behind `update` (once)."""
-    query = update.callback_query
-    if query is None or query.id in _ANSWERED:
-        return
-    _ANSWERED[query.id] = None
-    while len(_ANSWERED) > 1000:
-        _ANSWERED.popitem(last=False)
-    await query.answer()
-
-
 async def send(update: Update, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """A message in the chat of the update; a button press is answered first."""
-    await ack(update)
+    await answer_once(update)
     if update.effective_chat is not None:
         await update.effective_chat.send_message(text, reply_markup=reply_markup)
 
@@ -295,7 +279,7 @@ async def got_category(update: Update, context: Context, member: Member) -> str 
         if not 0 <= index < len(cats):
             await refuse(update, t("common.stale_button", lang))
             return None
-        await ack(update)
+        await answer_once(update)
         choice = cats[index]
     else:
         assert update.message is not None
@@ -346,7 +330,7 @@ async def body_done(update: Update, context: Context, member: Member) -> str | N
     except info.InfoError as exc:
         await refuse(update, exc.text(lang))
         return None
-    await ack(update)
+    await answer_once(update)
     return await _next(update, context, member, ATTACH)
 
 
@@ -426,7 +410,7 @@ async def wrong_file(update: Update, context: Context, member: Member) -> str | 
 @member_only
 async def attach_done(update: Update, context: Context, member: Member) -> str | None:
     assert update.callback_query is not None
-    await ack(update)
+    await answer_once(update)
     return await _next(update, context, member, COAUTHORS)
 
 
@@ -482,7 +466,7 @@ async def coauthor_pick(update: Update, context: Context, member: Member) -> str
 @member_only
 async def coauthors_done(update: Update, context: Context, member: Member) -> str | None:
     assert update.callback_query is not None
-    await ack(update)
+    await answer_once(update)
     return await _ask(update, context, member, CONFIRM)
 
 

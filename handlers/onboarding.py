@@ -18,7 +18,18 @@ from telegram.ext import (
 from bot import invites, members
 from bot.commands import bot_commands, help_text
 from bot.i18n import t
-from handlers.common import PRIVATE, Context, deps, lang_of, load_member, main_menu, member_only, menu_pattern
+from handlers.common import (
+    PRIVATE,
+    Context,
+    answer_once,
+    deps,
+    lang_of,
+    load_member,
+    main_menu,
+    member_only,
+    menu_pattern,
+    refuse,
+)
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -104,11 +115,9 @@ async def lang_button(update: Update, context: Context, member: Member) -> None:
     assert update.callback_query is not None
     wanted = (update.callback_query.data or "").removeprefix("lang:")
     if wanted not in ("zh", "en"):
-        await update.callback_query.answer(
-            t("common.stale_button", lang_of(member, context)), show_alert=True
-        )
+        await refuse(update, t("common.stale_button", lang_of(member, context)))
         return
-    await update.callback_query.answer()
+    await answer_once(update)
     await _switch_language(update, context, member, wanted)
 
 
@@ -123,12 +132,12 @@ async def _switch_language(update: Update, context: Context, member: Member, lan
 
 async def fallback(update: Update, context: Context) -> None:
     """Anything no feature handled: strangers learn how to join, members get the menu back."""
-    if update.effective_chat is None:
-        return
     member = await load_member(update, context)
     lang = lang_of(member, context, update)
     if update.callback_query is not None:
-        await update.callback_query.answer(t("common.stale_button", lang), show_alert=True)
+        await refuse(update, t("common.stale_button", lang))
+        return
+    if update.effective_chat is None:
         return
     if member is None:
         await update.effective_chat.send_message(t("onboarding.stranger", lang))
