@@ -25,7 +25,7 @@ from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
 from bot.telegram_http import PacedUpdatesRequest
 from handlers import dedupe, errors, onboarding
-from handlers.common import link_dialogs, recall_dialog_use
+from handlers.common import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
 
@@ -62,13 +62,24 @@ DISPATCH_INTERVAL_SECONDS = 1.0
 
 
 class LvzhiApplication(Application):
-    """PTB's Application with the life of one update made explicit: the handlers run, then a
-    button press nobody answered is answered (bot/presses.py)."""
+    """PTB's Application with the life of one update in one place: a redelivery is skipped; the
+    handlers run; a button press nobody answered is answered (bot/presses.py); what the update
+    changed for its person is saved with its id, in one transaction (handlers/dedupe.py)."""
 
     async def process_update(self, update: object) -> None:
-        with presses.pressing(update):
+        if not isinstance(update, Update):
             await super().process_update(update)
+            return
+        d: Deps = self.bot_data["deps"]
+        if await dedupe.journal_of(d).seen(d.db, update.update_id):
+            return
+        persistence = self.persistence
+        assert isinstance(persistence, DatabasePersistence)
+        user = update.effective_user
+        with persistence.updating(user.id if user else None), presses.pressing(update):
+            await super().process_update(update)  # PTB marks the person's data for saving at its end
             await presses.answer_if_unanswered(update)
+            await dedupe.finish_update(self, update)
 
 
 def build_application(deps: Deps, *, updater: bool = True) -> Application:
@@ -90,7 +101,6 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
         builder = builder.updater(None)
     app = builder.persistence(DatabasePersistence(deps.db)).build()
     app.bot_data["deps"] = deps
-    dedupe.register(app)
     for name in FEATURES:
         importlib.import_module(name).register(app)
     onboarding.register_fallback(app)
@@ -103,6 +113,8 @@ async def _on_startup(app: Application) -> None:
     deps: Deps = app.bot_data["deps"]
     await dedupe.journal_of(deps).load(deps.db)
     recall_dialog_use(app)
+    if rearmed := rearm_dialog_timeouts(app):
+        log.info("%d open dialog(s) will time out as they would have without the restart", rearmed)
     lang = deps.settings.locale
     # Strangers see only /start and /help; members get their own list per chat when they bind.
     await app.bot.set_my_commands(bot_commands(None, lang))

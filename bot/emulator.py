@@ -948,6 +948,12 @@ class BotApiEmulator:
         with self._lock:
             return [cq for cq in self._presses_delivered if cq not in self.callback_answers]
 
+    def forget_press(self, cq_id: str) -> None:
+        """Stop expecting an answer to a press (the bot process that took it was killed before it
+        could answer; on Telegram the spinner then stops after the client's timeout)."""
+        with self._lock:
+            self._presses_delivered.pop(cq_id, None)
+
     def fail_next(self, method: str, error_code: int, description: str, retry_after: int | None = None,
                   times: int = 1) -> None:  # fmt: skip
         """Make the next ``times`` calls of ``method`` fail (no action taken)."""

@@ -9,15 +9,18 @@ import re
 import time
 import warnings
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram import Chat, KeyboardButton, Message, ReplyKeyboardMarkup, Update, User
 from telegram.ext import BaseHandler, ContextTypes, ConversationHandler, filters
+from telegram.ext._handlers.conversationhandler import _ConversationTimeoutContext
 from telegram.warnings import PTBUserWarning
 
 from bot import i18n, members, presses
 from bot.deps import Deps
 from bot.i18n import t
+from bot.persistence import DatabasePersistence
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -107,6 +110,52 @@ class Dialog(ConversationHandler):
         self._used[check_result[1]] = time.time()
         return await super().handle_update(update, application, check_result, context)
 
+    async def _trigger_timeout(self, context: Any) -> None:
+        """PTB's timeout (the TIMEOUT handlers, then the end), saved at once: no update follows it."""
+        await super()._trigger_timeout(context)
+        data = context.job.data
+        persistence = data.application.persistence
+        if isinstance(persistence, DatabasePersistence):
+            await persistence.save_idle(data.application, person_of_conversation(data.conversation_key))
+
+    def rearm_timeouts(self, app: Any) -> int:
+        """After a restart: the timeout of every dialog that was open, counted from its last stored
+        step (PTB keeps timeouts only in memory). Returns how many were armed."""
+        if not self.conversation_timeout or not self.persistent or app.job_queue is None:
+            return 0
+        timeout = self.conversation_timeout
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+        now = time.time()
+        armed = 0
+        for key, state in list(self._conversations.items()):
+            if state is None or key in self.timeout_jobs:
+                continue
+            update = _stand_in_update(key, app.bot)
+            context = app.context_types.context.from_update(update, app)
+            delay = max(0.0, self._used.get(key, now) + seconds - now)
+            self.timeout_jobs[key] = app.job_queue.run_once(
+                self._trigger_timeout, delay, data=_ConversationTimeoutContext(key, update, app, context)
+            )
+            armed += 1
+        return armed
+
+
+def person_of_conversation(key: Any) -> int:
+    """The user of a conversation key ((chat, user) for every dialog here)."""
+    return int(key[-1] if isinstance(key, tuple) else key)
+
+
+def _stand_in_update(key: Any, bot: Any) -> Update:
+    """The update a re-armed timeout hands its TIMEOUT handlers: PTB's timeout passes the dialog's
+    last update, which did not survive the restart; this one names the same chat and person."""
+    user_id = person_of_conversation(key)
+    chat_id = int(key[0]) if isinstance(key, tuple) else user_id
+    message = Message(message_id=0, date=datetime.now(UTC), chat=Chat(id=chat_id, type=Chat.PRIVATE),
+                      from_user=User(id=user_id, first_name="", is_bot=False))  # fmt: skip
+    update = Update(update_id=0, message=message)
+    update.set_bot(bot)
+    return update
+
 
 def _dialogs(app: Any) -> list[Dialog]:
     return [handler for group in app.handlers.values() for handler in group if isinstance(handler, Dialog)]
@@ -117,6 +166,11 @@ def link_dialogs(app: Any) -> None:
     dialogs = _dialogs(app)
     for one in dialogs:
         one.peers = dialogs
+
+
+def rearm_dialog_timeouts(app: Any) -> int:
+    """After a restart: the timeouts of the dialogs that were open (call after recall_dialog_use)."""
+    return sum(one.rearm_timeouts(app) for one in _dialogs(app))
 
 
 def recall_dialog_use(app: Any) -> None:

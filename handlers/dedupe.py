@@ -1,30 +1,31 @@
-"""Each update is handled once, and its dialog step is saved with it.
+"""Each update is handled once, and what it changed is saved with it.
 
 After a crash Telegram delivers again every update whose offset was not confirmed yet, so the ids
-of handled updates are recorded and a repeat is skipped. The id and the dialog state the update
-produced are written in one transaction at the update's end: one write per update.
+of handled updates are recorded and a repeat is skipped. The id and the dialog states and data the
+update produced for its person are written in one transaction at the update's end (`finish_update`,
+called by `bot.app.LvzhiApplication` once the handlers ran): one write per update.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+from telegram.ext import Application
 
 from bot.clock import to_db
 from bot.deps import Deps
-from bot.persistence import DatabasePersistence, collecting
-from handlers.common import Context, deps
+from bot.persistence import DatabasePersistence
 from models import ProcessedUpdate
 from models.db import Database
 
-FIRST_GROUP = -100
-LAST_GROUP = 100
+log = logging.getLogger(__name__)
 RECENT = 10_000  # ids remembered in memory
 
 
@@ -60,35 +61,23 @@ def journal_of(d: Deps) -> UpdateJournal:
     return d.extras.setdefault("journal", UpdateJournal())
 
 
-def journal(context: Context) -> UpdateJournal:
-    return journal_of(deps(context))
-
-
-async def skip_seen(update: Update, context: Context) -> None:
-    """Stop here if this update id was handled before."""
-    if await journal(context).seen(deps(context).db, update.update_id):
-        raise ApplicationHandlerStop
-
-
-async def finish_update(update: Update, context: Context) -> None:
-    """Runs after every other group: save the dialog state and mark the update handled, together."""
-    d = deps(context)
-    persistence = context.application.persistence
+async def finish_update(app: Application, update: Update) -> None:
+    """Save the dialog states and data of the update's person and mark the update handled, together.
+    A failed save is logged and kept: it is written with the person's next update."""
+    d: Deps = app.bot_data["deps"]
+    persistence = app.persistence
     assert isinstance(persistence, DatabasePersistence)
-    async with persistence.lock:
-        token = collecting.set(True)
-        try:
-            await context.application.update_persistence()
-        finally:
-            collecting.reset(token)
-        async with d.db.session() as session:
-            await persistence.write_pending(session)
-            insert = sqlite_insert if d.db.is_sqlite else pg_insert
-            stmt = insert(ProcessedUpdate).values(update_id=update.update_id, processed_at=to_db(d.clock.now()))
-            await session.exec(stmt.on_conflict_do_nothing(index_elements=["update_id"]))  # type: ignore[call-overload]
-    journal(context).remember(update.update_id)
 
+    async def mark_handled(session: AsyncSession) -> None:
+        insert = sqlite_insert if d.db.is_sqlite else pg_insert
+        stmt = insert(ProcessedUpdate).values(update_id=update.update_id, processed_at=to_db(d.clock.now()))
+        await session.exec(stmt.on_conflict_do_nothing(index_elements=["update_id"]))  # type: ignore[call-overload]
 
-def register(app: Application) -> None:
-    app.add_handler(TypeHandler(Update, skip_seen), group=FIRST_GROUP)
-    app.add_handler(TypeHandler(Update, finish_update), group=LAST_GROUP)
+    user = update.effective_user
+    try:
+        await persistence.save(app, user.id if user else None, also=mark_handled)
+    except Exception as exc:
+        log.warning("update %s: saving its dialog state failed (%s); it is saved with the next one",
+                    update.update_id, type(exc).__name__)  # fmt: skip
+        return
+    journal_of(d).remember(update.update_id)

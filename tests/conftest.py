@@ -3,12 +3,14 @@ emulator and a running bot pointed at it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -173,6 +175,26 @@ def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # 
     log = (tmp_path / "bot.log").open("ab")
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=log)
+
+
+def stop_bot_process(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop a bot started by start_bot_process (SIGKILL: as a crash would)."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait for a state (e.g. a row in the database) that `check` reads; AssertionError on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 Expect = str | Callable[[dict], bool]

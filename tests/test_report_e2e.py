@@ -203,6 +203,26 @@ async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock
     assert await _rows(db, ReportDraft) == []
 
 
+async def test_a_dialog_open_at_a_restart_still_times_out_with_its_notice(emu, db, clock, settings):
+    from bot.app import make_deps, running
+
+    clock.frozen = NOW
+    await add_member(db, "丁欣怡", telegram_user_id=4007)
+    user = emu.user(4007, "欣怡")
+    async with running(make_deps(settings, db, clock), poll_timeout=1):  # the usual 30 minutes
+        await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
+        await expect_reply(user, lambda: user.press("rep:type:study"), t("report.ask_date", "zh"))
+    # the bot stops with the dialog open; it comes back configured with a timeout already passed
+    settings.dialog_timeout_minutes = 0.01
+    async with running(make_deps(settings, db, clock), poll_timeout=1):
+        notice = t("report.timeout_kept", "zh", minutes=0.01)
+        await emu.wait_for(lambda: notice in user.texts(), timeout=10, what="the timeout notice after the restart")
+        (draft,) = await _rows(db, ReportDraft)
+        assert draft.data["type"] == "study"
+        # the dialog is over: a typed date is not taken as an answer any more
+        await expect_reply(user, lambda: user.send_text("11月3日"), t("common.not_understood", "zh"))
+
+
 async def test_myreports_edit_and_withdraw(emu, bot_app, db, clock):
     clock.frozen = NOW
     await add_member(db, "邓子涵", telegram_user_id=4005)
