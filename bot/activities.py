@@ -166,12 +166,17 @@ async def submit_report(
     rules: Rules,
     zone: tzinfo,
     report_id: int | None = None,
+    submit_key: str | None = None,
 ) -> ActivityReport:
     """Store a member's report: pending, or confirmed at once when its type needs no review.
 
     With `report_id`, the member's own pending or returned report is corrected and resubmitted.
+    `submit_key` names the draft: submitted again (a confirm repeated after a crash, a doubled
+    press), the report stored the first time is returned as it is.
     Raises ReportError (nothing stored) when something is wrong.
     """
+    if report_id is None and (earlier := await submitted_from(session, member_id, submit_key)) is not None:
+        return earlier
     activity = _check(rules, type_code, day, description, photos, now, zone)
     if await _already_recorded(session, member_id, type_code, day, report_id):
         raise ReportError("already_recorded")
@@ -188,7 +193,7 @@ async def submit_report(
         "reviewed_by": None,
     }
     if report_id is None:
-        report = ActivityReport(member_id=member_id, **values)
+        report = ActivityReport(member_id=member_id, submit_key=submit_key, **values)
         session.add(report)
         await session.flush()
     else:
@@ -206,6 +211,16 @@ async def submit_report(
     await _replace_photos(session, report.id, photos)
     log.info("report %s by member %s stored as %s", report.id, member_id, status)
     return report
+
+
+async def submitted_from(session: AsyncSession, member_id: int, submit_key: str | None) -> ActivityReport | None:
+    """The member's report submitted from the draft `submit_key`, if any."""
+    if not submit_key:
+        return None
+    query = select(ActivityReport).where(
+        ActivityReport.member_id == member_id, ActivityReport.submit_key == submit_key
+    )
+    return (await session.exec(query)).first()
 
 
 def _still_open(report_id: int, member_id: int) -> tuple:
@@ -629,8 +644,11 @@ async def record_plan(
 # ---------------------------------------------------------------- drafts
 
 
-async def save_draft(session: AsyncSession, member_id: int, data: dict[str, Any], now: datetime) -> None:
-    """Keep what the member entered (a dialog that timed out); one draft per member."""
+async def save_draft(session: AsyncSession, member_id: int, data: dict[str, Any], now: datetime) -> bool:
+    """Keep what the member entered (a dialog that timed out); one draft per member. A draft that
+    was submitted already (a crash came before its dialog's end was saved) is not kept: False."""
+    if await submitted_from(session, member_id, data.get("key")) is not None:
+        return False
     insert = _insert(session)
     stmt = insert(ReportDraft).values(member_id=member_id, data=data, updated_at=to_db(now))
     stmt = stmt.on_conflict_do_update(
@@ -638,6 +656,7 @@ async def save_draft(session: AsyncSession, member_id: int, data: dict[str, Any]
         set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
     )
     await session.exec(stmt)  # type: ignore[call-overload]
+    return True
 
 
 async def load_draft(session: AsyncSession, member_id: int) -> dict[str, Any] | None:
@@ -681,5 +700,6 @@ __all__ = [
     "save_draft",
     "split_names",
     "submit_report",
+    "submitted_from",
     "withdraw_report",
 ]

@@ -164,8 +164,15 @@ async def create_event(
     now: datetime,
     rules: Rules,
     created_by: int | None = None,
+    create_key: str | None = None,
 ) -> Event:
-    """A draft event (publish it with `publish_event`). Times are aware."""
+    """A draft event (publish it with `publish_event`). Times are aware.
+    `create_key` names the dialog it is made in: made again (发布 repeated after a crash, a doubled
+    press), the event made the first time is returned as it is."""
+    if create_key is not None:
+        earlier = (await session.exec(select(Event).where(Event.create_key == create_key))).first()
+        if earlier is not None:
+            return earlier
     if kind not in rules.activities:
         raise EventError("unknown_kind", kind=kind[:32], kinds=", ".join(rules.activities))
     ends_at = ends_at or starts_at + DEFAULT_LENGTH
@@ -191,6 +198,7 @@ async def create_event(
         checkin_code=await _new_code(session),
         status=DRAFT,
         created_by=created_by,
+        create_key=create_key,
         created_at=to_db(now),
         updated_at=to_db(now),
     )
@@ -348,6 +356,14 @@ async def publish_event(session: AsyncSession, event: Event, *, now: datetime, p
     await enqueue_many(session, _reminder_rows(event, audience, now=now, policy=policy), now=now)
     log.info("event %s published to %d member(s)", event.id, len(audience))
     return len(audience)
+
+
+async def publish_once(session: AsyncSession, event: Event, *, now: datetime, policy: ReminderPolicy) -> int:
+    """`publish_event`, except that an event already published (the same 发布 repeated) is left as
+    it is. Returns how many members are invited."""
+    if event.status == PUBLISHED:
+        return len(await _invitations(session, event))
+    return await publish_event(session, event, now=now, policy=policy)
 
 
 async def get_event(session: AsyncSession, event_id: int) -> Event:

@@ -305,6 +305,13 @@ async def _set_parts(
     await session.flush()
 
 
+async def number_of_draft(session: AsyncSession, draft_key: str | None) -> str | None:
+    """The number of the item submitted from the chat draft `draft_key`, if it was."""
+    if draft_key is None:
+        return None
+    return (await session.exec(select(InfoItem.number).where(InfoItem.draft_key == draft_key))).first()
+
+
 async def submit(
     session: AsyncSession,
     *,
@@ -328,12 +335,8 @@ async def submit(
     if category not in rules.info.categories:
         raise InfoError("category")
     seq = await next_sequence(session, year)  # first statement of the transaction, see next_sequence
-    if draft_key is not None:
-        existing = (
-            await session.exec(select(InfoItem.number).where(InfoItem.draft_key == draft_key))
-        ).first()
-        if existing is not None:
-            raise AlreadySubmitted(existing)
+    if (existing := await number_of_draft(session, draft_key)) is not None:
+        raise AlreadySubmitted(existing)
     author = await session.get(Member, author_id)
     if author is None or not author.active:
         raise InfoError("no_member")

@@ -5,6 +5,7 @@ The role is checked on every step, button presses included."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -52,7 +53,8 @@ def _text(update: Update) -> str:
 async def new_event(update: Update, context: Context, member: Member) -> int:
     """/newevent: start the guided chat."""
     assert context.user_data is not None
-    context.user_data[EV_KEY] = {}
+    # "key" names this dialog's event: it is made once, however often 发布 is pressed (bot.events)
+    context.user_data[EV_KEY] = {"key": uuid.uuid4().hex}
     await reply(update, t("events.admin.ask_title", lang_of(member, context), limit=service.MAX_TITLE))
     return TITLE
 
@@ -241,10 +243,11 @@ async def confirm(update: Update, context: Context, member: Member) -> int:
                 now=now,
                 rules=d.rules,
                 created_by=member.id,
+                create_key=data.get("key"),
             )
             invited = 0
             if choice == "ne:pub":
-                invited = await service.publish_event(session, event, now=now, policy=policy(context))
+                invited = await service.publish_once(session, event, now=now, policy=policy(context))
     except service.EventError as exc:
         await refuse(update, exc.text(lang))
         return CONFIRM

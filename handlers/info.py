@@ -77,6 +77,12 @@ def _new_draft(context: Context) -> dict:
     return context.user_data[KEY]
 
 
+def _draft_key(update: Update, draft: dict) -> str:
+    """Names the chat draft: it becomes one item, however often it is confirmed (bot.info.submit)."""
+    assert update.effective_user is not None
+    return f"{update.effective_user.id}:{draft.get('token')}"
+
+
 def _drop_draft(context: Context) -> None:
     if context.user_data is not None:
         context.user_data.pop(KEY, None)
@@ -196,6 +202,10 @@ async def start(update: Update, context: Context, member: Member) -> str | None:
     """/info or the menu button: a new draft, or back to the step of the one in progress."""
     lang = lang_of(member, context)
     draft = _draft(context)
+    if draft.get("step") and not draft.get("resubmit"):
+        async with deps(context).db.session() as session:  # a crash came before its end was saved
+            if await info.number_of_draft(session, _draft_key(update, draft)) is not None:
+                draft = {}
     if draft.get("step"):
         await _send(update, t("info.resume", lang))
         return await _ask(update, context, member, draft["step"])
@@ -547,7 +557,7 @@ async def submit(update: Update, context: Context, member: Member) -> str | None
                     coauthor_ids=coauthors,
                     default_lang=d.settings.locale,
                     staff_chat_id=d.settings.secretariat_chat_id,
-                    draft_key=f"{update.effective_user.id}:{draft.get('token')}",
+                    draft_key=_draft_key(update, draft),
                 )
             number = item.number
     except info.AlreadySubmitted as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
@@ -115,7 +116,9 @@ def _date_problem(context: Context, problem: str, day: date | None, lang: str) -
 
 
 def _new_draft() -> dict:
-    return {"type": None, "date": None, "description": None, "photos": [], "report_id": None, "fixing": False}
+    # "key" names this draft: its report is stored once, however often it is confirmed (bot.activities)
+    return {"type": None, "date": None, "description": None, "photos": [], "report_id": None, "fixing": False,
+            "key": uuid.uuid4().hex}
 
 
 def _has_content(draft: dict) -> bool:
@@ -139,6 +142,7 @@ def step(func: Step) -> Callable[[Update, Context], Awaitable[int]]:
         if not isinstance(draft, dict):
             await refuse(update, t("report.no_dialog", lang))
             return END
+        draft.setdefault("key", uuid.uuid4().hex)  # a draft kept from before drafts had keys
         state = await func(update, context, member, draft, lang)
         if state != END:
             draft["touched"] = deps(context).clock.now().isoformat()
@@ -575,6 +579,7 @@ async def submit(update: Update, context: Context, member: Member, draft: dict, 
                 rules=d.rules,
                 zone=d.settings.tz,
                 report_id=draft.get("report_id"),
+                submit_key=draft.get("key"),
             )
     except ReportError as exc:
         await _close_buttons(update)
@@ -676,7 +681,7 @@ async def timed_out(update: Update, context: Context) -> None:
         if kept:
             assert isinstance(draft, dict)
             draft.pop("album", None)
-            await activities.save_draft(session, member.id, draft, now)
+            kept = await activities.save_draft(session, member.id, draft, now)
         touched = draft.get("touched", now.isoformat()) if isinstance(draft, dict) else now.isoformat()
         await notify_member(
             session,

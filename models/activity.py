@@ -36,6 +36,8 @@ class ActivityReport(SQLModel, table=True):
     points: float = Field(default=0, sa_column=Column(Float, nullable=False))
     attendance: str | None = Field(default=None, max_length=16)  # present / leave / absent
     source_key: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    # The /report draft it was submitted from: a confirm repeated after a crash finds this report.
+    submit_key: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, unique=True))
     recorded_by: int | None = Field(default=None, foreign_key="member.id")
     submitted_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
     reviewed_at: datetime | None = when_field()

@@ -41,6 +41,8 @@ class Event(SQLModel, table=True):
     # Bumped when time or place change: reminder dedupe keys carry it, so replanned rows are new.
     version: int = Field(default=1)
     created_by: int | None = Field(default=None, foreign_key="member.id")
+    # The /newevent dialog it was made in: 发布 repeated after a crash finds this event.
+    create_key: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, unique=True))
     published_at: datetime | None = when_field()
     cancelled_at: datetime | None = when_field()
     closed_at: datetime | None = when_field()

@@ -288,3 +288,18 @@ async def test_drafts_are_kept_per_member(db):
         await activities.discard_draft(session, member.id)
     async with db.session() as session:
         assert await activities.load_draft(session, member.id) is None
+
+
+async def test_a_draft_submitted_again_returns_the_report_stored_the_first_time(db):
+    member = await add_member(db, "尹华")
+    first = await _submit(db, member.id, submit_key="draft-1")
+    # the same confirm again (after a crash, or a doubled press), even with other values: nothing new
+    again = await _submit(db, member.id, submit_key="draft-1", description=TEXT + "（第二次）")
+    other = await _submit(db, member.id, submit_key="draft-2")
+    assert again.id == first.id and again.description == TEXT and other.id != first.id
+    assert len(await _rows(db)) == 2
+    # a submitted draft is not kept as a draft to resume
+    async with db.session() as session:
+        assert not await activities.save_draft(session, member.id, {"type": "research", "key": "draft-1"}, NOW)
+        assert await activities.save_draft(session, member.id, {"type": "research", "key": "draft-3"}, NOW)
+        assert (await activities.load_draft(session, member.id))["key"] == "draft-3"

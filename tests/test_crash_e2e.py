@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.emulator import Call
 from bot.i18n import t
+from handlers import info as info_dialog
 from handlers.report import DATE, DESCRIPTION
 from models import ActivityReport, DialogState, Event, InfoItem, Invitation, ReportDraft
 from tests.conftest import add_member, expect_reply, start_bot_process, stop_bot_process, until
@@ -176,7 +177,9 @@ async def test_a_kill_after_submitted_before_the_step_is_saved_offers_nothing_ag
     assert await _count(db, ActivityReport) == 1 and await _count(db, ReportDraft) == 0
 
 
-async def test_info_killed_after_its_number_is_given_does_not_offer_the_item_again(emu, db, db_url, tmp_path):
+async def test_info_keeps_its_title_through_a_kill_and_does_not_offer_a_numbered_item_again(
+    emu, db, db_url, tmp_path
+):
     await add_member(db, "丁欣怡", telegram_user_id=5105)
     user = emu.user(5105, "欣怡")
     body = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。资金筹措难，审批环节多，群众反映强烈，建议简化审批。"
@@ -184,11 +187,19 @@ async def test_info_killed_after_its_number_is_given_does_not_offer_the_item_aga
     try:
         await expect_reply(user, lambda: user.send_text("/info"), t("info.ask_title", "zh", min=5, max=60))
         await expect_reply(user, lambda: user.send_text("老旧小区加装电梯推进难"), t("info.ask_category", "zh"))
+        await _state_is(db, "info", 5105, info_dialog.CATEGORY)
+    finally:
+        stop_bot_process(proc, signal.SIGKILL)
+    assert (await _rows(db))["user:5105"]["info"]["title"] == "老旧小区加装电梯推进难"
+
+    proc = start_bot_process(db_url, emu, tmp_path)
+    try:
         await expect_reply(user, lambda: user.press("info:cat:1"), "请发送正文")
         await expect_reply(user, lambda: user.send_text(body), "已收到正文")
         await expect_reply(user, lambda: user.press("info:body:done"), "可以发送照片")
         await expect_reply(user, lambda: user.press("info:att:done"), "如有合作者")
         await expect_reply(user, lambda: user.press("info:co:done"), t("info.confirm_question", "zh"))
+        assert any("标题：老旧小区加装电梯推进难" in text for text in user.texts())
         _kill_when(emu, proc, _sent(5105, "已提交，编号"))
         user.press("info:ok")
         await _killed(proc)

@@ -366,3 +366,22 @@ async def test_points_requirement_and_bad_requirements(db):
                 now=NOW,
                 zone=SH,
             )
+
+
+async def test_an_event_made_and_published_again_from_the_same_dialog_is_the_same_event(db):
+    await setup_committee(db)
+
+    async def make_and_publish(title: str) -> tuple[int, int]:
+        async with db.session() as session:
+            audience = await events.resolve_audience(session, "committee:经济委员会")
+            event = await events.create_event(session, title=title, kind="study", starts_at=START,
+                                              audience=audience, now=NOW, rules=RULES, create_key="dialog-1")  # fmt: skip
+            return event.id, await events.publish_once(session, event, now=NOW, policy=POLICY)  # type: ignore[return-value]
+
+    first = await make_and_publish("学习会：民法典")
+    outbox_rows = len(await outbox(db))
+    assert await make_and_publish("学习会：民法典（重复）") == first == (first[0], 3)
+    async with db.session() as session:
+        assert len((await session.exec(select(Invitation))).all()) == 3
+        assert (await events.get_event(session, first[0])).title == "学习会：民法典"
+    assert len(await outbox(db)) == outbox_rows
