@@ -23,7 +23,7 @@ from bot.persistence import DatabasePersistence
 from bot.processing import PerUserUpdateProcessor
 from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
-from bot.telegram_http import PacedUpdatesRequest
+from bot.telegram_http import PacedUpdatesRequest, cap_polling_logs
 from handlers import dedupe, errors, onboarding
 from handlers.common import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
@@ -83,6 +83,7 @@ class LvzhiApplication(Application):
 
 
 def build_application(deps: Deps, *, updater: bool = True) -> Application:
+    cap_polling_logs()
     processor = PerUserUpdateProcessor()
     builder = (
         ApplicationBuilder()
