@@ -200,7 +200,8 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float 
 Expect = str | Callable[[dict], bool]
 
 
-def _matches(message: dict, expect: Expect) -> bool:
+def matches(message: dict, expect: Expect) -> bool:
+    """Whether a bot message contains the text `expect` (or satisfies the predicate `expect`)."""
     if callable(expect):
         return expect(message)
     return expect in (message.get("text") or message.get("caption") or "")
@@ -218,7 +219,7 @@ async def expect_reply(user, action: Callable[[], object], expect: Expect,  # ty
     found: list[dict] = []
 
     def arrived() -> bool:
-        found[:] = [m for m in user.messages() if m["message_id"] not in before and _matches(m, expect)]
+        found[:] = [m for m in user.messages() if m["message_id"] not in before and matches(m, expect)]
         return bool(found)
 
     what = expect if isinstance(expect, str) else getattr(expect, "__name__", "a matching message")

@@ -461,8 +461,13 @@ async def test_delivered_once_across_a_restart(db, settings, emu, data_dir) -> N
     clock = Clock(frozen=sh(2025, 11, 24, 10, 30))  # the bot was down at 09:00: sent late, at start-up
     deps = make_deps(settings, db, clock)
     async with running(deps, poll_timeout=1):
-        messages = await staff.wait_for_messages(3)
-    assert messages[0]["text"].startswith("📊 履职周报 2025-W47")
+        await emu.wait_for(
+            lambda: any(m.get("document", {}).get("file_name") == "履职周报-2025-W47.xlsx" for m in staff.messages()),
+            10,
+            what="the digest's workbook, its last message",
+        )
+        messages = staff.messages()
+    assert len(messages) == 3 and messages[0]["text"].startswith("📊 履职周报 2025-W47")
     assert "photo" in messages[1] and messages[2]["document"]["file_name"] == "履职周报-2025-W47.xlsx"
     async with running(make_deps(settings, db, clock), poll_timeout=1) as app:
         await app.bot_data["deps"].extras["dispatcher"].run_once()  # anything queued would go now

@@ -5,9 +5,8 @@ stale and wrongly-placed button presses change nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import subprocess
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import col, func, select
@@ -15,7 +14,7 @@ from sqlmodel import col, func, select
 from bot import info
 from bot.i18n import t
 from models import DialogState, InfoAttachment, InfoAuthor, InfoEvent, InfoItem
-from tests.conftest import add_member, start_bot_process
+from tests.conftest import Expect, add_member, matches, start_bot_process, stop_bot_process, until
 
 PDF = b"%PDF-1.4\n% test\n"
 PART1 = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。"
@@ -23,10 +22,19 @@ PART2 = "资金筹措难，审批环节多，群众反映强烈。"
 PART3 = "建议区住建局牵头简化审批流程，设立专项补贴，并由街道组织协商推动落地。"
 
 
-async def _new(user, before: int, n: int) -> list[dict]:
-    """Wait until the bot sent `n` messages after the first `before`; those messages."""
-    await user.emu.wait_for(lambda: len(user.messages()) >= before + n, 10, what=f"{n} replies to {user.id}")
-    return user.messages()[before:]
+async def _new(user, before: int, last: Expect) -> list[dict]:
+    """Wait for the bot's message matching `last` after the first `before`; the new messages up to it
+    (what the step should say last, never a number of messages)."""
+    found: list[dict] = []
+
+    def arrived() -> bool:
+        new = user.messages()[before:]
+        at = next((i for i, m in enumerate(new) if matches(m, last)), None)
+        found[:] = new[: at + 1] if at is not None else []
+        return at is not None
+
+    await user.emu.wait_for(arrived, 10, what=f"the bot to say {last!r} to {user.id}")
+    return found
 
 
 async def _answer(emu, cq_id: str) -> dict:
@@ -34,16 +42,25 @@ async def _answer(emu, cq_id: str) -> dict:
     return emu.callback_answers[cq_id]
 
 
-async def _say(user, text: str, n: int = 1) -> list[dict]:
+async def _say(user, text: str, last: Expect) -> list[dict]:
     before = len(user.messages())
     user.send_text(text)
-    return await _new(user, before, n)
+    return await _new(user, before, last)
 
 
-async def _press(user, data: str, n: int = 1, message=None) -> list[dict]:
+async def _press(user, data: str, last: Expect, message=None) -> list[dict]:
     before = len(user.messages())
     user.press(data, message)
-    return await _new(user, before, n)
+    return await _new(user, before, last)
+
+
+def _card_of(number: str) -> Callable[[dict], bool]:
+    """The inbox card of an item (its buttons; a "done" line names the number without any)."""
+    return lambda m: number in (m.get("text") or "") and bool(m.get("reply_markup"))
+
+
+def _markup_has(data: str) -> Callable[[dict], bool]:
+    return lambda m: data in str(m.get("reply_markup"))
 
 
 def _button(message: dict, prefix: str) -> str:
@@ -77,30 +94,34 @@ async def test_submit_accept_report_and_notices(emu, bot_app, db, settings):
     year = datetime.now(settings.tz).year
 
     # --- the dialog, with bad input along the way
-    replies = await _say(author, "/info", 2)
+    replies = await _say(author, "/info", t("info.ask_title", "zh", min=5, max=60))
     assert replies[-1]["text"] == t("info.ask_title", "zh", min=5, max=60)
     long_title = "关于" + "老旧小区加装电梯" * 8
-    replies = await _say(author, long_title, 2)
+    replies = await _say(author, long_title, lambda m: m.get("text") == long_title)
     assert t("info.err.title_long", "zh", length=len(long_title), max=60) in replies[0]["text"]
     assert replies[1]["text"] == long_title  # handed back, nothing lost
-    replies = await _say(author, "电梯")
+    replies = await _say(author, "电梯", t("info.err.title_short", "zh", length=2, min=5))
     assert replies[-1]["text"] == t("info.err.title_short", "zh", length=2, min=5)
-    replies = await _say(author, "老旧小区加装电梯推进难")
+    replies = await _say(author, "老旧小区加装电梯推进难", t("info.ask_category", "zh"))
     assert replies[-1]["text"] == t("info.ask_category", "zh")
     cat_index = settings_categories(bot_app).index("民生保障")
-    replies = await _press(author, f"info:cat:{cat_index}", 2)
-    assert replies[-1]["text"] == t("info.ask_body", "zh", min=50, max=3000, advised=1500)
+    ask_body = t("info.ask_body", "zh", min=50, max=3000, advised=1500)
+    replies = await _press(author, f"info:cat:{cat_index}", ask_body)
+    assert replies[-1]["text"] == ask_body
 
     # the body in three messages, with the running length; "Done" too early is refused
-    replies = await _say(author, PART1)
-    assert replies[-1]["text"] == t("info.body_progress", "zh", length=len(PART1), min=50, max=3000)
+    progress = t("info.body_progress", "zh", length=len(PART1), min=50, max=3000)
+    replies = await _say(author, PART1, progress)
+    assert replies[-1]["text"] == progress
     cq = author.press("info:body:done")
     assert (await _answer(emu, cq))["text"] == t("info.err.body_short", "zh", length=len(PART1), min=50)
-    await _say(author, PART2)
-    replies = await _say(author, PART3)
+    two_parts = len(PART1) + 1 + len(PART2)
+    await _say(author, PART2, t("info.body_progress", "zh", length=two_parts, min=50, max=3000))
     body = "\n".join([PART1, PART2, PART3])
-    assert replies[-1]["text"] == t("info.body_progress", "zh", length=len(body), min=50, max=3000)
-    replies = await _press(author, "info:body:done")
+    progress = t("info.body_progress", "zh", length=len(body), min=50, max=3000)
+    replies = await _say(author, PART3, progress)
+    assert replies[-1]["text"] == progress
+    replies = await _press(author, "info:body:done", t("info.ask_files", "zh", count=0))
     assert replies[-1]["text"] == t("info.ask_files", "zh", count=0)
 
     # attachments: a photo and a PDF are taken; an .exe and a 21 MB PDF are refused politely
@@ -109,7 +130,7 @@ async def test_submit_accept_report_and_notices(emu, bot_app, db, settings):
     author.send_document(PDF, "情况说明.pdf", "application/pdf")
     author.send_document(b"MZ\x90\x00", "tool.exe", "application/octet-stream")
     author.send_document(b"\0" * (21 * 1024 * 1024), "big.pdf", "application/pdf")
-    texts = [m["text"] for m in await _new(author, before, 4)]
+    texts = [m["text"] for m in await _new(author, before, t("info.err.file_big", "zh", size="21.0", max=20))]
     assert texts == [
         t("info.file_ok", "zh", count=1),
         t("info.file_ok", "zh", count=2),
@@ -118,19 +139,19 @@ async def test_submit_accept_report_and_notices(emu, bot_app, db, settings):
     ]
 
     # co-author by part of a name
-    await _press(author, "info:att:done")
-    replies = await _say(author, "Liao")
+    await _press(author, "info:att:done", t("info.ask_coauthors", "zh", names=t("info.none", "zh")))
+    replies = await _say(author, "Liao", t("info.coauthor_found", "zh"))
     assert _button(replies[-1], "info:co:") == f"info:co:{co_row.id}"
-    replies = await _press(author, f"info:co:{co_row.id}")
+    replies = await _press(author, f"info:co:{co_row.id}", t("info.coauthor_added", "zh", names="Liao Yan"))
     assert replies[-1]["text"] == t("info.coauthor_added", "zh", names="Liao Yan")
-    replies = await _press(author, "info:co:done", 2)
+    replies = await _press(author, "info:co:done", t("info.confirm_question", "zh"))
     card = replies[0]["text"]
     assert "老旧小区加装电梯推进难" in card and body in card and "Liao Yan" in card
     assert replies[-1]["text"] == t("info.confirm_question", "zh")
 
     # submit
-    replies = await _press(author, "info:ok")
     number = f"SQ-{year}-0001"
+    replies = await _press(author, "info:ok", t("info.submitted", "zh", number=number))
     assert replies[-1]["text"] == t("info.submitted", "zh", number=number)
     async with db.session() as session:
         item = (await session.exec(select(InfoItem))).one()
@@ -159,7 +180,7 @@ async def test_submit_accept_report_and_notices(emu, bot_app, db, settings):
     assert await _counts(db, item.id) == ("submitted", 1)
 
     # --- the secretariat's inbox: accept, then report to the city level
-    replies = await _say(staff, "/inbox", 2)
+    replies = await _say(staff, "/inbox", _card_of(number))
     card = replies[1]
     assert number in card["text"] and body in card["text"]
     accept = _button(card, "ib:m:accept:")
@@ -169,9 +190,9 @@ async def test_submit_accept_report_and_notices(emu, bot_app, db, settings):
     assert (await _answer(emu, cq))["text"] == t("info.err.no_item", "zh")
     assert await _counts(db, item.id) == ("submitted", 1)
 
-    replies = await _press(staff, accept, message=card)
+    replies = await _press(staff, accept, t("inbox.ask_accept", "zh", number=number), message=card)
     assert replies[-1]["text"] == t("inbox.ask_accept", "zh", number=number)
-    replies = await _press(staff, "ib:do", 2)
+    replies = await _press(staff, "ib:do", _card_of(number))
     assert replies[0]["text"] == t("inbox.done_accept", "zh", number=number)
     new_card = replies[1]
     assert await _counts(db, item.id) == ("accepted", 2)
@@ -179,11 +200,11 @@ async def test_submit_accept_report_and_notices(emu, bot_app, db, settings):
     assert (await _answer(emu, cq))["text"] == t("info.err.illegal_accept", "zh", number=number)
     assert await _counts(db, item.id) == ("accepted", 2)
 
-    replies = await _press(staff, _button(new_card, "ib:m:report:"), message=new_card)
+    replies = await _press(staff, _button(new_card, "ib:m:report:"), _markup_has("ib:lvl:city"), message=new_card)
     assert _button(replies[-1], "ib:lvl:city") == "ib:lvl:city"
-    replies = await _press(staff, "ib:lvl:city")
+    replies = await _press(staff, "ib:lvl:city", t("inbox.ask_date", "zh"))
     assert replies[-1]["text"] == t("inbox.ask_date", "zh")
-    replies = await _press(staff, "ib:today", 2)
+    replies = await _press(staff, "ib:today", _card_of(number))
     assert replies[0]["text"] == t("inbox.done_report", "zh", number=number)
     assert await _counts(db, item.id) == ("accepted", 3)
     today = datetime.now(settings.tz).date().isoformat()
@@ -212,7 +233,7 @@ async def test_submit_accept_report_and_notices(emu, bot_app, db, settings):
     assert len(notices) == 2
 
     # --- /myinfo shows the item with its history
-    replies = await _say(author, "/myinfo", 2)
+    replies = await _say(author, "/myinfo", lambda m: number in (m.get("text") or ""))
     mine = replies[-1]["text"]
     assert number in mine and t("info.state.accepted", "zh") in mine and "报送市级" in mine
 
@@ -256,23 +277,24 @@ async def test_returned_item_is_revised_and_resubmitted_in_chat(emu, bot_app, db
     await emu.wait_for(lambda: returned in author.texts(), 15, what="the return notice")
 
     # another member forging the revise button of someone else's item
-    await _say(other, "/myinfo")
+    await _say(other, "/myinfo", t("info.my_none", "zh"))
     cq = other.press(f"info:rev:{item.id}")
     assert (await _answer(emu, cq))["text"] == t("info.err.not_yours", "zh")
 
-    replies = await _say(author, "/myinfo", 2)
+    replies = await _say(author, "/myinfo", _markup_has("info:rev:"))
     listed = replies[1]
     assert "请补充具体小区数据" in listed["text"]
-    replies = await _press(author, _button(listed, "info:rev:"), 3, message=listed)
+    replies = await _press(author, _button(listed, "info:rev:"), t("info.confirm_question", "zh"), message=listed)
     assert replies[0]["text"] == t("info.revise_intro", "zh", number=item.number, reason="请补充具体小区数据")
-    await _press(author, "info:edit")
-    replies = await _press(author, "info:edit:body", 3)
+    await _press(author, "info:edit", t("info.edit_which", "zh"))
+    ask_body = t("info.ask_body", "zh", min=50, max=3000, advised=1500)
+    replies = await _press(author, "info:edit:body", ask_body)
     assert replies[1]["text"] == PART1 + PART2 + PART3  # the old text, to copy from
     new_body = PART1 + "涉及本区32个小区、约1.2万户居民。" + PART3
-    await _say(author, new_body)
-    replies = await _press(author, "info:body:done", 2)
+    await _say(author, new_body, "已收到正文")
+    replies = await _press(author, "info:body:done", t("info.confirm_question", "zh"))
     assert new_body in replies[0]["text"]
-    replies = await _press(author, "info:ok")
+    replies = await _press(author, "info:ok", t("info.resubmitted", "zh", number=item.number))
     assert replies[-1]["text"] == t("info.resubmitted", "zh", number=item.number)
     async with db.session() as session:
         stored = await session.get(InfoItem, item.id)
@@ -288,51 +310,46 @@ async def test_returned_item_is_revised_and_resubmitted_in_chat(emu, bot_app, db
 # ---------------------------------------------------------------- SIGKILL of a bot subprocess
 
 
-def _stop(proc: subprocess.Popen, sig: int) -> None:
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
 async def test_half_written_item_survives_sigkill(emu, db, db_url, tmp_path):
     """Killed after the first part of the body: the restarted bot continues the same draft."""
     await add_member(db, "尹华", telegram_user_id=4110, language="zh")
     user = emu.user(4110, "尹华")
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        await _say(user, "/info", 2)
-        await _say(user, "老旧小区加装电梯推进难")
-        await _press(user, "info:cat:1", 2)
-        replies = await _say(user, PART1)
-        assert replies[-1]["text"] == t("info.body_progress", "zh", length=len(PART1), min=50, max=3000)
+        await _say(user, "/info", t("info.ask_title", "zh", min=5, max=60))
+        await _say(user, "老旧小区加装电梯推进难", t("info.ask_category", "zh"))
+        await _press(user, "info:cat:1", t("info.ask_body", "zh", min=50, max=3000, advised=1500))
+        progress = t("info.body_progress", "zh", length=len(PART1), min=50, max=3000)
+        replies = await _say(user, PART1, progress)
+        assert replies[-1]["text"] == progress
         # the step reaches the database right after the reply (persistence flushes after the handlers)
         rows: dict = {}
-        for _ in range(500):
+
+        async def body_stored() -> bool:
+            nonlocal rows
             async with db.session() as session:
                 rows = {r.key: r.data for r in (await session.exec(select(DialogState))).all()}
-            if rows.get("user:4110", {}).get("info", {}).get("body") == PART1:
-                break
-            await asyncio.sleep(0.02)
+            return rows.get("user:4110", {}).get("info", {}).get("body") == PART1
+
+        await until(body_stored, "the first part of the body stored")
         assert any(k.startswith("conv:info:") for k in rows)
         assert rows["user:4110"]["info"]["body"] == PART1
     finally:
-        _stop(proc, signal.SIGKILL)
+        stop_bot_process(proc, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
 
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        replies = await _say(user, PART2 + PART3)
         body = PART1 + "\n" + PART2 + PART3
-        assert replies[-1]["text"] == t("info.body_progress", "zh", length=len(body), min=50, max=3000)
-        await _press(user, "info:body:done")
-        await _press(user, "info:att:done")
-        await _press(user, "info:co:done", 2)
-        await _press(user, "info:ok")
+        progress = t("info.body_progress", "zh", length=len(body), min=50, max=3000)
+        replies = await _say(user, PART2 + PART3, progress)
+        assert replies[-1]["text"] == progress
+        await _press(user, "info:body:done", t("info.ask_files", "zh", count=0))
+        await _press(user, "info:att:done", t("info.ask_coauthors", "zh", names=t("info.none", "zh")))
+        await _press(user, "info:co:done", t("info.confirm_question", "zh"))
+        await _press(user, "info:ok", "已提交，编号")
         async with db.session() as session:
             (item,) = (await session.exec(select(InfoItem))).all()
         assert item.body == body and item.title == "老旧小区加装电梯推进难"
     finally:
-        _stop(proc, signal.SIGTERM)
+        stop_bot_process(proc)

@@ -3,7 +3,6 @@ strangers, bad codes, brute force, redelivered updates, the error handler."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import os
 import subprocess
@@ -14,7 +13,7 @@ from sqlmodel import select
 
 from bot.i18n import t
 from models import Member, ProcessedUpdate
-from tests.conftest import DATA, add_member
+from tests.conftest import DATA, add_member, expect_reply, until
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
@@ -36,8 +35,8 @@ async def test_roster_import_invite_start_help_and_stranger(db_url, settings, em
 
     # The member follows the link: Telegram sends "/start <code>".
     member = emu.user(4242, "建华")
-    member.send_text(f"/start {links['苏建华']['code']}")
-    messages = await member.wait_for_messages(2)
+    await expect_reply(member, lambda: member.send_text(f"/start {links['苏建华']['code']}"), "/report")
+    messages = member.messages()
     assert messages[0]["text"] == t("onboarding.welcome", "zh", name="苏建华")
     assert messages[0]["reply_markup"]["keyboard"][0][0]["text"] == t("menu.report", "zh")
     assert "/report" in messages[1]["text"] and "/review" not in messages[1]["text"]
@@ -48,24 +47,23 @@ async def test_roster_import_invite_start_help_and_stranger(db_url, settings, em
     assert bound.name == "苏建华"
 
     # /help shows the member's commands, not the secretariat's.
-    member.send_text("/help")
-    help_message = (await member.wait_for_messages(3))[-1]["text"]
+    help_header = t("onboarding.help_header", "zh", name="苏建华")
+    help_message = (await expect_reply(member, lambda: member.send_text("/help"), help_header))["text"]
     assert help_message.startswith(t("onboarding.help_header", "zh", name="苏建华"))
     assert "/me" in help_message and "/review" not in help_message
 
     # A stranger's /help gets the join explanation and nothing else.
     stranger = emu.user(777, "路人", language_code="zh-hans")
-    stranger.send_text("/help")
-    assert (await stranger.wait_for_messages(1))[0]["text"] == t("onboarding.stranger", "zh")
-    stranger.send_text("/report")
-    assert (await stranger.wait_for_messages(2))[-1]["text"] == t("onboarding.stranger", "zh")
+    refusal = t("onboarding.stranger", "zh")
+    assert (await expect_reply(stranger, lambda: stranger.send_text("/help"), refusal))["text"] == refusal
+    assert (await expect_reply(stranger, lambda: stranger.send_text("/report"), refusal))["text"] == refusal
+    assert stranger.texts() == [refusal, refusal]
 
 
 async def test_secretariat_help_lists_staff_commands(emu, bot_app, db):
     await add_member(db, "马晓燕", role="secretariat", telegram_user_id=5100)
     staff = emu.user(5100, "晓燕")
-    staff.send_text("/help")
-    text = (await staff.wait_for_messages(1))[0]["text"]
+    text = (await expect_reply(staff, lambda: staff.send_text("/help"), "/review"))["text"]
     assert "/review" in text and "/digest" in text
 
 
@@ -76,35 +74,35 @@ async def test_bad_code_then_lockout_binds_nothing(emu, bot_app, db):
     async with db.session() as session:
         code = await invites.new_invite(session, member, now=bot_app.bot_data["deps"].clock.now(), ttl_days=30)
     user = emu.user(6100, "艳")
+    refusals = (t("onboarding.bind_bad_code", "zh"), t("onboarding.bind_locked", "zh"))
     for i in range(5):
-        user.send_text(f"/start wrong{i}")
-        await user.wait_for_messages(i + 1)
+        await expect_reply(user, lambda i=i: user.send_text(f"/start wrong{i}"), lambda m: m["text"] in refusals)
     assert user.texts()[0] == t("onboarding.bind_bad_code", "zh")
-    user.send_text(f"/start {code}")
-    assert (await user.wait_for_messages(6))[-1]["text"] == t("onboarding.bind_locked", "zh")
+    locked = t("onboarding.bind_locked", "zh")
+    assert (await expect_reply(user, lambda: user.send_text(f"/start {code}"), locked))["text"] == locked
+    assert len(user.texts()) == 6
     async with db.session() as session:
         assert (await session.get(Member, member.id)).telegram_user_id is None
 
 
 async def test_english_stranger_and_language_switch(emu, bot_app, db):
     stranger = emu.user(8100, "Tom", language_code="en")
-    stranger.send_text("hello")
-    assert (await stranger.wait_for_messages(1))[0]["text"] == t("onboarding.stranger", "en")
+    refusal = t("onboarding.stranger", "en")
+    assert (await expect_reply(stranger, lambda: stranger.send_text("hello"), refusal))["text"] == refusal
 
     await add_member(db, "于文博", telegram_user_id=8200)
     user = emu.user(8200, "文博")
-    user.send_text("/lang")
-    await user.wait_for_messages(1)
-    user.press("lang:en")
-    messages = await user.wait_for_messages(2)
-    assert messages[-1]["text"] == t("onboarding.lang_set", "en")
+    await expect_reply(user, lambda: user.send_text("/lang"), t("onboarding.lang_choose", "zh"))
+    switched = await expect_reply(user, lambda: user.press("lang:en"), t("onboarding.lang_set", "en"))
+    assert switched["text"] == t("onboarding.lang_set", "en")
     async with db.session() as session:
         assert (await session.exec(select(Member).where(Member.telegram_user_id == 8200))).one().language == "en"
-    user.send_text("/help")
-    assert (await user.wait_for_messages(3))[-1]["text"].startswith("于文博, these are your commands")
+    help_message = await expect_reply(user, lambda: user.send_text("/help"), "these are your commands")
+    assert help_message["text"].startswith("于文博, these are your commands")
     # A forged language button is refused and changes nothing.
-    user.press("lang:fr")
-    await emu.wait_for(lambda: len(emu.callback_answers) >= 2)
+    forged = user.press("lang:fr")
+    await emu.wait_for(lambda: forged in emu.callback_answers)
+    assert emu.callback_answers[forged]["text"] == t("common.stale_button", "en")
     async with db.session() as session:
         assert (await session.exec(select(Member).where(Member.telegram_user_id == 8200))).one().language == "en"
 
@@ -114,17 +112,18 @@ async def test_redelivered_update_is_handled_once(emu, bot_app, db):
 
     await add_member(db, "韦杰娟", telegram_user_id=9100)
     user = emu.user(9100, "杰娟")
-    user.send_text("/help")
-    await user.wait_for_messages(1)
+    help_header = t("onboarding.help_header", "zh", name="韦杰娟")
+    await expect_reply(user, lambda: user.send_text("/help"), help_header)
+
     async def handled_ids() -> list[int]:
         async with db.session() as session:
             return [row.update_id for row in (await session.exec(select(ProcessedUpdate))).all()]
 
+    async def recorded() -> bool:
+        return bool(await handled_ids())
+
     # The id is recorded once every handler ran, just after the answer went out.
-    for _ in range(200):
-        if await handled_ids():
-            break
-        await asyncio.sleep(0.01)
+    await until(recorded, "the handled update's id stored")
     handled = await handled_ids()
     assert handled, "handled update ids are recorded"
     # After a crash Telegram delivers the same update (same id) again.
@@ -134,8 +133,7 @@ async def test_redelivered_update_is_handled_once(emu, bot_app, db):
                           "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
     await bot_app.process_update(Update.de_json(replay, bot_app.bot))
     # A new update with a new id is answered, the replay was not.
-    user.send_text("/help")
-    await user.wait_for_messages(2)
+    await expect_reply(user, lambda: user.send_text("/help"), help_header)
     await emu.wait_for(lambda: not emu.pending_updates())
     assert len(user.messages()) == 2
 
@@ -149,39 +147,36 @@ async def test_error_handler_apologises_and_bot_keeps_running(emu, bot_app, db):
     bot_app.handlers[0].insert(0, CommandHandler("boom", broken))
     await add_member(db, "冯平刚", telegram_user_id=9200)
     user = emu.user(9200, "平刚")
-    user.send_text("/boom")
-    assert (await user.wait_for_messages(1))[0]["text"] == t("common.error", "zh")
-    user.send_text("/help")
-    assert "/me" in (await user.wait_for_messages(2))[-1]["text"]
+    sorry = t("common.error", "zh")
+    assert (await expect_reply(user, lambda: user.send_text("/boom"), sorry))["text"] == sorry
+    assert "/me" in (await expect_reply(user, lambda: user.send_text("/help"), "/me"))["text"]
 
 
 async def test_staff_only_checks_role_on_every_button_press(emu, bot_app, db):
     from telegram.ext import CallbackQueryHandler
 
-    from handlers.common import staff_only
+    from handlers.common import answer_once, staff_only
 
     pressed: list[str] = []
 
     @staff_only
     async def approve(update, context, member):
         pressed.append(member.name)
-        await update.callback_query.answer("ok")
+        await answer_once(update, "ok")
 
     bot_app.handlers[0].insert(0, CallbackQueryHandler(approve, pattern="^approve:"))
     staff = await add_member(db, "杨建军", role="secretariat", telegram_user_id=9300)
     await add_member(db, "向玲", telegram_user_id=9301)
-    emu.user(9300, "建军").send_text("/help")
-    await emu.user(9300).wait_for_messages(1)
+    staff_user = emu.user(9300, "建军")
+    await expect_reply(staff_user, lambda: staff_user.send_text("/help"), "/review")
     member = emu.user(9301, "玲")
-    member.send_text("/help")
-    await member.wait_for_messages(1)
+    await expect_reply(member, lambda: member.send_text("/help"), "/me")
     # The member forges the secretariat's button on their own chat: refused with an alert.
     query_id = member.press("approve:1")
     await emu.wait_for(lambda: query_id in emu.callback_answers)
     assert emu.callback_answers[query_id]["text"] == t("common.not_allowed", "zh")
     assert pressed == []
     # The role is read on each press: demote the staff member and the same button stops working.
-    staff_user = emu.user(9300)
     first = staff_user.press("approve:1")
     await emu.wait_for(lambda: first in emu.callback_answers)
     assert pressed == ["杨建军"]
@@ -203,14 +198,11 @@ async def test_blocking_the_bot_marks_the_member_unreachable_and_unblocking_rest
         async with db.session() as session:
             return (await session.get(Member, member.id)).reachable
 
-    for _ in range(300):
-        if not await reachable():
-            break
-        await asyncio.sleep(0.01)
+    async def unreachable() -> bool:
+        return not await reachable()
+
+    await until(unreachable, "the member marked unreachable")
     assert not await reachable()
     user.unblock(notify=True)
-    for _ in range(300):
-        if await reachable():
-            break
-        await asyncio.sleep(0.01)
+    await until(reachable, "the member marked reachable again")
     assert await reachable()

@@ -15,7 +15,7 @@ from sqlmodel import select
 from bot.emulator import _make_png
 from bot.i18n import t
 from models import ActivityPhoto, ActivityReport, DialogState, ReportDraft
-from tests.conftest import add_member, expect_reply, start_bot_process
+from tests.conftest import add_member, expect_reply, start_bot_process, until
 from tests.conftest import inline_buttons as _buttons
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
@@ -290,12 +290,15 @@ async def test_dialog_continues_after_sigkill_of_the_bot_process(emu, db, db_url
             user, lambda: user.send_photo(_photo()), t("report.photo_received", "zh", count=1, max=9)
         )
         # the step is written as the update finishes, just after its answer went out
-        for _ in range(300):
+        rows: dict = {}
+
+        async def photo_stored() -> bool:
+            nonlocal rows
             async with db.session() as session:
                 rows = {r.key: r.data for r in (await session.exec(select(DialogState))).all()}
-            if rows.get("user:4010", {}).get("report", {}).get("photos"):
-                break
-            await asyncio.sleep(0.01)
+            return bool(rows.get("user:4010", {}).get("report", {}).get("photos"))
+
+        await until(photo_stored, "the photo step stored")
         assert any(k.startswith("conv:report:") for k in rows)
         assert rows["user:4010"]["report"]["description"] == TEXT
     finally:
