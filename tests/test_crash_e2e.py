@@ -15,7 +15,7 @@ from sqlmodel import select
 from bot.emulator import Call
 from bot.i18n import t
 from handlers import info as info_dialog
-from handlers.report import DATE, DESCRIPTION
+from handlers.report import DATE, DESCRIPTION, PHOTOS
 from models import ActivityReport, DialogState, Event, InfoItem, Invitation, ReportDraft
 from tests.conftest import add_member, expect_reply, start_bot_process, stop_bot_process, until
 
@@ -102,6 +102,7 @@ async def test_a_step_and_its_draft_are_stored_together_while_two_members_interl
         await expect_reply(b, lambda: b.press_button(t("report.btn_today", "zh")), "第3步")
         await expect_reply(a, lambda: a.send_text(TEXT), "第4步")
         await _state_is(db, "report", 5102, DESCRIPTION)
+        await _state_is(db, "report", 5101, PHOTOS)
     finally:
         stop_bot_process(proc, signal.SIGKILL)
     rows = await _rows(db)
@@ -181,11 +182,14 @@ async def test_info_keeps_its_title_through_a_kill_and_does_not_offer_a_numbered
     emu, db, db_url, tmp_path
 ):
     await add_member(db, "丁欣怡", telegram_user_id=5105)
-    user = emu.user(5105, "欣怡")
+    await add_member(db, "何玉兰", telegram_user_id=5107)
+    user, other = emu.user(5105, "欣怡"), emu.user(5107, "玉兰")
     body = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。资金筹措难，审批环节多，群众反映强烈，建议简化审批。"
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
         await expect_reply(user, lambda: user.send_text("/info"), t("info.ask_title", "zh", min=5, max=60))
+        # another member's update comes in between (as it does all day with 250 members)
+        await expect_reply(other, lambda: other.send_text("/help"), t("onboarding.help_header", "zh", name="何玉兰"))
         await expect_reply(user, lambda: user.send_text("老旧小区加装电梯推进难"), t("info.ask_category", "zh"))
         await _state_is(db, "info", 5105, info_dialog.CATEGORY)
     finally:
