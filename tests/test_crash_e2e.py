@@ -128,17 +128,25 @@ async def test_a_step_and_its_draft_are_stored_together_while_two_members_interl
     assert await _count(db, ActivityReport) == 1 and await _count(db, ReportDraft) == 0
 
 
-async def test_a_kill_at_the_first_call_after_confirm_stores_the_report_once(emu, db, db_url, tmp_path):
-    await add_member(db, "尹华", telegram_user_id=5103)
-    user = emu.user(5103, "尹华")
+async def _confirm_and_kill(emu, db_url, tmp_path, user, at: Callable[[Call], bool]) -> tuple[dict, str]:  # type: ignore[no-untyped-def]
+    """A bot that takes the member to the summary card, then dies (SIGKILL) at the call `at` made
+    after 确认提交. Returns the card and the press."""
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
         card = await _to_summary(user)
-        _kill_when(emu, proc, lambda call: call.method == "editMessageText" and call.params.get("chat_id") == 5103)
+        _kill_when(emu, proc, at)
         confirm = user.press_button(t("report.btn_submit", "zh"), card)
         await _killed(proc)
     finally:
         stop_bot_process(proc)
+    return card, confirm
+
+
+async def test_a_kill_at_the_first_call_after_confirm_stores_the_report_once(emu, db, db_url, tmp_path):
+    await add_member(db, "尹华", telegram_user_id=5103)
+    user = emu.user(5103, "尹华")
+    edit = lambda call: call.method == "editMessageText" and call.params.get("chat_id") == 5103  # noqa: E731
+    card, confirm = await _confirm_and_kill(emu, db_url, tmp_path, user, edit)
     emu.forget_press(confirm)  # it died with the process
     assert await _count(db, ActivityReport) == 1
 
@@ -155,14 +163,7 @@ async def test_a_kill_at_the_first_call_after_confirm_stores_the_report_once(emu
 async def test_a_kill_after_submitted_before_the_step_is_saved_offers_nothing_again(emu, db, db_url, tmp_path):
     await add_member(db, "朱宇浩", telegram_user_id=5104)
     user = emu.user(5104, "宇浩")
-    proc = start_bot_process(db_url, emu, tmp_path)
-    try:
-        card = await _to_summary(user)
-        _kill_when(emu, proc, _sent(5104, "已提交"))
-        user.press_button(t("report.btn_submit", "zh"), card)
-        await _killed(proc)
-    finally:
-        stop_bot_process(proc)
+    card, _confirm = await _confirm_and_kill(emu, db_url, tmp_path, user, _sent(5104, "已提交"))
 
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
