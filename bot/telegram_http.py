@@ -54,7 +54,7 @@ class PacedUpdatesRequest(HTTPXRequest):
             await asyncio.sleep(self._pause)
         return await super().do_request(url, method, request_data, *args, **kwargs)
 
-    def parse_json_payload(self, payload: bytes) -> JSONDict:
+    def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]  # PTB calls it on the instance
         data = super().parse_json_payload(payload)
         updates = data.get("result")
         if isinstance(updates, list):
