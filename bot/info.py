@@ -32,6 +32,7 @@ TARGET_MAX = 60
 MAX_FILE_BYTES = 20 * 1024 * 1024  # Telegram's getFile limit for bots
 MAX_ATTACHMENTS = 10
 MAX_COAUTHORS = 5
+CARD_LIMIT = 4000  # one Telegram message (4,096) with room to spare
 DUPLICATE_WINDOW = timedelta(days=90)
 DUPLICATE_THRESHOLD = 0.6
 DUPLICATE_SCAN = 500
@@ -880,8 +881,10 @@ def render_card(
     full_body: bool = False,
     staff: bool = False,
     history: bool = True,
+    limit: int = CARD_LIMIT,
 ) -> str:
-    """An item as the author (/myinfo) or the secretariat (/inbox) sees it."""
+    """An item as the author (/myinfo) or the secretariat (/inbox) sees it, in at most `limit`
+    characters (one Telegram message)."""
     item = view.item
     authors = (
         "、".join(m.name for m in view.authors) if lang == "zh" else ", ".join(m.name for m in view.authors)
@@ -908,11 +911,29 @@ def render_card(
         lines.append(t("info.card_edited", lang))
     if staff and item.duplicate_of:
         lines.append(t("info.duplicate", lang, number=item.duplicate_of))
-    if history and view.events:
-        names = {m.id: m.name for m in view.authors}
-        lines.append(t("info.card_history", lang))
-        lines.extend("· " + describe_event(e, lang, tz, names.get(e.actor_id or 0, "")) for e in view.events)
-    return "\n".join(lines)
+    if not (history and view.events):
+        return _cut("\n".join(lines), limit)
+    names = {m.id: m.name for m in view.authors}
+    steps = ["· " + describe_event(e, lang, tz, names.get(e.actor_id or 0, "")) for e in view.events]
+    lines.append(t("info.card_history", lang))
+    text = "\n".join(lines + steps)
+    if len(text) <= limit:
+        return text
+    # Too long for one message: the newest steps are the ones that matter, so the oldest go.
+    head = "\n".join(lines)
+    kept: list[str] = []
+    for step in reversed(steps):
+        note = t("info.card_history_cut", lang, count=len(steps) - len(kept) - 1)
+        if len(head) + len(note) + sum(len(s) + 1 for s in kept) + len(step) + 2 > limit:
+            break
+        kept.insert(0, step)
+    kept = kept or steps[-1:]  # not even the newest fits whole: its beginning, then
+    note = t("info.card_history_cut", lang, count=len(steps) - len(kept))
+    return _cut("\n".join([head, note, *kept]), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def local_today(now: datetime, tz: tzinfo) -> date:

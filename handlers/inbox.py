@@ -73,7 +73,7 @@ def move_buttons(view: info.ItemView, lang: str) -> InlineKeyboardMarkup | None:
 
 async def _card(update: Update, context: Context, view: info.ItemView, lang: str) -> None:
     text = info.render_card(view, lang, deps(context).settings.tz, staff=True, full_body=True)
-    await send(update, text[:4000], move_buttons(view, lang))
+    await send(update, text, move_buttons(view, lang))
 
 
 # --------------------------------------------------------------------------- the queue

@@ -624,7 +624,7 @@ async def my_info(update: Update, context: Context, member: Member) -> None:
         markup = None
         if view.item.state == "returned":
             markup = _buttons([[(t("info.btn_revise", lang), f"info:rev:{view.item.id}")]])
-        await _send(update, info.render_card(view, lang, d.settings.tz)[:4000], markup)
+        await _send(update, info.render_card(view, lang, d.settings.tz), markup)
 
 
 # --------------------------------------------------------------------------- wiring
