@@ -23,6 +23,7 @@ from telegram.ext import (
 
 from bot import info
 from bot.i18n import t
+from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
     PRIVATE,
@@ -225,7 +226,10 @@ async def revise(update: Update, context: Context, member: Member) -> str | None
     """The button under a returned item in /myinfo: load it into a draft and show the card."""
     assert update.callback_query is not None
     lang = lang_of(member, context)
-    item_id = int((update.callback_query.data or "").rsplit(":", 1)[1])
+    item_id = button_number(update)
+    if item_id is None:
+        await refuse(update, t("common.stale_button", lang))
+        return None
     async with deps(context).db.session() as session:
         view = await info.item_view(session, item_id)
     if view is None or member.id not in [m.id for m in view.authors]:
@@ -290,9 +294,8 @@ async def got_category(update: Update, context: Context, member: Member) -> str 
     lang = lang_of(member, context)
     cats = deps(context).rules.info.categories
     if update.callback_query is not None:
-        raw = (update.callback_query.data or "").rsplit(":", 1)[1]
-        index = int(raw) if raw.isdigit() else -1
-        if not 0 <= index < len(cats):
+        index = button_number(update, minimum=0, maximum=len(cats) - 1)
+        if index is None:
             await refuse(update, t("common.stale_button", lang))
             return None
         await ack(update)
@@ -460,10 +463,12 @@ async def coauthor_pick(update: Update, context: Context, member: Member) -> str
     assert update.callback_query is not None
     lang = lang_of(member, context)
     draft = _draft(context)
-    picked = int((update.callback_query.data or "").rsplit(":", 1)[1])
-    async with deps(context).db.session() as session:
-        other = await session.get(Member, picked)
-    if other is None or not other.active or other.id == member.id:
+    picked = button_number(update)
+    other = None
+    if picked is not None:
+        async with deps(context).db.session() as session:
+            other = await session.get(Member, picked)
+    if picked is None or other is None or not other.active or other.id == member.id:
         await refuse(update, t("common.stale_button", lang))
         return None
     if len(draft["coauthors"]) >= info.MAX_COAUTHORS:

@@ -32,6 +32,7 @@ from bot.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
 from bot.dates import check_day, format_day, parse_activity_date, today_in
 from bot.i18n import all_texts, t
 from bot.outbox import notify_member
+from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
     PRIVATE,
@@ -330,11 +331,10 @@ async def edit_existing(update: Update, context: Context) -> int:
         return END
     assert member.id is not None
     lang = lang_of(member, context)
-    try:
-        report_id = int((update.callback_query.data or "").rsplit(":", 1)[1])
-    except ValueError:
+    report_id = button_number(update)
+    if report_id is None:
         await refuse(update, t("common.stale_button", lang))
-        return END
+        return END if not isinstance((context.user_data or {}).get(KEY), dict) else SUMMARY
     async with deps(context).db.session() as session:
         report = await activities.own_report(session, report_id, member.id)
         photos = await activities.photos_of(session, report_id) if report is not None else []
@@ -382,7 +382,7 @@ async def _accept_day(update: Update, context: Context, draft: dict, lang: str, 
 @step
 async def pick_day(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     """今天 / 昨天 / 前天, counted at the moment of the press in the committee's zone."""
-    back = int((update.callback_query.data or "0").rsplit(":", 1)[1])  # type: ignore[union-attr]
+    back = button_number(update, minimum=0, maximum=2) or 0  # the pattern allows only 0-2
     day = _today(context) - timedelta(days=back)
     problem = check_day(day, today=_today(context), period_start=_period_start(context))
     if problem is not None:
