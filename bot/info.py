@@ -18,6 +18,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import local, to_db
+from bot.dates import year_in_range
 from bot.i18n import t
 from bot.outbox import enqueue, notify_member
 from bot.rules import INFO_LEVELS, Rules
@@ -165,9 +166,10 @@ def parse_date(text: str, today: date) -> date | None:
             parts = [int(p) for p in match.groups()]
             year, month, day = parts if has_year else [today.year, *parts]
             try:
-                return date(year, month, day)
+                found = date(year, month, day)
             except ValueError:
                 return None
+            return found if year_in_range(found.year) else None
     return None
 
 

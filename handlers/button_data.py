@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-MAX_ROW_ID = 2**31 - 1  # row ids are INTEGER columns (4 bytes on PostgreSQL)
+from models.base import MAX_ROW_ID
 
 
 def button_number(update: Update, *, minimum: int = 1, maximum: int = MAX_ROW_ID) -> int | None:
