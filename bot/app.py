@@ -23,7 +23,7 @@ from bot.processing import PerUserUpdateProcessor
 from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
 from bot.telegram_http import PacedUpdatesRequest
-from handlers import dedupe, errors, onboarding
+from handlers import dedupe, errors, gate, onboarding
 from handlers.common import link_dialogs, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
@@ -79,6 +79,7 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
     app = builder.persistence(DatabasePersistence(deps.db)).build()
     app.bot_data["deps"] = deps
     dedupe.register(app)
+    gate.register(app)  # private chats, edits and groups: decided before any feature sees the update
     for name in FEATURES:
         importlib.import_module(name).register(app)
     onboarding.register_fallback(app)

@@ -5,12 +5,14 @@ edited messages in the middle of a dialog, and the bot in group chats. Each is a
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
 from bot import activities, info
 from bot.activities import Evidence
+from bot.emulator import DEFAULT_PHOTO
 from bot.i18n import t
 from tests.conftest import add_member
 
@@ -33,16 +35,19 @@ def _errors(caplog) -> list[str]:
     return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def _world(bot_app, db):
-    """A member with a pending report and a submitted 社情民意 item, and a secretary."""
+async def _world(bot_app, db, emu):
+    """A member with a pending report (with a photo the emulator knows) and a submitted 社情民意
+    item, and a secretary."""
     deps = bot_app.bot_data["deps"]
     member = await add_member(db, "苏建华", telegram_user_id=5101, language="zh")
     await add_member(db, "机关小王", role="secretariat", telegram_user_id=5901, language="zh")
     now = deps.clock.now()
+    photo = emu._store_file(DEFAULT_PHOTO, "photo", "image/jpeg")
     async with db.session() as session:
         await activities.submit_report(
             session, member_id=member.id, type_code="research", day=now.astimezone(deps.settings.tz).date(),
-            description="到社区调研老旧小区加装电梯的推进情况", photos=[Evidence("photo", "AgAC-x", "u-x")],
+            description="到社区调研老旧小区加装电梯的推进情况",
+            photos=[Evidence("photo", photo["file_id"], photo["file_unique_id"])],
             now=now, rules=deps.rules, zone=deps.settings.tz)
         await info.submit(
             session, author_id=member.id, title="老旧小区加装电梯推进难", category="民生保障",
@@ -59,7 +64,7 @@ STAFF_PRESSES = [f"ib:m:accept:{HUGE}", f"ib:m:reject:{HUGE}", f"ib:q:submitted:
 
 async def test_button_data_with_ids_no_row_can_have_is_refused_politely(emu, bot_app, db, caplog):
     caplog.set_level(logging.INFO)
-    await _world(bot_app, db)
+    await _world(bot_app, db, emu)
     before = await _snapshot(db)
     member, staff = emu.user(5101, "建华"), emu.user(5901, "小王")
     for user, presses in ((member, MEMBER_PRESSES), (staff, STAFF_PRESSES)):
@@ -109,4 +114,130 @@ async def test_digest_of_a_week_outside_the_calendar_is_refused(emu, bot_app, db
     staff.send_text(f"/digest {week}")
     refusal = t("digest.bad_week", "zh", text=week)
     await emu.wait_for(lambda: refusal in staff.texts(), 10, what="the refusal of the week")
+    assert _errors(caplog) == []
+
+
+# ---------------------------------------------------------------- edited messages in every dialog
+
+
+async def _edit_world(bot_app, db, emu) -> dict:
+    """What the dialogs act on: a pending report, a submitted item, a published event."""
+    from datetime import timedelta
+
+    from bot import events
+    from bot.reminders import policy_from_settings
+
+    deps = bot_app.bot_data["deps"]
+    member = await _world(bot_app, db, emu)
+    now = deps.clock.now()
+    async with db.session() as session:
+        event = await events.create_event(
+            session, title="学习会：民法典", kind="study", starts_at=now + timedelta(days=2), now=now,
+            rules=deps.rules)
+        await events.publish_event(session, event, now=now, policy=policy_from_settings(deps.settings))
+        report_id = (await session.exec(text("SELECT id FROM activity_report"))).one()[0]
+        item = (await session.exec(text("SELECT id, number FROM info_item"))).one()
+    return {"member": member, "event": event.id, "report": report_id, "item": item[0], "number": item[1]}
+
+
+# dialog: (who, steps to reach a step that waits for typed text, the typed answer, what follows it)
+EDIT_CASES = {
+    "info": ("member", [("/info", "请发送标题")], "老旧小区加装电梯推进难", "请选择分类"),
+    "report": ("member", [("/report", "第1步"), (("press", "rep:type:research"), "第2步")], "今天", "第3步"),
+    "events": ("member", [("/events", "您近期的活动"), (("press", "ev:l:{event}"), "请假原因")], "出差在外",
+               "已登记请假"),
+    "deadline_admin": ("staff", [("/deadline", "新建考核截止事项")], "年度履职报告", "请输入截止日期"),
+    "event_admin": ("staff", [("/newevent", "新建活动")], "学习会：民法典", "请选择活动类型"),
+    "inbox": ("staff", [("/inbox", "{number}"), (("press", "ib:m:return:{item}"), "请发送退回")], "请补充数据",
+              "已退回修改"),
+    "review": ("staff", [("/review", "#{report}"), (("press", "rv:ret:{report}"), "请输入退回报告")], "请补充照片",
+               "已退回"),
+    "record": ("staff", [("/record", "登记会议出勤"), (("press", "rec:type:plenary"), "会议是哪一天")], "今天",
+               "出勤名单"),
+}
+
+
+@pytest.mark.parametrize("name", list(EDIT_CASES))
+async def test_an_edited_message_in_a_dialog_gets_a_polite_answer_and_the_step_stays(
+    emu, bot_app, db, caplog, name
+):
+    caplog.set_level(logging.INFO)
+    world = await _edit_world(bot_app, db, emu)
+    who, steps, answer, follows = EDIT_CASES[name]
+    user = emu.user(5101, "建华") if who == "member" else emu.user(5901, "小王")
+    sent = None
+    for action, expected in steps:
+        expected = expected.format(**world)
+        if isinstance(action, tuple):
+            await _step_fragment(emu, user, lambda a=action: user.press(a[1].format(**world)), expected)
+        else:
+            await _step_fragment(emu, user, lambda a=action: user.send_text(a), expected)
+            sent = user.emu._chat(user.id).messages  # the user's own messages, as the emulator keeps them
+    mine = [m for m in sent.values() if m.get("from", {}).get("id") == user.id]
+    note = t("common.edit_ignored", "zh")
+    await _step_fragment(emu, user, lambda: user.edit_text(mine[-1], answer), note)
+    assert not any(follows in x for x in user.texts()), "the edit was taken as the answer"
+    assert _errors(caplog) == []
+    await _step_fragment(emu, user, lambda: user.send_text(answer), follows)
+
+
+async def _step_fragment(emu, user, action, fragment: str) -> None:
+    """Do something as the user and wait for one more bot message containing `fragment`."""
+    seen = sum(fragment in x for x in user.texts())
+    action()
+    await emu.wait_for(lambda: sum(fragment in x for x in user.texts()) > seen, 10, what=repr(fragment[:40]))
+
+
+# ---------------------------------------------------------------- group chats
+
+SECRETARIAT = {"id": -1001000777, "type": "supergroup", "title": "政协机关工作群"}
+ELSEWHERE = {"id": -1001000555, "type": "supergroup", "title": "某个微信转来的群"}
+
+
+async def test_in_groups_the_bot_speaks_only_where_and_what_the_secretariat_group_allows(
+    emu, db, db_url, clock, caplog
+):
+    from bot.app import make_deps, running
+    from tests.conftest import make_settings
+
+    caplog.set_level(logging.INFO)
+    clock.frozen = datetime(2025, 11, 3, 0, 0, tzinfo=UTC)  # Monday 08:00: the weekly digest is not due yet
+    deps = make_deps(make_settings(db_url, emu, secretariat_chat_id=SECRETARIAT["id"]), db, clock)
+    await add_member(db, "苏建华", telegram_user_id=5101, language="zh")
+    await add_member(db, "机关小王", role="secretariat", telegram_user_id=5901, language="zh")
+    member, staff, stranger = emu.user(5101, "建华"), emu.user(5901, "小王"), emu.user(777, "路人")
+    async with running(deps, poll_timeout=1):
+        # Anywhere but the secretariat group: nothing at all, not even a refusal or the stranger text.
+        staff.send_text("/digest", ELSEWHERE)
+        staff.send_text("/digest@lvzhi_test_bot", ELSEWHERE)
+        staff.send_text("/inbox", ELSEWHERE)
+        member.send_text("/digest", ELSEWHERE)
+        member.send_text("/report", ELSEWHERE)
+        member.send_text("大家好", ELSEWHERE)
+        stranger.send_text("/start", ELSEWHERE)
+        stranger.send_text("这是什么机器人", ELSEWHERE)
+        # In the secretariat group: a member's /digest, a staff command meant for a private chat and
+        # a stranger's text get nothing; a secretary's /digest posts the digest there.
+        member.send_text("/digest", SECRETARIAT)
+        staff.send_text("/report", SECRETARIAT)
+        stranger.send_text("你好", SECRETARIAT)
+        staff.send_text("/digest", SECRETARIAT)
+        await emu.wait_for(lambda: any("document" in m for m in emu.sent_to(SECRETARIAT["id"])), 30,
+                           what="the digest workbook in the secretariat group")
+        # A press on a (forged) group message is answered, silently.
+        pressed = {"id": "9900001", "from": dict(member.user), "chat_instance": "1", "data": f"rep:edit:{HUGE}",
+                   "message": {"message_id": 1, "chat": ELSEWHERE, "date": 0, "text": "x",
+                               "from": emu.bot_user}}
+        emu.inject({"callback_query": pressed})
+        answer = await _answer(emu, "9900001")
+        # Each person's updates are handled in order: their private /help answered means the group
+        # messages before it were handled too.
+        for user in (member, staff, stranger):
+            user.send_text("/help")
+        for user in (member, staff, stranger):
+            await emu.wait_for(lambda u=user: len(u.messages()) >= 1, 10, what=f"/help answered to {user.id}")
+    assert emu.sent_to(ELSEWHERE["id"]) == []
+    posted = emu.sent_to(SECRETARIAT["id"])
+    assert [next(k for k in ("text", "photo", "document") if k in m) for m in posted] == ["text", "photo", "document"]
+    assert not answer.get("text")
     assert _errors(caplog) == []
