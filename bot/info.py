@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import uploads
 from bot.clock import local, to_db
 from bot.dates import year_in_range
 from bot.i18n import t
@@ -30,7 +31,7 @@ ADVISED_MAX = 1500  # the published guidance: one issue, facts-analysis-suggesti
 REASON_MAX = 500
 FEEDBACK_MAX = 3000
 TARGET_MAX = 60
-MAX_FILE_BYTES = 20 * 1024 * 1024  # Telegram's getFile limit for bots
+MAX_FILE_BYTES = uploads.MAX_BYTES  # Telegram's getFile limit for bots
 MAX_ATTACHMENTS = 10
 MAX_COAUTHORS = 5
 CARD_LIMIT = 4000  # one Telegram message (4,096) with room to spare

@@ -23,6 +23,7 @@ from telegram.ext import (
 
 from bot import info
 from bot.i18n import t
+from handlers import uploads
 from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
@@ -367,7 +368,8 @@ async def body_clear(update: Update, context: Context, member: Member) -> str | 
 
 @member_only
 async def attachment(update: Update, context: Context, member: Member) -> str | None:
-    """A photo, PDF or Word file; anything else, or anything over 20 MB, is refused politely."""
+    """A photo, PDF or Word file, checked by its content; anything else, or anything over 20 MB,
+    is refused politely."""
     assert update.message is not None
     lang = lang_of(member, context)
     draft = _draft(context)
@@ -401,7 +403,13 @@ async def attachment(update: Update, context: Context, member: Member) -> str | 
         else:
             raise info.InfoError("file_kind")
     except info.InfoError as exc:
-        await _send(update, exc.text(lang))
+        refusal = exc.text(lang)
+    else:
+        want = uploads.IMAGE if entry["kind"] == "photo" else uploads.DOCUMENT
+        problem = await uploads.content_problem(context, entry["file_id"], entry["file_size"], want)
+        refusal = t(problem, lang, max=info.MAX_FILE_BYTES // 1024 // 1024) if problem else None
+    if refusal is not None:
+        await _send(update, refusal)
         if msg.caption:
             await _send(update, msg.caption)  # a caption is text the member typed: hand it back
         return None

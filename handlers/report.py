@@ -32,6 +32,8 @@ from bot.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
 from bot.dates import check_day, format_day, parse_activity_date, today_in
 from bot.i18n import all_texts, t
 from bot.outbox import notify_member
+from bot.uploads import MAX_BYTES
+from handlers import uploads
 from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
@@ -62,6 +64,7 @@ OTHER_FILES = (
     PRIVATE & (filters.ATTACHMENT | filters.Sticker.ALL | filters.LOCATION | filters.CONTACT) & ~EVIDENCE
 )
 
+MAX_FILE_MB = MAX_BYTES // 1024 // 1024
 Step = Callable[[Update, Context, Member, dict, str], Awaitable[int]]
 
 
@@ -467,6 +470,13 @@ def _evidence_of(message: Message) -> Evidence | None:
     return None
 
 
+async def _picture_problem(context: Context, message: Message) -> str | None:
+    """The refusal (a catalogue key) when the picture does not decode, else None."""
+    sent = message.photo[-1] if message.photo else message.document
+    assert sent is not None
+    return await uploads.content_problem(context, sent.file_id, sent.file_size, uploads.IMAGE)
+
+
 def _add_evidence(draft: dict, evidence: Evidence) -> str:
     """ "added", "duplicate" or "full"."""
     photos = draft.setdefault("photos", [])
@@ -481,7 +491,13 @@ def _add_evidence(draft: dict, evidence: Evidence) -> str:
 @step
 async def early_photo(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     """A photo sent before its step: kept for the evidence step (not lost), then the current question again."""
-    evidence = _evidence_of(update.effective_message)  # type: ignore[arg-type]
+    message = update.effective_message
+    assert message is not None
+    evidence = _evidence_of(message)
+    problem = await _picture_problem(context, message) if evidence is not None else None
+    if problem is not None:
+        await _say(update, t(problem, lang, max=MAX_FILE_MB))
+        return await next_missing(update, context, draft, lang)
     if evidence is not None:
         _add_evidence(draft, evidence)
     await _say(update, t("report.photo_kept_early", lang, count=len(draft.get("photos") or [])))
@@ -496,6 +512,11 @@ async def add_photo(update: Update, context: Context, member: Member, draft: dic
     evidence = _evidence_of(message)
     if evidence is None:
         return await wrong_file.__wrapped__(update, context, member, draft, lang)  # type: ignore[attr-defined]
+    problem = await _picture_problem(context, message)
+    if problem is not None:
+        count = len(draft.get("photos") or [])
+        await _say(update, t(problem, lang, max=MAX_FILE_MB), _photos_markup(lang, count))
+        return PHOTOS
     outcome = _add_evidence(draft, evidence)
     count = len(draft["photos"])
     group = message.media_group_id

@@ -241,3 +241,76 @@ async def test_in_groups_the_bot_speaks_only_where_and_what_the_secretariat_grou
     assert [next(k for k in ("text", "photo", "document") if k in m) for m in posted] == ["text", "photo", "document"]
     assert not answer.get("text")
     assert _errors(caplog) == []
+
+
+# ---------------------------------------------------------------- uploads checked by their content
+
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200)
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _jpeg(broken: bool = False) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG")
+    data = out.getvalue()
+    return data[: len(data) // 2] if broken else data  # a photo cut off half way
+
+
+def _docx() -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+async def test_info_files_are_checked_by_their_content(emu, bot_app, db, caplog):
+    caplog.set_level(logging.INFO)
+    await add_member(db, "苏建华", telegram_user_id=5103, language="zh")
+    user = emu.user(5103, "建华")
+    await _step(emu, user, lambda: user.send_text("/info"), t("info.ask_title", "zh", min=5, max=60))
+    await _step(emu, user, lambda: user.send_text("老旧小区加装电梯推进难"), t("info.ask_category", "zh"))
+    await _step(emu, user, lambda: user.press("info:cat:0"), t("info.ask_body", "zh", min=50, max=3000,
+                                                                     advised=1500))
+    body = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。" * 3
+    await _step(emu, user, lambda: user.send_text(body), t("info.body_progress", "zh", length=len(body),
+                                                                min=50, max=3000))
+    await _step(emu, user, lambda: user.press("info:body:done"), t("info.ask_files", "zh", count=0))
+    fake = t("uploads.not_a_document", "zh")
+    await _step(emu, user, lambda: user.send_document(EXE, "setup.exe", "application/pdf"), fake)
+    await _step(emu, user, lambda: user.send_document(EXE, "说明.pdf", "application/pdf"), fake)
+    await _step(emu, user, lambda: user.send_document(b"PK\x03\x04junk", "说明.docx", "application/msword"), fake)
+    await _step(emu, user, lambda: user.send_photo(_jpeg(broken=True)), t("uploads.broken_image", "zh"))
+    await _step(emu, user, lambda: user.send_document(PDF, "情况说明.pdf", "application/pdf"),
+                t("info.file_ok", "zh", count=1))
+    await _step(emu, user, lambda: user.send_document(_docx(), "附件.docx", "application/octet-stream"),
+                t("info.file_ok", "zh", count=2))
+    await _step(emu, user, lambda: user.send_photo(_jpeg()), t("info.file_ok", "zh", count=3))
+    assert [a["file_name"] for a in bot_app.user_data[5103]["info"]["attachments"]] == [
+        "情况说明.pdf", "附件.docx", None]
+    assert _errors(caplog) == []
+
+
+async def test_report_evidence_is_checked_by_its_content(emu, bot_app, db, caplog):
+    caplog.set_level(logging.INFO)
+    await add_member(db, "苏建华", telegram_user_id=5104, language="zh")
+    user = emu.user(5104, "建华")
+    await _step_fragment(emu, user, lambda: user.send_text("/report"), "第1步")
+    await _step_fragment(emu, user, lambda: user.press("rep:type:research"), "第2步")
+    await _step_fragment(emu, user, lambda: user.press("rep:day:0"), "第3步")
+    await _step_fragment(emu, user, lambda: user.send_text("到社区调研老旧小区加装电梯的推进情况，走访三个小区。"),
+                         "第4步")
+    broken = t("uploads.broken_image", "zh")
+    await _step(emu, user, lambda: user.send_document(EXE, "photo.exe", "image/png"), broken)
+    await _step(emu, user, lambda: user.send_document(_jpeg(broken=True), "现场.jpg", "image/jpeg"), broken)
+    await _step(emu, user, lambda: user.send_photo(_jpeg(broken=True)), broken)
+    await _step(emu, user, lambda: user.send_photo(_jpeg()), t("report.photo_received", "zh", count=1, max=9))
+    assert len(bot_app.user_data[5104]["report"]["photos"]) == 1
+    assert _errors(caplog) == []

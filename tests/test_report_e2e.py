@@ -62,7 +62,7 @@ async def test_whole_dialog_with_photos_album_image_file_and_refused_file(emu, b
     await emu.wait_for(lambda: user.last()["text"] == t("report.photo_received", "zh", count=4, max=9))
     assert user.last()["message_id"] == album_ack["message_id"]  # no message per album part
     # an image sent as a file is accepted; a PDF is refused politely and not kept
-    await _after(user, lambda: user.send_document(b"\x89PNG...", "现场.png", "image/png"))
+    await _after(user, lambda: user.send_document(_photo(), "现场.png", "image/png"))
     assert user.last()["text"] == t("report.photo_received", "zh", count=5, max=9)
     (refusal,) = await _after(user, lambda: user.send_document(b"%PDF-1.4", "议程.pdf", "application/pdf"))
     assert refusal["text"] == t("report.wrong_file", "zh")
