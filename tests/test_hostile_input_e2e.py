@@ -35,6 +35,13 @@ def _errors(caplog) -> list[str]:
     return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+async def _step(emu, user, action, fragment: str) -> None:
+    """Do something as the user and wait for one more bot message containing `fragment`."""
+    seen = sum(fragment in x for x in user.texts())
+    action()
+    await emu.wait_for(lambda: sum(fragment in x for x in user.texts()) > seen, 10, what=repr(fragment[:40]))
+
+
 async def _world(bot_app, db, emu):
     """A member with a pending report (with a photo the emulator knows) and a submitted 社情民意
     item, and a secretary."""
@@ -83,14 +90,7 @@ async def test_a_press_in_a_dialog_with_an_oversized_id_is_refused_and_the_step_
     caplog.set_level(logging.INFO)
     await add_member(db, "苏建华", telegram_user_id=5102, language="zh")
     user = emu.user(5102, "建华")
-    await _step(emu, user, lambda: user.send_text("/info"), t("info.ask_title", "zh", min=5, max=60))
-    await _step(emu, user, lambda: user.send_text("老旧小区加装电梯推进难"), t("info.ask_category", "zh"))
-    await _step(emu, user, lambda: user.press("info:cat:0"), t("info.ask_body", "zh", min=50, max=3000,
-                                                                     advised=1500))
-    body = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。" * 3
-    await _step(emu, user, lambda: user.send_text(body), t("info.body_progress", "zh", length=len(body),
-                                                                min=50, max=3000))
-    await _step(emu, user, lambda: user.press("info:body:done"), t("info.ask_files", "zh", count=0))
+    await _info_to_files(emu, user)
     await _step(emu, user, lambda: user.press("info:att:done"), t("info.ask_coauthors", "zh",
                                                                       names=t("info.none", "zh")))
     answer = await _answer(emu, user.press(f"info:co:{HUGE}"))
@@ -99,11 +99,16 @@ async def test_a_press_in_a_dialog_with_an_oversized_id_is_refused_and_the_step_
     await _step(emu, user, lambda: user.press("info:co:done"), t("info.confirm_question", "zh"))
 
 
-async def _step(emu, user, action, expected: str) -> None:
-    """Do something as the user and wait for the bot's reply `expected` (one more time than before)."""
-    seen = user.texts().count(expected)
-    action()
-    await emu.wait_for(lambda: user.texts().count(expected) > seen, 10, what=repr(expected[:40]))
+async def _info_to_files(emu, user) -> None:
+    """/info through title, category and body, up to the attachments step."""
+    await _step(emu, user, lambda: user.send_text("/info"), t("info.ask_title", "zh", min=5, max=60))
+    await _step(emu, user, lambda: user.send_text("老旧小区加装电梯推进难"), t("info.ask_category", "zh"))
+    await _step(emu, user, lambda: user.press("info:cat:0"), t("info.ask_body", "zh", min=50, max=3000,
+                                                                     advised=1500))
+    body = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。" * 3
+    await _step(emu, user, lambda: user.send_text(body), t("info.body_progress", "zh", length=len(body),
+                                                                min=50, max=3000))
+    await _step(emu, user, lambda: user.press("info:body:done"), t("info.ask_files", "zh", count=0))
 
 
 @pytest.mark.parametrize("week", ["0001-W01", "9999-W52", "0000-W01"])
@@ -169,23 +174,16 @@ async def test_an_edited_message_in_a_dialog_gets_a_polite_answer_and_the_step_s
     for action, expected in steps:
         expected = expected.format(**world)
         if isinstance(action, tuple):
-            await _step_fragment(emu, user, lambda a=action: user.press(a[1].format(**world)), expected)
+            await _step(emu, user, lambda a=action: user.press(a[1].format(**world)), expected)
         else:
-            await _step_fragment(emu, user, lambda a=action: user.send_text(a), expected)
+            await _step(emu, user, lambda a=action: user.send_text(a), expected)
             sent = user.emu._chat(user.id).messages  # the user's own messages, as the emulator keeps them
     mine = [m for m in sent.values() if m.get("from", {}).get("id") == user.id]
     note = t("common.edit_ignored", "zh")
-    await _step_fragment(emu, user, lambda: user.edit_text(mine[-1], answer), note)
+    await _step(emu, user, lambda: user.edit_text(mine[-1], answer), note)
     assert not any(follows in x for x in user.texts()), "the edit was taken as the answer"
     assert _errors(caplog) == []
-    await _step_fragment(emu, user, lambda: user.send_text(answer), follows)
-
-
-async def _step_fragment(emu, user, action, fragment: str) -> None:
-    """Do something as the user and wait for one more bot message containing `fragment`."""
-    seen = sum(fragment in x for x in user.texts())
-    action()
-    await emu.wait_for(lambda: sum(fragment in x for x in user.texts()) > seen, 10, what=repr(fragment[:40]))
+    await _step(emu, user, lambda: user.send_text(answer), follows)
 
 
 # ---------------------------------------------------------------- group chats
@@ -207,20 +205,17 @@ async def test_in_groups_the_bot_speaks_only_where_and_what_the_secretariat_grou
     await add_member(db, "机关小王", role="secretariat", telegram_user_id=5901, language="zh")
     member, staff, stranger = emu.user(5101, "建华"), emu.user(5901, "小王"), emu.user(777, "路人")
     async with running(deps, poll_timeout=1):
-        # Anywhere but the secretariat group: nothing at all, not even a refusal or the stranger text.
-        staff.send_text("/digest", ELSEWHERE)
-        staff.send_text("/digest@lvzhi_test_bot", ELSEWHERE)
-        staff.send_text("/inbox", ELSEWHERE)
-        member.send_text("/digest", ELSEWHERE)
-        member.send_text("/report", ELSEWHERE)
-        member.send_text("大家好", ELSEWHERE)
-        stranger.send_text("/start", ELSEWHERE)
-        stranger.send_text("这是什么机器人", ELSEWHERE)
-        # In the secretariat group: a member's /digest, a staff command meant for a private chat and
-        # a stranger's text get nothing; a secretary's /digest posts the digest there.
-        member.send_text("/digest", SECRETARIAT)
-        staff.send_text("/report", SECRETARIAT)
-        stranger.send_text("你好", SECRETARIAT)
+        sends = [
+            # Anywhere but the secretariat group: nothing at all, not even a refusal or the stranger text.
+            (staff, "/digest", ELSEWHERE), (staff, "/digest@lvzhi_test_bot", ELSEWHERE), (staff, "/inbox", ELSEWHERE),
+            (member, "/digest", ELSEWHERE), (member, "/report", ELSEWHERE), (member, "大家好", ELSEWHERE),
+            (stranger, "/start", ELSEWHERE), (stranger, "这是什么机器人", ELSEWHERE),
+            # In the secretariat group: a member's /digest, a staff command meant for a private chat
+            # and a stranger's text get nothing; a secretary's /digest posts the digest there.
+            (member, "/digest", SECRETARIAT), (staff, "/report", SECRETARIAT), (stranger, "你好", SECRETARIAT),
+        ]
+        for user, text_, chat in sends:
+            user.send_text(text_, chat)
         staff.send_text("/digest", SECRETARIAT)
         await emu.wait_for(lambda: any("document" in m for m in emu.sent_to(SECRETARIAT["id"])), 30,
                            what="the digest workbook in the secretariat group")
@@ -275,14 +270,7 @@ async def test_info_files_are_checked_by_their_content(emu, bot_app, db, caplog)
     caplog.set_level(logging.INFO)
     await add_member(db, "苏建华", telegram_user_id=5103, language="zh")
     user = emu.user(5103, "建华")
-    await _step(emu, user, lambda: user.send_text("/info"), t("info.ask_title", "zh", min=5, max=60))
-    await _step(emu, user, lambda: user.send_text("老旧小区加装电梯推进难"), t("info.ask_category", "zh"))
-    await _step(emu, user, lambda: user.press("info:cat:0"), t("info.ask_body", "zh", min=50, max=3000,
-                                                                     advised=1500))
-    body = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。" * 3
-    await _step(emu, user, lambda: user.send_text(body), t("info.body_progress", "zh", length=len(body),
-                                                                min=50, max=3000))
-    await _step(emu, user, lambda: user.press("info:body:done"), t("info.ask_files", "zh", count=0))
+    await _info_to_files(emu, user)
     fake = t("uploads.not_a_document", "zh")
     await _step(emu, user, lambda: user.send_document(EXE, "setup.exe", "application/pdf"), fake)
     await _step(emu, user, lambda: user.send_document(EXE, "说明.pdf", "application/pdf"), fake)
@@ -302,10 +290,10 @@ async def test_report_evidence_is_checked_by_its_content(emu, bot_app, db, caplo
     caplog.set_level(logging.INFO)
     await add_member(db, "苏建华", telegram_user_id=5104, language="zh")
     user = emu.user(5104, "建华")
-    await _step_fragment(emu, user, lambda: user.send_text("/report"), "第1步")
-    await _step_fragment(emu, user, lambda: user.press("rep:type:research"), "第2步")
-    await _step_fragment(emu, user, lambda: user.press("rep:day:0"), "第3步")
-    await _step_fragment(emu, user, lambda: user.send_text("到社区调研老旧小区加装电梯的推进情况，走访三个小区。"),
+    await _step(emu, user, lambda: user.send_text("/report"), "第1步")
+    await _step(emu, user, lambda: user.press("rep:type:research"), "第2步")
+    await _step(emu, user, lambda: user.press("rep:day:0"), "第3步")
+    await _step(emu, user, lambda: user.send_text("到社区调研老旧小区加装电梯的推进情况，走访三个小区。"),
                          "第4步")
     broken = t("uploads.broken_image", "zh")
     await _step(emu, user, lambda: user.send_document(EXE, "photo.exe", "image/png"), broken)
