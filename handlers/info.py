@@ -406,8 +406,7 @@ async def attachment(update: Update, context: Context, member: Member) -> str | 
         refusal = exc.text(lang)
     else:
         want = uploads.IMAGE if entry["kind"] == "photo" else uploads.DOCUMENT
-        problem = await uploads.content_problem(context, entry["file_id"], entry["file_size"], want)
-        refusal = t(problem, lang, max=info.MAX_FILE_BYTES // 1024 // 1024) if problem else None
+        refusal = await uploads.refusal(context, entry["file_id"], entry["file_size"], want, lang)
     if refusal is not None:
         await _send(update, refusal)
         if msg.caption:

@@ -32,7 +32,6 @@ from bot.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
 from bot.dates import check_day, format_day, parse_activity_date, today_in
 from bot.i18n import all_texts, t
 from bot.outbox import notify_member
-from bot.uploads import MAX_BYTES
 from handlers import uploads
 from handlers.button_data import button_number
 from handlers.common import (
@@ -64,7 +63,6 @@ OTHER_FILES = (
     PRIVATE & (filters.ATTACHMENT | filters.Sticker.ALL | filters.LOCATION | filters.CONTACT) & ~EVIDENCE
 )
 
-MAX_FILE_MB = MAX_BYTES // 1024 // 1024
 Step = Callable[[Update, Context, Member, dict, str], Awaitable[int]]
 
 
@@ -470,11 +468,11 @@ def _evidence_of(message: Message) -> Evidence | None:
     return None
 
 
-async def _picture_problem(context: Context, message: Message) -> str | None:
-    """The refusal (a catalogue key) when the picture does not decode, else None."""
+async def _picture_refusal(context: Context, message: Message, lang: str) -> str | None:
+    """Why the picture is not taken (it does not decode), or None."""
     sent = message.photo[-1] if message.photo else message.document
     assert sent is not None
-    return await uploads.content_problem(context, sent.file_id, sent.file_size, uploads.IMAGE)
+    return await uploads.refusal(context, sent.file_id, sent.file_size, uploads.IMAGE, lang)
 
 
 def _add_evidence(draft: dict, evidence: Evidence) -> str:
@@ -494,9 +492,9 @@ async def early_photo(update: Update, context: Context, member: Member, draft: d
     message = update.effective_message
     assert message is not None
     evidence = _evidence_of(message)
-    problem = await _picture_problem(context, message) if evidence is not None else None
-    if problem is not None:
-        await _say(update, t(problem, lang, max=MAX_FILE_MB))
+    refusal = await _picture_refusal(context, message, lang) if evidence is not None else None
+    if refusal is not None:
+        await _say(update, refusal)
         return await next_missing(update, context, draft, lang)
     if evidence is not None:
         _add_evidence(draft, evidence)
@@ -512,10 +510,9 @@ async def add_photo(update: Update, context: Context, member: Member, draft: dic
     evidence = _evidence_of(message)
     if evidence is None:
         return await wrong_file.__wrapped__(update, context, member, draft, lang)  # type: ignore[attr-defined]
-    problem = await _picture_problem(context, message)
-    if problem is not None:
-        count = len(draft.get("photos") or [])
-        await _say(update, t(problem, lang, max=MAX_FILE_MB), _photos_markup(lang, count))
+    refusal = await _picture_refusal(context, message, lang)
+    if refusal is not None:
+        await _say(update, refusal, _photos_markup(lang, len(draft.get("photos") or [])))
         return PHOTOS
     outcome = _add_evidence(draft, evidence)
     count = len(draft["photos"])

@@ -1,8 +1,8 @@
 """The one check of an uploaded file's content, used by every dialog that takes files (/info
 attachments, /report evidence): download it within the size limit and look at its bytes.
 
-A refusal is a catalogue key; the dialog says it and asks for the same step again. Nothing is
-stored before the check passed.
+A refusal comes back as the text to send; the dialog sends it and asks for the same step again.
+Nothing is stored before the check passed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 from telegram.error import TelegramError
 
 from bot import uploads
+from bot.i18n import t
 from handlers.common import Context
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,14 @@ log = logging.getLogger(__name__)
 IMAGE, DOCUMENT = "image", "document"
 
 
-async def content_problem(context: Context, file_id: str, size: int | None, want: str) -> str | None:
-    """None when the file is what `want` (IMAGE or DOCUMENT: PDF or Word) says; else the catalogue
-    key of the refusal."""
+async def refusal(context: Context, file_id: str, size: int | None, want: str, lang: str) -> str | None:
+    """None when the file is what `want` (IMAGE or DOCUMENT: PDF or Word) says; else the polite
+    refusal in `lang`."""
+    problem = await _problem(context, file_id, size, want)
+    return t(problem, lang, max=uploads.MAX_BYTES // 1024 // 1024) if problem else None
+
+
+async def _problem(context: Context, file_id: str, size: int | None, want: str) -> str | None:
     if size is not None and size > uploads.MAX_BYTES:
         return "uploads.too_big"
     try:
