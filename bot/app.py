@@ -24,7 +24,7 @@ from bot.processing import PerUserUpdateProcessor
 from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
 from bot.telegram_http import PacedUpdatesRequest, cap_polling_logs
-from handlers import dedupe, errors, onboarding
+from handlers import dedupe, errors, gate, onboarding
 from handlers.common import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
@@ -102,6 +102,7 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
         builder = builder.updater(None)
     app = builder.persistence(DatabasePersistence(deps.db)).build()
     app.bot_data["deps"] = deps
+    gate.register(app)  # private chats, edits and groups: decided before any feature sees the update
     for name in FEATURES:
         importlib.import_module(name).register(app)
     onboarding.register_fallback(app)

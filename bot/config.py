@@ -9,10 +9,14 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("zh", "en")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Numbers beyond these are typos: an invite link valid for more than a year, a dialog kept open for
+# more than a day (beyond them, dates overflow or timers cannot be set).
+UPPER_BOUNDS = {"invite_ttl_days": 365, "dialog_timeout_minutes": 24 * 60}
 
 
 class ConfigError(Exception):
@@ -83,9 +87,12 @@ class Settings(BaseSettings):
 
     @field_validator("invite_ttl_days", "dialog_timeout_minutes")
     @classmethod
-    def _positive(cls, value: int) -> int:
+    def _positive(cls, value: int, info: ValidationInfo) -> int:
         if value <= 0:
             raise ValueError("must be a positive number")
+        highest = UPPER_BOUNDS[info.field_name or ""]
+        if value > highest:
+            raise ValueError(f"at most {highest}, not {value}")
         return value
 
     @field_validator("digest_time")
@@ -118,9 +125,31 @@ class Settings(BaseSettings):
     @field_validator("deadline_remind_days")
     @classmethod
     def _remind_days(cls, value: str) -> str:
-        parts = [p.strip() for p in value.split(",") if p.strip()]
-        if not parts or not all(p.isdigit() for p in parts):
-            raise ValueError(f"expected whole days separated by commas (e.g. 7,3,1), not {value!r}")
+        from bot.reminders import parse_days
+
+        parse_days(value)  # the parse the reminder policy uses, so what passes here works there
+        return value
+
+    @field_validator("secretariat_chat_id")
+    @classmethod
+    def _chat_id(cls, value: int | None) -> int | None:
+        # Telegram chat ids have at most 52 significant bits (and are never 0).
+        if value is not None and not 0 < abs(value) < 2**52:
+            raise ValueError(f"not a Telegram chat id: {value}")
+        return value
+
+    @field_validator("sandbox_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError(f"expected a port from 0 to 65535, not {value}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"expected {', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}, not {value[:20]!r}")
         return value
 
     @model_validator(mode="after")

@@ -37,6 +37,25 @@ class DateAnswer:
         return self.problem is None
 
 
+# Dates people type (meeting days, event times, deadlines, weeks, report years) must fall in these
+# years: anything else is a typo, and near the ends of Python's calendar adding a day or a time zone
+# overflows (a deadline on 9999-12-31 broke the hourly sweep).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def year_in_range(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
+def read_iso_day(text: str) -> date | None:
+    """A day written 2025-12-20 (or 2025/12/20) within the supported years, else None."""
+    try:
+        day = date.fromisoformat(text.strip().replace("/", "-"))
+    except ValueError:
+        return None
+    return day if year_in_range(day.year) else None
+
+
 WEEKDAYS_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 WEEKDAYS_EN = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 MONTHS_EN = {

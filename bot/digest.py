@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, distinct, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import local, to_db
+from bot.dates import year_in_range
 from bot.figures import (
     AR,
     ART,
@@ -59,6 +60,8 @@ class IsoWeek:
         if not match:
             raise WeekError(text)
         year, week = int(match.group(1)), int(match.group(2))
+        if not year_in_range(year):
+            raise WeekError(text)
         try:
             date.fromisocalendar(year, week, 1)
         except ValueError:

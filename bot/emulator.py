@@ -305,14 +305,16 @@ class EmuUser:
         return chat
 
     # ---- what the user sends
-    def send_text(self, text: str) -> dict:
-        """Send a text message; a leading ``/command`` gets its ``bot_command`` entity."""
+    def send_text(self, text: str, chat: dict | None = None) -> dict:
+        """Send a text message (in this user's private chat, or in ``chat``, e.g. a group dict
+        ``{"id": -100555, "type": "supergroup", "title": "…"}``); a leading ``/command`` gets its
+        ``bot_command`` entity."""
         msg: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             msg["entities"] = [
                 {"offset": 0, "length": _u16(text.split(maxsplit=1)[0]), "type": "bot_command"}
             ]
-        return self._send_message(msg)
+        return self._send_message(msg, chat)
 
     def send_photo(self, data: bytes = DEFAULT_PHOTO, caption: str | None = None,
                    media_group_id: str | None = None) -> dict:  # fmt: skip
@@ -332,6 +334,15 @@ class EmuUser:
         if caption is not None:
             msg["caption"] = caption
         return self._send_message(msg)
+
+    def edit_text(self, message: dict, text: str) -> dict:
+        """Edit a message this user sent earlier: Telegram delivers it as an ``edited_message``."""
+        edited = {**_clone(message), "text": text, "edit_date": int(time.time())}
+        edited.pop("entities", None)
+        if text.startswith("/"):
+            edited["entities"] = [{"offset": 0, "length": _u16(text.split(maxsplit=1)[0]), "type": "bot_command"}]
+        self.emu.inject({"edited_message": edited})
+        return _clone(edited)
 
     def send_update(self, update: dict) -> int:
         """Queue an arbitrary update (e.g. from sample JSON) as coming from this user.
@@ -420,10 +431,11 @@ class EmuUser:
         return self.messages()
 
     # ---- helpers
-    def _send_message(self, content: dict) -> dict:
+    def _send_message(self, content: dict, in_chat: dict | None = None) -> dict:
+        where = in_chat or self.chat
         with self.emu._lock:
-            chat = self.emu._chat(self.id)
-            msg = {"message_id": chat.next_id, "from": dict(self.user), "chat": self.chat,
+            chat = self.emu._chat(where["id"], dict(where))
+            msg = {"message_id": chat.next_id, "from": dict(self.user), "chat": where,
                    "date": int(time.time()), **content}  # fmt: skip
             self.emu.inject({"message": msg})  # under the lock: message ids stay unique across threads
         return _clone(msg)

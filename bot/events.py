@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import members as members_service
 from bot.clock import from_db, local, to_db
+from bot.dates import year_in_range
 from bot.i18n import t
 from bot.outbox import Queued, drop_pending, enqueue_many
 from bot.reminders import DEFAULT_OFFSETS, OffsetError, ReminderPolicy, parse_offsets, plan_event_times
@@ -71,9 +72,11 @@ def parse_local_datetime(text: str, zone) -> datetime:  # type: ignore[no-untype
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
         try:
             wall = datetime.strptime(cleaned, fmt)
-            return wall.replace(tzinfo=zone).astimezone(UTC)
         except ValueError:
             continue
+        if year_in_range(wall.year):
+            return wall.replace(tzinfo=zone).astimezone(UTC)
+        break
     raise EventError("bad_datetime", text=text.strip()[:40])
 
 

@@ -35,15 +35,18 @@ def catalogue(lang: str) -> dict[str, str]:
     return out
 
 
-def normalize(lang: str | None, default: str = DEFAULT) -> str:
-    """A supported language code from a member setting or a Telegram language_code."""
-    if not lang:
-        return default
-    lang = lang.lower()
+def supported(lang: str | None) -> str | None:
+    """The supported language a member setting or a Telegram language_code names, if any."""
+    lang = (lang or "").lower()
     for code in SUPPORTED_LOCALES:
         if lang == code or lang.startswith(code + "-") or lang.startswith(code + "_"):
             return code
-    return default
+    return None
+
+
+def normalize(lang: str | None, default: str = DEFAULT) -> str:
+    """A supported language code from a member setting or a Telegram language_code."""
+    return supported(lang) or default
 
 
 def t(key: str, lang: str | None = None, /, **params: object) -> str:

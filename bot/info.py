@@ -7,17 +7,21 @@ No Telegram here: handlers parse the update and call these with a session and an
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+import numpy as np
 from sqlalchemy import distinct, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import uploads
 from bot.clock import local, to_db
+from bot.dates import year_in_range
 from bot.i18n import t
 from bot.outbox import enqueue, notify_member
 from bot.rules import INFO_LEVELS, Rules
@@ -29,9 +33,10 @@ ADVISED_MAX = 1500  # the published guidance: one issue, facts-analysis-suggesti
 REASON_MAX = 500
 FEEDBACK_MAX = 3000
 TARGET_MAX = 60
-MAX_FILE_BYTES = 20 * 1024 * 1024  # Telegram's getFile limit for bots
+MAX_FILE_BYTES = uploads.MAX_BYTES  # Telegram's getFile limit for bots
 MAX_ATTACHMENTS = 10
 MAX_COAUTHORS = 5
+CARD_LIMIT = 4000  # one Telegram message (4,096) with room to spare
 DUPLICATE_WINDOW = timedelta(days=90)
 DUPLICATE_THRESHOLD = 0.6
 DUPLICATE_SCAN = 500
@@ -164,9 +169,10 @@ def parse_date(text: str, today: date) -> date | None:
             parts = [int(p) for p in match.groups()]
             year, month, day = parts if has_year else [today.year, *parts]
             try:
-                return date(year, month, day)
+                found = date(year, month, day)
             except ValueError:
                 return None
+            return found if year_in_range(found.year) else None
     return None
 
 
@@ -202,6 +208,21 @@ def format_number(year: int, seq: int) -> str:
 
 
 # --------------------------------------------------------------------------- duplicates
+# Similarity is the Dice coefficient of character bigrams (works for Chinese without word
+# segmentation). Comparing a new text with 500 others of 3,000 characters took over half a second,
+# so each item keeps, from its submission: its bigrams (for an exact comparison) and a MinHash
+# signature of them (128 numbers that estimate the Jaccard overlap of two bigram sets). The check
+# reads the 500 signatures (64 KB, not 10 MB of text), and only the few items whose estimate comes
+# near the threshold are compared exactly.
+
+SIGNATURE_SIZE = 128
+_PRIME = 2**31 - 1
+_SEEDS = np.random.default_rng(20251208)  # fixed: stored signatures were made with these numbers
+_MULTIPLY = _SEEDS.integers(1, _PRIME, SIGNATURE_SIZE, dtype=np.uint64)
+_ADD = _SEEDS.integers(0, _PRIME, SIGNATURE_SIZE, dtype=np.uint64)
+# Dice 0.6 is Jaccard 0.43; the estimate's spread at 128 values is ±0.044, so an item estimated
+# below 0.25 (4 spreads lower) is not a duplicate.
+CANDIDATE_JACCARD = 0.25
 
 
 def _bigrams(text: str) -> set[str]:
@@ -209,33 +230,87 @@ def _bigrams(text: str) -> set[str]:
     return {letters[i : i + 2] for i in range(len(letters) - 1)}
 
 
-def similarity(a: str, b: str) -> float:
-    """Dice coefficient of character bigrams: works for Chinese without word segmentation."""
-    first, second = _bigrams(a), _bigrams(b)
+def _dice(first: set[str], second: set[str]) -> float:
     if not first or not second:
         return 0.0
     return 2 * len(first & second) / (len(first) + len(second))
+
+
+def signature(grams: set[str]) -> bytes:
+    """The MinHash signature of a bigram set: for each of 128 hash functions, the least hash."""
+    if not grams:
+        return bytes(4 * SIGNATURE_SIZE)
+    codes = np.fromiter(((ord(g[0]) << 21) | ord(g[1]) for g in grams), dtype=np.uint64, count=len(grams))
+    hashed = (_MULTIPLY[:, None] * (codes % _PRIME)[None, :] + _ADD[:, None]) % _PRIME
+    return hashed.min(axis=1).astype("<u4").tobytes()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What an item keeps for the duplicate check (InfoItem.bigrams, InfoItem.signature)."""
+
+    grams: set[str]
+    signature: bytes
+
+    @property
+    def text(self) -> str:
+        return " ".join(sorted(self.grams))  # a bigram never holds a space
+
+
+def fingerprint(title: str, body: str) -> Fingerprint:
+    grams = _bigrams(title + body)
+    return Fingerprint(grams, signature(grams))
+
+
+def _candidates(wanted: bytes, signatures: list[bytes]) -> list[int]:
+    """Indexes of the signatures whose estimated overlap with `wanted` may reach the threshold."""
+    if not signatures:
+        return []
+    table = np.frombuffer(b"".join(signatures), dtype="<u4").reshape(len(signatures), SIGNATURE_SIZE)
+    estimate = (table == np.frombuffer(wanted, dtype="<u4")).mean(axis=1)
+    return [int(i) for i in np.flatnonzero(estimate >= CANDIDATE_JACCARD)]
 
 
 async def find_duplicate(
     session: AsyncSession, title: str, body: str, now: datetime, exclude_id: int | None = None
 ) -> str | None:
     """The number of the most similar item of the last 90 days (any author), if very similar."""
-    # The newest DUPLICATE_SCAN items of the window: this runs while the number is held.
-    query = (
-        select(InfoItem.id, InfoItem.number, InfoItem.title, InfoItem.body)
+    return await _similar(session, await asyncio.to_thread(fingerprint, title, body), now, exclude_id)
+
+
+async def _similar(session: AsyncSession, new: Fingerprint, now: datetime, exclude_id: int | None) -> str | None:
+    recent = (
+        select(InfoItem.id, InfoItem.number, InfoItem.signature)
         .where(col(InfoItem.submitted_at) >= to_db(now - DUPLICATE_WINDOW))
         .order_by(col(InfoItem.submitted_at).desc())
         .limit(DUPLICATE_SCAN)
     )
-    best: tuple[float, str] | None = None
-    for item_id, number, other_title, other_body in (await session.exec(query)).all():
-        if item_id == exclude_id:
-            continue
-        score = similarity(title + body, other_title + other_body)
-        if score >= DUPLICATE_THRESHOLD and (best is None or score > best[0]):
-            best = (score, number)
-    return best[1] if best else None
+    rows = [row for row in (await session.exec(recent)).all() if row[0] != exclude_id]
+    computed: dict[int, Fingerprint] = {}  # items stored before fingerprints were kept
+    missing = [item_id for item_id, _number, stored in rows if stored is None]
+    if missing:
+        texts = select(InfoItem.id, InfoItem.title, InfoItem.body).where(col(InfoItem.id).in_(missing))
+        for item_id, old_title, old_body in (await session.exec(texts)).all():
+            computed[item_id] = await asyncio.to_thread(fingerprint, old_title, old_body)
+    signatures = [stored if stored is not None else computed[item_id].signature for item_id, _n, stored in rows]
+    near = [rows[i] for i in await asyncio.to_thread(_candidates, new.signature, signatures)]
+    if not near:
+        return None
+    stored_grams = select(InfoItem.id, InfoItem.bigrams).where(col(InfoItem.id).in_([row[0] for row in near]))
+    grams = {item_id: set((text or "").split()) for item_id, text in (await session.exec(stored_grams)).all()}
+    grams.update({item_id: found.grams for item_id, found in computed.items()})
+    scored = [(_dice(new.grams, grams[item_id]), number) for item_id, number, _s in near]
+    best = max(scored)
+    return best[1] if best[0] >= DUPLICATE_THRESHOLD else None
+
+
+async def _duplicate_unlocked(
+    session: AsyncSession, new: Fingerprint, now: datetime, exclude_id: int | None = None
+) -> str | None:
+    """The duplicate check in a transaction of its own, before the caller's takes the year's number
+    or an item's row lock: no submission waits on a lock while texts are compared."""
+    async with AsyncSession(session.bind, expire_on_commit=False) as reader:
+        return await _similar(reader, new, now, exclude_id)
 
 
 # --------------------------------------------------------------------------- submission
@@ -334,6 +409,8 @@ async def submit(
     title, body = check_title(title), check_body(body)
     if category not in rules.info.categories:
         raise InfoError("category")
+    new = await asyncio.to_thread(fingerprint, title, body)
+    duplicate_of = await _duplicate_unlocked(session, new, now)
     seq = await next_sequence(session, year)  # first statement of the transaction, see next_sequence
     if (existing := await number_of_draft(session, draft_key)) is not None:
         raise AlreadySubmitted(existing)
@@ -353,8 +430,10 @@ async def submit(
         last_submitted_at=to_db(now),
         updated_at=to_db(now),
         draft_key=draft_key,
+        duplicate_of=duplicate_of,
+        bigrams=new.text,
+        signature=new.signature,
     )
-    item.duplicate_of = await find_duplicate(session, title, body, now)
     session.add(item)
     await session.flush()
     await _set_parts(session, item, coauthor_ids or [], attachments or [])
@@ -384,11 +463,13 @@ async def resubmit(
     title, body = check_title(title), check_body(body)
     if category not in rules.info.categories:
         raise InfoError("category")
+    new = await asyncio.to_thread(fingerprint, title, body)
+    duplicate_of = await _duplicate_unlocked(session, new, now, exclude_id=item_id)
     item = await _lock_item(session, item_id)
     await _check_move(session, item, "resubmit", actor)
     item.title, item.body, item.category, item.state = title, body, category, "submitted"
     item.last_submitted_at = item.updated_at = to_db(now)
-    item.duplicate_of = await find_duplicate(session, title, body, now, exclude_id=item.id)
+    item.duplicate_of, item.bigrams, item.signature = duplicate_of, new.text, new.signature
     session.add(item)
     await _set_parts(session, item, coauthor_ids or [], attachments or [])
     event = await _record(session, item, "resubmitted", actor_id=actor.id, now=now)
@@ -504,6 +585,8 @@ async def apply_move(
         if new_body and new_body != item.body:
             item.original_body = item.original_body or item.body
             item.body = new_body
+        edited = await asyncio.to_thread(fingerprint, item.title, item.body)
+        item.bigrams, item.signature = edited.text, edited.signature
     if spec.target is not None:
         item.state = spec.target
     item.updated_at = to_db(now)
@@ -883,8 +966,10 @@ def render_card(
     full_body: bool = False,
     staff: bool = False,
     history: bool = True,
+    limit: int = CARD_LIMIT,
 ) -> str:
-    """An item as the author (/myinfo) or the secretariat (/inbox) sees it."""
+    """An item as the author (/myinfo) or the secretariat (/inbox) sees it, in at most `limit`
+    characters (one Telegram message)."""
     item = view.item
     authors = (
         "、".join(m.name for m in view.authors) if lang == "zh" else ", ".join(m.name for m in view.authors)
@@ -911,11 +996,29 @@ def render_card(
         lines.append(t("info.card_edited", lang))
     if staff and item.duplicate_of:
         lines.append(t("info.duplicate", lang, number=item.duplicate_of))
-    if history and view.events:
-        names = {m.id: m.name for m in view.authors}
-        lines.append(t("info.card_history", lang))
-        lines.extend("· " + describe_event(e, lang, tz, names.get(e.actor_id or 0, "")) for e in view.events)
-    return "\n".join(lines)
+    if not (history and view.events):
+        return _cut("\n".join(lines), limit)
+    names = {m.id: m.name for m in view.authors}
+    steps = ["· " + describe_event(e, lang, tz, names.get(e.actor_id or 0, "")) for e in view.events]
+    lines.append(t("info.card_history", lang))
+    text = "\n".join(lines + steps)
+    if len(text) <= limit:
+        return text
+    # Too long for one message: the newest steps are the ones that matter, so the oldest go.
+    head = "\n".join(lines)
+    kept: list[str] = []
+    for step in reversed(steps):
+        note = t("info.card_history_cut", lang, count=len(steps) - len(kept) - 1)
+        if len(head) + len(note) + sum(len(s) + 1 for s in kept) + len(step) + 2 > limit:
+            break
+        kept.insert(0, step)
+    kept = kept or steps[-1:]  # not even the newest fits whole: its beginning, then
+    note = t("info.card_history_cut", lang, count=len(steps) - len(kept))
+    return _cut("\n".join([head, note, *kept]), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def local_today(now: datetime, tz: tzinfo) -> date:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 DEFAULT_OFFSETS = ("24h", "2h")
 MAX_OFFSET_MINUTES = 60 * 24 * 60  # 60 days
 MAX_OFFSETS = 6
+MAX_DEADLINE_DAYS = MAX_OFFSET_MINUTES // (60 * 24)  # reminders of deadlines reach as far as events'
 _OFFSET_RE = re.compile(r"^(\d{1,5})\s*([mhd])$")
 _UNIT_ALIASES = {
     "min": "m",
@@ -215,13 +216,15 @@ def deadline_slots(
 
 
 def parse_days(text: str) -> list[int]:
-    """ "7,3,1" → [7, 3, 1]."""
-    try:
-        days = sorted({int(p) for p in re.split(r"[,，\s]+", text.strip()) if p}, reverse=True)
-    except ValueError:
-        raise ValueError(f"DEADLINE_REMIND_DAYS: expected numbers like 7,3,1, not {text!r}") from None
-    if not days or any(d < 0 or d > 366 for d in days):
-        raise ValueError(f"DEADLINE_REMIND_DAYS: expected numbers like 7,3,1, not {text!r}")
+    """ "7,3,1" → [7, 3, 1]: at most MAX_OFFSETS reminders, none further ahead than an event's."""
+    parts = [p for p in re.split(r"[,，\s]+", text.strip()) if p]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(f"expected whole days separated by commas (e.g. 7,3,1), not {text[:40]!r}")
+    days = sorted({int(p) for p in parts}, reverse=True)
+    if days[0] > MAX_DEADLINE_DAYS:
+        raise ValueError(f"at most {MAX_DEADLINE_DAYS} days before the due date, not {days[0]}")
+    if len(days) > MAX_OFFSETS:
+        raise ValueError(f"at most {MAX_OFFSETS} reminders, not {len(days)}")
     return days
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,12 @@ ROLES = {
     "admin": Role.ADMIN, "管理员": Role.ADMIN,
 }
 PHONE = re.compile(r"^1[3-9]\d{9}$")
+NAMED = ("name", "sector", "committee")  # the cells that become names on cards, lists and workbooks
+
+
+def has_control(text: str) -> bool:
+    """A control, format (zero-width) or unassigned character: invisible on screen, trouble in files."""
+    return any(unicodedata.category(ch).startswith("C") for ch in text)
 
 
 class RosterFileError(Exception):
@@ -117,6 +124,9 @@ def check_roster(table: list[list[str]]) -> RosterCheck:
         name = values.get("name", "").strip()
         if not name:
             result.problems.append(RowProblem(index, "missing name / 缺少姓名"))
+            continue
+        if any(has_control(values.get(col, "")) for col in NAMED):
+            result.problems.append(RowProblem(index, "control character in a name / 姓名、界别或专委会含有不可见的控制字符"))
             continue
         role_word = values.get("role", "").strip().lower()
         if role_word not in ROLES:

@@ -19,6 +19,7 @@ from telegram.ext import (
 
 from bot import deadlines as deadline_service
 from bot import events as service
+from bot.dates import read_iso_day
 from bot.i18n import t
 from bot.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
 from handlers.common import PRIVATE, TYPED, Context, deps, dialog, lang_of, refuse, reply, staff_only
@@ -306,9 +307,8 @@ async def dl_title(update: Update, context: Context, member: Member) -> int:
 @staff_only
 async def dl_due(update: Update, context: Context, member: Member) -> int:
     d, lang = deps(context), lang_of(member, context)
-    try:
-        due = date.fromisoformat(_text(update).replace("/", "-"))
-    except ValueError:
+    due = read_iso_day(_text(update))
+    if due is None:
         await reply(update, t("deadlines.error.bad_date", lang, text=_text(update)[:20]))
         return DL_DUE
     if due < d.clock.now().astimezone(d.settings.tz).date():

@@ -4,8 +4,6 @@ answers; invitation buttons 参加 / 请假 (请假 asks for a reason); the 签�
 
 from __future__ import annotations
 
-import re
-
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
@@ -20,6 +18,7 @@ from bot import events as service
 from bot.clock import from_db
 from bot.i18n import t
 from bot.reminders import ReminderPolicy, policy_from_settings
+from handlers.button_data import button_number
 from handlers.common import (
     PRIVATE,
     TYPED,
@@ -50,9 +49,7 @@ def policy(context: Context) -> ReminderPolicy:
 
 
 def _event_id(update: Update) -> int | None:
-    data = update.callback_query.data if update.callback_query else ""
-    match = re.fullmatch(r"ev:[alc]:(\d{1,9})", data or "")
-    return int(match.group(1)) if match else None
+    return button_number(update)
 
 
 def _answer_text(outcome: service.Answer, event, lang: str) -> str:  # type: ignore[no-untyped-def]

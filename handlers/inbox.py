@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot import info
 from bot.i18n import t
 from bot.rules import INFO_LEVELS
+from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
     PRIVATE,
@@ -83,7 +84,7 @@ def move_buttons(view: info.ItemView, lang: str) -> InlineKeyboardMarkup | None:
 
 async def _card(update: Update, context: Context, view: info.ItemView, lang: str) -> None:
     text = info.render_card(view, lang, deps(context).settings.tz, staff=True, full_body=True)
-    await send(update, text[:4000], move_buttons(view, lang))
+    await send(update, text, move_buttons(view, lang))
 
 
 # --------------------------------------------------------------------------- the queue
@@ -97,10 +98,11 @@ async def inbox(update: Update, context: Context, member: Member) -> int:
     state, offset = "submitted", 0
     if update.callback_query is not None:
         parts = (update.callback_query.data or "").split(":")  # ib:q:<state>:<offset>
-        if len(parts) != 4 or parts[2] not in info.STATES or not parts[3].isdigit():
+        first = button_number(update, minimum=0)
+        if len(parts) != 4 or parts[2] not in info.STATES or first is None:
             await refuse(update, t("common.stale_button", lang))
             return END
-        state, offset = parts[2], int(parts[3])
+        state, offset = parts[2], first
     elif context.args and context.args[0] in info.STATES:
         state = context.args[0]
     async with deps(context).db.session() as session:
@@ -138,8 +140,11 @@ async def move_start(update: Update, context: Context, member: Member) -> str | 
     """A move button under a card: checked against the item's state now, then the follow-up."""
     assert update.callback_query is not None
     lang = lang_of(member, context)
-    _, _, move, raw_id = (update.callback_query.data or "").split(":")
-    item_id = int(raw_id)
+    move = (update.callback_query.data or "").split(":")[2]
+    item_id = button_number(update)
+    if item_id is None:
+        await refuse(update, t("common.stale_button", lang))
+        return END
     async with deps(context).db.session() as session:
         view = await info.item_view(session, item_id)
     if view is None:

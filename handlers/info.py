@@ -22,6 +22,8 @@ from telegram.ext import (
 
 from bot import info
 from bot.i18n import t
+from handlers import uploads
+from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
     PRIVATE,
@@ -219,7 +221,10 @@ async def revise(update: Update, context: Context, member: Member) -> str | None
     """The button under a returned item in /myinfo: load it into a draft and show the card."""
     assert update.callback_query is not None
     lang = lang_of(member, context)
-    item_id = int((update.callback_query.data or "").rsplit(":", 1)[1])
+    item_id = button_number(update)
+    if item_id is None:
+        await refuse(update, t("common.stale_button", lang))
+        return None
     async with deps(context).db.session() as session:
         view = await info.item_view(session, item_id)
     if view is None or member.id not in [m.id for m in view.authors]:
@@ -284,9 +289,8 @@ async def got_category(update: Update, context: Context, member: Member) -> str 
     lang = lang_of(member, context)
     cats = deps(context).rules.info.categories
     if update.callback_query is not None:
-        raw = (update.callback_query.data or "").rsplit(":", 1)[1]
-        index = int(raw) if raw.isdigit() else -1
-        if not 0 <= index < len(cats):
+        index = button_number(update, minimum=0, maximum=len(cats) - 1)
+        if index is None:
             await refuse(update, t("common.stale_button", lang))
             return None
         await answer_once(update)
@@ -358,7 +362,8 @@ async def body_clear(update: Update, context: Context, member: Member) -> str | 
 
 @member_only
 async def attachment(update: Update, context: Context, member: Member) -> str | None:
-    """A photo, PDF or Word file; anything else, or anything over 20 MB, is refused politely."""
+    """A photo, PDF or Word file, checked by its content; anything else, or anything over 20 MB,
+    is refused politely."""
     assert update.message is not None
     lang = lang_of(member, context)
     draft = _draft(context)
@@ -392,7 +397,12 @@ async def attachment(update: Update, context: Context, member: Member) -> str | 
         else:
             raise info.InfoError("file_kind")
     except info.InfoError as exc:
-        await _send(update, exc.text(lang))
+        refusal = exc.text(lang)
+    else:
+        want = uploads.IMAGE if entry["kind"] == "photo" else uploads.DOCUMENT
+        refusal = await uploads.refusal(context, entry["file_id"], entry["file_size"], want, lang)
+    if refusal is not None:
+        await _send(update, refusal)
         if msg.caption:
             await _send(update, msg.caption)  # a caption is text the member typed: hand it back
         return None
@@ -454,10 +464,12 @@ async def coauthor_pick(update: Update, context: Context, member: Member) -> str
     assert update.callback_query is not None
     lang = lang_of(member, context)
     draft = _draft(context)
-    picked = int((update.callback_query.data or "").rsplit(":", 1)[1])
-    async with deps(context).db.session() as session:
-        other = await session.get(Member, picked)
-    if other is None or not other.active or other.id == member.id:
+    picked = button_number(update)
+    other = None
+    if picked is not None:
+        async with deps(context).db.session() as session:
+            other = await session.get(Member, picked)
+    if picked is None or other is None or not other.active or other.id == member.id:
         await refuse(update, t("common.stale_button", lang))
         return None
     if len(draft["coauthors"]) >= info.MAX_COAUTHORS:
@@ -618,7 +630,7 @@ async def my_info(update: Update, context: Context, member: Member) -> None:
         markup = None
         if view.item.state == "returned":
             markup = _buttons([[(t("info.btn_revise", lang), f"info:rev:{view.item.id}")]])
-        await _send(update, info.render_card(view, lang, d.settings.tz)[:4000], markup)
+        await _send(update, info.render_card(view, lang, d.settings.tz), markup)
 
 
 # --------------------------------------------------------------------------- wiring

@@ -4,8 +4,6 @@ page, where a pending or returned one can be corrected or withdrawn. No ranking 
 
 from __future__ import annotations
 
-import re
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -14,6 +12,7 @@ from bot import activities
 from bot.dates import format_day
 from bot.i18n import t
 from bot.points import PointsSummary, points_for_now
+from handlers.button_data import button_number
 from handlers.common import PRIVATE, Context, answer_once, deps, lang_of, member_only, menu_pattern
 from models import ActivityReport, Member
 
@@ -188,11 +187,11 @@ async def myreports(update: Update, context: Context, member: Member) -> None:
 async def page_button(update: Update, context: Context, member: Member) -> None:
     assert update.callback_query is not None
     lang = lang_of(member, context)
-    match = re.fullmatch(r"my:page:(\d{1,6})", update.callback_query.data or "")
-    if match is None:
+    page = button_number(update, minimum=0)
+    if page is None:
         await answer_once(update, t("common.stale_button", lang), alert=True)
         return
-    text, markup = await _reports_page(context, member, int(match.group(1)), lang)
+    text, markup = await _reports_page(context, member, page, lang)
     await answer_once(update)
     try:
         await update.callback_query.edit_message_text(text, reply_markup=markup)
@@ -206,11 +205,11 @@ async def withdraw_button(update: Update, context: Context, member: Member) -> N
     """🗑 asks once more; "my:wdy" withdraws. Both check the report belongs to the caller and is open."""
     assert update.callback_query is not None and update.effective_chat is not None and member.id is not None
     lang = lang_of(member, context)
-    match = re.fullmatch(r"my:(wd|wdy):(\d{1,12})", update.callback_query.data or "")
-    if match is None:
+    report_id = button_number(update)
+    if report_id is None:
         await answer_once(update, t("common.stale_button", lang), alert=True)
         return
-    confirm, report_id = match.group(1) == "wdy", int(match.group(2))
+    confirm = (update.callback_query.data or "").startswith("my:wdy:")
     d = deps(context)
     async with d.db.session() as session:
         if confirm:

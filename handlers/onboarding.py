@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import invites, members
+from bot import i18n, invites, members
 from bot.commands import bot_commands, help_text
 from bot.i18n import t
 from handlers.common import (
@@ -63,7 +63,9 @@ async def start(update: Update, context: Context) -> None:
     if len(code) > MAX_CODE_LENGTH:
         code = ""  # never valid; still counts as a wrong try
     async with d.db.session() as session:
-        outcome, member = await invites.bind(session, code, update.effective_user.id, now=d.clock.now())
+        # The Telegram app's language becomes the member's unless the roster or /lang set one.
+        outcome, member = await invites.bind(session, code, update.effective_user.id, now=d.clock.now(),
+                                             language=i18n.supported(update.effective_user.language_code))
     lang = lang_of(member, context, update)
     if outcome is invites.BindOutcome.BOUND and member is not None:
         log.info("member %s bound a Telegram account", member.id)

@@ -33,6 +33,8 @@ from bot.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
 from bot.dates import check_day, format_day, parse_activity_date, today_in
 from bot.i18n import all_texts, t
 from bot.outbox import notify_member
+from handlers import uploads
+from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
     PRIVATE,
@@ -334,11 +336,10 @@ async def edit_existing(update: Update, context: Context) -> int:
         return END
     assert member.id is not None
     lang = lang_of(member, context)
-    try:
-        report_id = int((update.callback_query.data or "").rsplit(":", 1)[1])
-    except ValueError:
+    report_id = button_number(update)
+    if report_id is None:
         await refuse(update, t("common.stale_button", lang))
-        return END
+        return END if not isinstance((context.user_data or {}).get(KEY), dict) else SUMMARY
     async with deps(context).db.session() as session:
         report = await activities.own_report(session, report_id, member.id)
         photos = await activities.photos_of(session, report_id) if report is not None else []
@@ -386,7 +387,7 @@ async def _accept_day(update: Update, context: Context, draft: dict, lang: str, 
 @step
 async def pick_day(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     """今天 / 昨天 / 前天, counted at the moment of the press in the committee's zone."""
-    back = int((update.callback_query.data or "0").rsplit(":", 1)[1])  # type: ignore[union-attr]
+    back = button_number(update, minimum=0, maximum=2) or 0  # the pattern allows only 0-2
     day = _today(context) - timedelta(days=back)
     problem = check_day(day, today=_today(context), period_start=_period_start(context))
     if problem is not None:
@@ -471,6 +472,13 @@ def _evidence_of(message: Message) -> Evidence | None:
     return None
 
 
+async def _picture_refusal(context: Context, message: Message, lang: str) -> str | None:
+    """Why the picture is not taken (it does not decode), or None."""
+    sent = message.photo[-1] if message.photo else message.document
+    assert sent is not None
+    return await uploads.refusal(context, sent.file_id, sent.file_size, uploads.IMAGE, lang)
+
+
 def _add_evidence(draft: dict, evidence: Evidence) -> str:
     """ "added", "duplicate" or "full"."""
     photos = draft.setdefault("photos", [])
@@ -485,7 +493,13 @@ def _add_evidence(draft: dict, evidence: Evidence) -> str:
 @step
 async def early_photo(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     """A photo sent before its step: kept for the evidence step (not lost), then the current question again."""
-    evidence = _evidence_of(update.effective_message)  # type: ignore[arg-type]
+    message = update.effective_message
+    assert message is not None
+    evidence = _evidence_of(message)
+    refusal = await _picture_refusal(context, message, lang) if evidence is not None else None
+    if refusal is not None:
+        await _say(update, refusal)
+        return await next_missing(update, context, draft, lang)
     if evidence is not None:
         _add_evidence(draft, evidence)
     await _say(update, t("report.photo_kept_early", lang, count=len(draft.get("photos") or [])))
@@ -500,6 +514,10 @@ async def add_photo(update: Update, context: Context, member: Member, draft: dic
     evidence = _evidence_of(message)
     if evidence is None:
         return await wrong_file.__wrapped__(update, context, member, draft, lang)  # type: ignore[attr-defined]
+    refusal = await _picture_refusal(context, message, lang)
+    if refusal is not None:
+        await _say(update, refusal, _photos_markup(lang, len(draft.get("photos") or [])))
+        return PHOTOS
     outcome = _add_evidence(draft, evidence)
     count = len(draft["photos"])
     group = message.media_group_id

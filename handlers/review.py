@@ -8,7 +8,6 @@ database (a forged, stale or already-decided button changes nothing).
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
@@ -26,6 +25,7 @@ from bot.activities import Decision, ReportError
 from bot.clock import local
 from bot.dates import format_day, parse_activity_date, today_in
 from bot.i18n import all_texts, t
+from handlers.button_data import button_number
 from handlers.common import PRIVATE, TYPED, Context, answer_once, deps, dialog, lang_of, staff_only
 from models import ActivityReport, Member
 
@@ -46,10 +46,7 @@ def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 
 def _report_id(update: Update) -> int | None:
-    match = re.fullmatch(
-        r"rv:[a-z]+:(\d{1,12})", (update.callback_query.data or "") if update.callback_query else ""
-    )
-    return int(match.group(1)) if match else None
+    return button_number(update)
 
 
 async def _alert(update: Update, text: str) -> None:
@@ -321,7 +318,7 @@ def _today_and_start(context: Context) -> tuple[date, date]:
 @staff_only
 async def record_day_button(update: Update, context: Context, member: Member) -> int:
     today, _ = _today_and_start(context)
-    back = int((update.callback_query.data or "rec:day:0").rsplit(":", 1)[1])  # type: ignore[union-attr]
+    back = button_number(update, minimum=0, maximum=2) or 0  # the pattern allows only 0-2
     return await _record_day(update, context, member, today - timedelta(days=back))
 
 

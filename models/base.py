@@ -9,6 +9,8 @@ from sqlmodel import Field
 
 from bot.clock import utcnow
 
+MAX_ROW_ID = 2**31 - 1  # row ids are INTEGER columns (4 bytes on PostgreSQL)
+
 
 def created_field() -> datetime:
     return Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))

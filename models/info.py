@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, Date, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import created_field, when_field
@@ -28,6 +28,10 @@ class InfoItem(SQLModel, table=True):
     original_title: str | None = Field(default=None, max_length=120)
     original_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     duplicate_of: str | None = Field(default=None, max_length=20)  # number of a very similar recent item
+    # Kept at submission for the duplicate check (bot.info.Fingerprint): the distinct character
+    # bigrams of title + body, space-separated, and their MinHash signature (128 × 4 bytes).
+    bigrams: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     # Identifies the chat draft it came from: a redelivered "submit" press after a crash finds it again.
     draft_key: str | None = Field(default=None, sa_column=Column(String(80), unique=True, nullable=True))
     submitted_at: datetime = Field(sa_column=Column(DateTime, nullable=False, index=True))  # first submission

@@ -31,6 +31,16 @@ def test_defaults_and_derived_file_url():
     ("quiet_hours", "late", "QUIET_HOURS"),
     ("deadline_remind_days", "7,x", "DEADLINE_REMIND_DAYS: expected whole days"),
     ("deadline_remind_time", "9am", "DEADLINE_REMIND_TIME: expected HH:MM"),
+    # numbers and lists are checked against the range the bot can use, not only their form
+    ("deadline_remind_days", "7,400", "DEADLINE_REMIND_DAYS: at most 60 days"),
+    ("deadline_remind_days", "10,9,8,7,6,5,4", "DEADLINE_REMIND_DAYS: at most 6 reminders"),
+    ("invite_ttl_days", 100_000_000, "INVITE_TTL_DAYS: at most 365"),
+    ("dialog_timeout_minutes", 10**12, "DIALOG_TIMEOUT_MINUTES: at most 1440"),
+    ("dialog_timeout_minutes", -1, "DIALOG_TIMEOUT_MINUTES: must be a positive number"),
+    ("secretariat_chat_id", 10**20, "SECRETARIAT_CHAT_ID: not a Telegram chat id"),
+    ("secretariat_chat_id", 0, "SECRETARIAT_CHAT_ID: not a Telegram chat id"),
+    ("sandbox_port", 70000, "SANDBOX_PORT: expected a port from 0 to 65535"),
+    ("log_level", "LOUD", "LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR"),
 ])
 def test_bad_values_name_the_setting(name, value, needle):
     with pytest.raises(ConfigError) as info:

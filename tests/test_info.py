@@ -317,6 +317,53 @@ async def test_new_items_reach_the_secretariat_chat_with_the_duplicate_hint(db):
     assert len(staff_rows) == 2 and f"可能与 {first.number} 重复" in staff_rows[1].payload["text"]
 
 
+async def test_the_duplicate_check_reads_before_the_number_is_taken(db):
+    """The check reads the window before the submission takes the year's number (a row lock on
+    PostgreSQL until commit): no one waits on the lock while texts are compared."""
+    from sqlalchemy import event
+
+    author, _coauthor, _staff, other = await _people(db)
+    await _submit(db, author)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        copy = await _submit(db, other, title="老旧小区加装电梯推进很难", text=body() + "望重视。",
+                             now=NOW + timedelta(days=1))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    numbering = next(i for i, sql in enumerate(statements) if sql.startswith("UPDATE info_sequence"))
+    window = next(i for i, sql in enumerate(statements) if "FROM info_item WHERE info_item.submitted_at >=" in sql)
+    assert window < numbering, statements[: numbering + 1]
+    assert copy.duplicate_of is not None
+
+
+async def test_duplicates_are_found_through_kept_fingerprints_and_in_items_stored_before_them(db):
+    author, coauthor, staff, other = await _people(db)
+    first = await _submit(db, author)
+    async with db.session() as session:
+        kept = await session.get(InfoItem, first.id)
+        assert len(kept.signature) == 4 * info.SIGNATURE_SIZE and kept.bigrams
+        # an item stored before fingerprints were kept
+        older_text = "部分学校课后服务收费标准不一，家长负担较重，服务内容单一。建议教育局统一收费标准，公开服务内容，引入社会力量。"
+        session.add(InfoItem(number="SQ-2025-0900", year=2025, seq=900, author_id=coauthor.id,
+                             title="中小学课后服务收费问题", body=older_text, category="民生保障",
+                             submitted_at=NOW, last_submitted_at=NOW, updated_at=NOW))
+    copy_of_older = await _submit(db, other, title="中小学课后服务收费的问题", text=older_text + "望采纳。",
+                                  now=NOW + timedelta(days=2))
+    copy_of_first = await _submit(db, other, title="老旧小区加装电梯推进很难", text=body() + "望重视。",
+                                  now=NOW + timedelta(days=3))
+    assert (copy_of_older.duplicate_of, copy_of_first.duplicate_of) == ("SQ-2025-0900", first.number)
+    # an edit on acceptance changes what later items are compared with
+    await _move(db, copy_of_first, "accept", staff, new_body="中小学课后服务收费标准不一的问题。" * 4 + "建议统一标准。")
+    async with db.session() as session:
+        edited = await session.get(InfoItem, copy_of_first.id)
+    assert edited.bigrams == info.fingerprint(edited.title, edited.body).text
+
+
 # --------------------------------------------------------------------------- points and statistics
 
 

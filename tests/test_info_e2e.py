@@ -353,3 +353,34 @@ async def test_half_written_item_survives_sigkill(emu, db, db_url, tmp_path):
         assert item.body == body and item.title == "老旧小区加装电梯推进难"
     finally:
         stop_bot_process(proc)
+
+
+async def test_a_long_card_drops_its_oldest_history_lines_not_the_newest(emu, bot_app, db):
+    """A full body and a long history exceed one Telegram message: the newest steps stay on the card."""
+    author_row = await add_member(db, "苏建华", telegram_user_id=3201, language="zh")
+    staff_row = await add_member(db, "机关小王", role="secretariat", telegram_user_id=3902, language="zh")
+    deps = bot_app.bot_data["deps"]
+    body = (PART1 + PART2 + PART3) * 30
+    body = body[: info.BODY_MAX]
+    async with db.session() as session:
+        item = await info.submit(session, author_id=author_row.id, title="老旧小区加装电梯推进难",
+                                 category="民生保障", body=body, now=deps.clock.now(), tz=deps.settings.tz,
+                                 rules=deps.rules)
+        await info.apply_move(session, item_id=item.id, move="accept", actor=staff_row,
+                              now=deps.clock.now(), tz=deps.settings.tz)
+        for n in range(1, 9):
+            await info.apply_move(session, item_id=item.id, move="feedback", actor=staff_row,
+                                  now=deps.clock.now(), tz=deps.settings.tz,
+                                  text=f"第{n}号反馈：" + "住建局已答复，正在推进。" * 30)
+    staff = emu.user(3902, "小王")
+    staff.send_text("/inbox accepted")
+    await emu.wait_for(lambda: any(item.number in x and "第8号反馈" in x for x in staff.texts()), 10,
+                       what="the card with its newest feedback")
+    card = next(x for x in staff.texts() if item.number in x and "处理记录" in x)
+    assert len(card) <= 4000 and body in card
+    assert "第1号反馈" not in card
+    lines = card.splitlines()
+    shown = [x for x in lines if x.startswith("· ")]
+    assert 0 < len(shown) < 10  # submitted, accepted and 8 feedbacks: the oldest are left off
+    note = lines[lines.index(t("info.card_history", "zh")) + 1]
+    assert note == t("info.card_history_cut", "zh", count=10 - len(shown))

@@ -206,3 +206,27 @@ async def test_blocking_the_bot_marks_the_member_unreachable_and_unblocking_rest
     user.unblock(notify=True)
     await until(reachable, "the member marked reachable again")
     assert await reachable()
+
+
+async def test_binding_takes_the_telegram_apps_language_unless_one_was_chosen(emu, bot_app, db):
+    from bot import invites
+
+    now = bot_app.bot_data["deps"].clock.now()
+    english_app = await add_member(db, "Liao Yan")
+    chose_chinese = await add_member(db, "苏建华", language="zh")
+    unsupported_app = await add_member(db, "王小明")
+    async with db.session() as session:
+        codes = [await invites.new_invite(session, m, now=now, ttl_days=30)
+                 for m in (english_app, chose_chinese, unsupported_app)]
+    for user_id, code, app_lang, name, lang in (
+        (8301, codes[0], "en-GB", "Liao Yan", "en"),
+        (8302, codes[1], "en", "苏建华", "zh"),  # the roster / an earlier choice says Chinese
+        (8303, codes[2], "fr", "王小明", "zh"),  # a language the bot does not speak: the committee's
+    ):
+        user = emu.user(user_id, name, language_code=app_lang)
+        user.send_text(f"/start {code}")
+        welcome = t("onboarding.welcome", lang, name=name)
+        await emu.wait_for(lambda u=user, w=welcome: w in u.texts(), 10, what=f"welcome in {lang}")
+    async with db.session() as session:
+        stored = {m.name: m.language for m in (await session.exec(select(Member))).all()}
+    assert stored == {"Liao Yan": "en", "苏建华": "zh", "王小明": None}

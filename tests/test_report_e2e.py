@@ -71,7 +71,7 @@ async def test_whole_dialog_with_photos_album_image_file_and_refused_file(emu, b
     assert user.last()["message_id"] == album_ack["message_id"]  # no message per album part
     # an image sent as a file is accepted; a PDF is refused politely and not kept
     received = t("report.photo_received", "zh", count=5, max=9)
-    await expect_reply(user, lambda: user.send_document(b"\x89PNG...", "现场.png", "image/png"), received)
+    await expect_reply(user, lambda: user.send_document(_photo(), "现场.png", "image/png"), received)
     assert user.last()["text"] == received
     refusal = await expect_reply(
         user,

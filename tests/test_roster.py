@@ -135,3 +135,17 @@ async def test_cli_refuses_a_file_with_errors_and_imports_a_good_one(db, db_url,
 def test_phone_normalisation():
     assert roster.normalize_phone("+86 138-0000-0001") == "13800000001"
     assert roster.normalize_phone("13800000001.0") == "13800000001"
+
+
+def test_control_characters_in_a_name_are_refused_with_the_row_number():
+    table = [["姓名", "界别", "专委会", "角色", "手机"],
+             ["张三\x00", "民建", "", "", ""],
+             ["李四", "民盟\x07", "", "", ""],
+             ["王五", "民进", "提案\u200b委员会", "", ""],
+             ["赵\n六", "", "", "", ""],
+             ["孙七", "致公党", "经济委员会", "", ""]]
+    checked = check_roster(table)
+    assert [(p.row, p.reason.split(" /")[0]) for p in checked.problems] == [
+        (2, "control character in a name"), (3, "control character in a name"),
+        (4, "control character in a name"), (5, "control character in a name")]
+    assert [r.name for r in checked.rows] == ["孙七"]

@@ -12,8 +12,10 @@ from typing import TypeVar
 import typer
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.dates import FIRST_YEAR, LAST_YEAR, year_in_range
 from bot.i18n import t
 from bot.rules import Rules, RulesError, load_rules
+from models.base import MAX_ROW_ID
 from models.db import Database, open_database
 
 T = TypeVar("T")
@@ -52,6 +54,22 @@ def rules_or_exit(settings: Settings, lang: str | None = None) -> Rules:
     except RulesError as exc:
         typer.echo(t("cli.rules_error", lang or settings.locale, reason=str(exc)), err=True)
         raise typer.Exit(2) from None
+
+
+def row_id_or_exit(value: int, lang: str) -> int:
+    """A row number given on the command line, or one line and exit code 2 when no row can have it."""
+    if not 1 <= value <= MAX_ROW_ID:
+        typer.echo(t("cli.bad_row_id", lang, value=str(value)[:24], max=MAX_ROW_ID), err=True)
+        raise typer.Exit(2)
+    return value
+
+
+def year_or_exit(year: int, lang: str) -> int:
+    """A year given on the command line, or one line and exit code 2 outside the supported years."""
+    if not year_in_range(year):
+        typer.echo(t("digest.cli_bad_year", lang, year=str(year)[:24], first=FIRST_YEAR, last=LAST_YEAR), err=True)
+        raise typer.Exit(2)
+    return year
 
 
 def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:

@@ -6,7 +6,6 @@ import json
 
 import typer
 
-from bot.i18n import t
 from models.db import Database
 
 app = typer.Typer(help="The year in review (年度履职数据).", invoke_without_command=True)
@@ -22,15 +21,12 @@ def annual(
     from datetime import datetime
 
     from bot.annual import annual_figures, render_text
-    from bot.cli import rules_or_exit, settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database, year_or_exit
     from bot.i18n import normalize
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)
-    wanted = year or datetime.now(settings.tz).year
-    if not 2000 <= wanted <= 2100:
-        typer.echo(t("digest.cli_bad_year", language, year=wanted), err=True)
-        raise typer.Exit(2)
+    wanted = year_or_exit(datetime.now(settings.tz).year if year is None else year, language)
     rules = rules_or_exit(settings, language)
 
     async def work(db: Database):  # type: ignore[no-untyped-def]

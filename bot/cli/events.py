@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -14,6 +15,8 @@ from bot.i18n import t
 from bot.reminders import policy_from_settings
 from bot.roster import RosterFileError, read_table
 from models.db import Database
+
+UNREADABLE = ("bad_datetime",)  # EventError codes of a value that is not a time at all
 
 app = typer.Typer(help="Events: study sessions, lectures, meetings, research trips.", no_args_is_help=True)
 
@@ -100,8 +103,7 @@ def add(
             settings, lambda db: _add(db, row, publish=publish, settings=settings, rules=rules, now=Clock().now())
         )
     except service.EventError as exc:
-        typer.echo(exc.text(lang), err=True)
-        raise typer.Exit(1) from None
+        _refuse(exc, lang)
     key = "events.cli.published" if publish else "events.cli.added"
     typer.echo(t(key, lang, id=event_id, title=title.strip(), count=invited, code=code))
 
@@ -205,11 +207,18 @@ def list_(all_: bool = typer.Option(False, "--all", help="Include past events"))
     typer.echo(t("events.cli.count", lang, count=len(rows)))
 
 
+def _refuse(exc: service.EventError, lang: str) -> NoReturn:
+    """One line; exit 2 for a value that cannot be read (a usage error), 1 for any other refusal."""
+    typer.echo(exc.text(lang), err=True)
+    raise typer.Exit(2 if exc.key in UNREADABLE else 1) from None
+
+
 def _change(event_id: int, action: str) -> None:
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import row_id_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
+    row_id_or_exit(event_id, lang)
 
     async def work(db: Database) -> int:
         now = Clock().now()
@@ -224,8 +233,7 @@ def _change(event_id: int, action: str) -> None:
     try:
         count = with_database(settings, work)
     except service.EventError as exc:
-        typer.echo(exc.text(lang), err=True)
-        raise typer.Exit(1) from None
+        _refuse(exc, lang)
     typer.echo(t(f"events.cli.{action}_done", lang, id=event_id, count=count))
 
 
@@ -252,10 +260,11 @@ def update(
     title: str | None = typer.Option(None, "--title", help="New title"),
 ) -> None:
     """Change an event; invitees are told of a new time or place and reminders are planned again."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import row_id_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
+    row_id_or_exit(event_id, lang)
 
     async def work(db: Database) -> bool:
         now = Clock().now()
@@ -275,6 +284,5 @@ def update(
     try:
         changed = with_database(settings, work)
     except service.EventError as exc:
-        typer.echo(exc.text(lang), err=True)
-        raise typer.Exit(1) from None
+        _refuse(exc, lang)
     typer.echo(t("events.cli.updated" if changed else "events.cli.unchanged", lang, id=event_id))

@@ -17,15 +17,13 @@ OUT_HELP = "The .xlsx file to write"
 
 
 def _export(subjects: tuple[str, ...], period: int, out: Path, lang: str | None) -> None:
-    from bot.cli import rules_or_exit, settings_or_exit, with_database
+    from bot.cli import rules_or_exit, settings_or_exit, with_database, year_or_exit
     from bot.exports import export
     from bot.i18n import normalize
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)
-    if not 2000 <= period <= 2100:
-        typer.echo(t("digest.cli_bad_year", language, year=period), err=True)
-        raise typer.Exit(2)
+    year_or_exit(period, language)
     if out.suffix.lower() != ".xlsx":
         typer.echo(t("digest.cli_bad_out", language, path=str(out)), err=True)
         raise typer.Exit(2)

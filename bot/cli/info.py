@@ -19,11 +19,11 @@ def export(
     out: Path = typer.Option(..., "--out", help="The .xlsx file to write"),
 ) -> None:
     """Every item of a year with all its fields, and its full history, as an Excel workbook."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import settings_or_exit, with_database, year_or_exit
     from bot.info_export import export_year
 
     settings = settings_or_exit()
-    wanted = year or datetime.now(settings.tz).year
+    wanted = year_or_exit(datetime.now(settings.tz).year if year is None else year, settings.locale)
 
     async def work(db: Database) -> int:
         async with db.session() as session:
