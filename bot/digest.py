@@ -29,11 +29,14 @@ from bot.figures import (
     held_in,
     members_where,
     minimums_requirements,
+    of_members,
     shortfall,
+    took_part,
 )
 from bot.i18n import t
 from bot.rules import INFO_LEVELS, Rules
 from models.activity import CONFIRMED, PENDING
+from models.member import Member
 
 REVIEW_WAIT = timedelta(days=3)  # reports and 社情民意 waiting longer than this need action
 DEADLINE_HORIZON_DAYS = 30
@@ -214,7 +217,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
         select(AR.type_code, MB.committee, MB.sector, func.count(), confirmed)
         .select_from(ART)
         .join(MBT, MB.id == AR.member_id)
-        .where(AR.submitted_at >= period.db_start, AR.submitted_at < period.db_end)
+        .where(AR.submitted_at >= period.db_start, AR.submitted_at < period.db_end, Member.is_member, took_part())
         .group_by(AR.type_code, MB.committee, MB.sector)
     )
     for code, committee, sector, n, ok in (await session.exec(reports)).all():
@@ -246,7 +249,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
             func.sum(case((attended_invitation(inv), 1), else_=0)),
         )
         .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, inv.event_id == ev.id)
+        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
         .where(held_in(ev, period, now))
     )
     events, invited, attended = (await session.exec(held)).one()
@@ -255,7 +258,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
     bound = (
         select(func.count())
         .select_from(MBT)
-        .where(MB.bound_at >= period.db_start, MB.bound_at < period.db_end)
+        .where(MB.bound_at >= period.db_start, MB.bound_at < period.db_end, Member.is_member)
     )
     out.newly_bound = int((await session.exec(bound)).scalar_one())
     return out
@@ -326,7 +329,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
 
 
 async def _members(session: AsyncSession, condition) -> Shortfall:  # type: ignore[no-untyped-def]
-    return await members_where(session, and_(MB.active.is_(True), condition), names=NAMES_SHOWN)
+    return await members_where(session, and_(Member.is_active_member, condition), names=NAMES_SHOWN)
 
 
 async def upcoming_events(

@@ -273,7 +273,7 @@ async def _valid_coauthors(session: AsyncSession, author_id: int, coauthor_ids: 
     wanted = [i for i in dict.fromkeys(coauthor_ids) if i != author_id][:MAX_COAUTHORS]
     if not wanted:
         return []
-    query = select(Member.id).where(col(Member.id).in_(wanted), col(Member.active).is_(True))
+    query = select(Member.id).where(col(Member.id).in_(wanted), Member.is_active_member)
     found = set((await session.exec(query)).all())
     return [i for i in wanted if i in found]
 
@@ -703,7 +703,7 @@ async def state_counts(session: AsyncSession) -> dict[str, int]:
 async def search_members(
     session: AsyncSession, text: str, *, exclude: list[int], limit: int = 8
 ) -> list[Member]:
-    """Active members whose name contains `text` (co-author search)."""
+    """Serving 委员 whose name contains `text` (co-author search)."""
     text = text.strip()[:20]
     if not text:
         return []
@@ -711,7 +711,7 @@ async def search_members(
         select(Member)
         .where(
             col(Member.name).contains(text, autoescape=True),
-            col(Member.active).is_(True),
+            Member.is_active_member,
             col(Member.id).not_in(exclude or [0]),
         )
         .order_by(col(Member.name))
