@@ -271,8 +271,9 @@ async def test_week_numbers_iso_boundaries_and_previous_week(db, rules) -> None:
     assert (action.blocked.count, action.blocked.names) == (1, ["丁欣怡"])
     assert (action.unbound.count, action.unbound.names) == (1, ["朱宇浩"])
     [deadline] = action.deadlines  # the one in March is beyond 30 days
-    assert (deadline.title, deadline.days_left, deadline.short.count) == ("提交社情民意", 16, 3)
-    assert sorted(deadline.short.names) == sorted(["朱宇浩", "丁欣怡", "马晓燕"])
+    # 马晓燕 is secretariat staff, not a 委员: not behind on a 委员's deadline
+    assert (deadline.title, deadline.days_left, deadline.short.count) == ("提交社情民意", 16, 2)
+    assert sorted(deadline.short.names) == sorted(["朱宇浩", "丁欣怡"])
     assert action.minimums is None  # the year's end is 37 days away
 
     text = render_text(digest, "zh", rules)
@@ -301,8 +302,9 @@ async def test_minimums_shown_when_the_year_ends_within_30_days(db, rules) -> No
         digest = await build_digest(session, IsoWeek(2025, 49), now=now, rules=rules, zone=SH)
     # minimums: plenary 1, activity 3, info 1. Only 苏建华 meets all three (2 items, 3 research + 4 study).
     assert digest.action.period_end == date(2025, 12, 31)
-    assert digest.action.minimums is not None and digest.action.minimums.count == 4
-    assert "苏建华" not in digest.action.minimums.names
+    # 廖艳, 朱宇浩, 丁欣怡 (马晓燕 is staff, not a 委员).
+    assert digest.action.minimums is not None and digest.action.minimums.count == 3
+    assert "苏建华" not in digest.action.minimums.names and "马晓燕" not in digest.action.minimums.names
 
 
 async def test_sql_figures_match_the_points_feature(db, rules) -> None:
@@ -331,7 +333,8 @@ async def test_sql_figures_match_the_points_feature(db, rules) -> None:
     period = Period.of_year(2025, SH)
     async with db.session() as session:
         records = {r["member_id"]: r for r in await member_records(session, period, rules)}
-        for member in m.values():
+        assert m["s"].id not in records  # staff are not 委员
+        for member in (m[k] for k in "abcd"):
             expected = await member_points(
                 session, member.id, start=period.start, end=period.end, rules=rules, zone=SH
             )
@@ -402,12 +405,12 @@ async def test_digest_workbook_and_exports_open_with_sheets_and_headers(db, rule
     totals = book["本年度各委员合计"]
     headers = [c.value for c in totals[1]]
     assert headers[:3] == ["姓名", "界别", "专委会"] and "总积分" in headers and "合格" in headers
-    assert totals.max_row == 1 + 5
+    assert totals.max_row == 1 + 4  # the four 委员, not the secretariat's 马晓燕
 
     out = tmp_path / "2025.xlsx"
     async with db.session() as session:
         counts = await export(session, ["members", "activities", "info"], 2025, out, rules=rules, zone=SH)
-    assert counts == {"members": 5, "activities": 6, "info": 3}
+    assert counts == {"members": 4, "activities": 6, "info": 3}
     book = load_workbook(out)
     assert book.sheetnames == ["委员履职档案", "履职活动", "社情民意"]
     assert [c.value for c in book["社情民意"][1]][:4] == ["编号", "标题", "类别", "状态"]
@@ -419,7 +422,7 @@ async def test_annual_figures(db, rules) -> None:
     await _fixture(db)
     async with db.session() as session:
         figures = await annual_figures(session, 2025, rules=rules, zone=SH, now=NOW)
-    assert (figures.members, figures.bound) == (5, 4)
+    assert (figures.members, figures.bound) == (4, 3)  # 马晓燕 is staff
     assert figures.by_type == {"study": 3}  # confirmed only
     assert figures.groups["study"].events == 1 and figures.groups["study"].event_attendances == 2
     assert figures.groups["study"].participations == 3 and figures.groups["study"].members == 1
@@ -491,7 +494,7 @@ async def test_shortfall_of_a_points_deadline(db, rules) -> None:
         short = await shortfall(session, [{"type": "points", "min": 20}], Period.of_year(2025, SH), rules)
     # 廖艳: plenary 30 → meets it; 苏建华: study 2 + 社情民意 (5 + 8) + 5 = 20 → meets it; the rest do not.
     assert (
-        short is not None and short.count == 3 and "苏建华" not in short.names and "廖艳" not in short.names
+        short is not None and short.count == 2 and "苏建华" not in short.names and "廖艳" not in short.names
     )
     async with db.session() as session:
         from bot.deadlines import complies
@@ -500,7 +503,9 @@ async def test_shortfall_of_a_points_deadline(db, rules) -> None:
             title="积分", due_on=date(2025, 12, 31), requirement={"type": "points", "min": 20}
         )
         behind = [
-            mm.name for mm in m.values() if not await complies(session, deadline, mm.id, rules=rules, zone=SH)
+            mm.name
+            for mm in m.values()
+            if mm.is_member and not await complies(session, deadline, mm.id, rules=rules, zone=SH)
         ]
     assert short.count == len(behind) and sorted(short.names) == sorted(behind)
 

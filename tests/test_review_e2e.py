@@ -173,19 +173,19 @@ async def test_record_attendance_in_chat(emu, bot_app, db, clock):
     (problem,) = await _after(staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五、钱七"))
     assert "钱七" in problem["text"]
     (summary,) = await _after(staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五"))
-    # everyone active but the two excused: 张三, 赵六, 普通委员 and the staff member
+    # every 委员 but the two excused: 张三, 赵六, 普通委员 (the staff member is not a 委员)
     assert summary["text"] == t(
-        "review.record_summary", "zh", type="全体会议", date="2025年1月8日", present=4, leave=1, absent=1
+        "review.record_summary", "zh", type="全体会议", date="2025年1月8日", present=3, leave=1, absent=1
     )
     staff.press_button(t("review.btn_record_confirm", "zh"))
-    done = t("review.record_done", "zh", present=4, leave=1, absent=1)
+    done = t("review.record_done", "zh", present=3, leave=1, absent=1)
     await emu.wait_for(lambda: any(done in text for text in staff.texts()))
     async with db.session() as session:
         rows = {r.member_id: r for r in (await session.exec(select(ActivityReport))).all()}
     assert rows[people[1].id].attendance == "leave" and rows[people[1].id].points == 20
     assert rows[people[2].id].attendance == "absent" and rows[people[2].id].points == -10
     assert rows[people[0].id].points == 30 and rows[people[0].id].recorded_by == staff_member.id
-    assert len(rows) == 6
+    assert len(rows) == 5 and staff_member.id not in rows
 
 
 def test_cli_records_a_meeting_once(db_url, tmp_path):
