@@ -26,6 +26,7 @@ from bot.figures import (
     took_part,
 )
 from bot.i18n import t
+from bot.info import level_label
 from bot.rules import INFO_LEVELS, Rules
 from models.activity import CONFIRMED
 from models.member import Member
@@ -214,7 +215,7 @@ def render_text(figures: AnnualFigures, lang: str, rules: Rules) -> str:
         t(
             "digest.annual.level",
             lang,
-            level=t(f"digest.level_{lv}", lang),
+            level=level_label(lv, lang),
             n=figures.info_reported.get(lv, 0),
         )
         for lv in INFO_LEVELS

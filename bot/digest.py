@@ -34,6 +34,7 @@ from bot.figures import (
     took_part,
 )
 from bot.i18n import t
+from bot.info import level_label
 from bot.rules import INFO_LEVELS, Rules
 from models.activity import CONFIRMED, PENDING
 from models.member import Member
@@ -511,7 +512,7 @@ def render_text(digest: Digest, lang: str, rules: Rules) -> str:
         t(
             "digest.level",
             lang,
-            level=t(f"digest.level_{lv}", lang),
+            level=level_label(lv, lang),
             n=cur.info_reported.get(lv, 0),
             trend=trend(cur.info_reported.get(lv, 0), prev.info_reported.get(lv, 0), lang),
         )

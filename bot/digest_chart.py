@@ -24,7 +24,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from bot.digest import Count, Digest, type_label  # noqa: E402
-from bot.i18n import t  # noqa: E402
+from bot.i18n import t
+from bot.info import level_label  # noqa: E402
 from bot.rules import INFO_LEVELS, Rules  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ def build_figure(digest: Digest, lang: str, rules: Rules) -> Figure:
             [
                 t(f"digest.chart_info_{k}", language)
                 if k not in INFO_LEVELS
-                else t("digest.chart_reported", language, level=t(f"digest.level_{k}", language))
+                else t("digest.chart_reported", language, level=level_label(k, language))
                 for k in info_keys
             ],
             [

@@ -552,7 +552,7 @@ def event_params(item: InfoItem, event: InfoEvent, lang: str) -> dict[str, objec
     return {
         "number": item.number,
         "title": item.title,
-        "level": t(f"info.level.{event.level}", lang) if event.level else "",
+        "level": level_label(event.level, lang) if event.level else "",
         "target": event.target or "",
         "date": event.on_date.isoformat() if event.on_date else "",
         "text": event.text or "",
@@ -730,6 +730,11 @@ class InfoSummary:
     items: list[tuple[str, float]] = field(default_factory=list)  # (number, this member's points)
 
 
+def level_label(level: str, lang: str) -> str:
+    """The one name of a level (区级 / 市级 / 省级 / 全国) on cards, buttons, workbooks and figures."""
+    return t(f"info.level.{level}", lang)
+
+
 def highest_level(accepted: bool, levels: set[str]) -> str | None:
     """Acceptance by the committee counts as the district level; reports upward add higher ones."""
     reached = ({"district"} if accepted else set()) | levels
@@ -863,7 +868,7 @@ def describe_event(event: InfoEvent, lang: str, tz: tzinfo, actor: str = "") -> 
     """One history line, e.g. `2025-03-02 10:15 报送市级（2025-03-01）`."""
     when = local(event.at or datetime.now(UTC), tz).strftime("%Y-%m-%d %H:%M")
     params = {
-        "level": t(f"info.level.{event.level}", lang) if event.level else "",
+        "level": level_label(event.level, lang) if event.level else "",
         "target": event.target or "",
         "date": event.on_date.isoformat() if event.on_date else "",
         "text": event.text or "",
