@@ -278,7 +278,7 @@ async def test_week_numbers_iso_boundaries_and_previous_week(db, rules) -> None:
 
     text = render_text(digest, "zh", rules)
     lines = text.splitlines()
-    assert lines[0] == t("digest.title", "zh", week="2025-W47", start="2025-11-17", end="2025-11-23")
+    assert lines[0] == "📊 履职周报 · 第47周（11月17日—23日）"
     # what needs action comes first, before the numbers
     assert text.index("【待办事项】") < text.index("【本周数据】")
     assert t("digest.action_reports", "zh", n=1, days=7) in lines
@@ -287,7 +287,7 @@ async def test_week_numbers_iso_boundaries_and_previous_week(db, rules) -> None:
     assert t("digest.row", "zh", label="专委会及其他会议", submitted=1, confirmed=0, trend="↑1") in lines
     assert "出席率 67%" in text
     english = render_text(digest, "en", rules)
-    assert english.startswith("📊 Weekly digest 2025-W47") and "NEEDS ACTION" in english
+    assert english.startswith("📊 Weekly digest · week 47 (17–23 Nov)") and "NEEDS ACTION" in english
 
 
 async def test_minimums_shown_when_the_year_ends_within_30_days(db, rules) -> None:
@@ -356,26 +356,26 @@ async def test_chart_png_opens_and_uses_a_cjk_font(db, rules) -> None:
     from fontTools.ttLib import TTCollection, TTFont
     from PIL import Image
 
-    from bot.digest_chart import build_figure, figure_texts, find_cjk_font, render_png
+    from bot.digest_chart import build_figures, figure_texts, find_cjk_font, render_pngs
 
     await _fixture(db)
     async with db.session() as session:
         digest = await build_digest(session, W47, now=NOW, rules=rules, zone=SH)
     font = find_cjk_font()
     assert font is not None, "no CJK font: install fonts-noto-cjk"
-    texts = figure_texts(build_figure(digest, "zh", rules))
+    texts = [pair for _, fig in build_figures(digest, "zh", rules) for pair in figure_texts(fig)]
     chinese = [(text, path) for text, path in texts if any(ord(ch) > 0x2E80 for ch in text)]
-    assert {"学习培训、专题讲座", "教科文卫委员会", "本周", "上周"} <= {text for text, _ in chinese}
+    assert {"学习培训、\n专题讲座", "教科文卫委员会", "本周", "上周"} <= {text for text, _ in chinese}
     for text, path in chinese:
         assert path == font.path
         # the glyphs are in the font's character map (independently read with fontTools)
         reader = TTCollection(path).fonts[font.index] if path.endswith(".ttc") else TTFont(path)
         cmap = reader.getBestCmap()
         assert all(ord(ch) in cmap for ch in text if not ch.isspace()), text
-    png = render_png(digest, "zh", rules)
-    image = Image.open(io.BytesIO(png))
-    image.load()
-    assert image.format == "PNG" and image.width > 400 and image.height > 300
+    for _, png in render_pngs(digest, "zh", rules):
+        image = Image.open(io.BytesIO(png))
+        image.load()
+        assert image.format == "PNG" and image.width == 800 and image.height > 300
 
 
 async def test_chart_without_a_cjk_font_falls_back_to_english(db, rules, monkeypatch) -> None:
@@ -385,9 +385,10 @@ async def test_chart_without_a_cjk_font_falls_back_to_english(db, rules, monkeyp
     async with db.session() as session:
         digest = await build_digest(session, W47, now=NOW, rules=rules, zone=SH)
     monkeypatch.setattr(digest_chart, "find_cjk_font", lambda: None)
-    texts = [text for text, _ in digest_chart.figure_texts(digest_chart.build_figure(digest, "zh", rules))]
+    texts = [text for _, fig in digest_chart.build_figures(digest, "zh", rules) for text, _ in digest_chart.figure_texts(fig)]
     assert "Study session or lecture" in texts and "This week" in texts
-    assert all(text.isascii() for text in texts), [text for text in texts if not text.isascii()]  # no boxes
+    cjk = [text for text in texts if any(ord(ch) >= 0x2E80 for ch in text)]
+    assert cjk == []  # no boxes
 
 
 async def test_digest_workbook_and_exports_open_with_sheets_and_headers(db, rules, tmp_path) -> None:
@@ -448,10 +449,13 @@ async def test_queued_once_per_week_and_recipient(db, settings, rules, data_dir)
     async with db.session() as session:
         rows = (await session.exec(select(Outbox).order_by(Outbox.id))).all()
     assert sorted(r.dedupe_key for r in rows) == sorted(
-        f"digest:2025-W47:{chat}{suffix}" for chat in (1005, -100777) for suffix in ("", ":chart", ":xlsx")
+        f"digest:2025-W47:{chat}{suffix}"
+        for chat in (1005, -100777)
+        for suffix in ("", ":chart:types", ":chart:committees", ":chart:info", ":xlsx")
     )
     methods = {r.dedupe_key.rsplit(":", 1)[-1]: r.payload["method"] for r in rows if r.chat_id == 1005}
-    assert methods == {"1005": "sendMessage", "chart": "sendPhoto", "xlsx": "sendDocument"}
+    assert methods == {"1005": "sendMessage", "types": "sendPhoto", "committees": "sendPhoto",
+                       "info": "sendPhoto", "xlsx": "sendDocument"}  # fmt: skip
     photo = next(r for r in rows if r.payload["method"] == "sendPhoto")
     assert photo.payload["photo"].startswith("file:") and photo.payload["photo"].endswith(".png")
     assert (data_dir / "digests" / "digest-2025-W47-zh.xlsx").is_file()
@@ -464,16 +468,18 @@ async def test_delivered_once_across_a_restart(db, settings, emu, data_dir) -> N
     clock = Clock(frozen=sh(2025, 11, 24, 10, 30))  # the bot was down at 09:00: sent late, at start-up
     deps = make_deps(settings, db, clock)
     async with running(deps, poll_timeout=1):
-        messages = await staff.wait_for_messages(3)
-    assert messages[0]["text"].startswith("📊 履职周报 2025-W47")
-    assert "photo" in messages[1] and messages[2]["document"]["file_name"] == "履职周报-2025-W47.xlsx"
+        await emu.wait_for(lambda: any("document" in m for m in staff.messages()), 10, what="the workbook")
+        messages = staff.messages()
+    assert messages[0]["text"].startswith("📊 履职周报 · 第47周（11月17日—23日）")
+    assert ["photo" in m for m in messages[1:4]] == [True] * 3
+    assert messages[4]["document"]["file_name"] == "履职周报-2025年第47周.xlsx"
     async with running(make_deps(settings, db, clock), poll_timeout=1) as app:
         await app.bot_data["deps"].extras["dispatcher"].run_once()  # anything queued would go now
-    assert len(staff.messages()) == 3
+    assert len(staff.messages()) == 5
     assert emu.sent_to(1001) == []
     async with db.session() as session:
         rows = (await session.exec(select(Outbox))).all()
-    assert len(rows) == 3 and {r.status for r in rows} == {"sent"}
+    assert len(rows) == 5 and {r.status for r in rows} == {"sent"}  # text, three charts, workbook
 
 
 async def test_not_queued_before_the_hour(db, settings, emu, data_dir) -> None:
@@ -538,7 +544,7 @@ async def test_command_line_digest_export_and_annual(db, db_url, tmp_path) -> No
     result = cli("digest", "--week", "2025-W47")
     assert result.returncode == 0, result.stderr
     assert (
-        result.stdout.startswith("📊 履职周报 2025-W47")
+        result.stdout.startswith("📊 履职周报 · 2025年第47周（11月17日—23日）")
         and "履职报告：提交 3 件（已确认 1），↑1" in result.stdout
     )
     bad = cli("digest", "--week", "next")
@@ -593,3 +599,38 @@ def test_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(monke
         assert font is not None and "CJK" in font.family
     finally:
         find_cjk_font.cache_clear()
+
+
+async def test_instructions_are_counted_in_the_digest(db, rules) -> None:
+    m = await _fixture(db)
+    async with db.session() as session:
+        await _item(session, m["b"], 9, sh(2025, 11, 3, 9), "accepted",
+                    [("accepted", sh(2025, 11, 4, 9), None), ("instruction", sh(2025, 11, 19, 9), "city")])  # fmt: skip
+    async with db.session() as session:
+        digest = await build_digest(session, W47, now=NOW, rules=rules, zone=SH)
+    assert (digest.current.info_instructions, digest.previous.info_instructions) == (1, 0)
+    assert "批示 1（↑1）" in render_text(digest, "zh", rules)
+
+
+async def test_charts_fit_a_phone_with_integer_ticks_both_weeks_labelled_and_the_legend_outside(db, rules) -> None:
+    from bot.digest_chart import build_figures
+
+    await _fixture(db)
+    async with db.session() as session:
+        digest = await build_digest(session, W47, now=NOW, rules=rules, zone=SH)
+    figures = build_figures(digest, "zh", rules)
+    assert [subject for subject, _ in figures] == ["types", "committees", "info"]
+    for subject, fig in figures:
+        width, height = fig.get_size_inches() * fig.dpi
+        assert width == 800 and height < 1400, subject  # one phone screen each
+        [ax] = fig.axes
+        ticks = [tick for tick in ax.get_xticks() if ax.get_xlim()[0] <= tick <= ax.get_xlim()[1]]
+        assert ticks and all(float(tick).is_integer() for tick in ticks), (subject, ticks)
+        bars = [patch for container in ax.containers for patch in container]
+        labels = [text for text in ax.texts if text.get_text().isdigit()]
+        assert len(labels) == len(bars) == 2 * len(ax.get_yticks()), subject  # this week and last, zeros too
+        [legend] = fig.legends
+        renderer = fig.canvas.get_renderer()
+        assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)), subject
+    types = figures[0][1].axes[0]
+    assert [t.get_text() for t in types.get_yticklabels()][:2] == ["学习培训、\n专题讲座", "专委会及其他会议"]
