@@ -111,7 +111,7 @@ def week_label(week: IsoWeek, lang: str, *, this_year: int | None = None) -> str
     """How people read a week: 第48周（11月23日—29日）; the year only when it is not this year's."""
     first, last = week.monday, week.sunday
     names = {"d1": first.day, "d2": last.day, "m1": first.month, "m2": last.month, "y1": first.year,
-             "y2": last.year, "b1": first.strftime("%b"), "b2": last.strftime("%b")}  # fmt: skip
+             "y2": last.year}  # fmt: skip
     kind = "same_month" if (first.year, first.month) == (last.year, last.month) else "months"
     if first.year != last.year:
         kind = "years"
@@ -604,8 +604,7 @@ def title(digest: Digest, lang: str) -> str:
     """The first line; a week still under way says up to when it counts."""
     if digest.so_far:
         moment = digest.zone_now
-        until = t("digest.until", lang, m=moment.month, d=moment.day, b=moment.strftime("%b"),
-                  hm=moment.strftime("%H:%M"))  # fmt: skip
+        until = t("digest.until", lang, m=moment.month, d=moment.day, hm=moment.strftime("%H:%M"))
         return t("digest.title_so_far", lang, week=label(digest, lang), until=until)
     return t("digest.title", lang, week=label(digest, lang))
 

@@ -600,7 +600,7 @@ async def check_in(
             return CheckIn.NOT_OPEN, event
     _, invitation = await invitation_for(session, event.id, member)  # type: ignore[arg-type]
     if invitation is None:
-        if code is None:
+        if code is None or not member.is_active_member:  # staff at the venue are not 委员 attending
             return CheckIn.NOT_INVITED, event
         invitation = Invitation(
             event_id=event.id,

@@ -287,7 +287,7 @@ async def test_week_numbers_iso_boundaries_and_previous_week(db, rules) -> None:
     assert t("digest.row", "zh", label="专委会及其他会议", submitted=1, confirmed=0, trend="↑1") in lines
     assert "出席率 67%" in text
     english = render_text(digest, "en", rules)
-    assert english.startswith("📊 Weekly digest · week 47 (17–23 Nov)") and "NEEDS ACTION" in english
+    assert english.startswith("📊 Weekly digest · week 47 (11/17–23)") and "NEEDS ACTION" in english
 
 
 async def test_minimums_shown_when_the_year_ends_within_30_days(db, rules) -> None:

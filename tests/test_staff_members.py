@@ -191,3 +191,16 @@ async def test_coauthor_search_attendance_lists_and_deadlines_leave_staff_out(db
         await session.flush()
         behind = await deadlines.members_behind(session, deadline, rules=rules, zone=SH)
     assert len(behind) == 250 and staff.id not in {m.id for m in behind}
+
+
+async def test_staff_at_the_venue_are_not_checked_in_as_members(db, rules) -> None:
+    people = await _import(db)
+    staff = next(m for m in people if m.role == "secretariat")
+    start = NOW + timedelta(days=1)
+    async with db.session() as session:
+        event = await events.create_event(session, title="学习会", kind="study", starts_at=start, now=NOW, rules=rules)
+        await events.publish_event(session, event, now=NOW, policy=ReminderPolicy(zone=SH))
+    async with db.session() as session:
+        result, _ = await events.check_in(session, member=staff, now=start, rules=rules, zone=SH, code=event.checkin_code)
+        assert result is events.CheckIn.NOT_INVITED
+        assert (await session.exec(select(Invitation).where(Invitation.member_id == staff.id))).first() is None
