@@ -562,8 +562,8 @@ def split_names(text: str) -> list[str]:
 
 
 async def match_names(session: AsyncSession, names: list[str]) -> NameMatch:
-    """Active members by name (or `name/sector` when two share a name)."""
-    members = (await session.exec(select(Member).where(col(Member.active).is_(True)))).all()
+    """Serving 委员 by name (or `name/sector` when two share a name); staff are not found."""
+    members = (await session.exec(select(Member).where(Member.is_active_member))).all()
     by_name: dict[str, list[Member]] = {}
     for m in members:
         by_name.setdefault(m.name, []).append(m)
@@ -584,7 +584,7 @@ async def match_names(session: AsyncSession, names: list[str]) -> NameMatch:
 
 
 async def active_member_ids(session: AsyncSession) -> list[int]:
-    query = select(Member.id).where(col(Member.active).is_(True)).order_by(col(Member.id))
+    query = select(Member.id).where(Member.is_active_member).order_by(col(Member.id))
     return [i for i in (await session.exec(query)).all() if i is not None]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import and_, case, distinct, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.figures import (
@@ -22,11 +22,14 @@ from bot.figures import (
     attended_invitation,
     held_in,
     member_points_query,
+    of_members,
     took_part,
 )
 from bot.i18n import t
+from bot.info import level_label
 from bot.rules import INFO_LEVELS, Rules
 from models.activity import CONFIRMED
+from models.member import Member
 
 # The headings of an annual work report and the activity types each gathers.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -91,13 +94,14 @@ async def annual_figures(
         for v in (
             await session.exec(
                 select(func.count(), func.sum(case((MB.telegram_user_id.is_not(None), 1), else_=0))).where(
-                    MB.active.is_(True)
+                    Member.is_active_member
                 )
             )
         ).one()
     )
 
     in_year = (
+        of_members(AR.member_id),
         AR.status == CONFIRMED,
         AR.activity_date >= period.first_day,
         AR.activity_date < period.end_day,
@@ -119,7 +123,7 @@ async def annual_figures(
             func.sum(case((attended_invitation(inv), 1), else_=0)),
         )
         .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, inv.event_id == ev.id)
+        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
         .where(*held)
         .group_by(ev.kind)
     )
@@ -153,16 +157,14 @@ async def annual_figures(
         stats.feedback,
     )
 
-    committees = select(MB.committee, func.count()).where(MB.active.is_(True)).group_by(MB.committee)
+    committees = select(MB.committee, func.count()).where(Member.is_active_member).group_by(MB.committee)
     for committee, n in (await session.exec(committees)).all():
         out.by_committee.setdefault(committee or "", CommitteeFigures()).members += int(n)
     reports = (
         select(MB.committee, func.count(), func.count(distinct(AR.member_id)))
         .select_from(ART)
         .join(MBT, MB.id == AR.member_id)
-        .where(
-            AR.status == CONFIRMED, AR.activity_date >= period.first_day, AR.activity_date < period.end_day
-        )
+        .where(*in_year)  # the same took-part rule as the figures by type: the totals agree
         .group_by(MB.committee)
     )
     for committee, n, reporting in (await session.exec(reports)).all():
@@ -213,7 +215,7 @@ def render_text(figures: AnnualFigures, lang: str, rules: Rules) -> str:
         t(
             "digest.annual.level",
             lang,
-            level=t(f"digest.level_{lv}", lang),
+            level=level_label(lv, lang),
             n=figures.info_reported.get(lv, 0),
         )
         for lv in INFO_LEVELS

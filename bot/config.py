@@ -111,6 +111,17 @@ class Settings(BaseSettings):
         parse_quiet_hours(value)
         return value
 
+    @field_validator("holidays_file")
+    @classmethod
+    def _holidays_file(cls, value: str) -> str:
+        from bot.holidays import HolidayFileError, load_calendar
+
+        try:
+            load_calendar(value)  # a missing or broken file stops the start, not a reminder later
+        except HolidayFileError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("deadline_remind_time")
     @classmethod
     def _remind_time(cls, value: str) -> str:

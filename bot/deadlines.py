@@ -23,13 +23,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import to_db
+from bot.figures import took_part
 from bot.i18n import t
 from bot.outbox import Queued, drop_pending, enqueue_many
 from bot.points import member_points
 from bot.reminders import ReminderPolicy, deadline_slots
 from bot.rules import Rules
 from models import Member
-from models.activity import ABSENT, CONFIRMED, LEAVE, PENDING, ActivityReport
+from models.activity import CONFIRMED, PENDING, ActivityReport
 from models.event import Deadline
 
 log = logging.getLogger(__name__)
@@ -142,8 +143,7 @@ async def complies(session: AsyncSession, deadline: Deadline, member_id: int, *,
                     ActivityReport.member_id == member_id,
                     ActivityReport.type_code == req.get("code"),
                     col(ActivityReport.status).in_([PENDING, CONFIRMED]),
-                    col(ActivityReport.attendance).is_(None)
-                    | col(ActivityReport.attendance).not_in([LEAVE, ABSENT]),
+                    took_part(),
                     col(ActivityReport.activity_date) >= first,
                     col(ActivityReport.activity_date) < last,
                 )
@@ -159,10 +159,8 @@ async def complies(session: AsyncSession, deadline: Deadline, member_id: int, *,
 
 
 async def members_behind(session: AsyncSession, deadline: Deadline, *, rules: Rules, zone) -> list[Member]:  # type: ignore[no-untyped-def]
-    """Active members who do not meet the requirement yet."""
-    everyone = (
-        await session.exec(select(Member).where(col(Member.active).is_(True)).order_by(col(Member.id)))
-    ).all()
+    """Serving 委员 who do not meet the requirement yet."""
+    everyone = (await session.exec(select(Member).where(Member.is_active_member).order_by(col(Member.id)))).all()
     behind = []
     for member in everyone:
         assert member.id is not None

@@ -30,11 +30,15 @@ from bot.figures import (
     held_in,
     members_where,
     minimums_requirements,
+    of_members,
     shortfall,
+    took_part,
 )
 from bot.i18n import t
+from bot.info import level_label
 from bot.rules import INFO_LEVELS, Rules
 from models.activity import CONFIRMED, PENDING
+from models.member import Member
 
 REVIEW_WAIT = timedelta(days=3)  # reports and 社情民意 waiting longer than this need action
 DEADLINE_HORIZON_DAYS = 30
@@ -103,7 +107,21 @@ class IsoWeek:
         return Period.between(start, end, zone)
 
     def __str__(self) -> str:
-        return f"{self.year}-W{self.week:02d}"
+        return f"{self.year}-W{self.week:02d}"  # for files, keys and the command line
+
+
+def week_label(week: IsoWeek, lang: str, *, this_year: int | None = None) -> str:
+    """How people read a week: 第48周（11月23日—29日）; the year only when it is not this year's."""
+    first, last = week.monday, week.sunday
+    names = {"d1": first.day, "d2": last.day, "m1": first.month, "m2": last.month, "y1": first.year,
+             "y2": last.year}  # fmt: skip
+    kind = "same_month" if (first.year, first.month) == (last.year, last.month) else "months"
+    if first.year != last.year:
+        kind = "years"
+    span = t(f"digest.range_{kind}", lang, **names)
+    if this_year is not None and week.year != this_year and kind != "years":
+        return t("digest.week_label_year", lang, n=week.week, year=week.year, range=span)
+    return t("digest.week_label", lang, n=week.week, range=span)
 
 
 def digest_week_for(now: datetime, zone: tzinfo) -> IsoWeek:
@@ -132,6 +150,7 @@ class WeekNumbers:
     info_accepted: int = 0
     info_reported: dict[str, int] = field(default_factory=lambda: dict.fromkeys(INFO_LEVELS, 0))
     info_transferred: int = 0
+    info_instructions: int = 0  # items that got a leader's instruction (批示) in the week
     events_held: int = 0
     invited: int = 0
     attended: int = 0
@@ -198,10 +217,21 @@ class Digest:
     current: WeekNumbers
     previous: WeekNumbers
     upcoming: list[Upcoming]
+    zone: tzinfo = UTC
+
+    @property
+    def zone_now(self) -> datetime:
+        return self.generated_at.astimezone(self.zone)
+
+    @property
+    def so_far(self) -> bool:
+        """The week is still under way: its figures are up to `generated_at`."""
+        return self.generated_at < self.week.bounds(self.zone)[1]
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["week"] = str(self.week)
+        data.pop("zone", None)
         return data
 
 
@@ -217,7 +247,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
         select(AR.type_code, MB.committee, MB.sector, func.count(), confirmed)
         .select_from(ART)
         .join(MBT, MB.id == AR.member_id)
-        .where(AR.submitted_at >= period.db_start, AR.submitted_at < period.db_end)
+        .where(AR.submitted_at >= period.db_start, AR.submitted_at < period.db_end, Member.is_member, took_part())
         .group_by(AR.type_code, MB.committee, MB.sector)
     )
     for code, committee, sector, n, ok in (await session.exec(reports)).all():
@@ -234,10 +264,11 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
         out.reports.confirmed += ok
 
     stats = await info_statistics(session, period.start, period.end)
-    out.info_submitted, out.info_accepted, out.info_transferred = (
+    out.info_submitted, out.info_accepted, out.info_transferred, out.info_instructions = (
         stats.submitted,
         stats.accepted,
         stats.transferred,
+        stats.instructions,
     )
     out.info_reported = {level: int(stats.reported.get(level, 0)) for level in INFO_LEVELS}
 
@@ -249,7 +280,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
             func.sum(case((attended_invitation(inv), 1), else_=0)),
         )
         .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, inv.event_id == ev.id)
+        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
         .where(held_in(ev, period, now))
     )
     events, invited, attended = (await session.exec(held)).one()
@@ -258,7 +289,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
     bound = (
         select(func.count())
         .select_from(MBT)
-        .where(MB.bound_at >= period.db_start, MB.bound_at < period.db_end)
+        .where(MB.bound_at >= period.db_start, MB.bound_at < period.db_end, Member.is_member)
     )
     out.newly_bound = int((await session.exec(bound)).scalar_one())
     return out
@@ -329,7 +360,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
 
 
 async def _members(session: AsyncSession, condition) -> Shortfall:  # type: ignore[no-untyped-def]
-    return await members_where(session, and_(MB.active.is_(True), condition), names=NAMES_SHOWN)
+    return await members_where(session, and_(Member.is_active_member, condition), names=NAMES_SHOWN)
 
 
 async def upcoming_events(
@@ -375,6 +406,7 @@ async def build_digest(
         current=await week_numbers(session, week, zone, now),
         previous=await week_numbers(session, week.previous(), zone, now),
         upcoming=await upcoming_events(session, upcoming_from, upcoming_from + timedelta(days=7), zone),
+        zone=zone,
     )
 
 
@@ -482,11 +514,7 @@ def render_action(action: NeedsAction, lang: str) -> list[str]:
 def render_text(digest: Digest, lang: str, rules: Rules) -> str:
     """The digest as one message (cut to Telegram's limit; the XLSX has everything)."""
     cur, prev = digest.current, digest.previous
-    week = digest.week
-    lines = [
-        t("digest.title", lang, week=str(week), start=week.monday.isoformat(), end=week.sunday.isoformat()),
-        "",
-    ]
+    lines = [title(digest, lang), ""]
     lines += render_action(digest.action, lang)
     lines += ["", t("digest.numbers_header", lang)]
     lines.append(
@@ -511,7 +539,7 @@ def render_text(digest: Digest, lang: str, rules: Rules) -> str:
         t(
             "digest.level",
             lang,
-            level=t(f"digest.level_{lv}", lang),
+            level=level_label(lv, lang),
             n=cur.info_reported.get(lv, 0),
             trend=trend(cur.info_reported.get(lv, 0), prev.info_reported.get(lv, 0), lang),
         )
@@ -527,6 +555,8 @@ def render_text(digest: Digest, lang: str, rules: Rules) -> str:
             accepted_trend=trend(cur.info_accepted, prev.info_accepted, lang),
             transferred=cur.info_transferred,
             transferred_trend=trend(cur.info_transferred, prev.info_transferred, lang),
+            instructions=cur.info_instructions,
+            instructions_trend=trend(cur.info_instructions, prev.info_instructions, lang),
             reported=reported,
         )
     )
@@ -568,5 +598,19 @@ def render_text(digest: Digest, lang: str, rules: Rules) -> str:
     return text
 
 
-def caption(digest: Digest, lang: str, what: str) -> str:
-    return t(f"digest.caption_{what}", lang, week=str(digest.week))
+def label(digest: Digest, lang: str) -> str:
+    """The digest's week as people read it."""
+    return week_label(digest.week, lang, this_year=digest.zone_now.year)
+
+
+def title(digest: Digest, lang: str) -> str:
+    """The first line; a week still under way says up to when it counts."""
+    if digest.so_far:
+        moment = digest.zone_now
+        until = t("digest.until", lang, m=moment.month, d=moment.day, hm=moment.strftime("%H:%M"))
+        return t("digest.title_so_far", lang, week=label(digest, lang), until=until)
+    return t("digest.title", lang, week=label(digest, lang))
+
+
+def caption(digest: Digest, lang: str, what: str, subject: str = "") -> str:
+    return t(f"digest.caption_{what}", lang, week=label(digest, lang), subject=subject)

@@ -24,7 +24,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from bot.digest import Count, Digest, type_label  # noqa: E402
-from bot.i18n import t  # noqa: E402
+from bot.i18n import t
+from bot.info import level_label  # noqa: E402
 from bot.rules import INFO_LEVELS, Rules  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -141,122 +142,150 @@ def _top(current: dict[str, Count], previous: dict[str, Count]) -> list[str]:
     return keys[:MAX_BARS]
 
 
-def _bars(ax, labels: list[str], now: list[int], before: list[int], lang: str, title: str) -> None:  # type: ignore[no-untyped-def]
-    positions = list(range(len(labels)))
-    height = 0.4
-    ax.barh(
-        [p - height / 2 for p in positions],
-        now,
-        height,
-        label=t("digest.chart_this_week", lang),
-        color="#c0392b",
-    )
-    ax.barh(
-        [p + height / 2 for p in positions],
-        before,
-        height,
-        label=t("digest.chart_last_week", lang),
-        color="#bdc3c7",
-    )
-    ax.set_yticks(positions, labels)
-    ax.invert_yaxis()
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    for p, value in zip(positions, now, strict=True):
-        if value:
-            ax.text(value, p - height / 2, f" {value}", va="center", fontsize=8)
-    if not labels:
-        ax.text(0.5, 0.5, t("digest.none", lang), ha="center", va="center", transform=ax.transAxes)
+SUBJECTS = ("types", "committees", "info")
+WIDTH_IN, DPI = 4.0, 200  # 800 px: sharp on a phone, which shows it about 400 px wide
+THIS_WEEK, LAST_WEEK = "#c0392b", "#b3b9bf"
 
 
-def build_figure(digest: Digest, lang: str, rules: Rules) -> Figure:
-    """The chart as a matplotlib Figure: reports by type and by committee, 社情民意, this week vs last."""
+@dataclass(frozen=True)
+class Bars:
+    """One chart: a subject's labels and this week's and last week's counts."""
+
+    subject: str
+    title: str
+    labels: list[str]
+    now: list[int]
+    before: list[int]
+
+
+def _subjects(digest: Digest, lang: str, rules: Rules) -> list[Bars]:
     cur, prev = digest.current, digest.previous
     types = _top(cur.by_type, prev.by_type)
     committees = _top(cur.by_committee, prev.by_committee)
-    info_keys = ["submitted", "accepted", *INFO_LEVELS, "transferred"]
+    info_keys = ["submitted", "accepted", "instructions", *INFO_LEVELS, "transferred"]
 
-    def labels_in(language: str) -> tuple[list[str], list[str], list[str], list[str]]:
-        return (
-            [type_label(rules, c, language) for c in types],
-            [c or t("digest.unassigned", language) for c in committees],
-            [
-                t(f"digest.chart_info_{k}", language)
-                if k not in INFO_LEVELS
-                else t("digest.chart_reported", language, level=t(f"digest.level_{k}", language))
-                for k in info_keys
-            ],
-            [
-                t(key, language, week=str(digest.week))
-                for key in (
-                    "digest.chart_title",
-                    "digest.chart_types",
-                    "digest.chart_committees",
-                    "digest.chart_info",
-                    "digest.chart_this_week",
-                    "digest.chart_last_week",
-                    "digest.none",
-                )
-            ],
-        )
+    def info_value(numbers, key: str) -> int:  # type: ignore[no-untyped-def]
+        return numbers.info_reported.get(key, 0) if key in INFO_LEVELS else getattr(numbers, f"info_{key}")
 
-    lang, font = chart_language(lang, [s for group in labels_in(lang) for s in group])
-    type_labels, committee_labels, info_labels, _ = labels_in(lang)
-    if font is None or not all(covers(font, s) for s in committee_labels):
-        # Committee names are free text: shown only where the font has their glyphs.
-        committee_labels = [s if s.isascii() else f"#{i + 1}" for i, s in enumerate(committee_labels)]
-
-    families = [font.family, "DejaVu Sans"] if font is not None else ["DejaVu Sans"]
-    with matplotlib.rc_context({"font.family": families, "axes.unicode_minus": False}):
-        rows = max(len(types), 1) + max(len(committees), 1) + len(info_keys)
-        fig = Figure(figsize=(8, 2 + rows * 0.32), dpi=110, layout="constrained")
-        FigureCanvasAgg(fig)
-        heights = [max(len(types), 1) + 1, max(len(committees), 1) + 1, len(info_keys) + 1]
-        axes = fig.subplots(3, 1, gridspec_kw={"height_ratios": heights})
-        fig.suptitle(t("digest.chart_title", lang, week=str(digest.week)), fontsize=13)
-        _bars(
-            axes[0],
-            type_labels,
+    return [
+        Bars(
+            "types",
+            t("digest.chart_types", lang),
+            [type_label(rules, c, lang) for c in types],
             [cur.by_type.get(c, Count()).submitted for c in types],
             [prev.by_type.get(c, Count()).submitted for c in types],
-            lang,
-            t("digest.chart_types", lang),
-        )
-        _bars(
-            axes[1],
-            committee_labels,
+        ),
+        Bars(
+            "committees",
+            t("digest.chart_committees", lang),
+            [c or t("digest.unassigned", lang) for c in committees],
             [cur.by_committee.get(c, Count()).submitted for c in committees],
             [prev.by_committee.get(c, Count()).submitted for c in committees],
-            lang,
-            t("digest.chart_committees", lang),
-        )
-
-        def info_value(numbers, key: str) -> int:  # type: ignore[no-untyped-def]
-            if key in INFO_LEVELS:
-                return numbers.info_reported.get(key, 0)
-            return getattr(numbers, f"info_{key}")
-
-        _bars(
-            axes[2],
-            info_labels,
+        ),
+        Bars(
+            "info",
+            t("digest.chart_info", lang),
+            [
+                t("digest.chart_reported", lang, level=level_label(k, lang))
+                if k in INFO_LEVELS
+                else t(f"digest.chart_info_{k}", lang)
+                for k in info_keys
+            ],
             [info_value(cur, k) for k in info_keys],
             [info_value(prev, k) for k in info_keys],
-            lang,
-            t("digest.chart_info", lang),
-        )
-        fig.canvas.draw()  # lay out now, inside the font context
-    return fig
+        ),
+    ]
 
 
-def render_png(digest: Digest, lang: str, rules: Rules) -> bytes:
-    fig = build_figure(digest, lang, rules)
-    buffer = io.BytesIO()
-    families = [f for f in (find_cjk_font(),) if f is not None]
-    with matplotlib.rc_context(
-        {"font.family": [families[0].family, "DejaVu Sans"] if families else ["DejaVu Sans"]}
-    ):
-        fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+def _wrap(label: str, width: int = 8) -> str:
+    """A long Chinese label on two balanced lines (after a 、 or before a （ when there is one), so
+    the bars keep most of a phone's width; longer than two lines is cut with …."""
+    if len(label) <= width or label.isascii():
+        return label
+    half = (len(label) + 1) // 2
+    breaks = [i + 1 for i, ch in enumerate(label) if ch in "、，"] + [i for i, ch in enumerate(label) if ch == "（"]
+    cut = min(breaks, key=lambda i: abs(i - half)) if breaks else half
+    if not 2 <= cut <= width + 1:
+        cut = half
+    first, rest = label[:cut], label[cut:]
+    limit = max(width + 1, len(first))
+    return first + "\n" + (rest if len(rest) <= limit else rest[: limit - 1] + "…")
+
+
+def _draw(fig: Figure, bars: Bars, lang: str, week_text: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax = fig.subplots()
+    positions = list(range(len(bars.labels)))
+    height = 0.38
+    this = ax.barh([p - height / 2 for p in positions], bars.now, height, color=THIS_WEEK,
+                   label=t("digest.chart_this_week", lang))  # fmt: skip
+    last = ax.barh([p + height / 2 for p in positions], bars.before, height, color=LAST_WEEK,
+                   label=t("digest.chart_last_week", lang))  # fmt: skip
+    for group in (this, last):  # both weeks labelled, zeros too: a missing bar is a 0, not a gap
+        ax.bar_label(group, padding=2, fontsize=8)
+    ax.set_yticks(positions, [_wrap(label) for label in bars.labels], fontsize=9)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
+    ax.set_xlim(0, max([*bars.now, *bars.before, 1]) * 1.18 + 0.3)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(week_text, fontsize=9, color="#555555", loc="left")
+    fig.suptitle(bars.title, fontsize=12, x=0.02, ha="left")
+    # The legend goes below the bars, outside them, so it never hides one.
+    fig.legend(handles=[this, last], loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    if not bars.labels:
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, t("digest.none", lang), ha="center", va="center", transform=ax.transAxes)
+
+
+def build_figures(digest: Digest, lang: str, rules: Rules) -> list[tuple[str, Figure]]:
+    """One phone-sized chart per subject: reports by type, by committee, 社情民意; this week vs last."""
+    from bot.digest import label as week_text
+
+    digest_lang = lang
+    subjects = _subjects(digest, lang, rules)
+    fixed = [s for b in subjects for s in (b.title, *(b.labels if b.subject != "committees" else []))]
+    fixed += [week_text(digest, lang), t("digest.chart_this_week", lang), t("digest.chart_last_week", lang)]
+    lang, font = chart_language(lang, fixed)
+    if lang != digest_lang:
+        subjects = _subjects(digest, lang, rules)
+    committees = subjects[1]
+    if font is None or not all(covers(font, s) for s in committees.labels):
+        # Committee names are free text: shown only where the font has their glyphs.
+        committees = Bars(committees.subject, committees.title,
+                          [s if s.isascii() else f"#{i + 1}" for i, s in enumerate(committees.labels)],
+                          committees.now, committees.before)  # fmt: skip
+        subjects[1] = committees
+    families = [font.family, "DejaVu Sans"] if font is not None else ["DejaVu Sans"]
+    out = []
+    with matplotlib.rc_context({"font.family": families, "axes.unicode_minus": False}):
+        for bars in subjects:
+            rows = max(len(bars.labels), 1)
+            fig = Figure(figsize=(WIDTH_IN, 1.45 + rows * 0.42), dpi=DPI, layout="constrained")
+            FigureCanvasAgg(fig)
+            _draw(fig, bars, lang, week_text(digest, lang))
+            fig.canvas.draw()  # lay out now, inside the font context
+            out.append((bars.subject, fig))
+    return out
+
+
+def build_figure(digest: Digest, lang: str, rules: Rules) -> Figure:
+    """The first chart (reports by type), for checks of fonts and labels."""
+    return build_figures(digest, lang, rules)[0][1]
+
+
+def render_pngs(digest: Digest, lang: str, rules: Rules) -> list[tuple[str, bytes]]:
+    """(subject, PNG) for each chart."""
+    found = find_cjk_font()
+    families = [found.family, "DejaVu Sans"] if found else ["DejaVu Sans"]
+    out = []
+    for subject, fig in build_figures(digest, lang, rules):
+        buffer = io.BytesIO()
+        with matplotlib.rc_context({"font.family": families}):
+            fig.savefig(buffer, format="png")
+        out.append((subject, buffer.getvalue()))
+    return out
 
 
 def figure_texts(fig: Figure) -> list[tuple[str, str]]:

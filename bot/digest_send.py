@@ -1,6 +1,6 @@
 """Delivering the weekly digest through the outbox: text, chart (sendPhoto) and workbook
 (sendDocument) for every secretariat member and the secretariat's chat, with one dedupe key per
-week and recipient (`digest:<week>:<chat>`, plus `:chart` / `:xlsx`), so it is never sent twice
+week and recipient (`digest:<week>:<chat>`, plus `:chart:<subject>` / `:xlsx`), so it is never sent twice
 and goes out late, at start-up, if the bot was down at the hour.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.digest import Digest, IsoWeek, build_digest, caption, digest_week_for, render_text
 from bot.figures import MB
-from bot.i18n import normalize
+from bot.i18n import normalize, t
 from bot.outbox import enqueue
 from bot.rules import Rules
 from models import Outbox, Role
@@ -111,19 +111,21 @@ def dedupe_key(week: IsoWeek, chat_id: int) -> str:
 
 async def render_files(
     db: Database, digest: Digest, lang: str, folder: Path, *, rules: Rules, zone: tzinfo
-) -> tuple[Path, Path]:
-    """The chart and the workbook of a digest in one language, written to `folder`."""
-    from bot.digest_chart import render_png
+) -> tuple[list[tuple[str, Path]], Path]:
+    """The charts (one per subject) and the workbook of a digest in one language, written to `folder`."""
+    from bot.digest_chart import render_pngs
     from bot.exports import digest_workbook
 
     await asyncio.to_thread(_prune, folder)
-    png = folder / f"digest-{digest.week}-{lang}.png"
-    data = await asyncio.to_thread(render_png, digest, lang, rules)
-    await asyncio.to_thread(_write, png, data)
+    charts = []
+    for subject, data in await asyncio.to_thread(render_pngs, digest, lang, rules):
+        png = folder / f"digest-{digest.week}-{lang}-{subject}.png"
+        await asyncio.to_thread(_write, png, data)
+        charts.append((subject, png))
     xlsx = folder / f"digest-{digest.week}-{lang}.xlsx"
     async with db.session() as session:
         await digest_workbook(session, digest.week, xlsx, rules=rules, zone=zone, lang=lang)
-    return png, xlsx
+    return charts, xlsx
 
 
 KEEP_FILES = timedelta(days=60)  # far longer than a queued digest waits (it expires after 7 days)
@@ -147,7 +149,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def workbook_name(week: IsoWeek, lang: str) -> str:
-    return f"履职周报-{week}.xlsx" if lang == "zh" else f"digest-{week}.xlsx"
+    return f"履职周报-{week.year}年第{week.week}周.xlsx" if lang == "zh" else f"digest-{week}.xlsx"
 
 
 async def queue_weekly_digest(
@@ -181,7 +183,7 @@ async def queue_weekly_digest(
     async with db.session() as session:
         for person in todo:
             key = dedupe_key(week, person.chat_id)
-            png, xlsx = files[person.lang]
+            charts, xlsx = files[person.lang]
             common = {
                 "chat_id": person.chat_id,
                 "member_id": person.member_id,
@@ -191,14 +193,15 @@ async def queue_weekly_digest(
             }
             if await enqueue(session, dedupe_key=key, text=render_text(digest, person.lang, rules), **common):
                 queued += 1
-            await enqueue(
-                session,
-                dedupe_key=f"{key}:chart",
-                method="sendPhoto",
-                text=caption(digest, person.lang, "chart"),
-                extra={"photo": f"file:{png}"},
-                **common,
-            )
+            for subject, png in charts:
+                await enqueue(
+                    session,
+                    dedupe_key=f"{key}:chart:{subject}",
+                    method="sendPhoto",
+                    text=caption(digest, person.lang, "chart", t(f"digest.chart_{subject}", person.lang)),
+                    extra={"photo": f"file:{png}"},
+                    **common,
+                )
             await enqueue(
                 session,
                 dedupe_key=f"{key}:xlsx",

@@ -100,7 +100,7 @@ async def resolve_audience(session: AsyncSession, spec: str) -> Audience:
     if head in ("committee", "sector"):
         column = Member.committee if head == "committee" else Member.sector
         found = (
-            await session.exec(select(Member.id).where(column == rest, col(Member.active).is_(True)))
+            await session.exec(select(Member.id).where(column == rest, Member.is_active_member))
         ).first()
         if found is None:
             raise EventError("empty_audience", text=rest[:60])
@@ -113,14 +113,16 @@ async def resolve_audience(session: AsyncSession, spec: str) -> Audience:
             raise EventError("unknown_member", name=name.strip()[:40]) from None
         except members_service.AmbiguousMember:
             raise EventError("ambiguous_member", name=name.strip()[:40]) from None
+        if not member.is_active_member:  # staff are not invited as 委员
+            raise EventError("unknown_member", name=name.strip()[:40])
         assert member.id is not None
         ids.append(member.id)
     return Audience("members", "", tuple(dict.fromkeys(ids)))
 
 
 async def audience_members(session: AsyncSession, event: Event) -> list[Member]:
-    """Active members the event is for."""
-    query = select(Member).where(col(Member.active).is_(True)).order_by(col(Member.id))
+    """Serving 委员 the event is for (staff are invited only when the roster says they are 委员 too)."""
+    query = select(Member).where(Member.is_active_member).order_by(col(Member.id))
     if event.audience_kind == "committee":
         query = query.where(Member.committee == event.audience_value)
     elif event.audience_kind == "sector":
@@ -617,7 +619,7 @@ async def check_in(
             return CheckIn.NOT_OPEN, event
     _, invitation = await invitation_for(session, event.id, member)  # type: ignore[arg-type]
     if invitation is None:
-        if code is None:
+        if code is None or not member.is_active_member:  # staff at the venue are not 委员 attending
             return CheckIn.NOT_INVITED, event
         invitation = Invitation(
             event_id=event.id,

@@ -8,59 +8,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import local
 from bot.figures import AR, ART, IA, IAT, IE, II, IIT, MB, MBT, Period, _level_rank, member_records
 from bot.i18n import t
+from bot.info import level_label
 from bot.rules import INFO_LEVELS, Rules
+from bot.sheets import Column, Sheet, When
+from models.activity import RETURNED
+from models.member import Member
 
 SUBJECTS = ("members", "activities", "info")
 STREAM_BATCH = 2000
-# Excel rejects control characters other than tab and newlines in cell text.
-_CONTROL = dict.fromkeys(i for i in range(32) if i not in (9, 10, 13))
-
-
-def _clean(value: Any) -> Any:
-    return value.translate(_CONTROL) if isinstance(value, str) else value
-
-
-class Sheet:
-    """A write-only sheet with a bold header row and frozen panes."""
-
-    def __init__(
-        self, book: Workbook, title: str, headers: list[str], widths: list[int] | None = None
-    ) -> None:
-        self.ws = book.create_sheet(title[:31])
-        self.ws.freeze_panes = "A2"
-        for index, width in enumerate(widths or [], start=1):
-            self.ws.column_dimensions[_column(index)].width = width
-        bold = Font(bold=True)
-        cells = []
-        for header in headers:
-            cell = WriteOnlyCell(self.ws, value=header)
-            cell.font = bold
-            cells.append(cell)
-        self.ws.append(cells)
-        self.rows = 0
-
-    def append(self, values: Iterable[Any]) -> None:
-        self.ws.append([_clean(v) for v in values])
-        self.rows += 1
-
-
-def _column(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index)
 
 
 def new_book() -> Workbook:
@@ -92,10 +57,6 @@ def _yes(value: bool, lang: str) -> str:
     return t("digest.xlsx.yes" if value else "digest.xlsx.no", lang)
 
 
-def _when(moment: datetime | None, zone: tzinfo) -> str:
-    return local(moment, zone).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 def _type(rules: Rules, code: str, lang: str) -> str:
     activity = rules.activities.get(code)
     return activity.label(lang) if activity else code
@@ -108,60 +69,44 @@ def _status(status: str | None, lang: str) -> str:
 # --------------------------------------------------------------------------- members
 
 
-def member_headers(rules: Rules, lang: str) -> list[str]:
-    x = "digest.xlsx."
+def _columns(
+    lang: str, spec: Iterable[tuple[str, float]], *, wrap: tuple[str, ...] = (), optional: tuple[str, ...] = ()
+) -> list[Column]:
+    """Columns from (key, width) pairs; the header is the catalogue's digest.xlsx.<key>."""
+    return [
+        Column(key, t(f"digest.xlsx.{key}", lang), width, wrap=key in wrap, optional=key in optional)
+        for key, width in spec
+    ]
+
+
+MEMBER_TOTALS = (
+    ("activity_points", 10), ("info_submitted", 10), ("info_points", 10), ("total", 8),
+    ("reports_confirmed", 10), ("reports_pending", 10), ("reports_returned", 9),
+    ("att_present", 9), ("att_leave", 9), ("att_absent", 9), ("events_invited", 9), ("events_attended", 9),
+    ("passed", 6), ("excellent", 6), ("owed", 22), ("bound", 7),
+)  # fmt: skip
+
+
+def member_columns(rules: Rules, lang: str) -> list[Column]:
     return (
-        [t(x + "name", lang), t(x + "sector", lang), t(x + "committee", lang)]
-        + [t(x + "points_of", lang, type=a.label(lang)) for a in rules.activities.values()]
+        _columns(lang, (("name", 10), ("sector", 12), ("committee", 16)))
         + [
-            t(x + key, lang)
-            for key in (
-                "activity_points",
-                "info_submitted",
-                "info_points",
-                "total",
-                "reports_confirmed",
-                "reports_pending",
-                "reports_returned",
-                "att_present",
-                "att_leave",
-                "att_absent",
-                "events_invited",
-                "events_attended",
-                "passed",
-                "excellent",
-                "owed",
-                "bound",
-            )
+            Column(f"p_{code}", t("digest.xlsx.points_of", lang, type=a.label(lang)), 10)
+            for code, a in rules.activities.items()
         ]
+        + _columns(lang, MEMBER_TOTALS)
     )
 
 
-def member_row(record: dict, rules: Rules, lang: str) -> list[Any]:
+def member_row(record: dict, rules: Rules, lang: str) -> dict[str, Any]:
     sep = "、" if lang == "zh" else ", "
-    owed = sep.join(_owed_label(rules, key, lang) for key in record["owed"])
-    return (
-        [record["name"], record["sector"], record["committee"]]
-        + [record[f"p_{code}"] for code in rules.activities]
-        + [
-            record["activity_points"],
-            record["info_submitted"],
-            record["info_points"],
-            record["total"],
-            record["reports_confirmed"],
-            record["reports_pending"],
-            record["reports_returned"],
-            record["att_present"],
-            record["att_leave"],
-            record["att_absent"],
-            record["events_invited"],
-            record["events_attended"],
-            _yes(record["passed"], lang),
-            _yes(record["excellent"], lang),
-            owed,
-            _yes(record["bound"], lang),
-        ]
-    )
+    return {
+        **record,
+        "passed": _yes(record["passed"], lang),
+        "excellent": _yes(record["excellent"], lang),
+        "owed": sep.join(_owed_label(rules, key, lang) for key in record["owed"]),
+        "bound": _yes(record["bound"], lang),
+    }
 
 
 def _owed_label(rules: Rules, key: str, lang: str) -> str:
@@ -180,7 +125,7 @@ async def write_members(
     now: datetime | None = None,
     records: list[dict] | None = None,
 ) -> int:
-    sheet = Sheet(book, t(title_key, lang), member_headers(rules, lang), [10, 10, 14])
+    sheet = Sheet(book, t(title_key, lang), member_columns(rules, lang))
     if records is None:
         records = await member_records(session, period, rules, now=now)
     for record in records:
@@ -191,26 +136,12 @@ async def write_members(
 # --------------------------------------------------------------------------- activity reports
 
 
-def activity_headers(lang: str) -> list[str]:
-    return [
-        t(f"digest.xlsx.{key}", lang)
-        for key in (
-            "report_id",
-            "name",
-            "sector",
-            "committee",
-            "type",
-            "activity_date",
-            "title",
-            "status",
-            "points",
-            "attendance",
-            "submitted_at",
-            "reviewed_at",
-            "return_reason",
-            "description",
-        )
-    ]
+ACTIVITY_COLUMNS = (
+    ("report_id", 8), ("name", 10), ("sector", 12), ("committee", 16), ("type", 18), ("activity_date", 12),
+    ("title", 20), ("status", 8), ("points", 7), ("attendance", 9), ("submitted_at", 17), ("reviewed_at", 17),
+    ("return_reason", 24), ("description", 50),
+)  # fmt: skip
+ACTIVITY_OPTIONAL = ("title", "attendance", "reviewed_at", "return_reason")  # the order of the counts below
 
 
 async def _stream(session: AsyncSession, query) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]
@@ -231,9 +162,29 @@ async def write_activities(
     title_key: str = "digest.xlsx.sheet_activities",
 ) -> int:
     """Reports submitted in `submitted` (the digest's week) or done in `activity_days` (a year)."""
-    sheet = Sheet(
-        book, t(title_key, lang), activity_headers(lang), [8, 10, 10, 14, 16, 12, 20, 8, 6, 8, 16, 16]
-    )
+    where = [Member.is_member]  # a staff member's own rows are not the committee's
+    if submitted is not None:
+        where += [AR.submitted_at >= submitted.db_start, AR.submitted_at < submitted.db_end]
+    if activity_days is not None:
+        where += [AR.activity_date >= activity_days.first_day, AR.activity_date < activity_days.end_day]
+    # Which optional columns any row fills (one aggregate, so the rows still stream).
+    returned_reason = case((and_(AR.status == RETURNED, AR.return_reason.is_not(None)), 1), else_=None)
+    counts = (
+        await session.exec(
+            select(
+                func.count(func.nullif(AR.title, "")),
+                func.count(AR.attendance),
+                func.count(AR.reviewed_at),
+                func.count(returned_reason),
+            )
+            .select_from(ART)
+            .join(MBT, MB.id == AR.member_id)
+            .where(*where)
+        )
+    ).one()
+    present = {key for key, n in zip(ACTIVITY_OPTIONAL, counts, strict=True) if n}
+    columns = _columns(lang, ACTIVITY_COLUMNS, wrap=("description",), optional=ACTIVITY_OPTIONAL)
+    sheet = Sheet(book, t(title_key, lang), [c for c in columns if not c.optional or c.key in present])
     query = (
         select(
             AR.id,
@@ -253,48 +204,28 @@ async def write_activities(
         )
         .select_from(ART)
         .join(MBT, MB.id == AR.member_id)
+        .where(*where)
         .order_by(AR.submitted_at, AR.id)
     )
-    if submitted is not None:
-        query = query.where(AR.submitted_at >= submitted.db_start, AR.submitted_at < submitted.db_end)
-    if activity_days is not None:
-        query = query.where(
-            AR.activity_date >= activity_days.first_day, AR.activity_date < activity_days.end_day
-        )
     async for row in _stream(session, query):
-        (
-            rid,
-            name,
-            sector,
-            committee,
-            code,
-            day,
-            title,
-            status,
-            points,
-            attendance,
-            submitted_at,
-            reviewed_at,
-            reason,
-            description,
-        ) = row
         sheet.append(
-            [
-                rid,
-                name,
-                sector,
-                committee,
-                _type(rules, code, lang),
-                day.isoformat() if isinstance(day, date) else day,
-                title or "",
-                _status(status, lang),
-                points,
-                t(f"digest.attendance.{attendance}", lang) if attendance else "",
-                _when(submitted_at, zone),
-                _when(reviewed_at, zone),
-                reason or "",
-                description or "",
-            ]
+            {
+                "report_id": row.id,
+                "name": row.name,
+                "sector": row.sector,
+                "committee": row.committee,
+                "type": _type(rules, row.type_code, lang),
+                "activity_date": row.activity_date,
+                "title": row.title or "",
+                "status": _status(row.status, lang),
+                "points": row.points,
+                "attendance": t(f"digest.attendance.{row.attendance}", lang) if row.attendance else "",
+                "submitted_at": When(row.submitted_at, zone),
+                "reviewed_at": When(row.reviewed_at, zone),
+                # a resubmitted report's old reason is history, not its state
+                "return_reason": (row.return_reason or "") if row.status == RETURNED else "",
+                "description": row.description or "",
+            }
         )
     return sheet.rows
 
@@ -302,24 +233,11 @@ async def write_activities(
 # --------------------------------------------------------------------------- 社情民意
 
 
-def info_headers(lang: str) -> list[str]:
-    return [
-        t(f"digest.xlsx.{key}", lang)
-        for key in (
-            "number",
-            "info_title",
-            "category",
-            "info_state",
-            "author",
-            "coauthors",
-            "submitted_at",
-            "highest_level",
-            "reported_levels",
-            "transferred",
-            "instruction",
-            "feedback",
-        )
-    ]
+INFO_COLUMNS = (
+    ("number", 14), ("info_title", 30), ("category", 10), ("info_state", 9), ("author", 10),
+    ("coauthors", 9), ("submitted_at", 17), ("highest_level", 10), ("reported_levels", 20),
+    ("transferred", 8), ("instruction", 6), ("feedback", 6),
+)  # fmt: skip
 
 
 async def write_info(
@@ -382,43 +300,39 @@ async def write_info(
         .where(II.submitted_at >= period.db_start, II.submitted_at < period.db_end)
         .order_by(II.submitted_at, II.id)
     )
-    sheet = Sheet(book, t(title_key, lang), info_headers(lang), [14, 30, 10, 8, 10, 8, 16, 10, 20, 6, 6, 6])
+    listed = query.subquery("listed")
+    reached_any, reported_any = (
+        await session.exec(
+            select(
+                func.count(case((or_(listed.c.rank > 0, listed.c.state == "accepted"), 1), else_=None)),
+                func.count(case((listed.c.rank > 0, 1), else_=None)),
+            )
+        )
+    ).one()
+    present = {key for key, n in (("highest_level", reached_any), ("reported_levels", reported_any)) if n}
+    columns = _columns(lang, INFO_COLUMNS, optional=("highest_level", "reported_levels"))
+    sheet = Sheet(book, t(title_key, lang), [c for c in columns if not c.optional or c.key in present])
     sep = "、" if lang == "zh" else ", "
     async for row in _stream(session, query):
-        (
-            number,
-            title,
-            category,
-            state,
-            author,
-            coauthors,
-            submitted_at,
-            rank,
-            transferred,
-            instructions,
-            feedback,
-        ) = row[:11]
         per_level = row[11:]
-        reached = rank or (1 if state == "accepted" else 0)
-        highest = t(f"digest.level_{INFO_LEVELS[reached - 1]}", lang) if reached else ""
-        levels = sep.join(
-            t(f"digest.level_{lv}", lang) for lv, n in zip(INFO_LEVELS, per_level, strict=True) if n
-        )
+        reached = row.rank or (1 if row.state == "accepted" else 0)
         sheet.append(
-            [
-                number,
-                title,
-                category,
-                t(f"digest.info_state.{state}", lang),
-                author or "",
-                int(coauthors or 0),
-                _when(submitted_at, zone),
-                highest,
-                levels,
-                int(transferred or 0),
-                int(instructions or 0),
-                int(feedback or 0),
-            ]
+            {
+                "number": row.number,
+                "info_title": row.title,
+                "category": row.category,
+                "info_state": t(f"digest.info_state.{row.state}", lang),
+                "author": row.name or "",
+                "coauthors": int(row.n or 0),
+                "submitted_at": When(row.submitted_at, zone),
+                "highest_level": level_label(INFO_LEVELS[reached - 1], lang) if reached else "",
+                "reported_levels": sep.join(
+                    level_label(lv, lang) for lv, n in zip(INFO_LEVELS, per_level, strict=True) if n
+                ),
+                "transferred": int(row.transferred or 0),
+                "instruction": int(row.instructions or 0),
+                "feedback": int(row.feedback or 0),
+            }
         )
     return sheet.rows
 

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import to_db
 from bot.rules import INFO_LEVELS, Rules
-from models.activity import ABSENT, CONFIRMED, LEAVE, PENDING, RETURNED, ActivityReport
+from models.activity import ABSENT, CONFIRMED, LEAVE, NOT_TAKING_PART, PENDING, RETURNED, ActivityReport
 from models.info import InfoAuthor, InfoEvent, InfoItem
 from models.member import Member
 
@@ -62,9 +62,15 @@ class Period:
         return to_db(self.end)
 
 
+def of_members(member_id: ColumnElement) -> ColumnElement[bool]:
+    """Rows of a 委员 (`Member.is_member`): a staff member's own rows are not the committee's figures."""
+    return member_id.in_(select(MB.id).where(Member.is_member))
+
+
 def took_part() -> ColumnElement[bool]:
-    """A confirmed item that shows the member took part: not a leave or an absence record."""
-    return func.coalesce(AR.attendance, "").not_in([LEAVE, ABSENT])
+    """An item that shows the member took part: not a leave or an absence record
+    (`models.activity.took_part`, the one definition)."""
+    return func.coalesce(AR.attendance, "").not_in(NOT_TAKING_PART)
 
 
 def _capped(value: ColumnElement, cap: float | None) -> ColumnElement:
@@ -174,7 +180,7 @@ def info_points_per_member(period: Period, rules: Rules) -> Select:
 
 def member_points_query(period: Period, rules: Rules) -> Select:
     """member_id and total confirmed points (activities after caps + 社情民意 after its cap), for every
-    member, active or not (members with nothing have 0)."""
+    委员, active or not (members with nothing have 0); staff who are not 委员 are left out."""
     act = activity_points_total(period, rules).subquery("act")
     inf = info_points_per_member(period, rules).subquery("inf")
     total = func.coalesce(act.c.activity_points, 0.0) + func.coalesce(inf.c.info_points, 0.0)
@@ -183,6 +189,7 @@ def member_points_query(period: Period, rules: Rules) -> Select:
         .select_from(MBT)
         .outerjoin(act, act.c.member_id == MB.id)
         .outerjoin(inf, inf.c.member_id == MB.id)
+        .where(Member.is_member)
     )
 
 
@@ -262,12 +269,12 @@ class Shortfall:
 async def shortfall(
     session: AsyncSession, requirements: Iterable[dict], period: Period, rules: Rules, *, names: int = 10
 ) -> Shortfall | None:
-    """Active members failing any of `requirements` (None if none of them is understood)."""
+    """Serving 委员 failing any of `requirements` (None if none of them is understood)."""
     conditions = [c for c in (requirement_met(r, period, rules) for r in requirements) if c is not None]
     if not conditions:
         return None
     failing = or_(*[~c for c in conditions]) if conditions else false()
-    return await members_where(session, and_(MB.active.is_(True), failing), names=names)
+    return await members_where(session, and_(Member.is_active_member, failing), names=names)
 
 
 async def members_where(session: AsyncSession, where: ColumnElement[bool], *, names: int = 10) -> Shortfall:
@@ -306,8 +313,7 @@ async def member_records(
     members_q = select(MB.id, MB.name, MB.sector, MB.committee, MB.active, MB.telegram_user_id).order_by(
         MB.id
     )
-    if not include_inactive:
-        members_q = members_q.where(MB.active.is_(True))
+    members_q = members_q.where(Member.is_member if include_inactive else Member.is_active_member)
     records: dict[int, dict] = {}
     for mid, name, sector, committee, active, tg in (await session.exec(members_q)).all():
         records[mid] = {
@@ -326,7 +332,7 @@ async def member_records(
     }
     states = (
         select(AR.member_id, AR.status, func.count())
-        .where(AR.activity_date >= period.first_day, AR.activity_date < period.end_day)
+        .where(AR.activity_date >= period.first_day, AR.activity_date < period.end_day, took_part())
         .group_by(AR.member_id, AR.status)
     )
     by_state: dict[int, dict[str, int]] = {}

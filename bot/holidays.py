@@ -1,22 +1,27 @@
-"""The holiday calendar (HOLIDAYS_FILE): public holidays and the Chinese 调休 make-up workdays.
+"""The holiday calendar: public holidays and the Chinese 调休 make-up workdays.
 
-One entry a line, `#` starts a comment:
+Out of the box the State Council's calendar comes from the maintained `chinesecalendar` package
+(import name `chinese_calendar`), make-up workdays included. HOLIDAYS_FILE adds or overrides days
+(a district's own day off, a worked holiday), one entry a line, `#` starts a comment:
 
     2025-10-01..2025-10-08  休  国庆节、中秋节
     2025-09-28              班  调休上班
     2025-05-01              holiday
     2025-04-27              workday
 
-`休`/`holiday` (the default) marks days off, `班`/`workday` marks a weekend day that is worked.
-With a calendar, a day is a workday when it is Monday–Friday and not a holiday, or a make-up
-workday; without one, every day counts as a workday (nothing is moved).
+`休`/`holiday` (the default) marks days off, `班`/`workday` marks a day that is worked. For a year
+the package does not know yet, Monday–Friday are workdays and one warning a day says so.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 HOLIDAY_WORDS = {"休", "假", "holiday", "off"}
 WORKDAY_WORDS = {"班", "补班", "workday", "work"}
@@ -27,18 +32,48 @@ class HolidayFileError(Exception):
     """`<file>:<line>: <reason>`."""
 
 
+def national_workday(day: date) -> bool | None:
+    """The State Council's answer from `chinesecalendar`, None for a year it does not know."""
+    import chinese_calendar
+
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return None
+
+
 @dataclass(frozen=True)
 class HolidayCalendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
-    workdays: frozenset[date] = field(default_factory=frozenset)  # 调休: weekend days that are worked
-    enabled: bool = False  # False: no calendar given, every day is a workday
+    workdays: frozenset[date] = field(default_factory=frozenset)  # 调休: days off that are worked
+    enabled: bool = False  # False: no calendar at all, every day is a workday (tests)
+    national: bool = False  # consult the State Council's calendar for days the file does not name
+    today: Callable[[], date] = field(default=date.today, compare=False)
+    _warned: dict[int, date] = field(default_factory=dict, compare=False, repr=False)
 
     def is_workday(self, day: date) -> bool:
         if not self.enabled:
             return True
         if day in self.workdays:
             return True
-        return day.weekday() < 5 and day not in self.holidays
+        if day in self.holidays:
+            return False
+        if self.national:
+            known = national_workday(day)
+            if known is not None:
+                return known
+            self._warn_unknown(day.year)
+        return day.weekday() < 5
+
+    def _warn_unknown(self, year: int) -> None:
+        today = self.today()
+        if self._warned.get(year) != today:
+            self._warned[year] = today
+            log.warning(
+                "the holiday calendar (chinesecalendar) does not know %d yet: counting Monday–Friday as "
+                "workdays; update the package or list the year's days in HOLIDAYS_FILE",
+                year,
+            )
 
 
 NO_CALENDAR = HolidayCalendar()
@@ -81,12 +116,13 @@ def parse_calendar(text: str, source: str = "<holidays>") -> HolidayCalendar:
     return HolidayCalendar(frozenset(holidays), frozenset(workdays), enabled=True)
 
 
-def load_calendar(path: str | Path | None) -> HolidayCalendar:
-    """The calendar of HOLIDAYS_FILE, or no calendar when the setting is empty."""
-    if not path:
-        return NO_CALENDAR
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HolidayFileError(f"{path}:0: cannot read: {exc.strerror}") from None
-    return parse_calendar(text, str(path))
+def load_calendar(path: str | Path | None, *, today: Callable[[], date] = date.today) -> HolidayCalendar:
+    """The State Council's calendar, with the days of HOLIDAYS_FILE (if set) added or overriding."""
+    own = NO_CALENDAR
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise HolidayFileError(f"{path}:0: cannot read: {exc.strerror}") from None
+        own = parse_calendar(text, str(path))
+    return HolidayCalendar(own.holidays, own.workdays, enabled=True, national=True, today=today)

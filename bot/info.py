@@ -348,7 +348,7 @@ async def _valid_coauthors(session: AsyncSession, author_id: int, coauthor_ids: 
     wanted = [i for i in dict.fromkeys(coauthor_ids) if i != author_id][:MAX_COAUTHORS]
     if not wanted:
         return []
-    query = select(Member.id).where(col(Member.id).in_(wanted), col(Member.active).is_(True))
+    query = select(Member.id).where(col(Member.id).in_(wanted), Member.is_active_member)
     found = set((await session.exec(query)).all())
     return [i for i in wanted if i in found]
 
@@ -638,7 +638,7 @@ def event_params(item: InfoItem, event: InfoEvent, lang: str) -> dict[str, objec
     return {
         "number": item.number,
         "title": item.title,
-        "level": t(f"info.level.{event.level}", lang) if event.level else "",
+        "level": level_label(event.level, lang) if event.level else "",
         "target": event.target or "",
         "date": event.on_date.isoformat() if event.on_date else "",
         "text": event.text or "",
@@ -789,7 +789,7 @@ async def state_counts(session: AsyncSession) -> dict[str, int]:
 async def search_members(
     session: AsyncSession, text: str, *, exclude: list[int], limit: int = 8
 ) -> list[Member]:
-    """Active members whose name contains `text` (co-author search)."""
+    """Serving 委员 whose name contains `text` (co-author search)."""
     text = text.strip()[:20]
     if not text:
         return []
@@ -797,7 +797,7 @@ async def search_members(
         select(Member)
         .where(
             col(Member.name).contains(text, autoescape=True),
-            col(Member.active).is_(True),
+            Member.is_active_member,
             col(Member.id).not_in(exclude or [0]),
         )
         .order_by(col(Member.name))
@@ -814,6 +814,11 @@ class InfoSummary:
     submitted: int = 0
     points: float = 0.0
     items: list[tuple[str, float]] = field(default_factory=list)  # (number, this member's points)
+
+
+def level_label(level: str, lang: str) -> str:
+    """The one name of a level (区级 / 市级 / 省级 / 全国) on cards, buttons, workbooks and figures."""
+    return t(f"info.level.{level}", lang)
 
 
 def highest_level(accepted: bool, levels: set[str]) -> str | None:
@@ -949,7 +954,7 @@ def describe_event(event: InfoEvent, lang: str, tz: tzinfo, actor: str = "") -> 
     """One history line, e.g. `2025-03-02 10:15 报送市级（2025-03-01）`."""
     when = local(event.at or datetime.now(UTC), tz).strftime("%Y-%m-%d %H:%M")
     params = {
-        "level": t(f"info.level.{event.level}", lang) if event.level else "",
+        "level": level_label(event.level, lang) if event.level else "",
         "target": event.target or "",
         "date": event.on_date.isoformat() if event.on_date else "",
         "text": event.text or "",

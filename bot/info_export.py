@@ -6,42 +6,44 @@ from datetime import tzinfo
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import info
-from bot.clock import local
 from bot.i18n import t
+from bot.sheets import Column, Sheet, When, without_empty
 from models import InfoItem, Member
 
+# (column, width); `body`, `feedback` and the original text wrap.
 ITEM_COLUMNS = (
-    "number",
-    "title",
-    "category",
-    "state",
-    "author",
-    "coauthors",
-    "submitted_at",
-    "accepted_at",
-    "highest",
-    "reported",
-    "transferred",
-    "instructions",
-    "feedback",
-    "duplicate",
-    "attachments",
-    "body",
-    "original_title",
-    "original_body",
-)
-HISTORY_COLUMNS = ("number", "time", "step", "level", "target", "date", "text", "actor")
-# Excel rejects control characters other than tab and newlines in cell text.
-_CONTROL = dict.fromkeys(i for i in range(32) if i not in (9, 10, 13))
+    ("number", 14), ("title", 30), ("category", 10), ("state", 9), ("author", 10), ("coauthors", 16),
+    ("submitted_at", 17), ("accepted_at", 17), ("highest", 10), ("reported", 22), ("transferred", 22),
+    ("instructions", 24), ("feedback", 30), ("duplicate", 14), ("attachments", 20), ("body", 60),
+    ("original_title", 24), ("original_body", 40),
+)  # fmt: skip
+HISTORY_COLUMNS = (
+    ("number", 14), ("time", 17), ("step", 10), ("level", 8), ("target", 20), ("date", 12), ("text", 40),
+    ("actor", 10),
+)  # fmt: skip
+WRAPPED = ("body", "feedback", "original_body", "text")
+# Left out of a workbook in which no item (or step) has them: no always-empty columns.
+OPTIONAL = (
+    "coauthors", "accepted_at", "highest", "reported", "transferred", "instructions", "feedback", "duplicate",
+    "attachments", "original_title", "original_body", "level", "target", "date", "text", "actor",
+)  # fmt: skip
 
 
-def _clean(value: object) -> object:
-    return value.translate(_CONTROL) if isinstance(value, str) else value
+def item_header(column: str, lang: str) -> str:
+    # The highest level is the same figure as `lvzhi export info`'s: one header for both.
+    return t("digest.xlsx.highest_level", lang) if column == "highest" else t(f"info.export.{column}", lang)
+
+
+def _columns(spec: tuple[tuple[str, float], ...], lang: str, rows: list[dict]) -> list[Column]:
+    columns = [
+        Column(key, item_header(key, lang), width, wrap=key in WRAPPED, optional=key in OPTIONAL)
+        for key, width in spec
+    ]
+    return without_empty(columns, rows)
 
 
 async def build_workbook(
@@ -59,19 +61,11 @@ async def build_workbook(
     }
     sep = "、" if lang == "zh" else ", "
 
-    def when(moment: object) -> str:
-        return local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment else ""  # type: ignore[arg-type]
-
     def level(code: str | None) -> str:
-        return t(f"info.level.{code}", lang) if code else ""
+        return info.level_label(code, lang) if code else ""
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = t("info.export.sheet_items", lang)
-    sheet.append([t(f"info.export.{c}", lang) for c in ITEM_COLUMNS])
-    history = book.create_sheet(t("info.export.sheet_history", lang))
-    history.append([t(f"info.export.{c}", lang) for c in HISTORY_COLUMNS])
+    item_rows: list[dict] = []
+    history_rows: list[dict] = []
     for view in views:
         item, events = view.item, view.events
         accepted = next((e.at for e in events if e.kind == "accepted"), None)
@@ -84,8 +78,8 @@ async def build_workbook(
             "state": info.state_label(item.state, lang),
             "author": view.authors[0].name if view.authors else "",
             "coauthors": sep.join(m.name for m in view.authors[1:]),
-            "submitted_at": when(item.submitted_at),
-            "accepted_at": when(accepted),
+            "submitted_at": When(item.submitted_at, tz),
+            "accepted_at": When(accepted, tz),
             "highest": level(top),
             "reported": sep.join(f"{level(e.level)} {e.on_date or ''}".strip() for e in reported),
             "transferred": sep.join(
@@ -101,36 +95,34 @@ async def build_workbook(
             "original_title": item.original_title or "",
             "original_body": item.original_body or "",
         }
-        sheet.append([_clean(row[c]) for c in ITEM_COLUMNS])
+        item_rows.append(row)
         for event in events:
-            history.append(
-                [
-                    _clean(v)
-                    for v in (
-                        item.number,
-                        when(event.at),
-                        t(f"info.step.{event.kind}", lang),
-                        level(event.level),
-                        event.target or "",
-                        event.on_date.isoformat() if event.on_date else "",
-                        event.text or "",
-                        names.get(event.actor_id or 0, ""),
-                    )
-                ]
+            history_rows.append(
+                {
+                    "number": item.number,
+                    "time": When(event.at, tz),
+                    "step": t(f"info.step.{event.kind}", lang),
+                    "level": level(event.level),
+                    "target": event.target or "",
+                    "date": event.on_date,
+                    "text": event.text or "",
+                    "actor": names.get(event.actor_id or 0, ""),
+                }
             )
-    for ws in (sheet, history):
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        ws.freeze_panes = "A2"
-    for letter, width in (("A", 14), ("B", 36), ("P", 60)):
-        sheet.column_dimensions[letter].width = width
-    for cell in sheet["P"][1:]:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    book = Workbook(write_only=True)
+    for title, spec, rows in (
+        ("info.export.sheet_items", ITEM_COLUMNS, item_rows),
+        ("info.export.sheet_history", HISTORY_COLUMNS, history_rows),
+    ):
+        sheet = Sheet(book, t(title, lang), _columns(spec, lang, rows))
+        for row in rows:
+            sheet.append(row)
     return book, len(items)
 
 
 async def export_year(session: AsyncSession, year: int, out: Path, tz: tzinfo, lang: str = "zh") -> int:
+    from bot.exports import save
+
     book, count = await build_workbook(session, year, tz, lang)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    book.save(out)
+    save(book, out)
     return count

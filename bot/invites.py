@@ -44,6 +44,8 @@ async def new_invite(session: AsyncSession, member: Member, *, now: datetime, tt
         .values(revoked_at=to_db(now))
     )
     code = secrets.token_urlsafe(18)  # 24 URL-safe characters; Telegram allows up to 64 in /start
+    while code[0] in "-_":  # a leading "-" is a formula to a spreadsheet: the invites CSV would escape it
+        code = secrets.token_urlsafe(18)
     session.add(Invite(code_hash=hash_code(code), member_id=member.id,
                        expires_at=to_db(now + timedelta(days=ttl_days))))
     await session.flush()

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.info import member_info_summary
 from bot.rules import Rules
-from models.activity import ABSENT, CONFIRMED, LEAVE, PENDING, ActivityReport
+from models.activity import ABSENT, CONFIRMED, LEAVE, PENDING, ActivityReport, took_part
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -27,12 +27,16 @@ class TypePoints:
     """One activity type in a period."""
 
     code: str
-    confirmed_count: int
+    confirmed_count: int  # confirmed items the member took part in (not leave or absence records)
     confirmed_raw: float  # sum of the items' points, before the cap
     confirmed: float  # what counts, after the cap
     pending_count: int
     pending: float  # what the pending items would add, within the cap
     cap: float | None
+    leave_count: int = 0  # recorded leaves and absences: they count for points, not as participation
+    leave_points: float = 0.0
+    absent_count: int = 0
+    absent_points: float = 0.0
 
     @property
     def capped(self) -> bool:
@@ -122,16 +126,18 @@ async def member_points(
     )
     rows = (await session.exec(query)).all()  # type: ignore[call-overload]
     confirmed_raw: dict[str, float] = {}
-    confirmed_count: dict[str, int] = {}
     attended: dict[str, int] = {}  # confirmed items that show the member took part (not leave/absent)
+    excused: dict[tuple[str, str], tuple[int, float]] = {}  # (code, leave|absent) -> count, points
     pending_raw: dict[str, float] = {}
     pending_count: dict[str, int] = {}
     for type_code, status, attendance, count, total in rows:
         if status == CONFIRMED:
             confirmed_raw[type_code] = confirmed_raw.get(type_code, 0) + float(total or 0)
-            confirmed_count[type_code] = confirmed_count.get(type_code, 0) + int(count)
-            if attendance not in (LEAVE, ABSENT):
+            if took_part(attendance):
                 attended[type_code] = attended.get(type_code, 0) + int(count)
+            else:
+                n, points = excused.get((type_code, attendance), (0, 0.0))
+                excused[(type_code, attendance)] = (n + int(count), points + float(total or 0))
         else:
             pending_raw[type_code] = pending_raw.get(type_code, 0) + float(total or 0)
             pending_count[type_code] = pending_count.get(type_code, 0) + int(count)
@@ -149,12 +155,16 @@ async def member_points(
         by_type.append(
             TypePoints(
                 code=code,
-                confirmed_count=confirmed_count.get(code, 0),
+                confirmed_count=attended.get(code, 0),
                 confirmed_raw=raw,
                 confirmed=counted,
                 pending_count=pending_count.get(code, 0),
                 pending=max(0.0, with_pending - counted),
                 cap=cap,
+                leave_count=excused.get((code, LEAVE), (0, 0.0))[0],
+                leave_points=excused.get((code, LEAVE), (0, 0.0))[1],
+                absent_count=excused.get((code, ABSENT), (0, 0.0))[0],
+                absent_points=excused.get((code, ABSENT), (0, 0.0))[1],
             )
         )
 

@@ -28,6 +28,8 @@ ROLES = {
     "secretariat": Role.SECRETARIAT, "机关": Role.SECRETARIAT,
     "admin": Role.ADMIN, "管理员": Role.ADMIN,
 }
+# A staff member who is also a 委员 writes both words: "机关+委员", "secretariat+member".
+ALSO_MEMBER_WORDS = {"member", "委员"}
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 NAMED = ("name", "sector", "committee")  # the cells that become names on cards, lists and workbooks
 
@@ -49,6 +51,7 @@ class RosterRow:
     committee: str
     role: Role
     phone: str | None
+    also_member: bool = False  # staff who is also a 委员 (counted as a member)
 
 
 @dataclass
@@ -108,6 +111,19 @@ def read_table(path: Path) -> list[list[str]]:
     raise RosterFileError(f"unsupported file type {suffix!r}; use .csv or .xlsx")
 
 
+def parse_role(text: str) -> tuple[Role, bool] | None:
+    """The role and whether staff is also a 委员: `委员`, `机关`, `机关+委员`, `admin+member` …"""
+    words = [w for w in re.split(r"\s*[+＋]\s*", text.strip().lower())]
+    if len(words) == 1:
+        return (ROLES[words[0]], False) if words[0] in ROLES else None
+    if len(words) != 2:
+        return None
+    staff = [w for w in words if w not in ALSO_MEMBER_WORDS]
+    if len(staff) != 1 or staff[0] not in ROLES or not ROLES[staff[0]].is_staff:
+        return None
+    return ROLES[staff[0]], True
+
+
 def check_roster(table: list[list[str]]) -> RosterCheck:
     """Map headers, validate every row and collect each problem with its row number."""
     if not table:
@@ -128,8 +144,8 @@ def check_roster(table: list[list[str]]) -> RosterCheck:
         if any(has_control(values.get(col, "")) for col in NAMED):
             result.problems.append(RowProblem(index, "control character in a name / 姓名、界别或专委会含有不可见的控制字符"))
             continue
-        role_word = values.get("role", "").strip().lower()
-        if role_word not in ROLES:
+        role = parse_role(values.get("role", ""))
+        if role is None:
             result.problems.append(RowProblem(index, f"unknown role / 未知角色: {values.get('role')}"))
             continue
         phone = normalize_phone(values.get("phone", "")) or None
@@ -144,7 +160,7 @@ def check_roster(table: list[list[str]]) -> RosterCheck:
         if phone is not None:
             seen_phones[phone] = index
         result.rows.append(RosterRow(index, name, values.get("sector", "").strip(),
-                                     values.get("committee", "").strip(), ROLES[role_word], phone))
+                                     values.get("committee", "").strip(), role[0], phone, role[1]))
     return result
 
 
@@ -157,7 +173,7 @@ async def import_roster(session: AsyncSession, rows: list[RosterRow]) -> ImportR
     for row in rows:
         member = (by_phone.get(row.phone) if row.phone else None) or by_name.get((row.name, row.sector))
         wanted = {"name": row.name, "sector": row.sector, "committee": row.committee,
-                  "role": row.role.value, "phone": row.phone or (member.phone if member else None)}
+                  "role": row.role.value, "also_member": row.also_member, "phone": row.phone or (member.phone if member else None)}
         if member is None:
             member = Member(**wanted)
             session.add(member)

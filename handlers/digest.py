@@ -7,13 +7,13 @@ import asyncio
 import io
 import logging
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.digest import IsoWeek, WeekError, build_digest, caption, digest_week_for, render_text
+from bot.digest import IsoWeek, WeekError, build_digest, caption, digest_week_for, render_text, week_label
 from bot.digest_send import DigestTime, due_week, parse_digest_time, queue_weekly_digest, workbook_name
 from bot.i18n import t
-from handlers.common import Context, deps, lang_of, staff_only
+from handlers.common import Context, answer_once, deps, lang_of, staff_only
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -23,32 +23,65 @@ DEFAULT_TIME = DigestTime(0, parse_digest_time("MON 09:00").at)
 
 @staff_only
 async def digest_command(update: Update, context: Context, member: Member) -> None:
+    """/digest: offers 上周 and 本周至今; /digest 2026-W48 goes straight to that week."""
     d = deps(context)
     lang = lang_of(member, context)
-    now = d.clock.now()
-    args = context.args or []
-    try:
-        week = IsoWeek.parse(args[0]) if args else digest_week_for(now, d.settings.tz)
-    except WeekError:
-        await update.effective_chat.send_message(t("digest.bad_week", lang, text=args[0][:20]))  # type: ignore[union-attr]
-        return
-    if week > IsoWeek.containing(now, d.settings.tz):
-        await update.effective_chat.send_message(t("digest.future_week", lang, week=str(week)))  # type: ignore[union-attr]
-        return
-    async with d.db.session() as session:
-        digest = await build_digest(session, week, now=now, rules=d.rules, zone=d.settings.tz)
     chat = update.effective_chat
     assert chat is not None
+    now, zone = d.clock.now(), d.settings.tz
+    args = context.args or []
+    if not args:
+        this_week = IsoWeek.containing(now, zone)
+        last_week = digest_week_for(now, zone)
+        buttons = [
+            [InlineKeyboardButton(t("digest.btn_last_week", lang, week=week_label(last_week, lang)),
+                                  callback_data=f"dg:w:{last_week}")],
+            [InlineKeyboardButton(t("digest.btn_this_week", lang, week=week_label(this_week, lang)),
+                                  callback_data=f"dg:w:{this_week}")],
+        ]  # fmt: skip
+        await chat.send_message(t("digest.choose_week", lang), reply_markup=InlineKeyboardMarkup(buttons))
+        return
+    try:
+        week = IsoWeek.parse(args[0])
+    except WeekError:
+        await chat.send_message(t("digest.bad_week", lang, text=args[0][:20]))
+        return
+    await send_digest(context, chat, week, lang)
+
+
+@staff_only
+async def digest_button(update: Update, context: Context, member: Member) -> None:
+    """A press of 上周 / 本周至今: the role is checked again (staff_only), the week too."""
+    assert update.callback_query is not None and update.effective_chat is not None
+    lang = lang_of(member, context)
+    try:
+        week = IsoWeek.parse((update.callback_query.data or "").removeprefix("dg:w:"))
+    except WeekError:
+        await answer_once(update, t("common.stale_button", lang), alert=True)
+        return
+    await answer_once(update)
+    await send_digest(context, update.effective_chat, week, lang)
+
+
+async def send_digest(context: Context, chat: Chat, week: IsoWeek, lang: str) -> None:
+    """The digest of `week` as of now: text, one chart per subject, the workbook."""
+    d = deps(context)
+    now, zone = d.clock.now(), d.settings.tz
+    if week > IsoWeek.containing(now, zone):
+        await chat.send_message(t("digest.future_week", lang, week=week_label(week, lang)))
+        return
+    async with d.db.session() as session:
+        digest = await build_digest(session, week, now=now, rules=d.rules, zone=zone)
     await chat.send_message(render_text(digest, lang, d.rules))
 
-    from bot.digest_chart import render_png
+    from bot.digest_chart import render_pngs
     from bot.exports import digest_workbook
 
-    png = await asyncio.to_thread(render_png, digest, lang, d.rules)
-    await chat.send_photo(png, caption=caption(digest, lang, "chart"))
+    for subject, png in await asyncio.to_thread(render_pngs, digest, lang, d.rules):
+        await chat.send_photo(png, caption=caption(digest, lang, "chart", t(f"digest.chart_{subject}", lang)))
     book = io.BytesIO()
     async with d.db.session() as session:
-        await digest_workbook(session, week, book, rules=d.rules, zone=d.settings.tz, lang=lang)
+        await digest_workbook(session, week, book, rules=d.rules, zone=zone, lang=lang)
     await chat.send_document(
         book.getvalue(), filename=workbook_name(week, lang), caption=caption(digest, lang, "xlsx")
     )
@@ -98,3 +131,4 @@ async def on_startup(app: Application) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("digest", digest_command))
+    app.add_handler(CallbackQueryHandler(digest_button, pattern=r"^dg:w:"))

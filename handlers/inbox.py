@@ -173,7 +173,7 @@ async def move_start(update: Update, context: Context, member: Member) -> str | 
     await send(
         update,
         t(f"inbox.ask_level_{move}", lang, number=view.item.number),
-        reply_markup=_buttons([[(t(f"info.level.{lv}", lang), f"ib:lvl:{lv}") for lv in levels]]),
+        reply_markup=_buttons([[(info.level_label(lv, lang), f"ib:lvl:{lv}") for lv in levels]]),
     )
     return LEVEL
 

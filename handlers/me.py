@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot import activities
 from bot.dates import format_day
 from bot.i18n import t
-from bot.points import PointsSummary, points_for_now
+from bot.points import PointsSummary, TypePoints, points_for_now
 from handlers.button_data import button_number
 from handlers.common import PRIVATE, Context, answer_once, deps, lang_of, member_only, menu_pattern
 from models import ActivityReport, Member
@@ -51,6 +51,20 @@ def report_line(context: Context, report: ActivityReport, lang: str) -> str:
     )
 
 
+def type_line(item: TypePoints, label: str, lang: str) -> str:
+    """`· 全体会议：-10 分（缺席 1 次，扣 10 分）`: a leave or an absence says what it is."""
+    parts = []
+    if item.confirmed_count or not (item.leave_count or item.absent_count):
+        parts.append(t("me.count_took_part", lang, count=item.confirmed_count))
+    if item.leave_count:
+        parts.append(t("me.count_leave", lang, count=item.leave_count, points=_pts(item.leave_points)))
+    if item.absent_count:
+        key = "me.count_absent" if item.absent_points < 0 else "me.count_absent_no_points"
+        parts.append(t(key, lang, count=item.absent_count, points=_pts(abs(item.absent_points))))
+    sep = "；" if lang == "zh" else "; "
+    return t("me.type_line", lang, type=label, points=_pts(item.confirmed), details=sep.join(parts))
+
+
 def points_text(
     context: Context, member: Member, summary: PointsSummary, recent: list[ActivityReport], lang: str
 ) -> str:
@@ -88,9 +102,7 @@ def points_text(
         for item in summary.by_type:
             activity = rules.activities.get(item.code)
             label = activity.label(lang) if activity else item.code
-            line = t(
-                "me.type_line", lang, type=label, points=_pts(item.confirmed), count=item.confirmed_count
-            )
+            line = type_line(item, label, lang)
             if item.capped:
                 line += t("me.type_capped", lang, cap=_pts(item.cap or 0))
             if item.pending_count:

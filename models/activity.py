@@ -15,6 +15,14 @@ from models.base import created_field, when_field
 PENDING, CONFIRMED, RETURNED, WITHDRAWN = "pending", "confirmed", "returned", "withdrawn"
 # Attendance of a recorded meeting (None for a report the member wrote).
 PRESENT, LEAVE, ABSENT = "present", "leave", "absent"
+# The ONE definition of "took part": every item does except a recorded leave or absence, which
+# counts for points (rules' leave/absence points) but is not a 履职报告 and no participation.
+NOT_TAKING_PART = (LEAVE, ABSENT)
+
+
+def took_part(attendance: str | None) -> bool:
+    """Whether an item with this attendance shows the member took part (SQL: bot.figures.took_part)."""
+    return attendance not in NOT_TAKING_PART
 
 
 class ActivityReport(SQLModel, table=True):

@@ -271,13 +271,14 @@ async def test_week_numbers_iso_boundaries_and_previous_week(db, rules) -> None:
     assert (action.blocked.count, action.blocked.names) == (1, ["丁欣怡"])
     assert (action.unbound.count, action.unbound.names) == (1, ["朱宇浩"])
     [deadline] = action.deadlines  # the one in March is beyond 30 days
-    assert (deadline.title, deadline.days_left, deadline.short.count) == ("提交社情民意", 16, 3)
-    assert sorted(deadline.short.names) == sorted(["朱宇浩", "丁欣怡", "马晓燕"])
+    # 马晓燕 is secretariat staff, not a 委员: not behind on a 委员's deadline
+    assert (deadline.title, deadline.days_left, deadline.short.count) == ("提交社情民意", 16, 2)
+    assert sorted(deadline.short.names) == sorted(["朱宇浩", "丁欣怡"])
     assert action.minimums is None  # the year's end is 37 days away
 
     text = render_text(digest, "zh", rules)
     lines = text.splitlines()
-    assert lines[0] == t("digest.title", "zh", week="2025-W47", start="2025-11-17", end="2025-11-23")
+    assert lines[0] == "📊 履职周报 · 第47周（11月17日—23日）"
     # what needs action comes first, before the numbers
     assert text.index("【待办事项】") < text.index("【本周数据】")
     assert t("digest.action_reports", "zh", n=1, days=7) in lines
@@ -286,7 +287,7 @@ async def test_week_numbers_iso_boundaries_and_previous_week(db, rules) -> None:
     assert t("digest.row", "zh", label="专委会及其他会议", submitted=1, confirmed=0, trend="↑1") in lines
     assert "出席率 67%" in text
     english = render_text(digest, "en", rules)
-    assert english.startswith("📊 Weekly digest 2025-W47") and "NEEDS ACTION" in english
+    assert english.startswith("📊 Weekly digest · week 47 (11/17–23)") and "NEEDS ACTION" in english
 
 
 async def test_minimums_shown_when_the_year_ends_within_30_days(db, rules) -> None:
@@ -301,8 +302,9 @@ async def test_minimums_shown_when_the_year_ends_within_30_days(db, rules) -> No
         digest = await build_digest(session, IsoWeek(2025, 49), now=now, rules=rules, zone=SH)
     # minimums: plenary 1, activity 3, info 1. Only 苏建华 meets all three (2 items, 3 research + 4 study).
     assert digest.action.period_end == date(2025, 12, 31)
-    assert digest.action.minimums is not None and digest.action.minimums.count == 4
-    assert "苏建华" not in digest.action.minimums.names
+    # 廖艳, 朱宇浩, 丁欣怡 (马晓燕 is staff, not a 委员).
+    assert digest.action.minimums is not None and digest.action.minimums.count == 3
+    assert "苏建华" not in digest.action.minimums.names and "马晓燕" not in digest.action.minimums.names
 
 
 async def test_sql_figures_match_the_points_feature(db, rules) -> None:
@@ -331,7 +333,8 @@ async def test_sql_figures_match_the_points_feature(db, rules) -> None:
     period = Period.of_year(2025, SH)
     async with db.session() as session:
         records = {r["member_id"]: r for r in await member_records(session, period, rules)}
-        for member in m.values():
+        assert m["s"].id not in records  # staff are not 委员
+        for member in (m[k] for k in "abcd"):
             expected = await member_points(
                 session, member.id, start=period.start, end=period.end, rules=rules, zone=SH
             )
@@ -353,26 +356,26 @@ async def test_chart_png_opens_and_uses_a_cjk_font(db, rules) -> None:
     from fontTools.ttLib import TTCollection, TTFont
     from PIL import Image
 
-    from bot.digest_chart import build_figure, figure_texts, find_cjk_font, render_png
+    from bot.digest_chart import build_figures, figure_texts, find_cjk_font, render_pngs
 
     await _fixture(db)
     async with db.session() as session:
         digest = await build_digest(session, W47, now=NOW, rules=rules, zone=SH)
     font = find_cjk_font()
     assert font is not None, "no CJK font: install fonts-noto-cjk"
-    texts = figure_texts(build_figure(digest, "zh", rules))
+    texts = [pair for _, fig in build_figures(digest, "zh", rules) for pair in figure_texts(fig)]
     chinese = [(text, path) for text, path in texts if any(ord(ch) > 0x2E80 for ch in text)]
-    assert {"学习培训、专题讲座", "教科文卫委员会", "本周", "上周"} <= {text for text, _ in chinese}
+    assert {"学习培训、\n专题讲座", "教科文卫委员会", "本周", "上周"} <= {text for text, _ in chinese}
     for text, path in chinese:
         assert path == font.path
         # the glyphs are in the font's character map (independently read with fontTools)
         reader = TTCollection(path).fonts[font.index] if path.endswith(".ttc") else TTFont(path)
         cmap = reader.getBestCmap()
         assert all(ord(ch) in cmap for ch in text if not ch.isspace()), text
-    png = render_png(digest, "zh", rules)
-    image = Image.open(io.BytesIO(png))
-    image.load()
-    assert image.format == "PNG" and image.width > 400 and image.height > 300
+    for _, png in render_pngs(digest, "zh", rules):
+        image = Image.open(io.BytesIO(png))
+        image.load()
+        assert image.format == "PNG" and image.width == 800 and image.height > 300
 
 
 async def test_chart_without_a_cjk_font_falls_back_to_english(db, rules, monkeypatch) -> None:
@@ -382,9 +385,10 @@ async def test_chart_without_a_cjk_font_falls_back_to_english(db, rules, monkeyp
     async with db.session() as session:
         digest = await build_digest(session, W47, now=NOW, rules=rules, zone=SH)
     monkeypatch.setattr(digest_chart, "find_cjk_font", lambda: None)
-    texts = [text for text, _ in digest_chart.figure_texts(digest_chart.build_figure(digest, "zh", rules))]
+    texts = [text for _, fig in digest_chart.build_figures(digest, "zh", rules) for text, _ in digest_chart.figure_texts(fig)]
     assert "Study session or lecture" in texts and "This week" in texts
-    assert all(text.isascii() for text in texts), [text for text in texts if not text.isascii()]  # no boxes
+    cjk = [text for text in texts if any(ord(ch) >= 0x2E80 for ch in text)]
+    assert cjk == []  # no boxes
 
 
 async def test_digest_workbook_and_exports_open_with_sheets_and_headers(db, rules, tmp_path) -> None:
@@ -402,12 +406,12 @@ async def test_digest_workbook_and_exports_open_with_sheets_and_headers(db, rule
     totals = book["本年度各委员合计"]
     headers = [c.value for c in totals[1]]
     assert headers[:3] == ["姓名", "界别", "专委会"] and "总积分" in headers and "合格" in headers
-    assert totals.max_row == 1 + 5
+    assert totals.max_row == 1 + 4  # the four 委员, not the secretariat's 马晓燕
 
     out = tmp_path / "2025.xlsx"
     async with db.session() as session:
         counts = await export(session, ["members", "activities", "info"], 2025, out, rules=rules, zone=SH)
-    assert counts == {"members": 5, "activities": 6, "info": 3}
+    assert counts == {"members": 4, "activities": 6, "info": 3}
     book = load_workbook(out)
     assert book.sheetnames == ["委员履职档案", "履职活动", "社情民意"]
     assert [c.value for c in book["社情民意"][1]][:4] == ["编号", "标题", "类别", "状态"]
@@ -419,7 +423,7 @@ async def test_annual_figures(db, rules) -> None:
     await _fixture(db)
     async with db.session() as session:
         figures = await annual_figures(session, 2025, rules=rules, zone=SH, now=NOW)
-    assert (figures.members, figures.bound) == (5, 4)
+    assert (figures.members, figures.bound) == (4, 3)  # 马晓燕 is staff
     assert figures.by_type == {"study": 3}  # confirmed only
     assert figures.groups["study"].events == 1 and figures.groups["study"].event_attendances == 2
     assert figures.groups["study"].participations == 3 and figures.groups["study"].members == 1
@@ -445,10 +449,13 @@ async def test_queued_once_per_week_and_recipient(db, settings, rules, data_dir)
     async with db.session() as session:
         rows = (await session.exec(select(Outbox).order_by(Outbox.id))).all()
     assert sorted(r.dedupe_key for r in rows) == sorted(
-        f"digest:2025-W47:{chat}{suffix}" for chat in (1005, -100777) for suffix in ("", ":chart", ":xlsx")
+        f"digest:2025-W47:{chat}{suffix}"
+        for chat in (1005, -100777)
+        for suffix in ("", ":chart:types", ":chart:committees", ":chart:info", ":xlsx")
     )
     methods = {r.dedupe_key.rsplit(":", 1)[-1]: r.payload["method"] for r in rows if r.chat_id == 1005}
-    assert methods == {"1005": "sendMessage", "chart": "sendPhoto", "xlsx": "sendDocument"}
+    assert methods == {"1005": "sendMessage", "types": "sendPhoto", "committees": "sendPhoto",
+                       "info": "sendPhoto", "xlsx": "sendDocument"}  # fmt: skip
     photo = next(r for r in rows if r.payload["method"] == "sendPhoto")
     assert photo.payload["photo"].startswith("file:") and photo.payload["photo"].endswith(".png")
     assert (data_dir / "digests" / "digest-2025-W47-zh.xlsx").is_file()
@@ -461,21 +468,18 @@ async def test_delivered_once_across_a_restart(db, settings, emu, data_dir) -> N
     clock = Clock(frozen=sh(2025, 11, 24, 10, 30))  # the bot was down at 09:00: sent late, at start-up
     deps = make_deps(settings, db, clock)
     async with running(deps, poll_timeout=1):
-        await emu.wait_for(
-            lambda: any(m.get("document", {}).get("file_name") == "履职周报-2025-W47.xlsx" for m in staff.messages()),
-            10,
-            what="the digest's workbook, its last message",
-        )
+        await emu.wait_for(lambda: any("document" in m for m in staff.messages()), 10, what="the workbook")
         messages = staff.messages()
-    assert len(messages) == 3 and messages[0]["text"].startswith("📊 履职周报 2025-W47")
-    assert "photo" in messages[1] and messages[2]["document"]["file_name"] == "履职周报-2025-W47.xlsx"
+    assert messages[0]["text"].startswith("📊 履职周报 · 第47周（11月17日—23日）")
+    assert ["photo" in m for m in messages[1:4]] == [True] * 3
+    assert messages[4]["document"]["file_name"] == "履职周报-2025年第47周.xlsx"
     async with running(make_deps(settings, db, clock), poll_timeout=1) as app:
         await app.bot_data["deps"].extras["dispatcher"].run_once()  # anything queued would go now
-    assert len(staff.messages()) == 3
+    assert len(staff.messages()) == 5
     assert emu.sent_to(1001) == []
     async with db.session() as session:
         rows = (await session.exec(select(Outbox))).all()
-    assert len(rows) == 3 and {r.status for r in rows} == {"sent"}
+    assert len(rows) == 5 and {r.status for r in rows} == {"sent"}  # text, three charts, workbook
 
 
 async def test_not_queued_before_the_hour(db, settings, emu, data_dir) -> None:
@@ -496,7 +500,7 @@ async def test_shortfall_of_a_points_deadline(db, rules) -> None:
         short = await shortfall(session, [{"type": "points", "min": 20}], Period.of_year(2025, SH), rules)
     # 廖艳: plenary 30 → meets it; 苏建华: study 2 + 社情民意 (5 + 8) + 5 = 20 → meets it; the rest do not.
     assert (
-        short is not None and short.count == 3 and "苏建华" not in short.names and "廖艳" not in short.names
+        short is not None and short.count == 2 and "苏建华" not in short.names and "廖艳" not in short.names
     )
     async with db.session() as session:
         from bot.deadlines import complies
@@ -505,7 +509,9 @@ async def test_shortfall_of_a_points_deadline(db, rules) -> None:
             title="积分", due_on=date(2025, 12, 31), requirement={"type": "points", "min": 20}
         )
         behind = [
-            mm.name for mm in m.values() if not await complies(session, deadline, mm.id, rules=rules, zone=SH)
+            mm.name
+            for mm in m.values()
+            if mm.is_member and not await complies(session, deadline, mm.id, rules=rules, zone=SH)
         ]
     assert short.count == len(behind) and sorted(short.names) == sorted(behind)
 
@@ -538,7 +544,7 @@ async def test_command_line_digest_export_and_annual(db, db_url, tmp_path) -> No
     result = cli("digest", "--week", "2025-W47")
     assert result.returncode == 0, result.stderr
     assert (
-        result.stdout.startswith("📊 履职周报 2025-W47")
+        result.stdout.startswith("📊 履职周报 · 2025年第47周（11月17日—23日）")
         and "履职报告：提交 3 件（已确认 1），↑1" in result.stdout
     )
     bad = cli("digest", "--week", "next")
@@ -593,3 +599,38 @@ def test_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(monke
         assert font is not None and "CJK" in font.family
     finally:
         find_cjk_font.cache_clear()
+
+
+async def test_instructions_are_counted_in_the_digest(db, rules) -> None:
+    m = await _fixture(db)
+    async with db.session() as session:
+        await _item(session, m["b"], 9, sh(2025, 11, 3, 9), "accepted",
+                    [("accepted", sh(2025, 11, 4, 9), None), ("instruction", sh(2025, 11, 19, 9), "city")])  # fmt: skip
+    async with db.session() as session:
+        digest = await build_digest(session, W47, now=NOW, rules=rules, zone=SH)
+    assert (digest.current.info_instructions, digest.previous.info_instructions) == (1, 0)
+    assert "批示 1（↑1）" in render_text(digest, "zh", rules)
+
+
+async def test_charts_fit_a_phone_with_integer_ticks_both_weeks_labelled_and_the_legend_outside(db, rules) -> None:
+    from bot.digest_chart import build_figures
+
+    await _fixture(db)
+    async with db.session() as session:
+        digest = await build_digest(session, W47, now=NOW, rules=rules, zone=SH)
+    figures = build_figures(digest, "zh", rules)
+    assert [subject for subject, _ in figures] == ["types", "committees", "info"]
+    for subject, fig in figures:
+        width, height = fig.get_size_inches() * fig.dpi
+        assert width == 800 and height < 1400, subject  # one phone screen each
+        [ax] = fig.axes
+        ticks = [tick for tick in ax.get_xticks() if ax.get_xlim()[0] <= tick <= ax.get_xlim()[1]]
+        assert ticks and all(float(tick).is_integer() for tick in ticks), (subject, ticks)
+        bars = [patch for container in ax.containers for patch in container]
+        labels = [text for text in ax.texts if text.get_text().isdigit()]
+        assert len(labels) == len(bars) == 2 * len(ax.get_yticks()), subject  # this week and last, zeros too
+        [legend] = fig.legends
+        renderer = fig.canvas.get_renderer()
+        assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)), subject
+    types = figures[0][1].axes[0]
+    assert [t.get_text() for t in types.get_yticklabels()][:2] == ["学习培训、\n专题讲座", "专委会及其他会议"]

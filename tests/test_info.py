@@ -473,7 +473,7 @@ async def test_export_has_every_item_and_its_history(db, tmp_path):
         and row["标题"] == "关于加装电梯的建议"
         and row["原标题"] == "老旧小区加装电梯推进难"
     )
-    assert row["合作者"] == "Liao Yan" and row["最高采用级别"] == "市级" and row["附件"] == "附件.pdf"
+    assert row["合作者"] == "Liao Yan" and row["最高层级"] == "市级" and row["附件"] == "附件.pdf"
     assert row["正文"] == body() and row["状态"] == "已采用"
     steps = [[c.value for c in r] for r in history.iter_rows(min_row=2)]
     assert [s[2] for s in steps] == ["提交", "采用", "报送"] and steps[2][3] == "市级"

@@ -100,7 +100,7 @@ async def test_two_reviewers_race_forged_and_member_presses_then_member_sees_poi
     # /me after approval: 3 confirmed points for 调研, what is still owed, the report listed
     me = await expect_reply(owner, lambda: owner.send_text("/me"), t("me.totals", "zh", confirmed="3", pending="0"))
     assert t("me.totals", "zh", confirmed="3", pending="0") in me["text"]
-    assert t("me.type_line", "zh", type="调研", points="3", count=1) in me["text"]
+    assert "· 调研：3 分（1 次）" in me["text"]
     assert "还需提交1篇社情民意信息" in me["text"] and "还需参加1次全体会议" in me["text"]
     assert f"#{report.id} 2025年11月3日 调研 — 已确认" in me["text"]
     # a confirmed report cannot be edited or withdrawn
@@ -180,19 +180,19 @@ async def test_record_attendance_in_chat(emu, bot_app, db, clock):
     summary = await expect_reply(
         staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五"), "请确认登记"
     )
-    # everyone active but the two excused: 张三, 赵六, 普通委员 and the staff member
+    # every 委员 but the two excused: 张三, 赵六, 普通委员 (the staff member is not a 委员)
     assert summary["text"] == t(
-        "review.record_summary", "zh", type="全体会议", date="2025年1月8日", present=4, leave=1, absent=1
+        "review.record_summary", "zh", type="全体会议", date="2025年1月8日", present=3, leave=1, absent=1
     )
     staff.press_button(t("review.btn_record_confirm", "zh"))
-    done = t("review.record_done", "zh", present=4, leave=1, absent=1)
+    done = t("review.record_done", "zh", present=3, leave=1, absent=1)
     await emu.wait_for(lambda: any(done in text for text in staff.texts()))
     async with db.session() as session:
         rows = {r.member_id: r for r in (await session.exec(select(ActivityReport))).all()}
     assert rows[people[1].id].attendance == "leave" and rows[people[1].id].points == 20
     assert rows[people[2].id].attendance == "absent" and rows[people[2].id].points == -10
     assert rows[people[0].id].points == 30 and rows[people[0].id].recorded_by == staff_member.id
-    assert len(rows) == 6
+    assert len(rows) == 5 and staff_member.id not in rows
 
 
 def test_cli_records_a_meeting_once(db_url, tmp_path):

@@ -20,7 +20,7 @@ def digest(
 ) -> None:
     """Print the digest of an ISO week; with --send also queue it for the secretariat."""
     from bot.cli import rules_or_exit, settings_or_exit, with_database
-    from bot.digest import IsoWeek, WeekError, build_digest, digest_week_for, render_text
+    from bot.digest import IsoWeek, WeekError, build_digest, digest_week_for, render_text, week_label
     from bot.digest_send import queue_weekly_digest
     from bot.i18n import normalize
 
@@ -45,4 +45,4 @@ def digest(
     text, queued = with_database(settings, work)
     typer.echo(text)
     if queued is not None:
-        typer.echo(t("digest.cli_queued", language, n=queued, week=str(wanted)))
+        typer.echo(t("digest.cli_queued", language, n=queued, week=week_label(wanted, language)))

@@ -12,6 +12,7 @@ from bot import invites, members, roster
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import t
+from bot.sheets import csv_row
 from models import Member
 from models.db import Database
 
@@ -39,7 +40,7 @@ def write_invites(path: Path, rows: list[tuple[str, str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(["name", "code", "link"])
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)  # a name like "=HYPERLINK(…)" stays text
 
 
 @app.command("import")

@@ -147,11 +147,15 @@ DEMO_REPORTS = [
     (4, "publicity", 14, "在所在单位宣讲区政协全会精神，约六十人参加。", "approve"),
 ]
 
-# (title, activity type, in how many days, local start time, place)
+# (title, activity type, in how many days, local start time, place, audience): a committee's
+# event invites that committee only.
 DEMO_EVENTS = [
-    ("社会和法制委员会季度工作会议", "meeting", 3, time(14, 30), "区政协三楼第一会议室"),
-    ("委员履职能力提升专题讲座", "study", 9, time(9, 30), "区委党校报告厅"),
+    ("社会和法制委员会季度工作会议", "meeting", 3, time(14, 30), "区政协三楼第一会议室", "committee:社会和法制委员会"),
+    ("委员履职能力提升专题讲座", "study", 9, time(9, 30), "区委党校报告厅", "all"),
 ]
+# A committee's study session held last week: the demo members of that committee check in or
+# ask for leave; the rest of the committee (and only they) are recorded absent at close-out.
+DEMO_PAST_EVENT = ("社会和法制委员会专题学习会", "study", 6, time(14, 30), "区政协二楼学习室", "社会和法制委员会")
 
 # (member index, title, category, days ago, body, moves: (move, days after submission, extra))
 DEMO_INFO = [
@@ -216,6 +220,9 @@ async def add_demo_history(
     if _feature("bot.info"):
         count = await _demo_info(db, rules, zone, today, members, staff_id, now)
         done.append(f"info:{count}")
+    if _feature("bot.events"):
+        count = await _demo_past_event(db, settings, rules, zone, today, staff_id)
+        done.append(f"held:{count}")
     async with db.session() as session:
         await session.exec(
             update(Outbox)
@@ -354,7 +361,7 @@ async def _demo_events(
 
     policy = policy_from_settings(settings)
     stored = 0
-    for title, kind, in_days, start, place in DEMO_EVENTS:
+    for title, kind, in_days, start, place, audience in DEMO_EVENTS:
         if kind not in rules.activities:
             continue
         starts_at = datetime.combine(today + timedelta(days=in_days), start, tzinfo=zone).astimezone(UTC)
@@ -366,6 +373,7 @@ async def _demo_events(
                     kind=kind,
                     starts_at=starts_at,
                     place=place,
+                    audience=await events.resolve_audience(session, audience),
                     now=now,
                     rules=rules,
                     created_by=staff_id,
@@ -375,3 +383,44 @@ async def _demo_events(
             continue
         stored += 1
     return stored
+
+
+async def _demo_past_event(
+    db: Database, settings: Settings, rules: Any, zone: tzinfo, today: date, staff_id: int | None
+) -> int:
+    """Last week's committee study session, published, answered, checked in and closed out."""
+    from bot import events
+    from bot.reminders import policy_from_settings
+
+    title, kind, days_ago, start, place, committee = DEMO_PAST_EVENT
+    if kind not in rules.activities:
+        return 0
+    starts_at = datetime.combine(today - timedelta(days=days_ago), start, tzinfo=zone).astimezone(UTC)
+    published = starts_at - timedelta(days=4)
+    policy = policy_from_settings(settings)
+    try:
+        async with db.session() as session:
+            event = await events.create_event(
+                session, title=title, kind=kind, starts_at=starts_at, place=place,
+                audience=await events.resolve_audience(session, f"committee:{committee}"),
+                now=published, rules=rules, created_by=staff_id,
+            )  # fmt: skip
+            await events.publish_event(session, event, now=published, policy=policy)
+            event_id = event.id
+    except events.EventError:
+        return 0
+    async with db.session() as session:
+        invited = [m for m in await events.audience_members(session, event) if m.telegram_user_id is not None]
+    for index, member in enumerate(invited):
+        async with db.session() as session:
+            if index == len(invited) - 1 and index > 0:  # the last bound one asked for leave
+                await events.answer_invitation(session, event_id=event_id, member=member, answer="leave", reason="出差在外",
+                                               now=published + timedelta(days=1), policy=policy)  # fmt: skip
+            else:
+                await events.check_in(session, member=member, now=starts_at + timedelta(minutes=5), rules=rules,
+                                      zone=zone, event_id=event_id)  # fmt: skip
+    async with db.session() as session:
+        event = await events.get_event(session, event_id)
+        await events.close_attendance(session, event, now=event.checkin_closes_at.replace(tzinfo=UTC),
+                                      rules=rules, zone=zone)  # fmt: skip
+    return 1
