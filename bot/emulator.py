@@ -368,12 +368,13 @@ class EmuUser:
                 payload["date"] = int(time.time())
         return self.emu.inject(upd)
 
-    def press(self, callback_data: str, message: dict | int | None = None) -> str:
+    def press(self, callback_data: str, message: dict | int | None = None, chat: dict | None = None) -> str:
         """Press an inline button: queue a callback_query on a bot message; returns its id.
 
-        ``message`` is a message dict or message_id; default: newest bot message in this chat.
+        ``message`` is a message dict or message_id; default: newest bot message in the chat,
+        this user's private chat unless ``chat`` (a group's chat dict) is given.
         """
-        return self.emu._press(self, callback_data, message)
+        return self.emu._press(self, callback_data, message, chat["id"] if chat else None)
 
     def press_button(self, text: str, message: dict | int | None = None) -> str:
         """Press the inline button labelled ``text`` (looked up in the message's keyboard)."""
@@ -1306,9 +1307,9 @@ class BotApiEmulator:
         return self._store_file(data, kind, "application/octet-stream" if kind != "photo" else "image/jpeg",
                                 unique_id=meta["file_unique_id"])  # fmt: skip
 
-    def _press(self, user: EmuUser, data: str, message: dict | int | None) -> str:
+    def _press(self, user: EmuUser, data: str, message: dict | int | None, chat_id: int | None = None) -> str:
         with self._lock:
-            msg = self._find_bot_message(user.id, message)
+            msg = self._find_bot_message(user.id if chat_id is None else chat_id, message)
             self._callback_seq += 1
             cq_id = f"{user.id}{self._callback_seq:08d}"
             self._callback_ids.add(cq_id)

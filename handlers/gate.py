@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 GROUP = -100  # before every feature
 SECRETARIAT_GROUP_COMMANDS = frozenset({"digest"})
+SECRETARIAT_GROUP_BUTTONS = ("dg:",)  # the digest's 上周 / 本周至今 choice that /digest offers there
 
 
 def _command(update: Update, bot_username: str | None) -> str | None:
@@ -53,7 +54,9 @@ async def gate(update: Update, context: Context) -> None:
             await _stop(update, context)
         return
     if chat.id == deps(context).settings.secretariat_chat_id and update.edited_message is None:
-        if _command(update, context.bot.username) in SECRETARIAT_GROUP_COMMANDS:
+        query = update.callback_query
+        pressed = query is not None and (query.data or "").startswith(SECRETARIAT_GROUP_BUTTONS)
+        if pressed or _command(update, context.bot.username) in SECRETARIAT_GROUP_COMMANDS:
             member = await load_member(update, context)
             if member is not None and member.is_staff:
                 return

@@ -217,6 +217,13 @@ async def test_in_groups_the_bot_speaks_only_where_and_what_the_secretariat_grou
         for user, text_, chat in sends:
             user.send_text(text_, chat)
         staff.send_text("/digest", SECRETARIAT)
+        choose = t("digest.choose_week", "zh")
+        await emu.wait_for(lambda: any(m.get("text") == choose for m in emu.sent_to(SECRETARIAT["id"])), 30,
+                           what="the digest's week choice in the secretariat group")
+        offer = next(m for m in emu.sent_to(SECRETARIAT["id"]) if m.get("text") == choose)
+        last_week = offer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        member.press(last_week, offer, chat=SECRETARIAT)  # a member's press there: answered, nothing posted
+        staff.press(last_week, offer, chat=SECRETARIAT)
         await emu.wait_for(lambda: any("document" in m for m in emu.sent_to(SECRETARIAT["id"])), 30,
                            what="the digest workbook in the secretariat group")
         # A press on a (forged) group message is answered, silently.
@@ -233,7 +240,8 @@ async def test_in_groups_the_bot_speaks_only_where_and_what_the_secretariat_grou
             await emu.wait_for(lambda u=user: len(u.messages()) >= 1, 10, what=f"/help answered to {user.id}")
     assert emu.sent_to(ELSEWHERE["id"]) == []
     posted = emu.sent_to(SECRETARIAT["id"])
-    assert [next(k for k in ("text", "photo", "document") if k in m) for m in posted] == ["text", "photo", "document"]
+    kinds = [next(k for k in ("text", "photo", "document") if k in m) for m in posted]
+    assert kinds == ["text", "text", "photo", "photo", "photo", "document"]  # the choice, then the digest
     assert not answer.get("text")
     assert _errors(caplog) == []
 
