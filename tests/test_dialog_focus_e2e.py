@@ -22,7 +22,7 @@ async def _to_description(user) -> None:  # type: ignore[no-untyped-def]
     (msg,) = await _after(user, lambda: user.send_text("/report"))
     await _after(user, lambda: user.press(_buttons(msg)["调研"]))
     await _after(user, lambda: user.press_button(t("report.btn_yesterday", "zh")))
-    assert user.last()["text"].startswith(t("report.ask_description", "zh", min=10, max=2000)[:4])
+    assert t("report.ask_description", "zh", min=10, max=2000) in user.last()["text"]
 
 
 async def test_report_text_goes_to_the_report_while_an_info_draft_waits_for_its_title(emu, bot_app, db, clock):
@@ -30,15 +30,15 @@ async def test_report_text_goes_to_the_report_while_an_info_draft_waits_for_its_
     await add_member(db, "苏建华", telegram_user_id=7001)
     user = emu.user(7001, "建华")
     intro, ask_title = await _after(user, lambda: user.send_text("/info"), more=2)
-    assert ask_title["text"] == t("info.ask_title", "zh", min=5, max=60)
+    assert ask_title["text"].endswith(t("info.ask_title", "zh", min=5, max=60))
 
     await _to_description(user)  # the info dialog stays open, waiting for a title
     (photos_step,) = await _after(user, lambda: user.send_text(TEXT))
-    assert photos_step["text"].startswith("第4步")  # the report took the description
+    assert photos_step["text"].startswith("第 4 步")  # the report took the description
     # back in the info draft: it resumes at the title, and the title goes there
     await _after(user, lambda: user.send_text("/info"), more=2)
     (reply,) = await _after(user, lambda: user.send_text(TITLE))
-    assert reply["text"] == t("info.ask_category", "zh")
+    assert reply["text"].endswith(t("info.ask_category", "zh"))
     # and the report, still open, moves on from its photos step to a card with the description
     (card,) = await _after(user, lambda: user.press_button(t("report.btn_photos_skip", "zh"), photos_step))
     assert TEXT in card["text"] and TITLE not in card["text"]
@@ -60,14 +60,14 @@ async def test_secretary_returning_a_report_in_the_middle_of_their_own_report(em
     assert t("review.ask_reason", "zh", id=pending.id, max=activities.MAX_REASON) in staff.texts()
 
     reason = "请补充调研的具体地点和参加人员。"
-    await _after(staff, lambda: staff.send_text(reason))
+    await _after(staff, lambda: staff.send_text(reason), more=2)  # returned; nothing else to review
     async with db.session() as session:
         stored = await session.get(ActivityReport, pending.id)
     assert (stored.status, stored.return_reason) == ("returned", reason)
     assert t("review.returned", "zh", id=pending.id) in staff.texts()
     # the secretary's own report is still waiting for its description, and gets it
     (reply,) = await _after(staff, lambda: staff.send_text(TEXT))
-    assert reply["text"].startswith("第4步")
+    assert reply["text"].startswith("第 4 步")
 
 
 async def test_after_a_restart_the_text_still_goes_to_the_dialog_used_last(emu, deps, db, clock):
@@ -81,4 +81,4 @@ async def test_after_a_restart_the_text_still_goes_to_the_dialog_used_last(emu, 
         await _to_description(user)  # used last: the report, waiting for a description
     async with running(deps, poll_timeout=1):  # a new process would start just the same
         (reply,) = await _after(user, lambda: user.send_text(TEXT))
-        assert reply["text"].startswith("第4步")
+        assert reply["text"].startswith("第 4 步")

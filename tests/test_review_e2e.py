@@ -96,7 +96,7 @@ async def test_two_reviewers_race_forged_and_member_presses_then_member_sees_poi
     assert stored.status == "confirmed" and stored.reviewed_by is not None
     assert len(notices) == 1 and notices[0].dedupe_key == f"report:{report.id}:approved"
     # the member is notified once, through the outbox
-    notice = t("review.notice_approved", "zh", date="2025年11月3日", type="调研", points="3")
+    notice = t("review.notice_approved", "zh", date="2025年11月3日（周一）", type="调研", points="3")
     await emu.wait_for(lambda: notice in owner.texts(), timeout=10, what="approval notice")
 
     # /me after approval: 3 confirmed points for 调研, what is still owed, the report listed
@@ -104,7 +104,7 @@ async def test_two_reviewers_race_forged_and_member_presses_then_member_sees_poi
     assert t("me.totals", "zh", confirmed="3", pending="0") in me["text"]
     assert t("me.type_line", "zh", type="调研", points="3", count=1) in me["text"]
     assert "还需提交1篇社情民意信息" in me["text"] and "还需参加1次全体会议" in me["text"]
-    assert f"#{report.id} 2025年11月3日 调研 — 已确认" in me["text"]
+    assert f"#{report.id} 11月3日（周一） 调研 — 已确认" in me["text"]
     # a confirmed report cannot be edited or withdrawn
     answer_id = owner.press(f"my:wdy:{report.id}")
     await emu.wait_for(lambda: answer_id in emu.callback_answers)
@@ -125,12 +125,18 @@ async def test_return_with_reason_then_member_corrects_and_reviewer_skips(emu, b
     assert f"#{newer.id}" in card2["text"]
     (ask,) = await _after(staff, lambda: staff.press_button(t("review.btn_return", "zh")))
     assert ask["text"] == t("review.ask_reason", "zh", id=newer.id, max=activities.MAX_REASON)
+    (again,) = await _after(staff, lambda: staff.send_text("差"))  # too short: the reason is asked again
+    assert again["text"].endswith(ask["text"]) and await _status(db, newer.id) == "pending"
     await _after(staff, lambda: staff.send_text("请补充调研地点和照片"), more=2)
     assert await _status(db, newer.id) == "returned"
     assert t("review.none_left_skipped", "zh", skipped=1) in staff.texts()
+    # the returned card is closed like an approved one: it says so and has no buttons left
+    closed = next(m for m in staff.messages() if m["message_id"] == card2["message_id"])
+    assert t("review.marked_returned", "zh", reviewer="机关", reason="请补充调研地点和照片") in closed["text"]
+    assert not closed.get("reply_markup")
 
     notice = t(
-        "review.notice_returned", "zh", date="2025年11月3日", type="视察", reason="请补充调研地点和照片"
+        "review.notice_returned", "zh", date="2025年11月3日（周一）", type="视察", reason="请补充调研地点和照片"
     )
     await emu.wait_for(lambda: notice in owner.texts(), timeout=10, what="return notice")
     returned_msg = next(m for m in owner.messages() if m.get("text") == notice)
@@ -170,12 +176,13 @@ async def test_record_attendance_in_chat(emu, bot_app, db, clock):
     (ask,) = await _after(staff, lambda: staff.send_text("/record"))
     await _after(staff, lambda: staff.press(_buttons(ask)["全体会议"]))
     await _after(staff, lambda: staff.send_text("2025-01-08"))
-    (problem,) = await _after(staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五、钱七"))
-    assert "钱七" in problem["text"]
+    listing = "出席：全体\n请假：李四\n缺席：王五、钱七"
+    problem, handed_back = await _after(staff, lambda: staff.send_text(listing), more=2)
+    assert "钱七" in problem["text"] and handed_back["text"] == listing  # asked again, the list handed back
     (summary,) = await _after(staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五"))
     # everyone active but the two excused: 张三, 赵六, 普通委员 and the staff member
     assert summary["text"] == t(
-        "review.record_summary", "zh", type="全体会议", date="2025年1月8日", present=4, leave=1, absent=1
+        "review.record_summary", "zh", type="全体会议", date="1月8日（周三）", present=4, leave=1, absent=1
     )
     staff.press_button(t("review.btn_record_confirm", "zh"))
     done = t("review.record_done", "zh", present=4, leave=1, absent=1)
