@@ -400,6 +400,36 @@ async def publish_event(session: AsyncSession, event: Event, *, now: datetime, p
     return len(audience)
 
 
+async def invite_late_member(session: AsyncSession, member: Member, *, now: datetime, policy: ReminderPolicy) -> int:
+    """A member who binds (or joins the roster) after events were published: the invitation and
+    reminders of every published event still ahead whose audience includes them. Each outbox row
+    has the dedupe key a publication would have used, so nobody is invited twice. Returns how many
+    events they were invited to."""
+    ahead = (
+        await session.exec(select(Event).where(Event.status == PUBLISHED, col(Event.starts_at) > to_db(now)))
+    ).all()
+    invited = 0
+    for event in ahead:
+        query = _audience_query(event.audience_kind, event.audience_value, event.audience_member_ids)
+        if (await session.exec(query.where(Member.id == member.id))).first() is None:
+            continue
+        _, invitation = await invitation_for(session, event.id, member)  # type: ignore[arg-type]
+        if invitation is None:
+            invitation = Invitation(event_id=event.id, member_id=member.id, answer=NO_ANSWER, invited_at=to_db(now))  # type: ignore[arg-type]
+            session.add(invitation)
+            await session.flush()
+        start = from_db(event.starts_at)
+        rows = _messages(event, [member], policy, key="invite", text_key="events.invitation", kind="invitation",
+                         now=now, expires_at=start)  # fmt: skip
+        if invitation.answer != LEAVE:
+            rows += _reminder_rows(event, [member], now=now, policy=policy)
+        await enqueue_many(session, rows, now=now)
+        invited += 1
+    if invited:
+        log.info("member %s invited to %d event(s) published before they joined", member.id, invited)
+    return invited
+
+
 async def get_event(session: AsyncSession, event_id: int) -> Event:
     event = await session.get(Event, event_id)
     if event is None:

@@ -15,10 +15,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import invites, members
+from bot import events, invites, members
 from bot.commands import bot_commands, help_text
 from bot.i18n import t
 from handlers.common import PRIVATE, Context, deps, lang_of, load_member, main_menu, member_only, menu_pattern
+from handlers.events import policy
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ async def start(update: Update, context: Context) -> None:
         code = ""  # never valid; still counts as a wrong try
     async with d.db.session() as session:
         outcome, member = await invites.bind(session, code, update.effective_user.id, now=d.clock.now())
+        if outcome is invites.BindOutcome.BOUND and member is not None:
+            # events published before they joined: invited now, if still ahead and meant for them
+            await events.invite_late_member(session, member, now=d.clock.now(), policy=policy(context))
     lang = lang_of(member, context, update)
     if outcome is invites.BindOutcome.BOUND and member is not None:
         log.info("member %s bound a Telegram account", member.id)

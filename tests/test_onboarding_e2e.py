@@ -214,3 +214,51 @@ async def test_blocking_the_bot_marks_the_member_unreachable_and_unblocking_rest
             break
         await asyncio.sleep(0.01)
     assert await reachable()
+
+
+async def test_a_member_who_binds_after_an_event_was_published_is_invited(emu, bot_app, db, deps, clock):
+    from datetime import UTC, datetime, timedelta
+
+    from bot import events, invites
+    from bot.reminders import policy_from_settings
+    from models.event import Invitation
+
+    now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    clock.frozen = now
+    late = await add_member(db, "晚到委员", committee="经济委员会")  # not bound yet
+    await add_member(db, "早到委员", telegram_user_id=4301, committee="经济委员会")
+    await add_member(db, "文史委员", committee="文史委员会")
+    policy = policy_from_settings(deps.settings)
+    titles = {"ahead": "学习会：民法典", "other": "文史委员会座谈", "begun": "昨天开始的调研"}
+    async with db.session() as session:
+        for key, audience, start in (
+            ("ahead", "committee:经济委员会", now + timedelta(days=3)),
+            ("other", "all", now + timedelta(days=4)),
+            ("begun", "committee:经济委员会", now + timedelta(hours=2)),
+        ):
+            event = await events.create_event(
+                session, title=titles[key], kind="study", starts_at=start, now=now - timedelta(days=1),
+                audience=await events.resolve_audience(session, audience), rules=deps.rules,
+            )  # fmt: skip
+            if key == "other":  # an audience the late member is not in
+                event.audience_kind, event.audience_value = "committee", "文史委员会"
+            await events.publish_event(session, event, now=now - timedelta(days=1), policy=policy)
+        code = await invites.new_invite(session, late, now=now, ttl_days=30)
+    clock.frozen = now + timedelta(hours=3)  # the third event has begun by the time they bind
+
+    user = emu.user(4302, "晚到")
+    user.send_text(f"/start {code}")
+    await emu.wait_for(lambda: any("活动通知：" + titles["ahead"] in x for x in user.texts()), 10,
+                       what="the invitation of the event still ahead")  # fmt: skip
+    invitation = next(m for m in user.messages() if titles["ahead"] in m.get("text", ""))
+    assert [b["text"] for b in invitation["reply_markup"]["inline_keyboard"][0]] == [
+        t("events.btn_attend", "zh"), t("events.btn_leave", "zh")
+    ]
+    async with db.session() as session:
+        mine = (await session.exec(select(Invitation).where(Invitation.member_id == late.id))).all()
+    assert len(mine) == 2  # the one ahead, and the begun one from publication (no message for it now)
+    assert not any(titles["other"] in x or "活动通知：" + titles["begun"] in x for x in user.texts())
+    # a second /start changes nothing: still one invitation message
+    user.send_text("/start")
+    await emu.wait_for(lambda: any(t("onboarding.welcome_back", "zh", name="晚到委员") in x for x in user.texts()))
+    assert sum("活动通知：" + titles["ahead"] in x for x in user.texts()) == 1
