@@ -153,11 +153,13 @@ async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt
         place=data.get("place") or t("events.place_tbd", lang),
         audience=who,
         remind=service.describe_offsets(data.get("remind") or DEFAULT_OFFSETS, lang),
+        checkin=t("events.admin.checkin_self" if data.get("self_declared") else "events.admin.checkin_code", lang),
     )
+    toggle = "events.admin.btn_to_code" if data.get("self_declared") else "events.admin.btn_to_self"
     return summary, keyboard(
         [
             [(t("events.admin.publish", lang), "ne:pub"), (t("events.admin.draft", lang), "ne:draft")],
-            [(t("events.admin.cancel", lang), "ne:cancel")],
+            [(t(toggle, lang), "ne:self"), (t("events.admin.cancel", lang), "ne:cancel")],
         ]
     )
 
@@ -319,6 +321,9 @@ async def confirm(update: Update, context: Context, member: Member) -> int:
         context.user_data.pop(EV_KEY, None)
         await reply(update, t("events.admin.cancelled", lang))
         return END
+    if choice == "ne:self":  # how members check in: the venue's code, or declared by themselves
+        _data(context, EV_KEY)["self_declared"] = not data.get("self_declared")
+        return await _next(update, context, CONFIRM, lang)
     if choice not in ("ne:pub", "ne:draft") or "start" not in data:
         raise AskAgain("common.stale_button")
     now = d.clock.now()
@@ -336,6 +341,7 @@ async def confirm(update: Update, context: Context, member: Member) -> int:
             now=now,
             rules=d.rules,
             created_by=member.id,
+            self_declared=bool(data.get("self_declared")),
         )
         invited = 0
         if choice == "ne:pub":
@@ -541,7 +547,7 @@ def register(app: Application) -> None:
                 CallbackQueryHandler(got_audience_value, pattern=r"^ne:av:"),
             ],
             REMIND: [MessageHandler(TYPED, got_remind), CallbackQueryHandler(got_remind, pattern=r"^ne:skip$")],
-            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^ne:(pub|draft|cancel)$")],
+            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^ne:(pub|draft|cancel|self)$")],
         },
         fallbacks=[CommandHandler("cancel", cancel_dialog)],
     )

@@ -147,3 +147,35 @@ async def test_event_from_guided_chat_to_check_in(bot_app, emu, db, clock):
     assert report.attendance == "present" and report.type_code == "study"
     assert stale == []
     assert not any("活动提醒" in text for text in a.texts())
+
+
+async def test_an_event_set_to_self_declared_checks_in_by_button_and_says_so(bot_app, emu, db, clock):
+    await add_member(db, "王秘书", role="secretariat", telegram_user_id=9002, committee="")
+    alice = await add_member(db, "苏建华", telegram_user_id=9103, committee="经济委员会")
+    staff, a = emu.user(9002, "王秘书"), emu.user(9103, "苏建华")
+    steps = [
+        (lambda: staff.send_text("/newevent"), "请输入活动标题"),
+        (lambda: staff.send_text("读书会"), "请选择活动类型"),
+        (lambda: staff.press("ne:k:reading"), "活动什么时候开始"),
+        (lambda: staff.send_text("后天 14:30"), "什么时候结束"),
+        (lambda: staff.press("ne:skip"), "在哪里举行"),
+        (lambda: staff.press("ne:skip"), "请哪些委员参加"),
+        (lambda: staff.press("ne:a:all"), "活动前多久提醒"),
+        (lambda: staff.press("ne:skip"), "签到：输入现场公布的签到码"),
+        (lambda: staff.press("ne:self"), "签到：委员自报出席"),
+        (lambda: staff.press("ne:pub"), "已发布活动"),
+    ]
+    for act, wanted in steps:
+        since = len(staff.messages())
+        act()
+        await emu.wait_for(lambda w=wanted, n=since: any(w in x for x in staff.texts()[n:]), 10, what=wanted)
+    await wait_text(emu, a, "活动通知：读书会")
+    clock.advance(START + timedelta(minutes=5) - NOW)  # the day after tomorrow, 14:35
+    notice = await wait_text(emu, a, "本次活动由委员自报出席")
+    a.press(notice["reply_markup"]["inline_keyboard"][0][0]["callback_data"], notice)
+    await wait_text(emu, a, "签到成功")
+    async with db.session() as session:
+        invitation = (await session.exec(select(Invitation).where(Invitation.member_id == alice.id))).one()
+        report = (await session.exec(select(ActivityReport).where(ActivityReport.member_id == alice.id))).one()
+    assert invitation.checkin_method == "self"
+    assert report.attendance == "present" and "自报出席" in report.description
