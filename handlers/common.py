@@ -36,14 +36,21 @@ Context = ContextTypes.DEFAULT_TYPE
 T = TypeVar("T")
 MemberCallback = Callable[[Update, Context, Member], Awaitable[T]]
 
-# Main menu rows: catalogue keys of reply-keyboard buttons, each leading to a command.
-MENU_ROWS = [["menu.report", "menu.info"], ["menu.events", "menu.me"], ["menu.help"]]
+# Main menu rows: catalogue keys of reply-keyboard buttons, each leading to a command. Members get
+# what they do; the secretariat gets its own work (a staff member who is also a 委员 gets both).
+MEMBER_ROWS = [["menu.report", "menu.info"], ["menu.events", "menu.me"]]
+STAFF_ROWS = [["menu.review", "menu.inbox"], ["menu.digest", "menu.newevent"]]
+HELP_ROW = ["menu.help"]
 MENU_COMMANDS = {
     "menu.report": "report",
     "menu.info": "info",
     "menu.events": "events",
     "menu.me": "me",
     "menu.help": "help",
+    "menu.review": "review",
+    "menu.inbox": "inbox",
+    "menu.digest": "digest",
+    "menu.newevent": "newevent",
 }
 
 
@@ -77,8 +84,11 @@ def lang_of(member: Member | None, context: Context, update: Update | None = Non
     return i18n.normalize(user.language_code if user else None, default)
 
 
-def main_menu(lang: str) -> ReplyKeyboardMarkup:
-    rows = [[KeyboardButton(t(key, lang)) for key in row] for row in MENU_ROWS]
+def main_menu(lang: str, member: Member | None = None) -> ReplyKeyboardMarkup:
+    """The reply keyboard of `member`'s role (the member keyboard when unknown)."""
+    staff = member is not None and member.is_staff
+    keys = (STAFF_ROWS if staff else []) + (MEMBER_ROWS if members.is_committee_member(member) else []) + [HELP_ROW]
+    rows = [[KeyboardButton(t(key, lang)) for key in row] for row in keys]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 
 

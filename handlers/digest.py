@@ -8,12 +8,12 @@ import io
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.digest import IsoWeek, WeekError, build_digest, caption, digest_week_for, render_text
 from bot.digest_send import DigestTime, due_week, parse_digest_time, queue_weekly_digest, workbook_name
 from bot.i18n import t
-from handlers.common import Context, deps, lang_of, staff_only
+from handlers.common import PRIVATE, Context, deps, lang_of, menu_pattern, staff_only
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -98,3 +98,4 @@ async def on_startup(app: Application) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("digest", digest_command))
+    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.digest")), digest_command))

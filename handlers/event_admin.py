@@ -14,6 +14,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    filters,
 )
 
 from bot import deadlines as deadline_service
@@ -33,6 +34,7 @@ from handlers.common import (
     grid,
     keyboard,
     lang_of,
+    menu_pattern,
     reply,
     staff_only,
     step_label,
@@ -534,7 +536,10 @@ def register(app: Application) -> None:
         buttons="ne:",
         data_key=EV_KEY,
         fields={"start": START, "end": FINISH, "audience": AUDIENCE_VALUE},
-        entry_points=[CommandHandler("newevent", new_event, filters=PRIVATE)],
+        entry_points=[
+            CommandHandler("newevent", new_event, filters=PRIVATE),
+            MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.newevent")), new_event),
+        ],
         states={
             TITLE: [MessageHandler(TYPED, got_title)],
             KIND: [CallbackQueryHandler(got_kind, pattern=r"^ne:k:")],

@@ -36,6 +36,7 @@ from handlers.common import (
     dialog,
     grid,
     lang_of,
+    menu_pattern,
     refuse,
     staff_only,
 )
@@ -401,6 +402,7 @@ def build_conversation(persistent: bool = True) -> ConversationHandler:
                 "body": EDIT_BODY},  # fmt: skip
         entry_points=[
             CommandHandler("inbox", inbox, filters=PRIVATE),
+            MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.inbox")), inbox),
             CallbackQueryHandler(inbox, pattern=r"^ib:[qs]:"),
             CallbackQueryHandler(move_start, pattern=MOVE_PATTERN),
         ],

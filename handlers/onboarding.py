@@ -47,7 +47,7 @@ async def start(update: Update, context: Context) -> None:
             return
         lang = lang_of(member, context)
         key = "onboarding.already_bound" if code else "onboarding.welcome_back"
-        await update.effective_chat.send_message(t(key, lang, name=member.name), reply_markup=main_menu(lang))
+        await update.effective_chat.send_message(t(key, lang, name=member.name), reply_markup=main_menu(lang, member))
         return
     d = deps(context)
     if len(code) > MAX_CODE_LENGTH:
@@ -61,7 +61,7 @@ async def start(update: Update, context: Context) -> None:
     if outcome is invites.BindOutcome.BOUND and member is not None:
         log.info("member %s bound a Telegram account", member.id)
         await update.effective_chat.send_message(
-            t("onboarding.welcome", lang, name=member.name), reply_markup=main_menu(lang)
+            t("onboarding.welcome", lang, name=member.name), reply_markup=main_menu(lang, member)
         )
         await update.effective_chat.send_message(help_text(member.role, lang))
         await set_chat_commands(context, member)
@@ -79,7 +79,7 @@ async def help_command(update: Update, context: Context) -> None:
         await update.effective_chat.send_message(t("onboarding.stranger", lang))
         return
     text = t("onboarding.help_header", lang, name=member.name) + "\n\n" + help_text(member.role, lang)
-    await update.effective_chat.send_message(text, reply_markup=main_menu(lang))
+    await update.effective_chat.send_message(text, reply_markup=main_menu(lang, member))
 
 
 @member_only
@@ -121,7 +121,7 @@ async def _switch_language(update: Update, context: Context, member: Member, lan
     async with deps(context).db.session() as session:
         member = await session.merge(member)
         await members.set_language(session, member, lang)
-    await update.effective_chat.send_message(t("onboarding.lang_set", lang), reply_markup=main_menu(lang))
+    await update.effective_chat.send_message(t("onboarding.lang_set", lang), reply_markup=main_menu(lang, member))
     await set_chat_commands(context, member)
 
 
@@ -137,7 +137,7 @@ async def fallback(update: Update, context: Context) -> None:
     if member is None:
         await update.effective_chat.send_message(t("onboarding.stranger", lang))
         return
-    await update.effective_chat.send_message(t("common.not_understood", lang), reply_markup=main_menu(lang))
+    await update.effective_chat.send_message(t("common.not_understood", lang), reply_markup=main_menu(lang, member))
 
 
 async def chat_member_changed(update: Update, context: Context) -> None:

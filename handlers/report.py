@@ -614,7 +614,7 @@ async def submit(update: Update, context: Context, member: Member, draft: dict, 
     key = "report.submitted_pending" if report.status == activities.PENDING else "report.submitted_confirmed"
     await _say(update, t(key, lang, id=report.id, points=f"{report.points:g}"), None)
     if update.effective_chat is not None:
-        await update.effective_chat.send_message(t("report.after_submit", lang), reply_markup=main_menu(lang))
+        await update.effective_chat.send_message(t("report.after_submit", lang), reply_markup=main_menu(lang, member))
     return END
 
 
@@ -662,7 +662,7 @@ async def cancel(update: Update, context: Context) -> int:
     )
     await _say(update, t(key, lang))
     if update.effective_chat is not None:
-        await update.effective_chat.send_message(t("report.after_cancel", lang), reply_markup=main_menu(lang))
+        await update.effective_chat.send_message(t("report.after_cancel", lang), reply_markup=main_menu(lang, member))
     return END
 
 

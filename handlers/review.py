@@ -19,6 +19,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    filters,
 )
 
 from bot import activities
@@ -37,6 +38,7 @@ from handlers.common import (
     dialog,
     keyboard,
     lang_of,
+    menu_pattern,
     show,
     staff_only,
     step_label,
@@ -550,6 +552,7 @@ def register(app: Application) -> None:
     app.add_handler(returning)
     app.add_handler(recording)
     app.add_handler(CommandHandler("review", review_command, filters=PRIVATE))
+    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.review")), review_command))
     app.add_handler(CallbackQueryHandler(approve, pattern=r"^rv:ok:"))
     app.add_handler(CallbackQueryHandler(skip, pattern=r"^rv:skip:"))
     # A 退回 press that is not a valid entry (forged id format) still gets the role and stale checks

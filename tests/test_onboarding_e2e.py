@@ -262,3 +262,29 @@ async def test_a_member_who_binds_after_an_event_was_published_is_invited(emu, b
     user.send_text("/start")
     await emu.wait_for(lambda: any(t("onboarding.welcome_back", "zh", name="晚到委员") in x for x in user.texts()))
     assert sum("活动通知：" + titles["ahead"] in x for x in user.texts()) == 1
+
+
+async def test_staff_get_the_staff_keyboard_and_its_buttons_work(emu, bot_app, db):
+    await add_member(db, "王秘书", role="secretariat", telegram_user_id=4401, committee="")
+    await add_member(db, "苏建华", telegram_user_id=4402)
+    staff, member = emu.user(4401, "王秘书"), emu.user(4402, "建华")
+    staff.send_text("/start")
+    member.send_text("/start")
+    await emu.wait_for(lambda: staff.keyboard is not None and member.keyboard is not None, 10, what="keyboards")
+    labels = [[b["text"] for b in row] for row in staff.keyboard["keyboard"]]
+    assert labels == [
+        [t("menu.review", "zh"), t("menu.inbox", "zh")],
+        [t("menu.digest", "zh"), t("menu.newevent", "zh")],
+        [t("menu.help", "zh")],
+    ]
+    assert member.keyboard["keyboard"][0][0]["text"] == t("menu.report", "zh")
+    for label, answer in (("menu.review", "review.none_left"), ("menu.newevent", "events.admin.ask_title")):
+        staff.send_text(t(label, "zh"))
+        wanted = t(answer, "zh", limit=120)
+        await emu.wait_for(lambda w=wanted: any(w in x for x in staff.texts()), 10, what=label)
+    staff.send_text("/cancel")
+    staff.send_text(t("menu.inbox", "zh"))
+    await emu.wait_for(lambda: any("📮 社情民意信息 · 待处理" in x for x in staff.texts()), 10, what="inbox")
+    # a member typing a staff button's text is refused politely
+    member.send_text(t("menu.inbox", "zh"))
+    await emu.wait_for(lambda: t("common.not_allowed", "zh") in member.texts(), 10, what="refusal")
