@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import to_db
+from bot.dates import format_day
 from bot.i18n import t
 from bot.outbox import Queued, drop_pending, enqueue_many
 from bot.points import member_points
@@ -216,7 +217,7 @@ async def plan_deadline_reminders(
                 "deadlines.reminder",
                 lang,
                 title=deadline.title,
-                due=deadline.due_on.isoformat(),
+                due=format_day(deadline.due_on, lang, now.astimezone(policy.zone).date()),
                 days=days_left,
                 requirement=describe(deadline.requirement, rules, lang),
             )

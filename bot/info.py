@@ -465,10 +465,11 @@ async def apply_move(
     if move in ("report", "transfer"):
         on_date = on_date or today
         if on_date > today or on_date < local(item.submitted_at, tz).date():
+            submitted = local(item.submitted_at, tz).date()
             raise InfoError(
                 "date_range",
-                submitted=local(item.submitted_at, tz).date().isoformat(),
-                today=today.isoformat(),
+                submitted=lambda lang: format_day(submitted, lang, today),
+                today=lambda lang: format_day(today, lang, today),
             )
     if move == "accept":
         if new_title is not None:

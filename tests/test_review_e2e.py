@@ -103,7 +103,7 @@ async def test_two_reviewers_race_forged_and_member_presses_then_member_sees_poi
     (me,) = await _after(owner, lambda: owner.send_text("/me"))
     assert t("me.totals", "zh", confirmed="3", pending="0") in me["text"]
     assert t("me.type_line", "zh", type="调研", points="3", count=1) in me["text"]
-    assert "还需提交1篇社情民意信息" in me["text"] and "还需参加1次全体会议" in me["text"]
+    assert "还需提交 1 篇社情民意信息" in me["text"] and "还需参加 1 次全体会议" in me["text"]
     assert f"#{report.id} 11月3日（周一） 调研 — 已确认" in me["text"]
     # a confirmed report cannot be edited or withdrawn
     answer_id = owner.press(f"my:wdy:{report.id}")
