@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -35,6 +35,7 @@ from handlers.common import (
     deps,
     dialog,
     grid,
+    keyboard,
     lang_of,
     menu_pattern,
     refuse,
@@ -61,11 +62,6 @@ END = ConversationHandler.END
 MOVE_PATTERN = r"^ib:m:(" + "|".join(info.STAFF_MOVES) + r"):\d+$"
 
 
-def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows if row]
-    )
-
 
 def _pending(context: Context) -> dict:
     assert context.user_data is not None
@@ -84,7 +80,7 @@ def move_buttons(view: info.ItemView, lang: str) -> InlineKeyboardMarkup | None:
     labels = [(t(f"inbox.btn_{move}", lang), f"ib:m:{move}:{view.item.id}") for move in moves]
     if not labels:
         return None
-    return _buttons([labels[i : i + 3] for i in range(0, len(labels), 3)])
+    return keyboard([labels[i : i + 3] for i in range(0, len(labels), 3)])
 
 
 async def _card(update: Update, context: Context, view: info.ItemView, lang: str) -> None:
@@ -144,7 +140,7 @@ async def inbox(update: Update, context: Context, member: Member) -> int:
         await send(
             update,
             t("inbox.more", lang, left=total - offset - PAGE),
-            reply_markup=_buttons([[(t("inbox.btn_more", lang), more)]]),
+            reply_markup=keyboard([[(t("inbox.btn_more", lang), more)]]),
         )
     return END
 
@@ -196,7 +192,7 @@ async def _accept_prompt(update: Update, context: Context, lang: str) -> Prompt:
     text = t("inbox.ask_accept", lang, number=pending.get("number", "")) + (
         "\n" + "\n".join(notes) if notes else ""
     )
-    return text, _buttons(
+    return text, keyboard(
         [
             [(t("inbox.btn_confirm_accept", lang), "ib:do")],
             [
@@ -219,7 +215,7 @@ async def _edit_body_prompt(update: Update, context: Context, lang: str) -> Prom
 async def _text_prompt(update: Update, context: Context, lang: str) -> Prompt:
     pending = _pending(context)
     if pending.get("move") == "instruction":
-        return t("inbox.ask_instruction_text", lang), _buttons([[(t("inbox.btn_skip", lang), "ib:skip")]])
+        return t("inbox.ask_instruction_text", lang), keyboard([[(t("inbox.btn_skip", lang), "ib:skip")]])
     return t(f"inbox.ask_{pending.get('move', 'return')}", lang, number=pending.get("number", "")), None
 
 
@@ -228,20 +224,20 @@ async def _level_prompt(update: Update, context: Context, lang: str) -> Prompt:
     move = pending.get("move", "report")
     done = set(pending.get("reported") or [])
     levels = [lv for lv in INFO_LEVELS if move != "report" or lv not in done]
-    return t(f"inbox.ask_level_{move}", lang, number=pending.get("number", "")), _buttons(
+    return t(f"inbox.ask_level_{move}", lang, number=pending.get("number", "")), keyboard(
         [[(t(f"info.level.{lv}", lang), f"ib:lvl:{lv}") for lv in levels]]
     )
 
 
 async def _target_prompt(update: Update, context: Context, lang: str) -> Prompt:
     number = _pending(context).get("number", "")
-    return t("inbox.ask_target", lang, number=number), _buttons(
+    return t("inbox.ask_target", lang, number=number), keyboard(
         [[(t("inbox.btn_hotline", lang), "ib:hotline")]]
     )
 
 
 async def _date_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    return t("inbox.ask_date", lang), _buttons([[(t("inbox.btn_today", lang), "ib:today")]])
+    return t("inbox.ask_date", lang), keyboard([[(t("inbox.btn_today", lang), "ib:today")]])
 
 
 PROMPTS: dict[str, PromptFor] = {

@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections import OrderedDict
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -34,6 +34,7 @@ from handlers.common import (
     deps,
     dialog,
     grid,
+    keyboard,
     lang_of,
     member_only,
     menu_pattern,
@@ -55,11 +56,6 @@ TITLE, CATEGORY, BODY, ATTACH, COAUTHORS, CONFIRM = (
 )
 END = ConversationHandler.END
 
-
-def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
 
 
 def _draft(context: Context) -> dict:
@@ -149,11 +145,11 @@ async def _prompt(update: Update, context: Context, step: str, lang: str) -> Pro
 
 
 def _next_button(lang: str, step: str) -> InlineKeyboardMarkup:
-    return _buttons([[(t("info.btn_next", lang), f"info:{step}:done")]])
+    return keyboard([[(t("info.btn_next", lang), f"info:{step}:done")]])
 
 
 def _confirm_buttons(lang: str) -> InlineKeyboardMarkup:
-    return _buttons(
+    return keyboard(
         [
             [(t("info.btn_submit", lang), "info:ok")],
             [(t("info.btn_edit", lang), "info:edit"), (t("info.btn_cancel", lang), "info:cancel")],
@@ -176,7 +172,7 @@ PROMPTS: dict[object, PromptFor] = {step: _prompt_for(step) for step in (TITLE, 
 
 
 def _body_buttons(lang: str) -> InlineKeyboardMarkup:
-    return _buttons(
+    return keyboard(
         [[(t("info.btn_done", lang), "info:body:done"), (t("info.btn_clear", lang), "info:body:clear")]]
     )
 
@@ -398,7 +394,7 @@ async def attachment(update: Update, context: Context, member: Member) -> str | 
     await _send(
         update,
         t("info.file_ok", lang, count=len(draft["attachments"])),
-        _buttons([[(t("info.btn_next", lang), "info:att:done")]]),
+        keyboard([[(t("info.btn_next", lang), "info:att:done")]]),
     )
     return None
 
@@ -431,7 +427,7 @@ async def coauthor_search(update: Update, context: Context, member: Member) -> s
     if total > len(found):  # the rest are not hidden silently: say so, and how to narrow it
         more = t("info.coauthor_more", lang, total=total, shown=len(found), more=total - len(found))
         text = more + "\n" + text
-    await _send(update, text, _buttons(rows))
+    await _send(update, text, keyboard(rows))
     return None
 
 
@@ -452,7 +448,7 @@ async def coauthor_pick(update: Update, context: Context, member: Member) -> str
     await _send(
         update,
         t("info.coauthor_added", lang, names=_names(draft, lang)),
-        _buttons([[(t("info.btn_next", lang), "info:co:done")]]),
+        keyboard([[(t("info.btn_next", lang), "info:co:done")]]),
     )
     return None
 
@@ -471,7 +467,7 @@ async def edit_menu(update: Update, context: Context, member: Member) -> str | N
         [(t(f"info.edit_{part}", lang), f"info:edit:{part}") for part in ("title", "category", "body")],
         [(t(f"info.edit_{part}", lang), f"info:edit:{part}") for part in ("files", "coauthors")],
     ]
-    await _send(update, t("info.edit_which", lang), _buttons(rows))
+    await _send(update, t("info.edit_which", lang), keyboard(rows))
     return None
 
 
@@ -577,7 +573,7 @@ async def my_info(update: Update, context: Context, member: Member) -> None:
     for view in views:
         markup = None
         if view.item.state == "returned":
-            markup = _buttons([[(t("info.btn_revise", lang), f"info:rev:{view.item.id}")]])
+            markup = keyboard([[(t("info.btn_revise", lang), f"info:rev:{view.item.id}")]])
         today = today_in(d.clock.now(), d.settings.tz)
         await _send(update, info.render_card(view, lang, d.settings.tz, today=today)[:4000], markup)
 

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -42,6 +42,7 @@ from handlers.common import (
     answer_once,
     deps,
     dialog,
+    keyboard,
     lang_of,
     load_member,
     main_menu,
@@ -69,11 +70,6 @@ Step = Callable[[Update, Context, Member, dict, str], Awaitable[int]]
 
 # ------------------------------------------------------------------ helpers
 
-
-def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
 
 
 async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
@@ -167,7 +163,7 @@ def _draft_of(context: Context) -> dict:
 async def _type_prompt(update: Update, context: Context, lang: str) -> Prompt:
     types = [(a.button(lang), f"rep:type:{a.code}") for a in deps(context).rules.activities.values()]
     rows = [types[i : i + 2] for i in range(0, len(types), 2)] + [[(t("report.btn_cancel", lang), "rep:cancel")]]
-    return t("report.title", lang) + "\n" + step_label(1, 4, lang) + t("report.ask_type", lang), _kb(rows)
+    return t("report.title", lang) + "\n" + step_label(1, 4, lang) + t("report.ask_type", lang), keyboard(rows)
 
 
 async def _date_prompt(update: Update, context: Context, lang: str) -> Prompt:
@@ -179,7 +175,7 @@ async def _date_prompt(update: Update, context: Context, lang: str) -> Prompt:
         ],
         [(t("report.btn_cancel", lang), "rep:cancel")],
     ]
-    return step_label(2, 4, lang) + t("report.ask_date", lang), _kb(rows)
+    return step_label(2, 4, lang) + t("report.ask_date", lang), keyboard(rows)
 
 
 async def _description_prompt(update: Update, context: Context, lang: str) -> Prompt:
@@ -191,7 +187,7 @@ def _photos_markup(lang: str, count: int) -> InlineKeyboardMarkup:
     rows = [[(t("report.btn_photos_done" if count else "report.btn_photos_skip", lang), "rep:photos:done")]]
     if count:
         rows[0].append((t("report.btn_photos_clear", lang), "rep:photos:clear"))
-    return _kb(rows)
+    return keyboard(rows)
 
 
 async def _photos_prompt(update: Update, context: Context, lang: str) -> Prompt:
@@ -206,12 +202,12 @@ async def _summary_prompt(update: Update, context: Context, lang: str) -> Prompt
         [(t("report.btn_submit", lang), "rep:ok")],
         [(t("report.btn_fix", lang), "rep:fix"), (t("report.btn_cancel", lang), "rep:cancel")],
     ]
-    return summary_text(context, _draft_of(context), lang), _kb(rows)
+    return summary_text(context, _draft_of(context), lang), keyboard(rows)
 
 
 async def _resume_prompt(update: Update, context: Context, lang: str) -> Prompt:
     rows = [[(t("report.btn_resume", lang), "rep:resume"), (t("report.btn_restart", lang), "rep:restart")]]
-    return t("report.resume_hint", lang), _kb(rows)
+    return t("report.resume_hint", lang), keyboard(rows)
 
 
 async def ask_type(update: Update, context: Context, lang: str) -> int:
@@ -314,7 +310,7 @@ async def start(update: Update, context: Context) -> int:
         await _say(
             update,
             text,
-            _kb(
+            keyboard(
                 [
                     [
                         (t("report.btn_resume", lang), "rep:resume"),
@@ -454,7 +450,7 @@ async def description(update: Update, context: Context, member: Member, draft: d
             [(t("report.btn_send_again", lang), "rep:desc:again")],
         ]
         await _say(
-            update, t("report.description_too_long", lang, length=len(text), limit=MAX_DESCRIPTION), _kb(rows)
+            update, t("report.description_too_long", lang, length=len(text), limit=MAX_DESCRIPTION), keyboard(rows)
         )
         return DESCRIPTION
     draft["description"] = text
@@ -630,7 +626,7 @@ async def fix_menu(update: Update, context: Context, member: Member, draft: dict
         ],
         [(t("report.btn_back", lang), "rep:fix:back")],
     ]
-    await _say(update, t("report.fix_which", lang), _kb(rows))
+    await _say(update, t("report.fix_which", lang), keyboard(rows))
     return SUMMARY
 
 

@@ -11,7 +11,7 @@ import logging
 import re
 from datetime import date, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
+from telegram import InputMediaPhoto, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -54,11 +54,6 @@ SKIP_KEY = "review_skip"
 REASON_KEY = "review_return"
 RECORD_KEY = "record"
 
-
-def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
 
 
 def _report_id(update: Update) -> int | None:
@@ -156,7 +151,7 @@ async def show_next(update: Update, context: Context, member: Member) -> None:
         ]
     ]
     await chat.send_message(
-        card_text(context, report, author, len(photos), waiting, lang), reply_markup=_kb(rows)
+        card_text(context, report, author, len(photos), waiting, lang), reply_markup=keyboard(rows)
     )
 
 

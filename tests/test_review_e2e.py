@@ -125,6 +125,7 @@ async def test_return_with_reason_then_member_corrects_and_reviewer_skips(emu, b
     assert f"#{newer.id}" in card2["text"]
     (ask,) = await _after(staff, lambda: staff.press_button(t("review.btn_return", "zh")))
     assert ask["text"] == t("review.ask_reason", "zh", id=newer.id, max=activities.MAX_REASON)
+    assert "委员会" not in ask["text"]  # it is the member who reads the reason, not a committee
     (again,) = await _after(staff, lambda: staff.send_text("差"))  # too short: the reason is asked again
     assert again["text"].endswith(ask["text"]) and await _status(db, newer.id) == "pending"
     await _after(staff, lambda: staff.send_text("请补充调研地点和照片"), more=2)
