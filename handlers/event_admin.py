@@ -85,7 +85,9 @@ async def _ask(update: Update, context: Context, prompts: dict, state: int, lang
 
 
 def _numbered(state: int, key: str, lang: str, **params: object) -> str:
-    return step_label(EVENT_STEPS[state], 7, lang) + t(key, lang, **params)
+    """A step's question after its label (第 2 步，共 7 步：), for either dialog."""
+    steps = EVENT_STEPS if state in EVENT_STEPS else DEADLINE_STEPS
+    return step_label(steps[state], max(steps.values()), lang) + t(key, lang, **params)
 
 
 async def _title_prompt(update: Update, context: Context, lang: str) -> Prompt:
@@ -365,32 +367,28 @@ async def cancel_dialog(update: Update, context: Context) -> int:
 # ------------------------------------------------------------------ /deadline: what each step asks
 
 
-def _dl_numbered(state: int, key: str, lang: str, **params: object) -> str:
-    return step_label(DEADLINE_STEPS[state], 3, lang) + t(key, lang, **params)
-
-
 async def _dl_title_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    return _dl_numbered(DL_TITLE, "deadlines.ask_title", lang, limit=deadline_service.MAX_TITLE), None
+    return _numbered(DL_TITLE, "deadlines.ask_title", lang, limit=deadline_service.MAX_TITLE), None
 
 
 async def _dl_due_prompt(update: Update, context: Context, lang: str) -> Prompt:
     day = _today(context) + timedelta(days=14)
-    return _dl_numbered(DL_DUE, "deadlines.ask_due", lang, example=short_day(day, lang)), None
+    return _numbered(DL_DUE, "deadlines.ask_due", lang, example=short_day(day, lang)), None
 
 
 async def _dl_req_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kinds = [(t(f"deadlines.req_button_{k}", lang), f"dl:r:{k}") for k in deadline_service.REQUIREMENT_TYPES]
-    return _dl_numbered(DL_REQ, "deadlines.ask_requirement", lang), grid(kinds, 3)
+    return _numbered(DL_REQ, "deadlines.ask_requirement", lang), grid(kinds, 3)
 
 
 async def _dl_type_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kinds = [(a.button(lang), f"dl:t:{a.code}") for a in deps(context).rules.activities.values()]
-    return _dl_numbered(DL_TYPE, "deadlines.ask_type", lang), grid(kinds, 2)
+    return _numbered(DL_TYPE, "deadlines.ask_type", lang), grid(kinds, 2)
 
 
 async def _dl_value_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kind = _data(context, DL_KEY).get("type", "info")
-    return _dl_numbered(DL_VALUE, f"deadlines.ask_value_{kind}", lang), None
+    return _numbered(DL_VALUE, f"deadlines.ask_value_{kind}", lang), None
 
 
 async def _dl_confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:

@@ -75,6 +75,23 @@ def sandbox_url(tmp_path: Path) -> Iterator[str]:
     assert not real.exists() and (tmp_path / "d" / DB_FILE).exists()
 
 
+def _chat(page):  # type: ignore[no-untyped-def]
+    """What a person does on the page: read the bot's bubbles, press an inline button, send text."""
+
+    def bot_says(text: str):  # type: ignore[no-untyped-def]
+        return page.locator(".msg.bot", has_text=text)
+
+    def press(label: str) -> None:
+        """The newest inline button with this label (older ones may have been closed)."""
+        page.locator(".msg.bot .inline-kb .kb-btn", has_text=label).last.click()
+
+    def send(text: str) -> None:
+        page.fill("#text", text)
+        page.click("#send")
+
+    return bot_says, press, send
+
+
 def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> None:
     if "handlers.report" not in FEATURES or "handlers.review" not in FEATURES:
         pytest.skip("the /report and /review features are not registered in bot.app.FEATURES yet")
@@ -94,16 +111,7 @@ def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> Non
             expect(page.locator("#identity")).to_have_value("10001")
             expect(page.locator("#clock-now")).to_contain_text("周")
 
-            def bot_says(text: str):  # type: ignore[no-untyped-def]
-                return page.locator(".msg.bot", has_text=text)
-
-            def press(label: str) -> None:
-                """The newest inline button with this label (older ones may have been closed)."""
-                page.locator(".msg.bot .inline-kb .kb-btn", has_text=label).last.click()
-
-            def send(text: str) -> None:
-                page.fill("#text", text)
-                page.click("#send")
+            bot_says, press, send = _chat(page)
 
             # the newcomer joins with the invite the page shows
             page.select_option("#identity", str(NEWCOMER_USER_ID))
@@ -219,15 +227,7 @@ def test_a_member_and_the_secretariat_on_a_390_px_phone(sandbox_url: str) -> Non
                                     locale="zh-CN")  # fmt: skip
             page.set_default_timeout(WAIT_MS)
 
-            def bot_says(text: str):  # type: ignore[no-untyped-def]
-                return page.locator(".msg.bot", has_text=text)
-
-            def press(label: str) -> None:
-                page.locator(".msg.bot .inline-kb .kb-btn", has_text=label).last.click()
-
-            def send(text: str) -> None:
-                page.fill("#text", text)
-                page.click("#send")
+            bot_says, press, send = _chat(page)
 
             def nothing_cut() -> None:
                 assert page.evaluate(CUT_BUTTONS) == []

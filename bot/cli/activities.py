@@ -12,14 +12,13 @@ on leave or absent. Recording the same meeting again adds only what is new.
 from __future__ import annotations
 
 import csv
-from datetime import date
 from pathlib import Path
 
 import typer
 
 from bot import activities
 from bot.clock import Clock
-from bot.dates import today_in
+from bot.dates import parse_activity_date, today_in
 from bot.i18n import t
 from models.db import Database
 
@@ -78,10 +77,7 @@ def record(
         )
         raise typer.Exit(2)
     clock = Clock()
-    try:
-        meeting_day = date.fromisoformat(day)
-    except ValueError:
-        meeting_day = None
+    meeting_day = parse_activity_date(day, today=today_in(clock.now(), settings.tz)).day  # the one day parser
     if meeting_day is None or meeting_day > today_in(clock.now(), settings.tz):
         typer.echo(t("review.cli_bad_date", lang, date=day), err=True)
         raise typer.Exit(2)

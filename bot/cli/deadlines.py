@@ -3,12 +3,11 @@ bot's sweep when their moment comes, only for members who do not meet the requir
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
 
 from bot import deadlines as service
 from bot.clock import Clock
+from bot.dates import parse_day, today_in
 from bot.i18n import t
 from models.db import Database
 
@@ -29,11 +28,10 @@ def add(
     settings = settings_or_exit()
     lang = settings.locale
     rules = rules_or_exit(settings)
-    try:
-        due_on = date.fromisoformat(due.strip())
-    except ValueError:
+    due_on = parse_day(due, today=today_in(Clock().now(), settings.tz), ahead=True).day  # the one day parser
+    if due_on is None:
         typer.echo(t("deadlines.error.bad_date", lang, text=due[:20]), err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(1)
 
     async def work(db: Database):  # type: ignore[no-untyped-def]
         async with db.session() as session:
