@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -335,6 +336,26 @@ async def reply(update: Update, text: str, **kwargs: Any) -> None:
     chat = update.effective_chat
     if chat is not None:
         await chat.send_message(text, **kwargs)
+
+
+async def close_pressed(update: Update, text: str | None = None) -> None:
+    """Take the buttons off the message that was pressed (a handled card cannot be pressed again);
+    `text` replaces its text (e.g. the card with its outcome)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    await close_card(query.get_bot(), query.message.chat.id, query.message.message_id, text)
+
+
+async def close_card(bot: Any, chat_id: int, message_id: int, text: str | None = None) -> None:
+    """The same for a card handled after a later step (退回 takes a reason; a 社情民意 move a date)."""
+    try:
+        if text is not None:
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        else:
+            await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+    except BadRequest:
+        pass  # already edited, or too old to edit: nothing is lost
 
 
 async def show(update: Update, prompt: Prompt) -> None:

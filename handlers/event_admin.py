@@ -29,6 +29,7 @@ from handlers.common import (
     Context,
     Prompt,
     PromptFor,
+    close_pressed,
     deps,
     dialog,
     grid,
@@ -323,10 +324,12 @@ async def confirm(update: Update, context: Context, member: Member) -> int:
     assert context.user_data is not None
     if choice == "ne:cancel":
         context.user_data.pop(EV_KEY, None)
+        await close_pressed(update)
         await reply(update, t("events.admin.cancelled", lang))
         return END
     if choice == "ne:self":  # how members check in: the venue's code, or declared by themselves
         _data(context, EV_KEY)["self_declared"] = not data.get("self_declared")
+        await close_pressed(update)  # the card with the other setting is replaced by this one
         return await _next(update, context, CONFIRM, lang)
     if choice not in ("ne:pub", "ne:draft") or "start" not in data:
         raise AskAgain("common.stale_button")
@@ -351,6 +354,7 @@ async def confirm(update: Update, context: Context, member: Member) -> int:
         if choice == "ne:pub":
             invited = await service.publish_event(session, event, now=now, policy=policy(context))
     context.user_data.pop(EV_KEY, None)
+    await close_pressed(update)
     key = "events.admin.published" if choice == "ne:pub" else "events.admin.saved"
     await reply(update, t(key, lang, id=event.id, title=event.title, count=invited, code=event.checkin_code))
     return END
@@ -505,6 +509,7 @@ async def dl_confirm(update: Update, context: Context, member: Member) -> int:
     assert context.user_data is not None
     if choice == "dl:cancel":
         context.user_data.pop(DL_KEY, None)
+        await close_pressed(update)
         await reply(update, t("events.admin.cancelled", lang))
         return END
     if choice != "dl:ok" or "requirement" not in data:
@@ -520,6 +525,7 @@ async def dl_confirm(update: Update, context: Context, member: Member) -> int:
             created_by=member.id,
         )
     context.user_data.pop(DL_KEY, None)
+    await close_pressed(update)
     due = format_day(deadline.due_on, lang, _today(context))
     await reply(update, t("deadlines.saved", lang, title=deadline.title, due=due))
     return END

@@ -32,6 +32,8 @@ from handlers.common import (
     Context,
     Prompt,
     PromptFor,
+    close_card,
+    close_pressed,
     deps,
     dialog,
     grid,
@@ -162,9 +164,11 @@ async def move_start(update: Update, context: Context, member: Member) -> str | 
         raise info.InfoError(f"illegal_{move}", number=view.item.number)
     await ack(update)
     _clear(context)
+    card = update.callback_query.message
     _pending(context).update(
-        item=view.item.id, number=view.item.number, move=move, reported=sorted(view.reported_levels)
-    )
+        item=view.item.id, number=view.item.number, move=move, reported=sorted(view.reported_levels),
+        card=card.message_id if card is not None else None,
+    )  # fmt: skip
     state = FIRST_STEP.get(move, LEVEL)
     await _ask(update, context, state, lang)
     return state
@@ -371,6 +375,10 @@ async def _apply(update: Update, context: Context, member: Member) -> str | int 
         )
     log.info("secretariat %s: %s on info item %s", member.id, pending["move"], pending["item"])
     _clear(context)
+    # the card the move was pressed on, and the last question, are handled: their buttons go
+    await close_pressed(update)
+    if pending.get("card") and update.effective_chat is not None:
+        await close_card(context.bot, update.effective_chat.id, pending["card"])
     await send(update, t(f"inbox.done_{pending['move']}", lang, number=pending["number"]))
     async with d.db.session() as session:
         view = await info.item_view(session, int(pending["item"]))
@@ -382,6 +390,7 @@ async def _apply(update: Update, context: Context, member: Member) -> str | int 
 @staff_only
 async def abort(update: Update, context: Context, member: Member) -> int:
     _clear(context)
+    await close_pressed(update)
     await send(update, t("inbox.aborted", lang_of(member, context)))
     return END
 

@@ -31,6 +31,7 @@ from handlers.common import (
     Context,
     Prompt,
     PromptFor,
+    close_pressed,
     deps,
     dialog,
     grid,
@@ -544,6 +545,7 @@ async def submit(update: Update, context: Context, member: Member) -> str | None
     log.info("member %s submitted info %s", member.id, number)
     key = "info.resubmitted" if draft.get("resubmit") else "info.submitted"
     _drop_draft(context)
+    await close_pressed(update)
     await _send(update, t(key, lang, number=number))
     return END
 
@@ -552,6 +554,7 @@ async def submit(update: Update, context: Context, member: Member) -> str | None
 async def cancel(update: Update, context: Context, member: Member) -> int:
     lang = lang_of(member, context)
     _drop_draft(context)
+    await close_pressed(update)
     await _send(update, t("info.cancelled", lang))
     return END
 

@@ -40,6 +40,7 @@ from handlers.common import (
     Prompt,
     PromptFor,
     answer_once,
+    close_pressed,
     deps,
     dialog,
     keyboard,
@@ -77,20 +78,6 @@ async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
     await answer_once(update)
     chat = update.effective_chat
     return await chat.send_message(text, reply_markup=markup) if chat is not None else None
-
-
-async def _close_buttons(update: Update, text: str | None = None) -> None:
-    """Take the buttons off the message that was pressed (so it cannot be pressed again)."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    try:
-        if text is not None:
-            await query.edit_message_text(text)
-        else:
-            await query.edit_message_reply_markup(None)
-    except BadRequest:
-        pass  # already edited, or too old to edit: nothing is lost
 
 
 def _today(context: Context) -> date:
@@ -333,7 +320,7 @@ async def resume(update: Update, context: Context, member: Member, draft: dict, 
     async with d.db.session() as session:
         stored = await activities.load_draft(session, member.id)
         await activities.discard_draft(session, member.id)
-    await _close_buttons(update)
+    await close_pressed(update)
     draft.clear()
     draft.update(stored or _new_draft())
     draft["fixing"] = False
@@ -354,7 +341,7 @@ async def restart(update: Update, context: Context, member: Member, draft: dict,
     assert member.id is not None
     async with deps(context).db.session() as session:
         await activities.discard_draft(session, member.id)
-    await _close_buttons(update)
+    await close_pressed(update)
     draft.clear()
     draft.update(_new_draft())
     return await ask_type(update, context, lang)
@@ -402,7 +389,7 @@ async def pick_type(update: Update, context: Context, member: Member, draft: dic
     activity = deps(context).rules.activities.get(code)
     if activity is None:
         raise AskAgain("common.stale_button")
-    await _close_buttons(update, t("report.chosen_type", lang, type=activity.label(lang)))
+    await close_pressed(update, t("report.chosen_type", lang, type=activity.label(lang)))
     draft["type"] = code
     return await next_missing(update, context, draft, lang)
 
@@ -420,7 +407,7 @@ async def pick_day(update: Update, context: Context, member: Member, draft: dict
     problem = check_day(day, today=_today(context), period_start=_period_start(context))
     if problem is not None:
         raise _date_problem(context, problem.value, day)
-    await _close_buttons(update, t("report.chosen_date", lang, date=format_day(day, lang, _today(context))))
+    await close_pressed(update, t("report.chosen_date", lang, date=format_day(day, lang, _today(context))))
     return await _accept_day(update, context, draft, lang, day)
 
 
@@ -463,7 +450,7 @@ async def keep_first_part(update: Update, context: Context, member: Member, draf
     long_text = draft.pop("long_text", None)
     if not long_text:
         raise AskAgain("common.stale_button")
-    await _close_buttons(update)
+    await close_pressed(update)
     kept = long_text[:MAX_DESCRIPTION].rstrip()
     draft["description"] = kept
     await _say(
@@ -474,7 +461,7 @@ async def keep_first_part(update: Update, context: Context, member: Member, draf
 
 @step
 async def send_again(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    await _close_buttons(update)
+    await close_pressed(update)
     await _say(update, t("report.send_again", lang, limit=MAX_DESCRIPTION))
     return DESCRIPTION
 
@@ -555,7 +542,7 @@ async def wrong_file(update: Update, context: Context, member: Member, draft: di
 
 @step
 async def photos_done(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    await _close_buttons(update)
+    await close_pressed(update)
     draft["photos_done"] = True
     draft.pop("album", None)
     draft.pop("full_group", None)
@@ -564,7 +551,7 @@ async def photos_done(update: Update, context: Context, member: Member, draft: d
 
 @step
 async def photos_clear(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    await _close_buttons(update)
+    await close_pressed(update)
     draft["photos"] = []
     draft.pop("album", None)
     await _say(update, t("report.photos_cleared", lang))
@@ -605,7 +592,7 @@ async def submit(update: Update, context: Context, member: Member, draft: dict, 
         if exc.field == "date":
             draft["date"] = None
         raise
-    await _close_buttons(update, summary_text(context, draft, lang))
+    await close_pressed(update, summary_text(context, draft, lang))
     context.user_data.pop(KEY, None)  # type: ignore[union-attr]
     key = "report.submitted_pending" if report.status == activities.PENDING else "report.submitted_confirmed"
     await _say(update, t(key, lang, id=report.id, points=f"{report.points:g}"), None)
@@ -617,7 +604,7 @@ async def submit(update: Update, context: Context, member: Member, draft: dict, 
 @step
 async def fix_menu(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     """修改: which part to change."""
-    await _close_buttons(update)
+    await close_pressed(update)
     rows = [
         [(t("report.btn_fix_type", lang), "rep:fix:type"), (t("report.btn_fix_date", lang), "rep:fix:date")],
         [
@@ -633,7 +620,7 @@ async def fix_menu(update: Update, context: Context, member: Member, draft: dict
 @step
 async def fix_part(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     part = (update.callback_query.data or "").rsplit(":", 1)[1]  # type: ignore[union-attr]
-    await _close_buttons(update)
+    await close_pressed(update)
     draft["fixing"] = True
     if part == "type":
         return await ask_type(update, context, lang)
@@ -652,7 +639,7 @@ async def cancel(update: Update, context: Context) -> int:
     member = await load_member(update, context)
     lang = lang_of(member, context, update)
     draft = (context.user_data or {}).pop(KEY, None)
-    await _close_buttons(update)
+    await close_pressed(update)
     key = (
         "report.cancelled_edit" if isinstance(draft, dict) and draft.get("report_id") else "report.cancelled"
     )

@@ -12,7 +12,6 @@ import re
 from datetime import date, timedelta
 
 from telegram import InputMediaPhoto, Update
-from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -34,6 +33,8 @@ from handlers.common import (
     Prompt,
     PromptFor,
     answer_once,
+    close_card,
+    close_pressed,
     deps,
     dialog,
     keyboard,
@@ -70,24 +71,10 @@ async def _alert(update: Update, text: str) -> None:
         await update.effective_chat.send_message(text)
 
 
-async def _close_card(update: Update, suffix: str) -> None:
-    """Mark the pressed card with the outcome and take its buttons away."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    text = getattr(query.message, "text", None) or ""
-    try:
-        await query.edit_message_text(f"{text}\n\n{suffix}")
-    except BadRequest:
-        pass
-
-
-async def _edit_card(context: Context, chat_id: int, message_id: int, text: str, suffix: str) -> None:
-    """The same for a card handled later (退回 takes a reason first)."""
-    try:
-        await context.bot.edit_message_text(f"{text}\n\n{suffix}", chat_id=chat_id, message_id=message_id)
-    except BadRequest:
-        pass  # already edited, or too old to edit
+async def _mark(update: Update, outcome: str) -> None:
+    """Close the pressed card, its text followed by the outcome."""
+    message = update.callback_query.message if update.callback_query else None
+    await close_pressed(update, f"{getattr(message, 'text', None) or ''}\n\n{outcome}")
 
 
 def card_text(
@@ -183,10 +170,10 @@ async def approve(update: Update, context: Context, member: Member) -> None:
         )
     if decision is not Decision.DONE:
         await _alert(update, t(f"review.{decision.value}", lang))
-        await _close_card(update, t("review.marked_handled", lang))
+        await _mark(update, t("review.marked_handled", lang))
         return
     await answer_once(update, t("review.approved", lang))
-    await _close_card(update, t("review.marked_approved", lang, reviewer=member.name))
+    await _mark(update, t("review.marked_approved", lang, reviewer=member.name))
     await show_next(update, context, member)
 
 
@@ -201,7 +188,7 @@ async def skip(update: Update, context: Context, member: Member) -> None:
     if report_id not in skipped:
         skipped.append(report_id)
     context.user_data[SKIP_KEY] = skipped  # type: ignore[index]
-    await _close_card(update, t("review.marked_skipped", lang_of(member, context)))
+    await _mark(update, t("review.marked_skipped", lang_of(member, context)))
     await show_next(update, context, member)
 
 
@@ -217,7 +204,7 @@ async def ask_reason(update: Update, context: Context, member: Member) -> int:
         return END
     if report.status != activities.PENDING:
         await _alert(update, t("review.already_handled", lang))
-        await _close_card(update, t("review.marked_handled", lang))
+        await _mark(update, t("review.marked_handled", lang))
         return END
     card = update.callback_query.message if update.callback_query else None
     context.user_data[REASON_KEY] = {  # type: ignore[index]
@@ -277,7 +264,9 @@ async def reason_given(update: Update, context: Context) -> int:
             if decision is Decision.DONE
             else t("review.marked_handled", lang)
         )
-        await _edit_card(context, update.effective_message.chat_id, pending["card"], pending["text"], outcome)
+        await close_card(
+            context.bot, update.effective_message.chat_id, pending["card"], f"{pending['text']}\n\n{outcome}"
+        )
     await show_next(update, context, member)
     return END
 
@@ -490,7 +479,7 @@ async def record_confirm(update: Update, context: Context, member: Member) -> in
             recorded_by=member.id,
         )
     await answer_once(update)
-    await _close_card(
+    await _mark(
         update,
         t(
             "review.record_done",

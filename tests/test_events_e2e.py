@@ -74,8 +74,10 @@ async def test_event_from_guided_chat_to_check_in(bot_app, emu, db, clock):
     assert "参加：经济委员会（2 人，已绑定 2 人）" in summary["text"]
     assert "提醒：提前 24 小时、2 小时" in summary["text"]
     assert "committee:" not in summary["text"] and "24h" not in summary["text"]
-    staff.press("ne:pub")
+    staff.press("ne:pub", summary)
     done = await wait_text(emu, staff, "已发布活动")
+    closed = next(m for m in staff.messages() if m["message_id"] == summary["message_id"])
+    assert not closed.get("reply_markup")  # the handled card keeps no live buttons
     code = re.search(r"签到码：(\d{6})", done["text"]).group(1)  # type: ignore[union-attr]
 
     # The dispatcher job delivers the invitations with their buttons.

@@ -111,3 +111,27 @@ async def test_coauthor_search_says_how_many_more_match_than_are_shown(emu, bot_
     user.send_text("王十")  # more characters narrow it down: no "more" note
     found = await _wait_text(emu, user, "请点选合作者", since)
     assert "还有" not in found["text"] and [b for b in _buttons(found) if b.startswith("王")] == ["王十9（民建）"]
+
+
+async def test_every_handled_card_is_closed(emu, bot_app, db, deps, clock):
+    clock.frozen = NOW
+    author = await add_member(db, "苏建华", telegram_user_id=5301)
+    await add_member(db, "王秘书", role="secretariat", telegram_user_id=5902, committee="")
+    async with db.session() as session:
+        await info.submit(session, author_id=author.id, title=TITLES[0], category="民生保障", body=BODY,
+                          now=NOW, tz=deps.settings.tz, rules=deps.rules)  # fmt: skip
+    staff = emu.user(5902, "王秘书")
+    staff.send_text("/inbox")
+    card = await _wait_text(emu, staff, TITLES[0])
+    since = len(staff.messages())
+    staff.press(_buttons(card)["✅ 采用"], card["message_id"])
+    ask = await _wait_text(emu, staff, "采用前可以修改", since)
+    since = len(staff.messages())
+    staff.press(_buttons(ask)["✅ 确认采用"], ask["message_id"])
+    await _wait_text(emu, staff, "状态：已采用", since)
+
+    def current(message: dict) -> dict:
+        return next(m for m in staff.messages() if m["message_id"] == message["message_id"])
+
+    await emu.wait_for(lambda: not current(card).get("reply_markup"), 10, what="the item's old card closed")
+    assert not current(ask).get("reply_markup")  # and the question that was answered
