@@ -676,7 +676,8 @@ async def member_items(session: AsyncSession, member_id: int, limit: int = 10) -
 
 
 # The secretariat's inbox follows the workflow: what waits for a decision, what was adopted and
-# still has to be reported upward, what was reported or transferred and waits for feedback.
+# still has to be reported upward, what was reported or transferred and waits for feedback (an
+# item transferred but not reported is in both of the last two).
 INBOX_VIEWS = ("pending", "to_report", "to_feedback", "done", "returned", "rejected")
 _SENT_ON = ("reported", "transferred")
 
@@ -693,8 +694,8 @@ def _in_view(view: str):  # type: ignore[no-untyped-def]
     state = col(InfoItem.state)
     if view == "pending":
         return state == "submitted"
-    if view == "to_report":
-        return (state == "accepted") & ~_has_event(_SENT_ON)
+    if view == "to_report":  # not yet reported upward (a transfer to a department is not a 报送)
+        return (state == "accepted") & ~_has_event(("reported",))
     if view == "to_feedback":
         return (state == "accepted") & _has_event(_SENT_ON) & ~_has_event(("feedback",))
     if view == "done":
