@@ -260,9 +260,13 @@ def test_a_member_and_the_secretariat_on_a_390_px_phone(sandbox_url: str) -> Non
             expect(page.locator("#keyboard .kb-btn", has_text="审核")).to_be_visible()
             page.wait_for_function(NEWEST_IN_VIEW)
             page.locator("#keyboard .kb-btn", has_text="社情民意处理").click()
-            expect(bot_says("社情民意信息 · 待处理")).to_be_visible()
+            inbox = bot_says("社情民意信息 · 待处理")
+            expect(inbox).to_be_visible()
             page.wait_for_function(NEWEST_IN_VIEW)
             nothing_cut()
+            inbox.screenshot(path=str(ARTIFACTS / "staff-inbox-390.png"))  # the workflow views, two to a row
+            # that scrolled the chat back to the header; back at the bottom it follows new replies again
+            page.evaluate("() => { const c = document.getElementById('chat'); c.scrollTop = c.scrollHeight; }")
             page.locator("#keyboard .kb-btn", has_text="审核").click()
             expect(bot_says("份 · 报告 #").last).to_be_visible()  # the oldest pending report's card
             page.wait_for_function(NEWEST_IN_VIEW)
