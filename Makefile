@@ -1,23 +1,33 @@
 # Newcomer commands: `make run`, `make sandbox`, `make test`. Each sets up .venv on first use.
+# The bot and the sandbox need only the package; the tests and the linters also need the dev tools.
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
+DEV_STAMP := $(VENV)/.dev-installed-stamp
+ARGS ?=
 
 .PHONY: run sandbox test lint
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev]"
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $(STAMP) $(DEV_STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/lvzhi run
 
+# `make sandbox ARGS=--keep` keeps the demo data of the previous run
 sandbox: $(STAMP)
-	$(VENV)/bin/lvzhi sandbox
+	$(VENV)/bin/lvzhi sandbox $(ARGS)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

@@ -22,6 +22,7 @@ from bot.clock import to_db
 from bot.dates import DateProblem, check_day, format_day, today_in
 from bot.i18n import t
 from bot.outbox import notify_member
+from bot.refusals import Refusal
 from bot.rules import ActivityType, Rules
 from models import Member
 from models.activity import (
@@ -47,13 +48,19 @@ ATTENDANCE = (PRESENT, LEAVE, ABSENT)
 EDITABLE = (PENDING, RETURNED)
 
 
-class ReportError(Exception):
+class ReportError(Refusal):
     """A report that cannot be stored; `code` names the catalogue reason (report.error_<code>)."""
 
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+    prefix = "report.error_"
+    FINAL = frozenset({"not_editable", "already_recorded"})
+    FIELDS = {
+        "unknown_type": "type",
+        "date_future": "date",
+        "date_before_period": "date",
+        "too_short": "description",
+        "too_long": "description",
+        "too_many_photos": "photos",
+    }
 
 
 @dataclass(frozen=True)
@@ -444,8 +451,10 @@ async def record_attendance(
     source_key: str,
     recorded_by: int | None = None,
     title: str | None = None,
+    note: str | None = None,
 ) -> int:
     """Confirmed records of `status` for many members; idempotent per (source_key, member).
+    `note` is added to the record's description (e.g. that the attendance was self-declared).
 
     A member who already reported the same type on the same day themselves has that report taken
     over (confirmed, with the attendance) instead of getting a second one. Returns rows created
@@ -520,7 +529,7 @@ async def record_attendance(
                 "type_code": type_code,
                 "activity_date": day,
                 "title": title,
-                "description": title or "",
+                "description": " ".join(part for part in (title, note) if part),
                 "status": CONFIRMED,
                 "points": points,
                 "attendance": status,

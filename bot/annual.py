@@ -23,6 +23,7 @@ from bot.figures import (
     held_in,
     member_points_query,
     of_members,
+    self_declared_invitation,
     took_part,
 )
 from bot.i18n import t
@@ -66,6 +67,7 @@ class AnnualFigures:
     events_held: int = 0
     event_invitations: int = 0
     event_attendances: int = 0
+    event_attendances_self: int = 0  # of those: self-declared, not verified with the venue's code
     info_collected: int = 0
     info_accepted: int = 0
     info_reported: dict[str, int] = field(default_factory=dict)
@@ -121,17 +123,19 @@ async def annual_figures(
             func.count(distinct(ev.id)),
             func.count(inv.id),
             func.sum(case((attended_invitation(inv), 1), else_=0)),
+            func.sum(case((self_declared_invitation(inv), 1), else_=0)),
         )
         .select_from(Event.__table__)
         .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
         .where(*held)
         .group_by(ev.kind)
     )
-    for kind, n, invited, attended in (await session.exec(query)).all():
+    for kind, n, invited, attended, self_declared in (await session.exec(query)).all():
         events_by_kind[kind] = (int(n), int(invited or 0), int(attended or 0))
         out.events_held += int(n)
         out.event_invitations += int(invited or 0)
         out.event_attendances += int(attended or 0)
+        out.event_attendances_self += int(self_declared or 0)
 
     # Distinct members per heading, all in one pass over the year's reports.
     distinct_members = [
@@ -209,6 +213,8 @@ def render_text(figures: AnnualFigures, lang: str, rules: Rules) -> str:
             events=figures.events_held,
             invited=figures.event_invitations,
             attended=figures.event_attendances,
+            by_code=figures.event_attendances - figures.event_attendances_self,
+            self_declared=figures.event_attendances_self,
         )
     )
     reported = sep.join(

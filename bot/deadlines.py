@@ -23,10 +23,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import to_db
+from bot.dates import format_day
 from bot.figures import took_part
 from bot.i18n import t
 from bot.outbox import Queued, drop_pending, enqueue_many
 from bot.points import member_points
+from bot.refusals import Refusal
 from bot.reminders import ReminderPolicy, deadline_slots
 from bot.rules import Rules
 from models import Member
@@ -39,14 +41,11 @@ MAX_TITLE = 120
 REQUIREMENT_TYPES = ("info", "points", "activity")
 
 
-class DeadlineError(Exception):
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class DeadlineError(Refusal):
+    """Bad input for a deadline: a catalogue key under `deadlines.error.`."""
 
-    def text(self, lang: str) -> str:
-        return t(f"deadlines.error.{self.key}", lang, **self.params)
+    prefix = "deadlines.error."
+    FIELDS = {"in_past": "due"}
 
 
 def parse_requirement(text: str, rules: Rules) -> dict[str, Any]:
@@ -216,7 +215,7 @@ async def plan_deadline_reminders(
                 "deadlines.reminder",
                 lang,
                 title=deadline.title,
-                due=deadline.due_on.isoformat(),
+                due=format_day(deadline.due_on, lang, now.astimezone(policy.zone).date()),
                 days=days_left,
                 requirement=describe(deadline.requirement, rules, lang),
             )

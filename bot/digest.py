@@ -31,6 +31,7 @@ from bot.figures import (
     members_where,
     minimums_requirements,
     of_members,
+    self_declared_invitation,
     shortfall,
     took_part,
 )
@@ -154,6 +155,7 @@ class WeekNumbers:
     events_held: int = 0
     invited: int = 0
     attended: int = 0
+    attended_self: int = 0  # of `attended`: self-declared, not verified with the venue's code
     newly_bound: int = 0
 
     @property
@@ -278,13 +280,15 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
             func.count(distinct(ev.id)),
             func.count(inv.id),
             func.sum(case((attended_invitation(inv), 1), else_=0)),
+            func.sum(case((self_declared_invitation(inv), 1), else_=0)),
         )
         .select_from(Event.__table__)
         .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
         .where(held_in(ev, period, now))
     )
-    events, invited, attended = (await session.exec(held)).one()
+    events, invited, attended, self_declared = (await session.exec(held)).one()
     out.events_held, out.invited, out.attended = int(events or 0), int(invited or 0), int(attended or 0)
+    out.attended_self = int(self_declared or 0)
 
     bound = (
         select(func.count())
@@ -568,6 +572,8 @@ def render_text(digest: Digest, lang: str, rules: Rules) -> str:
             trend=trend(cur.events_held, prev.events_held, lang),
             attended=cur.attended,
             invited=cur.invited,
+            by_code=cur.attended - cur.attended_self,
+            self_declared=cur.attended_self,
             rate=_rate(cur),
             previous_rate=_rate(prev),
         )

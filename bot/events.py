@@ -10,6 +10,7 @@ Outbox dedupe keys all start with `event:<id>:`; reminders carry the event's ver
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,9 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import members as members_service
 from bot.clock import from_db, local, to_db
-from bot.dates import year_in_range
+from bot.dates import DateProblem, format_moment, parse_moment
 from bot.i18n import t
 from bot.outbox import Queued, drop_pending, enqueue_many
+from bot.refusals import Refusal
 from bot.reminders import DEFAULT_OFFSETS, OffsetError, ReminderPolicy, parse_offsets, plan_event_times
 from bot.rules import Rules
 from models import Member, Outbox
@@ -39,16 +41,12 @@ CHECKIN_BEFORE = timedelta(minutes=30)
 AUDIENCE_KINDS = ("all", "committee", "sector", "members")
 
 
-class EventError(Exception):
+class EventError(Refusal):
     """Bad input for an event; `key` is a catalogue key under `events.error.`, with `params`."""
 
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
-
-    def text(self, lang: str) -> str:
-        return t(f"events.error.{self.key}", lang, **self.params)
+    prefix = "events.error."
+    FINAL = frozenset({"not_draft", "not_open", "no_such_event"})
+    FIELDS = {"in_past": "start", "end_before_start": "end", "empty_audience": "audience"}
 
 
 @dataclass(frozen=True)
@@ -58,26 +56,19 @@ class Audience:
     member_ids: tuple[int, ...] = ()
 
 
-def format_when(moment: datetime, zone, lang: str) -> str:  # type: ignore[no-untyped-def]
-    shown = local(moment, zone)
-    weekday = t("events.weekday", lang).split(",")[shown.weekday()]
-    return t(
-        "events.when", lang, date=shown.strftime("%Y-%m-%d"), weekday=weekday, time=shown.strftime("%H:%M")
-    )
+def format_when(moment: datetime, zone, lang: str, today: date | None = None) -> str:  # type: ignore[no-untyped-def]
+    """When an event starts, as members read it: 12月8日（周二）14:30."""
+    return format_moment(moment, zone, lang, today)
 
 
-def parse_local_datetime(text: str, zone) -> datetime:  # type: ignore[no-untyped-def]
-    """ "2025-12-01 14:30" (also 2025/12/1 14:30, 2025-12-01T14:30) in the committee's zone → aware UTC."""
-    cleaned = text.strip().replace("/", "-").replace("T", " ").replace("：", ":")
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
-        try:
-            wall = datetime.strptime(cleaned, fmt)
-        except ValueError:
-            continue
-        if year_in_range(wall.year):
-            return wall.replace(tzinfo=zone).astimezone(UTC)
-        break
-    raise EventError("bad_datetime", text=text.strip()[:40])
+def parse_local_datetime(text: str, zone, *, now: datetime | None = None, day: date | None = None) -> datetime:  # type: ignore[no-untyped-def]
+    """A day and time as typed (bot.dates.parse_moment: 2025-12-01 14:30, 12月8日 14:30, 下周二 14:30 …)
+    in the committee's zone → aware UTC; a time alone is on `day`. Raises EventError."""
+    answer = parse_moment(text, now=now or datetime.now(UTC), zone=zone, day=day)
+    if answer.at is None:
+        key = "no_time" if answer.problem is DateProblem.NO_TIME else "bad_datetime"
+        raise EventError(key, text=text.strip()[:40])
+    return answer.at
 
 
 def local_start(iso: str, zone) -> datetime:  # type: ignore[no-untyped-def]
@@ -120,16 +111,70 @@ async def resolve_audience(session: AsyncSession, spec: str) -> Audience:
     return Audience("members", "", tuple(dict.fromkeys(ids)))
 
 
-async def audience_members(session: AsyncSession, event: Event) -> list[Member]:
-    """Serving 委员 the event is for (staff are invited only when the roster says they are 委员 too)."""
+def _audience_query(kind: str, value: str, member_ids: list[int] | tuple[int, ...]):  # type: ignore[no-untyped-def]
+    """Serving 委员 of an audience (one definition for invitations, counts and descriptions; staff
+    only when the roster says they are 委员 too)."""
     query = select(Member).where(Member.is_active_member).order_by(col(Member.id))
-    if event.audience_kind == "committee":
-        query = query.where(Member.committee == event.audience_value)
-    elif event.audience_kind == "sector":
-        query = query.where(Member.sector == event.audience_value)
-    elif event.audience_kind == "members":
-        query = query.where(col(Member.id).in_(list(event.audience_member_ids or [-1])))
+    if kind == "committee":
+        query = query.where(Member.committee == value)
+    elif kind == "sector":
+        query = query.where(Member.sector == value)
+    elif kind == "members":
+        query = query.where(col(Member.id).in_(list(member_ids or [-1])))
+    return query
+
+
+async def audience_members(session: AsyncSession, event: Event) -> list[Member]:
+    """Active members the event is for."""
+    query = _audience_query(event.audience_kind, event.audience_value, event.audience_member_ids)
     return list((await session.exec(query)).all())
+
+
+async def audience_choices(session: AsyncSession, kind: str) -> list[tuple[str, int]]:
+    """The committees (or sectors) an event can be for, with how many members each has."""
+    attribute = "committee" if kind == "committee" else "sector"
+    counts: dict[str, int] = {}
+    for member in (await session.exec(_audience_query("all", "", ()))).all():
+        name = getattr(member, attribute)
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+    return sorted(counts.items(), key=lambda pair: pair[0])
+
+
+def matching_choices(names: list[str], text: str) -> list[str]:
+    """The names `text` points to: the exact one, else every name containing it (partial names
+    such as 社会法制 match 社会和法制委员会 too: the characters in order)."""
+    wanted = "".join(text.split())
+    if not wanted:
+        return []
+    if wanted in names:
+        return [wanted]
+    found = [n for n in names if wanted in n]
+    if found:
+        return found
+    pattern = re.compile(".*?".join(re.escape(ch) for ch in wanted))
+    return [n for n in names if pattern.search(n)]
+
+
+async def describe_audience(session: AsyncSession, audience: Audience, lang: str) -> str:
+    """An audience as people say it: 社会和法制委员会（43 人，已绑定 3 人）."""
+    members = list((await session.exec(_audience_query(audience.kind, audience.value, audience.member_ids))).all())
+    bound = sum(1 for m in members if m.telegram_user_id is not None)
+    if audience.kind == "all":
+        name = t("events.admin.audience_all", lang)
+    elif audience.kind == "members":
+        joiner = "、" if lang == "zh" else ", "
+        name = joiner.join(m.name for m in members[:10]) + ("…" if len(members) > 10 else "")
+    else:
+        name = audience.value
+    return t("events.audience_size", lang, name=name, count=len(members), bound=bound)
+
+
+def describe_offsets(tokens: list[str] | tuple[str, ...], lang: str) -> str:
+    """Reminder offsets as people say them: 提前 1 天、2 小时."""
+    joiner = "、" if lang == "zh" else ", "
+    parts = [t(f"events.unit_{token[-1]}", lang, n=int(token[:-1])) for token in tokens]
+    return t("events.remind_before", lang, offsets=joiner.join(parts))
 
 
 async def _new_code(session: AsyncSession) -> str:
@@ -170,10 +215,12 @@ async def create_event(
     rules: Rules,
     created_by: int | None = None,
     create_key: str | None = None,
+    self_declared: bool = False,
 ) -> Event:
     """A draft event (publish it with `publish_event`). Times are aware.
     `create_key` names the dialog it is made in: made again (发布 repeated after a crash, a doubled
-    press), the event made the first time is returned as it is."""
+    press), the event made the first time is returned as it is. `self_declared`: members check in
+    with the 📍 button alone (recorded as self-declared) instead of the venue's code."""
     if create_key is not None:
         earlier = (await session.exec(select(Event).where(Event.create_key == create_key))).first()
         if earlier is not None:
@@ -201,6 +248,7 @@ async def create_event(
         checkin_opens_at=to_db(starts_at - CHECKIN_BEFORE),
         checkin_closes_at=to_db(ends_at),
         checkin_code=await _new_code(session),
+        checkin_self_declared=self_declared,
         status=DRAFT,
         created_by=created_by,
         create_key=create_key,
@@ -308,7 +356,7 @@ def _reminder_rows(
                 Queued(
                     f"{prefix}:checkin:{member.id}",
                     member.telegram_user_id,  # type: ignore[arg-type]
-                    t("events.checkin_open", lang, **params),
+                    t("events.checkin_open_self" if event.checkin_self_declared else "events.checkin_open", lang, **params),
                     member.id,
                     "checkin",
                     max(opens or now, now),
@@ -369,6 +417,34 @@ async def publish_once(session: AsyncSession, event: Event, *, now: datetime, po
     if event.status == PUBLISHED:
         return len(await _invitations(session, event))
     return await publish_event(session, event, now=now, policy=policy)
+async def invite_late_member(session: AsyncSession, member: Member, *, now: datetime, policy: ReminderPolicy) -> int:
+    """A member who binds (or joins the roster) after events were published: the invitation and
+    reminders of every published event still ahead whose audience includes them. Each outbox row
+    has the dedupe key a publication would have used, so nobody is invited twice. Returns how many
+    events they were invited to."""
+    ahead = (
+        await session.exec(select(Event).where(Event.status == PUBLISHED, col(Event.starts_at) > to_db(now)))
+    ).all()
+    invited = 0
+    for event in ahead:
+        query = _audience_query(event.audience_kind, event.audience_value, event.audience_member_ids)
+        if (await session.exec(query.where(Member.id == member.id))).first() is None:
+            continue
+        _, invitation = await invitation_for(session, event.id, member)  # type: ignore[arg-type]
+        if invitation is None:
+            invitation = Invitation(event_id=event.id, member_id=member.id, answer=NO_ANSWER, invited_at=to_db(now))  # type: ignore[arg-type]
+            session.add(invitation)
+            await session.flush()
+        start = from_db(event.starts_at)
+        rows = _messages(event, [member], policy, key="invite", text_key="events.invitation", kind="invitation",
+                         now=now, expires_at=start)  # fmt: skip
+        if invitation.answer != LEAVE:
+            rows += _reminder_rows(event, [member], now=now, policy=policy)
+        await enqueue_many(session, rows, now=now)
+        invited += 1
+    if invited:
+        log.info("member %s invited to %d event(s) published before they joined", member.id, invited)
+    return invited
 
 
 async def get_event(session: AsyncSession, event_id: int) -> Event:
@@ -568,6 +644,7 @@ class CheckIn(StrEnum):
     BAD_CODE = "bad_code"
     NO_EVENT = "no_event"
     NOT_INVITED = "not_invited"
+    NEED_CODE = "need_code"  # the button of an event that wants the venue's code
 
 
 def _window_open(event: Event, now: datetime) -> bool:
@@ -587,9 +664,11 @@ async def check_in(
     zone,  # type: ignore[no-untyped-def]
     event_id: int | None = None,
     code: str | None = None,
+    default_lang: str = "zh",
 ) -> tuple[CheckIn, Event | None]:
-    """签到 by button (an invited member, `event_id`) or by the code shown at the venue (`code`;
-    a member who was not invited but is there is added). Credits the event's points at once."""
+    """签到 by the code shown at the venue (`code`; a member who was not invited but is there is
+    added), or by the 📍 button (`event_id`) where the event lets invitees declare attendance
+    themselves; the record says which. Credits the event's points at once."""
     if code is not None:
         code = code.strip()
         candidates = (
@@ -618,6 +697,9 @@ async def check_in(
         if not _window_open(event, now):
             return CheckIn.NOT_OPEN, event
     _, invitation = await invitation_for(session, event.id, member)  # type: ignore[arg-type]
+    if code is None and invitation is not None and invitation.checked_in_at is None:
+        if not event.checkin_self_declared:
+            return CheckIn.NEED_CODE, event
     if invitation is None:
         if code is None or not member.is_active_member:  # staff at the venue are not 委员 attending
             return CheckIn.NOT_INVITED, event
@@ -631,10 +713,11 @@ async def check_in(
     if invitation.checked_in_at is not None:
         return CheckIn.ALREADY, event
     invitation.checked_in_at = to_db(now)
-    invitation.checkin_method = "code" if code is not None else "button"
+    invitation.checkin_method = "code" if code is not None else "self"
     session.add(invitation)
     await session.flush()
-    await _record(session, event, [member.id], "present", now=now, rules=rules, zone=zone)  # type: ignore[list-item]
+    note = None if code is not None else t("events.self_declared_note", default_lang)
+    await _record(session, event, [member.id], "present", now=now, rules=rules, zone=zone, note=note)  # type: ignore[list-item]
     return CheckIn.DONE, event
 
 
@@ -647,6 +730,7 @@ async def _record(
     now: datetime,
     rules: Rules,
     zone,
+    note: str | None = None,
 ) -> int:  # type: ignore[no-untyped-def]
     if not member_ids:
         return 0
@@ -663,6 +747,7 @@ async def _record(
         source_key=f"event:{event.id}",
         recorded_by=event.created_by,
         title=event.title[:120],
+        note=note,
     )
 
 

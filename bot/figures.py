@@ -424,6 +424,16 @@ def attended_invitation(inv) -> ColumnElement[bool]:  # type: ignore[no-untyped-
     return or_(inv.attendance == "present", and_(inv.attendance.is_(None), inv.checked_in_at.is_not(None)))
 
 
+# Check-ins nobody verified with the venue's code: the event let members declare attendance, or the
+# 📍 button checked in alone (before it asked for the code).
+SELF_DECLARED_METHODS = ("self", "button")
+
+
+def self_declared_invitation(inv) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    """Attended, and declared by the member without the venue's code: counted apart."""
+    return and_(attended_invitation(inv), inv.checkin_method.in_(SELF_DECLARED_METHODS))
+
+
 def days_between(earlier: datetime | None, now: datetime) -> int:
     if earlier is None:
         return 0

@@ -21,9 +21,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import uploads
 from bot.clock import local, to_db
-from bot.dates import year_in_range
+from bot.dates import format_day, format_moment, short_day
 from bot.i18n import t
 from bot.outbox import enqueue, notify_member
+from bot.refusals import Refusal
 from bot.rules import INFO_LEVELS, Rules
 from models import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence, Member
 
@@ -72,16 +73,12 @@ class AlreadySubmitted(Exception):
         self.number = number
 
 
-class InfoError(Exception):
+class InfoError(Refusal):
     """A refusal with a catalogue key `info.err.<code>` and its parameters."""
 
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-    def text(self, lang: str) -> str:
-        return t(f"info.err.{self.code}", lang, **self.params)
+    prefix = "info.err."
+    FINAL = frozenset({"no_item", "no_member", "illegal", "illegal_*", "not_allowed", "not_yours"})
+    HAND_BACK = frozenset({"title_long", "body_long", "text_long"})
 
 
 @dataclass(frozen=True)
@@ -155,25 +152,6 @@ def advice(title: str, body: str) -> list[str]:
     if not any(word in text for word in SUGGESTION_WORDS):
         notes.append("info.advice.no_suggestion")
     return notes
-
-
-def parse_date(text: str, today: date) -> date | None:
-    """2025-03-02, 2025/3/2, 2025年3月2日, 3月2日 or 3-2 (this year); None if not a date."""
-    text = text.strip().replace(" ", "")
-    for pattern, has_year in (
-        (r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", True),
-        (r"(\d{1,2})[-/.月](\d{1,2})日?", False),
-    ):
-        match = re.fullmatch(pattern, text)
-        if match:
-            parts = [int(p) for p in match.groups()]
-            year, month, day = parts if has_year else [today.year, *parts]
-            try:
-                found = date(year, month, day)
-            except ValueError:
-                return None
-            return found if year_in_range(found.year) else None
-    return None
 
 
 # --------------------------------------------------------------------------- numbering
@@ -569,10 +547,11 @@ async def apply_move(
     if move in ("report", "transfer"):
         on_date = on_date or today
         if on_date > today or on_date < local(item.submitted_at, tz).date():
+            submitted = local(item.submitted_at, tz).date()
             raise InfoError(
                 "date_range",
-                submitted=local(item.submitted_at, tz).date().isoformat(),
-                today=today.isoformat(),
+                submitted=lambda lang: format_day(submitted, lang, today),
+                today=lambda lang: format_day(today, lang, today),
             )
     if move == "accept":
         if new_title is not None:
@@ -634,14 +613,23 @@ async def _record(
     return event
 
 
-def event_params(item: InfoItem, event: InfoEvent, lang: str) -> dict[str, object]:
+def _gist(event: InfoEvent, lang: str) -> str:
+    """The text of a step after its colon (「批示：…」 once, however the secretary typed it)."""
+    text = (event.text or "").strip()
+    if event.kind == "instruction":
+        text = re.sub(r"^(领导)?批示\s*[:：]\s*", "", text)
+        return t("info.gist", lang, text=text) if text else ""
+    return text
+
+
+def event_params(item: InfoItem, event: InfoEvent, lang: str, today: date | None = None) -> dict[str, object]:
     return {
         "number": item.number,
         "title": item.title,
         "level": level_label(event.level, lang) if event.level else "",
         "target": event.target or "",
-        "date": event.on_date.isoformat() if event.on_date else "",
-        "text": event.text or "",
+        "date": format_day(event.on_date, lang, today) if event.on_date else "",
+        "text": _gist(event, lang),
     }
 
 
@@ -705,6 +693,7 @@ class ItemView:
     authors: list[Member]
     attachments: list[InfoAttachment]
     events: list[InfoEvent]
+    actors: dict[int, str] = field(default_factory=dict)  # who acted in the history: member id -> name
 
     @property
     def reported_levels(self) -> set[str]:
@@ -743,7 +732,14 @@ async def item_views(session: AsyncSession, items: list[InfoItem]) -> list[ItemV
         )
     ).all():
         history[event.item_id].append(event)
-    return [ItemView(i, authors[i.id], files[i.id], history[i.id]) for i in items]  # type: ignore[index]
+    actor_ids = {e.actor_id for events in history.values() for e in events if e.actor_id is not None}
+    actors = {
+        member_id: name
+        for member_id, name in (
+            await session.exec(select(Member.id, Member.name).where(col(Member.id).in_(list(actor_ids) or [-1])))
+        ).all()
+    }
+    return [ItemView(i, authors[i.id], files[i.id], history[i.id], actors) for i in items]  # type: ignore[index]
 
 
 async def item_view(session: AsyncSession, item_id: int) -> ItemView | None:
@@ -763,47 +759,96 @@ async def member_items(session: AsyncSession, member_id: int, limit: int = 10) -
     return await item_views(session, list((await session.exec(query)).all()))
 
 
-async def queue(
-    session: AsyncSession, state: str, *, offset: int = 0, limit: int = 5
-) -> tuple[list[ItemView], int]:
-    """The secretariat's queue for one state, oldest first; and how many there are in all."""
-    where = col(InfoItem.state) == state
+# The secretariat's inbox follows the workflow: what waits for a decision, what was adopted and
+# still has to be reported upward, what was reported or transferred and waits for feedback (an
+# item transferred but not reported is in both of the last two).
+INBOX_VIEWS = ("pending", "to_report", "to_feedback", "done", "returned", "rejected")
+_SENT_ON = ("reported", "transferred")
+
+
+def _has_event(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    return (
+        select(InfoEvent.id)
+        .where(col(InfoEvent.item_id) == InfoItem.id, col(InfoEvent.kind).in_(list(kinds)))
+        .exists()
+    )
+
+
+def _in_view(view: str):  # type: ignore[no-untyped-def]
+    state = col(InfoItem.state)
+    if view == "pending":
+        return state == "submitted"
+    if view == "to_report":  # not yet reported upward (a transfer to a department is not a 报送)
+        return (state == "accepted") & ~_has_event(("reported",))
+    if view == "to_feedback":
+        return (state == "accepted") & _has_event(_SENT_ON) & ~_has_event(("feedback",))
+    if view == "done":
+        return (state == "accepted") & _has_event(("feedback",))
+    return state == view  # returned, rejected
+
+
+async def _page(session: AsyncSession, where, *, offset: int, limit: int) -> tuple[list[ItemView], int]:  # type: ignore[no-untyped-def]
+    """Items matching `where`, newest first (by their last submission), and how many match."""
     total = (await session.exec(select(func.count()).select_from(InfoItem).where(where))).one()
     query = (
         select(InfoItem)
         .where(where)
-        .order_by(col(InfoItem.last_submitted_at), col(InfoItem.id))
+        .order_by(col(InfoItem.last_submitted_at).desc(), col(InfoItem.id).desc())
         .offset(offset)
         .limit(limit)
     )
     return await item_views(session, list((await session.exec(query)).all())), int(total)
 
 
-async def state_counts(session: AsyncSession) -> dict[str, int]:
-    query = select(InfoItem.state, func.count()).group_by(col(InfoItem.state))
-    counts = {state: 0 for state in STATES}
-    counts.update({state: int(n) for state, n in (await session.exec(query)).all()})
+async def queue(session: AsyncSession, view: str, *, offset: int = 0, limit: int = 5) -> tuple[list[ItemView], int]:
+    """One view of the inbox (INBOX_VIEWS), newest first; and how many there are in all."""
+    return await _page(session, _in_view(view), offset=offset, limit=limit)
+
+
+async def view_counts(session: AsyncSession) -> dict[str, int]:
+    """How many items each view of the inbox holds."""
+    counts = {}
+    for view in INBOX_VIEWS:
+        counts[view] = int(
+            (await session.exec(select(func.count()).select_from(InfoItem).where(_in_view(view)))).one()
+        )
     return counts
+
+
+NUMBER_PATTERN = re.compile(r"^SQ-(\d{4})-(\d{1,6})$", re.IGNORECASE)
+
+
+async def find_items(
+    session: AsyncSession, text: str, *, offset: int = 0, limit: int = 5
+) -> tuple[list[ItemView], int]:
+    """Items by number (SQ-2026-0042, any case, with or without leading zeros) or by a word of
+    the title, newest first."""
+    text = " ".join(text.split())[:40]
+    if not text:
+        return [], 0
+    if m := NUMBER_PATTERN.match(text):
+        where = (col(InfoItem.year) == int(m.group(1))) & (col(InfoItem.seq) == int(m.group(2)))
+    else:
+        where = col(InfoItem.title).contains(text, autoescape=True)
+    return await _page(session, where, offset=offset, limit=limit)
 
 
 async def search_members(
     session: AsyncSession, text: str, *, exclude: list[int], limit: int = 8
-) -> list[Member]:
-    """Serving 委员 whose name contains `text` (co-author search)."""
+) -> tuple[list[Member], int]:
+    """Serving 委员 whose name contains `text` (co-author search): the first `limit` by name,
+    and how many match in all (so the member can be told to type more when there are more)."""
     text = text.strip()[:20]
     if not text:
-        return []
-    query = (
-        select(Member)
-        .where(
-            col(Member.name).contains(text, autoescape=True),
-            Member.is_active_member,
-            col(Member.id).not_in(exclude or [0]),
-        )
-        .order_by(col(Member.name))
-        .limit(limit)
+        return [], 0
+    where = (
+        col(Member.name).contains(text, autoescape=True),
+        Member.is_active_member,
+        col(Member.id).not_in(exclude or [0]),
     )
-    return list((await session.exec(query)).all())
+    total = (await session.exec(select(func.count()).select_from(Member).where(*where))).one()
+    query = select(Member).where(*where).order_by(col(Member.name), col(Member.id)).limit(limit)
+    return list((await session.exec(query)).all()), int(total)
 
 
 # --------------------------------------------------------------------------- points and statistics
@@ -950,15 +995,32 @@ def state_label(state: str, lang: str) -> str:
     return t(f"info.state.{state}", lang)
 
 
-def describe_event(event: InfoEvent, lang: str, tz: tzinfo, actor: str = "") -> str:
-    """One history line, e.g. `2025-03-02 10:15 报送市级（2025-03-01）`."""
-    when = local(event.at or datetime.now(UTC), tz).strftime("%Y-%m-%d %H:%M")
+def status_label(view: ItemView, lang: str) -> str:
+    """Where an item stands, following the workflow: an adopted item that was reported upward
+    reads 已报送市级, one with feedback 已收到办理反馈 (not 已采用 for ever)."""
+    item = view.item
+    if item.state != "accepted":
+        return state_label(item.state, lang)
+    kinds = {e.kind for e in view.events}
+    if "feedback" in kinds:
+        return t("info.status.feedback", lang)
+    levels = [level for level in INFO_LEVELS if level in view.reported_levels]
+    if levels:
+        return t("info.status.reported", lang, level=t(f"info.level.{levels[-1]}", lang))
+    if "transferred" in kinds:
+        return t("info.status.transferred", lang)
+    return state_label(item.state, lang)
+
+
+def describe_event(event: InfoEvent, lang: str, tz: tzinfo, actor: str = "", today: date | None = None) -> str:
+    """One history line, naming who acted, e.g. `3月2日（周一）10:15 报送市级（3月1日（周日），王明）`."""
+    when = format_moment(event.at or datetime.now(UTC), tz, lang, today)
     params = {
         "level": level_label(event.level, lang) if event.level else "",
         "target": event.target or "",
-        "date": event.on_date.isoformat() if event.on_date else "",
-        "text": event.text or "",
-        "actor": actor,
+        "date": short_day(event.on_date, lang) if event.on_date else "",  # inside brackets: no weekday
+        "text": _gist(event, lang),
+        "actor": actor or "—",
     }
     return f"{when} {t(f'info.history.{event.kind}', lang, **params)}"
 
@@ -972,6 +1034,7 @@ def render_card(
     staff: bool = False,
     history: bool = True,
     limit: int = CARD_LIMIT,
+    today: date | None = None,
 ) -> str:
     """An item as the author (/myinfo) or the secretariat (/inbox) sees it, in at most `limit`
     characters (one Telegram message)."""
@@ -987,9 +1050,9 @@ def render_card(
             number=item.number,
             title=item.title,
             category=item.category,
-            state=state_label(item.state, lang),
+            state=status_label(view, lang),
             authors=authors,
-            submitted=local(item.submitted_at, tz).strftime("%Y-%m-%d %H:%M"),
+            submitted=format_moment(item.submitted_at, tz, lang, today),
             length=len(item.body),
         )
     ]
@@ -1003,8 +1066,8 @@ def render_card(
         lines.append(t("info.duplicate", lang, number=item.duplicate_of))
     if not (history and view.events):
         return _cut("\n".join(lines), limit)
-    names = {m.id: m.name for m in view.authors}
-    steps = ["· " + describe_event(e, lang, tz, names.get(e.actor_id or 0, "")) for e in view.events]
+    names = {**view.actors, **{m.id: m.name for m in view.authors}}
+    steps = ["· " + describe_event(e, lang, tz, names.get(e.actor_id or 0, ""), today) for e in view.events]
     lines.append(t("info.card_history", lang))
     text = "\n".join(lines + steps)
     if len(text) <= limit:

@@ -19,6 +19,14 @@ class AmbiguousMember(Exception):
         self.matches = matches
 
 
+def is_committee_member(member: Member | None) -> bool:
+    """Whether a person does what 委员 do (reports, 社情民意, invitations): every member, and a
+    staff member only when the roster says they are also a 委员 (`also_member`)."""
+    if member is None or not member.is_staff:
+        return True
+    return bool(getattr(member, "also_member", False))
+
+
 async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Member | None:
     """The active member bound to this Telegram account, if any."""
     query = select(Member).where(Member.telegram_user_id == telegram_user_id, col(Member.active).is_(True))

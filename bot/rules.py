@@ -13,6 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 INFO_LEVELS = ("district", "city", "region", "national")
+SHORT_MAX = 8  # characters of a Chinese button label that fit two to a row on a 390 px phone
 
 
 class RulesError(Exception):
@@ -29,9 +30,17 @@ class ActivityType:
     review: bool
     leave_points: float | None = None
     absence_points: float | None = None
+    zh_short: str = ""  # on buttons, which a phone cuts: at most SHORT_MAX characters
+    en_short: str = ""
 
     def label(self, lang: str) -> str:
+        """The full name, on cards and in lists."""
         return self.en if lang == "en" else self.zh
+
+    def button(self, lang: str) -> str:
+        """The short name, on buttons."""
+        short = self.en_short if lang == "en" else self.zh_short
+        return short or self.label(lang)
 
 
 @dataclass(frozen=True)
@@ -120,9 +129,13 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
             raise fail("[[activity]]", "an [[activity]] has no code")
         if code in activities:
             raise fail(f'"{code}"', f"activity code {code!r} is defined twice")
+        zh_short = str(raw.get("zh_short") or "")
+        if len(zh_short or str(raw.get("zh") or code)) > SHORT_MAX:
+            raise fail(f'"{code}"', f"activity {code!r} needs a zh_short of at most {SHORT_MAX} characters for its buttons")
         try:
             activities[code] = ActivityType(
                 code=code, zh=str(raw.get("zh") or code), en=str(raw.get("en") or raw.get("zh") or code),
+                zh_short=zh_short, en_short=str(raw.get("en_short") or ""),
                 points=_number(raw["points"], f"points of {code}"),
                 cap=_number(raw["cap"], f"cap of {code}") if "cap" in raw else None,
                 review=bool(raw.get("review", True)),

@@ -9,11 +9,29 @@ import re
 import time
 import warnings
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from telegram import Chat, KeyboardButton, Message, ReplyKeyboardMarkup, Update, User
-from telegram.ext import BaseHandler, ContextTypes, ConversationHandler, filters
+from telegram import (
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+    User,
+)
+from telegram.error import BadRequest
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.ext._handlers.conversationhandler import _ConversationTimeoutContext
 from telegram.warnings import PTBUserWarning
 
@@ -21,6 +39,7 @@ from bot import i18n, members, presses
 from bot.deps import Deps
 from bot.i18n import t
 from bot.persistence import DatabasePersistence
+from bot.refusals import Refusal
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -29,15 +48,39 @@ Context = ContextTypes.DEFAULT_TYPE
 T = TypeVar("T")
 MemberCallback = Callable[[Update, Context, Member], Awaitable[T]]
 
-# Main menu rows: catalogue keys of reply-keyboard buttons, each leading to a command.
-MENU_ROWS = [["menu.report", "menu.info"], ["menu.events", "menu.me"], ["menu.help"]]
+# Main menu rows: catalogue keys of reply-keyboard buttons, each leading to a command. Members get
+# what they do; the secretariat gets its own work (a staff member who is also a 委员 gets both).
+MEMBER_ROWS = [["menu.report", "menu.info"], ["menu.events", "menu.me"]]
+STAFF_ROWS = [["menu.review", "menu.inbox"], ["menu.digest", "menu.newevent"]]
+HELP_ROW = ["menu.help"]
 MENU_COMMANDS = {
     "menu.report": "report",
     "menu.info": "info",
     "menu.events": "events",
     "menu.me": "me",
     "menu.help": "help",
+    "menu.review": "review",
+    "menu.inbox": "inbox",
+    "menu.digest": "digest",
+    "menu.newevent": "newevent",
 }
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Inline buttons from rows of (label, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows if row]
+    )
+
+
+def grid(buttons: list[tuple[str, str]], columns: int) -> InlineKeyboardMarkup:
+    """Buttons laid out `columns` to a row (short labels fit two to a row on a phone)."""
+    return keyboard([buttons[i : i + columns] for i in range(0, len(buttons), columns)])
+
+
+def step_label(number: int, of: int, lang: str) -> str:
+    """ "第 2 步，共 4 步：" before a dialog step's question."""
+    return t("common.step", lang, n=number, of=of)
 
 
 def deps(context: Context) -> Deps:
@@ -53,8 +96,11 @@ def lang_of(member: Member | None, context: Context, update: Update | None = Non
     return i18n.normalize(user.language_code if user else None, default)
 
 
-def main_menu(lang: str) -> ReplyKeyboardMarkup:
-    rows = [[KeyboardButton(t(key, lang)) for key in row] for row in MENU_ROWS]
+def main_menu(lang: str, member: Member | None = None) -> ReplyKeyboardMarkup:
+    """The reply keyboard of `member`'s role (the member keyboard when unknown)."""
+    staff = member is not None and member.is_staff
+    keys = (STAFF_ROWS if staff else []) + (MEMBER_ROWS if members.is_committee_member(member) else []) + [HELP_ROW]
+    rows = [[KeyboardButton(t(key, lang)) for key in row] for row in keys]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 
 
@@ -70,23 +116,52 @@ MENU_BUTTONS = filters.Regex("|".join(menu_pattern(key) for key in MENU_COMMANDS
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_BUTTONS
 
 
-class Dialog(ConversationHandler):
-    """A ConversationHandler that leaves a message to the person's most recently used dialog.
+Prompt = tuple[str, InlineKeyboardMarkup | None]
+# What a step asks, in the person's language: the question and its buttons.
+PromptFor = Callable[[Update, "Context", str], Awaitable[Prompt]]
 
-    A person can have several dialogs open (a 社情民意 draft waiting for its title while they report
-    an activity; a secretary asked for a 退回 reason in the middle of their own report). PTB gives a
-    message to the first registered dialog that accepts it, which was often the wrong one: here a
-    dialog declines a message that a more recently used open dialog also accepts. Entry points
-    (/report, /info …) and button presses are never declined: they name their dialog themselves.
-    When each dialog was last used survives a restart through the stored states (recall_dialog_use).
+# The state of the dialog handling the current update (set for the duration of one update).
+_STATE: ContextVar[object] = ContextVar("dialog_state", default=None)
+
+# Anything typed or sent in a dialog that none of the step's handlers takes.
+_UNTAKEN = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~MENU_BUTTONS
+
+
+class Dialog(ConversationHandler):
+    """A ConversationHandler that forgives: every step can be asked again, and is.
+
+    - A step that refuses an answer raises a `bot.refusals.Refusal` (a service error or `AskAgain`):
+      the person reads why, followed by the same step's question with its buttons (or the step the
+      refusal names), and the dialog stays where it was. Only a final refusal (the item is gone,
+      someone else already handled it) ends the dialog.
+    - Whatever a step does not take (text where a button is wanted, a photo where text is wanted)
+      gets the step's question again instead of falling out of the dialog to the bot's general
+      "not understood"; an old button of the dialog is answered as stale.
+    - A message goes to the person's most recently used open dialog. A person can have several
+      dialogs open (a 社情民意 draft waiting for its title while they report an activity; a
+      secretary asked for a 退回 reason in the middle of their own report); PTB gives a message to
+      the first registered dialog that accepts it, so here a dialog declines a message that a more
+      recently used open dialog also accepts. Entry points (/report, /info …) and button presses
+      are never declined: they name their dialog themselves. When each dialog was last used
+      survives a restart through the stored states (recall_dialog_use).
     """
 
-    __slots__ = ("_used", "peers")
+    __slots__ = ("_used", "peers", "prompts", "fields", "data_key")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        prompts: dict[object, PromptFor],
+        fields: dict[str, object] | None = None,
+        data_key: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._used: dict[object, float] = {}  # conversation key -> when it last handled an update
         self.peers: list[Dialog] = []  # every Dialog of the application (link_dialogs)
+        self.prompts = prompts
+        self.fields = fields or {}
+        self.data_key = data_key
 
     def check_update(self, update: object) -> Any:
         result = super().check_update(update)
@@ -108,7 +183,68 @@ class Dialog(ConversationHandler):
 
     async def handle_update(self, update: Any, application: Any, check_result: Any, context: Any) -> Any:
         self._used[check_result[1]] = time.time()
-        return await super().handle_update(update, application, check_result, context)
+        token = _STATE.set(check_result[0])
+        try:
+            return await super().handle_update(update, application, check_result, context)
+        finally:
+            _STATE.reset(token)
+
+    # ------------------------------------------------------------------ asking again
+
+    async def ask(
+        self, update: Update, context: Context, state: object, lang: str, note: str | None = None
+    ) -> None:
+        """The question of `state`, after `note` (why the last answer was not taken) if any."""
+        text, markup = await self.prompts[state](update, context, lang)
+        await reply(update, f"{note}\n\n{text}" if note else text, reply_markup=markup)
+
+    async def refused(self, update: Update, context: Context, refusal: Refusal, state: object) -> object:
+        """A step refused an answer: say why and ask again (the same step, or the one named)."""
+        member = await load_member(update, context)
+        lang = lang_of(member, context, update)
+        note = refusal.text(lang)
+        if refusal.final or state not in self.prompts:
+            if refusal.final and self.data_key and context.user_data is not None:
+                context.user_data.pop(self.data_key, None)
+            await refuse(update, note)
+            return ConversationHandler.END if refusal.final else None
+        target = self.fields.get(refusal.field or "", state)
+        message = update.effective_message
+        hand_back = (message.text or message.caption) if refusal.hand_back and message is not None else None
+        if hand_back:
+            note += "\n" + t("common.handed_back", lang)
+        if update.callback_query is not None:
+            await answer_once(update, note, alert=True)
+            if target != state:  # the pressed question is still on screen unless another step is wanted
+                await self.ask(update, context, target, lang)
+            return target
+        await self.ask(update, context, target, lang, note)
+        if hand_back:
+            await reply(update, hand_back)  # nothing typed is lost: here it is, to copy and shorten
+        return target
+
+    async def again(self, update: Update, context: Context) -> None:
+        """Anything the current step does not take: an old button is refused, anything else gets
+        the step's question again."""
+        state = _STATE.get()
+        member = await load_member(update, context)
+        lang = lang_of(member, context, update)
+        if update.callback_query is not None or state not in self.prompts:
+            await refuse(update, t("common.stale_button", lang))
+            return
+        await self.ask(update, context, state, lang, t("common.step_again", lang))
+
+    def forgiving(self, callback: Callable[..., Awaitable[Any]], state: object) -> Callable[..., Awaitable[Any]]:
+        """`callback` with its refusals answered by asking again (`state` None: the current one)."""
+
+        @functools.wraps(callback)
+        async def step(update: Update, context: Context) -> Any:
+            try:
+                return await callback(update, context)
+            except Refusal as refusal:
+                return await self.refused(update, context, refusal, state if state is not None else _STATE.get())
+
+        return step
 
     async def _trigger_timeout(self, context: Any) -> None:
         """PTB's timeout (the TIMEOUT handlers, then the end), saved at once: no update follows it."""
@@ -187,23 +323,56 @@ def dialog(
     entry_points: list[BaseHandler],
     states: dict[object, list[BaseHandler]],
     fallbacks: list[BaseHandler],
+    prompts: dict[object, PromptFor],
+    buttons: str | None = None,
+    fields: dict[str, object] | None = None,
+    data_key: str | None = None,
     timeout_minutes: float | None = None,
     persistent: bool = True,
 ) -> Dialog:
     """A multi-step dialog: saved at every step (bot/persistence.py), restarted by its entry points,
     ended after `timeout_minutes` without an answer. It follows the person, not one message's
-    buttons (per_message=False is intended, so PTB's warning about it is silenced)."""
+    buttons (per_message=False is intended, so PTB's warning about it is silenced).
+
+    `prompts` asks each state's question (every state must have one: any step can be asked again);
+    `buttons` is the prefix of the dialog's callback data (its old buttons are answered as stale);
+    `fields` maps a refusal's field to the state that asks for it; `data_key` is the dialog's entry
+    in user_data, dropped when a final refusal ends the dialog."""
+    steps = {state: handlers for state, handlers in states.items() if state != ConversationHandler.TIMEOUT}
+    missing = [state for state in steps if state not in prompts]
+    if missing:
+        raise ValueError(f"dialog {name!r}: no prompt for state(s) {missing}")
+    catch_all: list[BaseHandler] = [MessageHandler(_UNTAKEN, _placeholder)]
+    if buttons:
+        catch_all.append(CallbackQueryHandler(_placeholder, pattern="^" + re.escape(buttons)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBUserWarning)
-        return Dialog(
+        one = Dialog(
             name=name,
             persistent=persistent,
             allow_reentry=True,
             conversation_timeout=timeout_minutes * 60 if timeout_minutes else None,
             entry_points=entry_points,
             states=states,
-            fallbacks=fallbacks,
+            fallbacks=[*fallbacks, *catch_all],
+            prompts=prompts,
+            fields=fields,
+            data_key=data_key,
         )
+    wrapped: set[int] = set()
+    for state, handlers in [(None, entry_points), *steps.items(), (None, fallbacks)]:
+        for handler in handlers:
+            if id(handler) in wrapped:
+                raise ValueError(f"dialog {name!r}: a handler object is used twice")
+            wrapped.add(id(handler))
+            handler.callback = one.forgiving(handler.callback, state)
+    for handler in catch_all:
+        handler.callback = one.again
+    return one
+
+
+async def _placeholder(update: Update, context: Context) -> None:  # replaced by Dialog.again
+    raise NotImplementedError
 
 
 async def answer_once(update: Update, text: str | None = None, alert: bool = False) -> bool:
@@ -219,6 +388,32 @@ async def reply(update: Update, text: str, **kwargs: Any) -> None:
     chat = update.effective_chat
     if chat is not None:
         await chat.send_message(text, **kwargs)
+
+
+async def close_pressed(update: Update, text: str | None = None) -> None:
+    """Take the buttons off the message that was pressed (a handled card cannot be pressed again);
+    `text` replaces its text (e.g. the card with its outcome)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    await close_card(query.get_bot(), query.message.chat.id, query.message.message_id, text)
+
+
+async def close_card(bot: Any, chat_id: int, message_id: int, text: str | None = None) -> None:
+    """The same for a card handled after a later step (退回 takes a reason; a 社情民意 move a date)."""
+    try:
+        if text is not None:
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        else:
+            await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+    except BadRequest:
+        pass  # already edited, or too old to edit: nothing is lost
+
+
+async def show(update: Update, prompt: Prompt) -> None:
+    """Ask a step's question: its text and buttons."""
+    text, markup = prompt
+    await reply(update, text, reply_markup=markup)
 
 
 async def load_member(update: Update, context: Context) -> Member | None:

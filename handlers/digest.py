@@ -8,12 +8,12 @@ import io
 import logging
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.digest import IsoWeek, WeekError, build_digest, caption, digest_week_for, render_text, week_label
 from bot.digest_send import DigestTime, due_week, parse_digest_time, queue_weekly_digest, workbook_name
 from bot.i18n import t
-from handlers.common import Context, answer_once, deps, lang_of, staff_only
+from handlers.common import PRIVATE, Context, answer_once, deps, lang_of, menu_pattern, staff_only
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -132,3 +132,4 @@ async def on_startup(app: Application) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("digest", digest_command))
     app.add_handler(CallbackQueryHandler(digest_button, pattern=r"^dg:w:"))
+    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.digest")), digest_command))

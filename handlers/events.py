@@ -17,12 +17,14 @@ from telegram.ext import (
 from bot import events as service
 from bot.clock import from_db
 from bot.i18n import t
+from bot.refusals import AskAgain
 from bot.reminders import ReminderPolicy, policy_from_settings
 from handlers.button_data import button_number
 from handlers.common import (
     PRIVATE,
     TYPED,
     Context,
+    Prompt,
     deps,
     dialog,
     lang_of,
@@ -30,12 +32,13 @@ from handlers.common import (
     menu_pattern,
     refuse,
     reply,
+    show,
 )
 from models import Member
 from models.event import ATTEND, LEAVE
 
-REASON = 1
-DATA_KEY = "events"
+REASON, CODE = 1, 2
+DATA_KEY, CHECKIN_KEY = "events", "checkin"
 END = ConversationHandler.END
 MAX_LISTED = 10
 
@@ -133,14 +136,19 @@ async def leave_start(update: Update, context: Context, member: Member) -> int:
         await refuse(update, _answer_text(outcome, event, lang))
         return END
     assert context.user_data is not None
-    context.user_data[DATA_KEY] = {"leave_event": event_id}
-    await reply(update, t("events.ask_reason", lang, title=event.title, limit=service.MAX_REASON))
+    context.user_data[DATA_KEY] = {"leave_event": event_id, "title": event.title}
+    await show(update, await _reason_prompt(update, context, lang))
     return REASON
+
+
+async def _reason_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    title = ((context.user_data or {}).get(DATA_KEY) or {}).get("title", "")
+    return t("events.ask_reason", lang, title=title, limit=service.MAX_REASON), None
 
 
 @member_only
 async def leave_reason(update: Update, context: Context, member: Member) -> int:
-    """The reason for 请假: record the leave (or explain what is wrong and ask again)."""
+    """The reason for 请假: record the leave (a missing or too long reason asks again)."""
     d, lang = deps(context), lang_of(member, context)
     assert update.message is not None and context.user_data is not None
     event_id = (context.user_data.get(DATA_KEY) or {}).get("leave_event")
@@ -159,10 +167,9 @@ async def leave_reason(update: Update, context: Context, member: Member) -> int:
             policy=policy(context),
         )
     if outcome in (service.Answer.NEED_REASON, service.Answer.REASON_TOO_LONG):
-        await reply(
-            update, t(f"events.answer_{outcome.value}", lang, limit=service.MAX_REASON, length=len(reason))
+        raise AskAgain(
+            f"events.answer_{outcome.value}", hand_back=True, limit=service.MAX_REASON, length=len(reason)
         )
-        return REASON
     context.user_data.pop(DATA_KEY, None)
     if outcome is not service.Answer.RECORDED:
         await reply(update, _answer_text(outcome, event, lang))
@@ -192,55 +199,120 @@ def _checkin_text(outcome: service.CheckIn, event, lang: str, context: Context) 
     )
 
 
-@member_only
-async def checkin_button(update: Update, context: Context, member: Member) -> None:
-    """签到 button."""
-    d, lang = deps(context), lang_of(member, context)
-    event_id = _event_id(update)
-    if event_id is None:
-        await refuse(update, t("common.stale_button", lang))
-        return
+# ------------------------------------------------------------------ 签到: the code, or self-declared
+
+
+async def _check_in(update: Update, context: Context, member: Member, **target: object) -> service.CheckIn:
+    d = deps(context)
     async with d.db.session() as session:
         outcome, event = await service.check_in(
-            session, member=member, event_id=event_id, now=d.clock.now(), rules=d.rules, zone=d.settings.tz
-        )
-    text = _checkin_text(outcome, event, lang, context)
+            session, member=member, now=d.clock.now(), rules=d.rules, zone=d.settings.tz,
+            default_lang=d.settings.locale, **target,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if outcome is service.CheckIn.BAD_CODE:
+        raise AskAgain("events.checkin_bad_code")
+    text = _checkin_text(outcome, event, lang_of(member, context), context)
     if outcome is service.CheckIn.DONE:
         await reply(update, text)
     else:
         await refuse(update, text)
+    return outcome
+
+
+async def _code_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    title = ((context.user_data or {}).get(CHECKIN_KEY) or {}).get("title")
+    key = "events.ask_code_for" if title else "events.ask_code"
+    return t(key, lang, title=title or ""), None
 
 
 @member_only
-async def checkin_command(update: Update, context: Context, member: Member) -> None:
-    """/checkin CODE: the code shown at the venue."""
+async def checkin_button(update: Update, context: Context, member: Member) -> int | None:
+    """📍 签到: a self-declared event checks in at once; any other asks for the venue's code."""
     d, lang = deps(context), lang_of(member, context)
-    code = (context.args[0] if context.args else "").strip()
-    if not code or len(code) > 12:
-        await reply(update, t("events.checkin_usage", lang))
-        return
+    event_id = _event_id(update)
+    if event_id is None:
+        await refuse(update, t("common.stale_button", lang))
+        return END
+    outcome = await _check_in(update, context, member, event_id=event_id)
+    if outcome is not service.CheckIn.NEED_CODE:
+        return END
     async with d.db.session() as session:
-        outcome, event = await service.check_in(
-            session, member=member, code=code, now=d.clock.now(), rules=d.rules, zone=d.settings.tz
-        )
-    await reply(update, _checkin_text(outcome, event, lang, context))
+        event = await service.get_event(session, event_id)
+    assert context.user_data is not None
+    context.user_data[CHECKIN_KEY] = {"title": event.title}
+    await show(update, await _code_prompt(update, context, lang))
+    return CODE
+
+
+@member_only
+async def checkin_command(update: Update, context: Context, member: Member) -> int | None:
+    """/checkin CODE: the code shown at the venue; /checkin alone asks for it."""
+    lang = lang_of(member, context)
+    code = (context.args[0] if context.args else "").strip()
+    assert context.user_data is not None
+    context.user_data[CHECKIN_KEY] = {}
+    if code:
+        try:
+            return await _code_given(update, context, member, code)
+        except AskAgain as refusal:  # a wrong code: the dialog starts, asking for it
+            text, markup = await _code_prompt(update, context, lang)
+            await reply(update, f"{refusal.text(lang)}\n\n{text}", reply_markup=markup)
+            return CODE
+    await show(update, await _code_prompt(update, context, lang))
+    return CODE
+
+
+@member_only
+async def checkin_code(update: Update, context: Context, member: Member) -> int | None:
+    """The code typed after /checkin or the 📍 button."""
+    return await _code_given(update, context, member, (update.message.text if update.message else "") or "")
+
+
+async def _code_given(update: Update, context: Context, member: Member, code: str) -> int:
+    code = code.strip().replace(" ", "")
+    if not code.isdigit() or len(code) > 12:
+        raise AskAgain("events.checkin_bad_code")
+    await _check_in(update, context, member, code=code)
+    if context.user_data is not None:
+        context.user_data.pop(CHECKIN_KEY, None)
+    return END
+
+
+async def checkin_cancel(update: Update, context: Context) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(CHECKIN_KEY, None)
+    await reply(update, t("events.checkin_cancelled", lang_of(None, context, update)))
+    return END
 
 
 def register(app: Application) -> None:
     minutes = app.bot_data["deps"].settings.dialog_timeout_minutes
     leave = dialog(
         "events",
+        prompts={REASON: _reason_prompt},
+        data_key=DATA_KEY,
         timeout_minutes=minutes,
         entry_points=[CallbackQueryHandler(leave_start, pattern=r"^ev:l:")],
         states={REASON: [MessageHandler(TYPED, leave_reason)]},
         fallbacks=[CommandHandler("cancel", leave_cancel)],
     )
+    checkin = dialog(
+        "checkin",
+        prompts={CODE: _code_prompt},
+        data_key=CHECKIN_KEY,
+        timeout_minutes=minutes,
+        entry_points=[
+            CommandHandler("checkin", checkin_command, filters=PRIVATE),
+            CallbackQueryHandler(checkin_button, pattern=r"^ev:c:"),
+        ],
+        states={CODE: [MessageHandler(TYPED, checkin_code)]},
+        fallbacks=[CommandHandler("cancel", checkin_cancel)],
+    )
     app.add_handler(leave)
+    app.add_handler(checkin)
     app.add_handler(CommandHandler("events", list_events, filters=PRIVATE))
     app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.events")), list_events))
-    app.add_handler(CommandHandler("checkin", checkin_command, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(attend, pattern=r"^ev:a:"))
-    app.add_handler(CallbackQueryHandler(checkin_button, pattern=r"^ev:c:"))
 
 
 SWEEP_GRACE_SECONDS = 30 * 60

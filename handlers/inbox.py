@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -22,17 +22,26 @@ from telegram.ext import (
 )
 
 from bot import info
+from bot.dates import parse_day, today_in
 from bot.i18n import t
+from bot.refusals import AskAgain
 from bot.rules import INFO_LEVELS
 from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
     PRIVATE,
     Context,
+    Prompt,
+    PromptFor,
     answer_once,
+    close_card,
+    close_pressed,
     deps,
     dialog,
+    grid,
+    keyboard,
     lang_of,
+    menu_pattern,
     refuse,
     staff_only,
 )
@@ -42,6 +51,7 @@ from models import Member
 log = logging.getLogger(__name__)
 
 KEY = "inbox"
+SEARCH_KEY = "inbox_search"  # what /inbox was last asked to find, for its next page
 PAGE = 5
 ACCEPT, EDIT_TITLE, EDIT_BODY, TEXT, LEVEL, DATE, TARGET = (
     "accept",
@@ -55,11 +65,6 @@ ACCEPT, EDIT_TITLE, EDIT_BODY, TEXT, LEVEL, DATE, TARGET = (
 END = ConversationHandler.END
 MOVE_PATTERN = r"^ib:m:(" + "|".join(info.STAFF_MOVES) + r"):\d+$"
 
-
-def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows if row]
-    )
 
 
 def _pending(context: Context) -> dict:
@@ -79,11 +84,13 @@ def move_buttons(view: info.ItemView, lang: str) -> InlineKeyboardMarkup | None:
     labels = [(t(f"inbox.btn_{move}", lang), f"ib:m:{move}:{view.item.id}") for move in moves]
     if not labels:
         return None
-    return _buttons([labels[i : i + 3] for i in range(0, len(labels), 3)])
+    return keyboard([labels[i : i + 3] for i in range(0, len(labels), 3)])
 
 
 async def _card(update: Update, context: Context, view: info.ItemView, lang: str) -> None:
-    text = info.render_card(view, lang, deps(context).settings.tz, staff=True, full_body=True)
+    d = deps(context)
+    today = today_in(d.clock.now(), d.settings.tz)
+    text = info.render_card(view, lang, d.settings.tz, staff=True, full_body=True, today=today)
     await send(update, text, move_buttons(view, lang))
 
 
@@ -92,42 +99,53 @@ async def _card(update: Update, context: Context, view: info.ItemView, lang: str
 
 @staff_only
 async def inbox(update: Update, context: Context, member: Member) -> int:
-    """/inbox [state] or a filter button: counts per state and the oldest items of one state."""
+    """/inbox: the items waiting for the secretariat, newest first, with a filter per workflow
+    step; /inbox SQ-2026-0042 or /inbox 电梯 finds items by number or by a word of the title."""
     _clear(context)
+    assert context.user_data is not None
     lang = lang_of(member, context)
-    state, offset = "submitted", 0
+    view, offset, search = "pending", 0, None
     if update.callback_query is not None:
-        parts = (update.callback_query.data or "").split(":")  # ib:q:<state>:<offset>
+        parts = (update.callback_query.data or "").split(":")  # ib:q:<view>:<offset> | ib:s:<offset>
         first = button_number(update, minimum=0)
-        if len(parts) != 4 or parts[2] not in info.STATES or first is None:
+        if parts[1:2] == ["q"] and len(parts) == 4 and parts[2] in info.INBOX_VIEWS and first is not None:
+            view, offset = parts[2], first
+        elif parts[1:2] == ["s"] and len(parts) == 3 and first is not None and context.user_data.get(SEARCH_KEY):
+            search, offset = context.user_data[SEARCH_KEY], first
+        else:
             await refuse(update, t("common.stale_button", lang))
             return END
-        state, offset = parts[2], first
-    elif context.args and context.args[0] in info.STATES:
-        state = context.args[0]
+    elif context.args:
+        wanted = " ".join(context.args)
+        if wanted in info.INBOX_VIEWS:
+            view = wanted
+        else:
+            search = context.user_data[SEARCH_KEY] = wanted[:40]
     async with deps(context).db.session() as session:
-        counts = await info.state_counts(session)
-        views, total = await info.queue(session, state, offset=offset, limit=PAGE)
-    filters_row = [(f"{t(f'info.state.{s}', lang)} {counts[s]}", f"ib:q:{s}:0") for s in info.STATES]
-    head = t(
-        "inbox.header",
-        lang,
-        state=t(f"info.state.{state}", lang),
-        total=total,
-        first=min(offset + 1, total),
-        last=offset + len(views),
-    )
-    await send(update, head, _buttons([filters_row[:2], filters_row[2:]]))
+        counts = await info.view_counts(session)
+        if search is not None:
+            views, total = await info.find_items(session, search, offset=offset, limit=PAGE)
+        else:
+            views, total = await info.queue(session, view, offset=offset, limit=PAGE)
+    filters_row = [(f"{t(f'inbox.view.{v}', lang)} {counts[v]}", f"ib:q:{v}:0") for v in info.INBOX_VIEWS]
+    span = {"total": total, "first": min(offset + 1, total), "last": offset + len(views)}
+    if search is not None:
+        head = t("inbox.found", lang, text=search, **span) if total else t("inbox.found_none", lang, text=search)
+    else:
+        head = t("inbox.header", lang, view=t(f"inbox.view.{view}", lang), **span)
+    await send(update, head + "\n" + t("inbox.how_to_find", lang), grid(filters_row, 2))
     if not views:
-        await send(update, t("inbox.empty", lang))
+        if search is None:
+            await send(update, t("inbox.empty", lang))
         return END
-    for view in views:
-        await _card(update, context, view, lang)
+    for item_view in views:
+        await _card(update, context, item_view, lang)
     if offset + PAGE < total:
+        more = f"ib:s:{offset + PAGE}" if search is not None else f"ib:q:{view}:{offset + PAGE}"
         await send(
             update,
             t("inbox.more", lang, left=total - offset - PAGE),
-            reply_markup=_buttons([[(t("inbox.btn_more", lang), f"ib:q:{state}:{offset + PAGE}")]]),
+            reply_markup=keyboard([[(t("inbox.btn_more", lang), more)]]),
         )
     return END
 
@@ -148,59 +166,100 @@ async def move_start(update: Update, context: Context, member: Member) -> str | 
     async with deps(context).db.session() as session:
         view = await info.item_view(session, item_id)
     if view is None:
-        await refuse(update, t("info.err.no_item", lang))
-        return END
+        raise info.InfoError("no_item")
     if move not in info.legal_moves(view.item.state):
-        await refuse(update, t(f"info.err.illegal_{move}", lang, number=view.item.number))
-        return END
+        raise info.InfoError(f"illegal_{move}", number=view.item.number)
     await answer_once(update)
     _clear(context)
-    pending = _pending(context)
-    pending.update(item=item_id, number=view.item.number, move=move)
-    if move == "accept":
-        return await _ask_accept(update, context, lang)
-    if move in ("return", "reject", "feedback"):
-        await send(update, t(f"inbox.ask_{move}", lang, number=view.item.number))
-        return TEXT
-    if move == "transfer":
-        await send(
-            update,
-            t("inbox.ask_target", lang, number=view.item.number),
-            reply_markup=_buttons([[(t("inbox.btn_hotline", lang), "ib:hotline")]]),
-        )
-        return TARGET
-    levels = [lv for lv in INFO_LEVELS if move != "report" or lv not in view.reported_levels]
-    await send(
-        update,
-        t(f"inbox.ask_level_{move}", lang, number=view.item.number),
-        reply_markup=_buttons([[(info.level_label(lv, lang), f"ib:lvl:{lv}") for lv in levels]]),
-    )
-    return LEVEL
+    card = update.callback_query.message
+    _pending(context).update(
+        item=view.item.id, number=view.item.number, move=move, reported=sorted(view.reported_levels),
+        card=card.message_id if card is not None else None,
+    )  # fmt: skip
+    state = FIRST_STEP.get(move, LEVEL)
+    await _ask(update, context, state, lang)
+    return state
 
 
-async def _ask_accept(update: Update, context: Context, lang: str) -> str:
+# The first follow-up of each move (report and instruction start with the level).
+FIRST_STEP = {"accept": ACCEPT, "return": TEXT, "reject": TEXT, "feedback": TEXT, "transfer": TARGET}
+
+
+async def _ask(update: Update, context: Context, state: str, lang: str) -> None:
+    text, markup = await PROMPTS[state](update, context, lang)
+    await send(update, text, markup)
+
+
+# --------------------------------------------------------------------------- what each step asks
+
+
+async def _accept_prompt(update: Update, context: Context, lang: str) -> Prompt:
     pending = _pending(context)
     notes = []
     if pending.get("title"):
         notes.append(t("inbox.new_title", lang, title=pending["title"]))
     if pending.get("body"):
         notes.append(t("inbox.new_body", lang, length=len(pending["body"])))
-    text = t("inbox.ask_accept", lang, number=pending["number"]) + ("\n" + "\n".join(notes) if notes else "")
-    await send(
-        update,
-        text,
-        _buttons(
-            [
-                [(t("inbox.btn_confirm_accept", lang), "ib:do")],
-                [
-                    (t("inbox.btn_edit_title", lang), "ib:edit:title"),
-                    (t("inbox.btn_edit_body", lang), "ib:edit:body"),
-                ],
-                [(t("inbox.btn_abort", lang), "ib:x")],
-            ]
-        ),
+    text = t("inbox.ask_accept", lang, number=pending.get("number", "")) + (
+        "\n" + "\n".join(notes) if notes else ""
     )
-    return ACCEPT
+    return text, keyboard(
+        [
+            [(t("inbox.btn_confirm_accept", lang), "ib:do")],
+            [
+                (t("inbox.btn_edit_title", lang), "ib:edit:title"),
+                (t("inbox.btn_edit_body", lang), "ib:edit:body"),
+            ],
+            [(t("inbox.btn_abort", lang), "ib:x")],
+        ]
+    )
+
+
+async def _edit_title_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    return t("inbox.ask_edit_title", lang), None
+
+
+async def _edit_body_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    return t("inbox.ask_edit_body", lang), None
+
+
+async def _text_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    pending = _pending(context)
+    if pending.get("move") == "instruction":
+        return t("inbox.ask_instruction_text", lang), keyboard([[(t("inbox.btn_skip", lang), "ib:skip")]])
+    return t(f"inbox.ask_{pending.get('move', 'return')}", lang, number=pending.get("number", "")), None
+
+
+async def _level_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    pending = _pending(context)
+    move = pending.get("move", "report")
+    done = set(pending.get("reported") or [])
+    levels = [lv for lv in INFO_LEVELS if move != "report" or lv not in done]
+    return t(f"inbox.ask_level_{move}", lang, number=pending.get("number", "")), keyboard(
+        [[(t(f"info.level.{lv}", lang), f"ib:lvl:{lv}") for lv in levels]]
+    )
+
+
+async def _target_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    number = _pending(context).get("number", "")
+    return t("inbox.ask_target", lang, number=number), keyboard(
+        [[(t("inbox.btn_hotline", lang), "ib:hotline")]]
+    )
+
+
+async def _date_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    return t("inbox.ask_date", lang), keyboard([[(t("inbox.btn_today", lang), "ib:today")]])
+
+
+PROMPTS: dict[str, PromptFor] = {
+    ACCEPT: _accept_prompt,
+    EDIT_TITLE: _edit_title_prompt,
+    EDIT_BODY: _edit_body_prompt,
+    TEXT: _text_prompt,
+    LEVEL: _level_prompt,
+    TARGET: _target_prompt,
+    DATE: _date_prompt,
+}
 
 
 # --------------------------------------------------------------------------- follow-ups
@@ -208,21 +267,15 @@ async def _ask_accept(update: Update, context: Context, lang: str) -> str:
 
 @staff_only
 async def edited(update: Update, context: Context, member: Member) -> str | None:
-    """The new title or body; checked like the member's, handed back if too long."""
+    """The new title or body; checked like the member's (a refusal hands a long one back)."""
     assert update.message is not None
-    lang = lang_of(member, context)
     text = update.message.text or ""
     pending = _pending(context)
     is_title = pending.get("edit") == "title"
-    try:
-        value = info.check_title(text) if is_title else info.check_body(text)
-    except info.InfoError as exc:
-        await send(update, exc.text(lang))
-        if exc.code.endswith("_long"):
-            await send(update, text)
-        return None
+    value = info.check_title(text) if is_title else info.check_body(text)
     pending["title" if is_title else "body"] = value
-    return await _ask_accept(update, context, lang)
+    await _ask(update, context, ACCEPT, lang_of(member, context))
+    return ACCEPT
 
 
 @staff_only
@@ -237,8 +290,9 @@ async def edit_body_start(update: Update, context: Context, member: Member) -> s
 
 async def _edit(update: Update, context: Context, member: Member, part: str) -> str:
     _pending(context)["edit"] = part
-    await send(update, t(f"inbox.ask_edit_{part}", lang_of(member, context)))
-    return EDIT_TITLE if part == "title" else EDIT_BODY
+    state = EDIT_TITLE if part == "title" else EDIT_BODY
+    await _ask(update, context, state, lang_of(member, context))
+    return state
 
 
 @staff_only
@@ -247,18 +301,12 @@ async def got_level(update: Update, context: Context, member: Member) -> str | i
     lang = lang_of(member, context)
     level = (update.callback_query.data or "").rsplit(":", 1)[1]
     if level not in INFO_LEVELS:
-        await refuse(update, t("common.stale_button", lang))
-        return None
+        raise AskAgain("common.stale_button")
     pending = _pending(context)
     pending["level"] = level
-    if pending.get("move") == "instruction":
-        await send(
-            update,
-            t("inbox.ask_instruction_text", lang),
-            reply_markup=_buttons([[(t("inbox.btn_skip", lang), "ib:skip")]]),
-        )
-        return TEXT
-    return await _ask_date(update, lang)
+    state = TEXT if pending.get("move") == "instruction" else DATE
+    await _ask(update, context, state, lang)
+    return state
 
 
 @staff_only
@@ -269,32 +317,25 @@ async def got_target(update: Update, context: Context, member: Member) -> str | 
     else:
         assert update.message is not None
         target = (update.message.text or "").strip()
-        if not target or len(target) > info.TARGET_MAX:
-            await send(update, t("info.err.text_long", lang, length=len(target), max=info.TARGET_MAX))
-            return None
+        if len(target) > info.TARGET_MAX:
+            raise info.InfoError("text_long", length=len(target), max=info.TARGET_MAX)
     _pending(context)["target"] = target
-    return await _ask_date(update, lang)
-
-
-async def _ask_date(update: Update, lang: str) -> str:
-    await send(update, t("inbox.ask_date", lang), _buttons([[(t("inbox.btn_today", lang), "ib:today")]]))
+    await _ask(update, context, DATE, lang)
     return DATE
 
 
 @staff_only
 async def got_date(update: Update, context: Context, member: Member) -> str | int | None:
-    lang = lang_of(member, context)
     d = deps(context)
-    today = info.local_today(d.clock.now(), d.settings.tz)
+    today = today_in(d.clock.now(), d.settings.tz)
     if update.callback_query is not None:
         on_date = today
     else:
         assert update.message is not None
-        parsed = info.parse_date(update.message.text or "", today)
-        if parsed is None:
-            await send(update, t("inbox.bad_date", lang))
-            return None
-        on_date = parsed
+        answer = parse_day(update.message.text or "", today=today)
+        if answer.day is None:
+            raise AskAgain("inbox.bad_date")
+        on_date = answer.day
     _pending(context)["date"] = on_date.isoformat()
     return await _apply(update, context, member)
 
@@ -305,8 +346,7 @@ async def got_text(update: Update, context: Context, member: Member) -> str | in
     pending = _pending(context)
     if update.callback_query is not None:
         if pending.get("move") != "instruction":
-            await refuse(update, t("common.stale_button", lang_of(member, context)))
-            return None
+            raise AskAgain("common.stale_button")
         pending["text"] = ""
     else:
         assert update.message is not None
@@ -320,40 +360,32 @@ async def do_accept(update: Update, context: Context, member: Member) -> str | i
 
 
 async def _apply(update: Update, context: Context, member: Member) -> str | int | None:
+    """The move, checked by the service; a refused value asks its step again (Dialog.refused)."""
     lang = lang_of(member, context)
     d = deps(context)
     pending = _pending(context)
-    try:
-        async with d.db.session() as session:
-            await info.apply_move(
-                session,
-                item_id=int(pending["item"]),
-                move=pending["move"],
-                actor=member,
-                now=d.clock.now(),
-                tz=d.settings.tz,
-                level=pending.get("level"),
-                target=pending.get("target"),
-                on_date=date.fromisoformat(pending["date"]) if pending.get("date") else None,
-                text=pending.get("text"),
-                new_title=pending.get("title"),
-                new_body=pending.get("body"),
-                default_lang=d.settings.locale,
-            )
-    except info.InfoError as exc:
-        text = exc.text(lang)
-        if update.callback_query is not None:
-            await refuse(update, text)
-        else:
-            await send(update, text)
-        if exc.code in ("reason_missing", "feedback_missing", "text_long"):
-            if exc.code == "text_long" and update.message is not None:
-                await send(update, update.message.text or "")  # handed back to shorten
-            return None  # ask again
-        _clear(context)
-        return END
+    async with d.db.session() as session:
+        await info.apply_move(
+            session,
+            item_id=int(pending["item"]),
+            move=pending["move"],
+            actor=member,
+            now=d.clock.now(),
+            tz=d.settings.tz,
+            level=pending.get("level"),
+            target=pending.get("target"),
+            on_date=date.fromisoformat(pending["date"]) if pending.get("date") else None,
+            text=pending.get("text"),
+            new_title=pending.get("title"),
+            new_body=pending.get("body"),
+            default_lang=d.settings.locale,
+        )
     log.info("secretariat %s: %s on info item %s", member.id, pending["move"], pending["item"])
     _clear(context)
+    # the card the move was pressed on, and the last question, are handled: their buttons go
+    await close_pressed(update)
+    if pending.get("card") and update.effective_chat is not None:
+        await close_card(context.bot, update.effective_chat.id, pending["card"])
     await send(update, t(f"inbox.done_{pending['move']}", lang, number=pending["number"]))
     async with d.db.session() as session:
         view = await info.item_view(session, int(pending["item"]))
@@ -365,32 +397,25 @@ async def _apply(update: Update, context: Context, member: Member) -> str | int 
 @staff_only
 async def abort(update: Update, context: Context, member: Member) -> int:
     _clear(context)
+    await close_pressed(update)
     await send(update, t("inbox.aborted", lang_of(member, context)))
     return END
 
 
-@staff_only
-async def stale(update: Update, context: Context, member: Member) -> None:
-    await refuse(update, t("common.stale_button", lang_of(member, context)))
-
-
-@staff_only
-async def expect(update: Update, context: Context, member: Member) -> None:
-    await send(update, t("inbox.use_buttons", lang_of(member, context)))
-
-
 def build_conversation(persistent: bool = True) -> ConversationHandler:
-    return _conversation(persistent)
-
-
-def _conversation(persistent: bool) -> ConversationHandler:
     text = PRIVATE & filters.TEXT & ~filters.COMMAND & ~MENU_BUTTONS
     return dialog(
         "inbox",
         persistent=persistent,
+        prompts=PROMPTS,
+        buttons="ib:",
+        data_key=KEY,
+        fields={"date": DATE, "text": TEXT, "target": TARGET, "level": LEVEL, "title": EDIT_TITLE,
+                "body": EDIT_BODY},  # fmt: skip
         entry_points=[
             CommandHandler("inbox", inbox, filters=PRIVATE),
-            CallbackQueryHandler(inbox, pattern=r"^ib:q:"),
+            MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.inbox")), inbox),
+            CallbackQueryHandler(inbox, pattern=r"^ib:[qs]:"),
             CallbackQueryHandler(move_start, pattern=MOVE_PATTERN),
         ],
         states={
@@ -412,8 +437,6 @@ def _conversation(persistent: bool) -> ConversationHandler:
         fallbacks=[
             CommandHandler("cancel", abort, filters=PRIVATE),
             CallbackQueryHandler(abort, pattern=r"^ib:x$"),
-            CallbackQueryHandler(stale, pattern=r"^ib:"),
-            MessageHandler(PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~MENU_BUTTONS, expect),
         ],
     )
 

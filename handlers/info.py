@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -21,20 +21,28 @@ from telegram.ext import (
 )
 
 from bot import info
+from bot.dates import today_in
 from bot.i18n import t
+from bot.refusals import AskAgain
 from handlers import uploads
 from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,
     PRIVATE,
     Context,
+    Prompt,
+    PromptFor,
     answer_once,
+    close_pressed,
     deps,
     dialog,
+    grid,
+    keyboard,
     lang_of,
     member_only,
     menu_pattern,
     refuse,
+    step_label,
 )
 from models import Member
 
@@ -51,11 +59,6 @@ TITLE, CATEGORY, BODY, ATTACH, COAUTHORS, CONFIRM = (
 )
 END = ConversationHandler.END
 
-
-def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
 
 
 def _draft(context: Context) -> dict:
@@ -100,54 +103,69 @@ async def send(update: Update, text: str, reply_markup: InlineKeyboardMarkup | N
 _send = send
 
 
-async def _keep(update: Update, note: str, text: str) -> None:
-    """Refuse an input but hand it back verbatim, so nothing the member typed is lost."""
-    await _send(update, note)
-    await _send(update, text)
-
-
 # --------------------------------------------------------------------------- step prompts
+
+STEP_NUMBERS = {TITLE: 1, CATEGORY: 2, BODY: 3, ATTACH: 4, COAUTHORS: 5}
+
+
+def _prompt_for(step: str) -> PromptFor:
+    async def prompt(update: Update, context: Context, lang: str) -> Prompt:
+        _draft(context)["step"] = step  # asked again: this is the current step
+        return await _prompt(update, context, step, lang)
+
+    return prompt
+
+
+async def _prompt(update: Update, context: Context, step: str, lang: str) -> Prompt:
+    """The question of `step`, with its buttons."""
+    draft = _draft(context)
+    if step == CONFIRM:
+        return t("info.confirm_question", lang), _confirm_buttons(lang)
+    label = step_label(STEP_NUMBERS[step], len(STEP_NUMBERS), lang)
+    if step == TITLE:
+        return label + t("info.ask_title", lang, min=info.TITLE_MIN, max=info.TITLE_MAX), None
+    if step == CATEGORY:
+        cats = deps(context).rules.info.categories
+        return label + t("info.ask_category", lang), grid([(name, f"info:cat:{i}") for i, name in enumerate(cats)], 3)
+    if step == BODY:
+        text = t("info.ask_body", lang, min=info.BODY_MIN, max=info.BODY_MAX, advised=info.ADVISED_MAX)
+        if draft.get("body"):
+            text += "\n" + t("info.body_so_far", lang, length=len(draft["body"]))
+        return label + text, _body_buttons(lang)
+    if step == ATTACH:
+        return label + t("info.ask_files", lang, count=len(draft["attachments"])), _next_button(lang, "att")
+    return label + t("info.ask_coauthors", lang, names=_names(draft, lang)), _next_button(lang, "co")
+
+
+def _next_button(lang: str, step: str) -> InlineKeyboardMarkup:
+    return keyboard([[(t("info.btn_next", lang), f"info:{step}:done")]])
+
+
+def _confirm_buttons(lang: str) -> InlineKeyboardMarkup:
+    return keyboard(
+        [
+            [(t("info.btn_submit", lang), "info:ok")],
+            [(t("info.btn_edit", lang), "info:edit"), (t("info.btn_cancel", lang), "info:cancel")],
+        ]
+    )
 
 
 async def _ask(update: Update, context: Context, member: Member, step: str) -> str:
     """Show the prompt of `step` and make it the current one."""
     lang = lang_of(member, context)
-    draft = _draft(context)
-    draft["step"] = step
-    if step == TITLE:
-        await _send(update, t("info.ask_title", lang, min=info.TITLE_MIN, max=info.TITLE_MAX))
-    elif step == CATEGORY:
-        cats = deps(context).rules.info.categories
-        rows = [
-            [(name, f"info:cat:{i}") for i, name in list(enumerate(cats))[start : start + 3]]
-            for start in range(0, len(cats), 3)
-        ]
-        await _send(update, t("info.ask_category", lang), _buttons(rows))
-    elif step == BODY:
-        await _send(
-            update,
-            t("info.ask_body", lang, min=info.BODY_MIN, max=info.BODY_MAX, advised=info.ADVISED_MAX),
-            _body_buttons(lang),
-        )
-    elif step == ATTACH:
-        await _send(
-            update,
-            t("info.ask_files", lang, count=len(draft["attachments"])),
-            _buttons([[(t("info.btn_next", lang), "info:att:done")]]),
-        )
-    elif step == COAUTHORS:
-        await _send(
-            update,
-            t("info.ask_coauthors", lang, names=_names(draft, lang)),
-            _buttons([[(t("info.btn_next", lang), "info:co:done")]]),
-        )
-    else:
+    _draft(context)["step"] = step
+    if step == CONFIRM:
         await _show_card(update, context, member)
+    else:
+        await _send(update, *await _prompt(update, context, step, lang))
     return step
 
 
+PROMPTS: dict[object, PromptFor] = {step: _prompt_for(step) for step in (TITLE, CATEGORY, BODY, ATTACH, COAUTHORS, CONFIRM)}
+
+
 def _body_buttons(lang: str) -> InlineKeyboardMarkup:
-    return _buttons(
+    return keyboard(
         [[(t("info.btn_done", lang), "info:body:done"), (t("info.btn_clear", lang), "info:body:clear")]]
     )
 
@@ -184,16 +202,7 @@ async def _show_card(update: Update, context: Context, member: Member) -> None:
     await _send(update, text + "\n\n" + body)
     if notes:
         await _send(update, t("info.advice_header", lang) + "\n" + "\n".join("· " + n for n in notes))
-    await _send(
-        update,
-        t("info.confirm_question", lang),
-        _buttons(
-            [
-                [(t("info.btn_submit", lang), "info:ok")],
-                [(t("info.btn_edit", lang), "info:edit"), (t("info.btn_cancel", lang), "info:cancel")],
-            ]
-        ),
-    )
+    await _send(update, t("info.confirm_question", lang), _confirm_buttons(lang))
 
 
 # --------------------------------------------------------------------------- entry
@@ -270,17 +279,7 @@ async def revise(update: Update, context: Context, member: Member) -> str | None
 @member_only
 async def got_title(update: Update, context: Context, member: Member) -> str | None:
     assert update.message is not None
-    lang = lang_of(member, context)
-    text = update.message.text or ""
-    try:
-        title = info.check_title(text)
-    except info.InfoError as exc:
-        if exc.code == "title_long":
-            await _keep(update, exc.text(lang) + "\n" + t("info.kept_below", lang), text)
-        else:
-            await _send(update, exc.text(lang))
-        return None
-    _draft(context)["title"] = title
+    _draft(context)["title"] = info.check_title(update.message.text or "")  # a long one is handed back
     return await _next(update, context, member, CATEGORY)
 
 
@@ -291,16 +290,14 @@ async def got_category(update: Update, context: Context, member: Member) -> str 
     if update.callback_query is not None:
         index = button_number(update, minimum=0, maximum=len(cats) - 1)
         if index is None:
-            await refuse(update, t("common.stale_button", lang))
-            return None
+            raise AskAgain("common.stale_button")
         await answer_once(update)
         choice = cats[index]
     else:
         assert update.message is not None
         choice = (update.message.text or "").strip()
         if choice not in cats:
-            await _send(update, t("info.use_buttons", lang))
-            return None
+            raise info.InfoError("category")
     _draft(context)["category"] = choice
     if _draft(context).get("editing"):
         return await _ask(update, context, member, CONFIRM)
@@ -319,12 +316,9 @@ async def body_part(update: Update, context: Context, member: Member) -> str | N
         return None
     joined = f"{draft['body']}\n{part}" if draft["body"] else part
     if len(joined) > info.BODY_MAX:
-        await _keep(
-            update,
-            t("info.body_over", lang, length=len(joined), max=info.BODY_MAX, current=len(draft["body"])),
-            part,
+        raise AskAgain(
+            "info.body_over", hand_back=True, length=len(joined), max=info.BODY_MAX, current=len(draft["body"])
         )
-        return None
     draft["body"] = joined
     await _send(
         update,
@@ -337,13 +331,8 @@ async def body_part(update: Update, context: Context, member: Member) -> str | N
 @member_only
 async def body_done(update: Update, context: Context, member: Member) -> str | None:
     assert update.callback_query is not None
-    lang = lang_of(member, context)
     draft = _draft(context)
-    try:
-        draft["body"] = info.check_body(draft["body"])
-    except info.InfoError as exc:
-        await refuse(update, exc.text(lang))
-        return None
+    draft["body"] = info.check_body(draft["body"])
     await answer_once(update)
     return await _next(update, context, member, ATTACH)
 
@@ -369,43 +358,36 @@ async def attachment(update: Update, context: Context, member: Member) -> str | 
     draft = _draft(context)
     msg: Message = update.message
     if len(draft["attachments"]) >= info.MAX_ATTACHMENTS:
-        await _send(update, t("info.files_max", lang, max=info.MAX_ATTACHMENTS))
-        return None
-    try:
-        if msg.photo:
-            photo = msg.photo[-1]
-            info.check_size(photo.file_size)
-            entry = {
-                "kind": "photo",
-                "file_id": photo.file_id,
-                "file_unique_id": photo.file_unique_id,
-                "file_name": None,
-                "mime_type": "image/jpeg",
-                "file_size": photo.file_size,
-            }
-        elif msg.document:
-            doc = msg.document
-            info.check_document(doc.file_name, doc.mime_type, doc.file_size)
-            entry = {
-                "kind": "document",
-                "file_id": doc.file_id,
-                "file_unique_id": doc.file_unique_id,
-                "file_name": doc.file_name,
-                "mime_type": doc.mime_type,
-                "file_size": doc.file_size,
-            }
-        else:
-            raise info.InfoError("file_kind")
-    except info.InfoError as exc:
-        refusal = exc.text(lang)
+        raise AskAgain("info.files_max", max=info.MAX_ATTACHMENTS)
+    # a refused file (kind, size) asks the step again; its caption is handed back (Dialog.refused)
+    if msg.photo:
+        photo = msg.photo[-1]
+        info.check_size(photo.file_size)
+        entry = {
+            "kind": "photo",
+            "file_id": photo.file_id,
+            "file_unique_id": photo.file_unique_id,
+            "file_name": None,
+            "mime_type": "image/jpeg",
+            "file_size": photo.file_size,
+        }
+    elif msg.document:
+        doc = msg.document
+        info.check_document(doc.file_name, doc.mime_type, doc.file_size)
+        entry = {
+            "kind": "document",
+            "file_id": doc.file_id,
+            "file_unique_id": doc.file_unique_id,
+            "file_name": doc.file_name,
+            "mime_type": doc.mime_type,
+            "file_size": doc.file_size,
+        }
     else:
-        want = uploads.IMAGE if entry["kind"] == "photo" else uploads.DOCUMENT
-        refusal = await uploads.refusal(context, entry["file_id"], entry["file_size"], want, lang)
-    if refusal is not None:
-        await _send(update, refusal)
-        if msg.caption:
-            await _send(update, msg.caption)  # a caption is text the member typed: hand it back
-        return None
+        raise info.InfoError("file_kind")
+    # the declared type is not trusted: the file itself must be a picture, a PDF or a Word file
+    want = uploads.IMAGE if entry["kind"] == "photo" else uploads.DOCUMENT
+    if problem := await uploads.problem(context, entry["file_id"], entry["file_size"], want):
+        raise AskAgain(problem, max=uploads.MAX_MEGABYTES)
     entry["caption"] = msg.caption
     draft["attachments"].append(entry)
     if draft.get("step") == BODY:
@@ -416,15 +398,14 @@ async def attachment(update: Update, context: Context, member: Member) -> str | 
     await _send(
         update,
         t("info.file_ok", lang, count=len(draft["attachments"])),
-        _buttons([[(t("info.btn_next", lang), "info:att:done")]]),
+        keyboard([[(t("info.btn_next", lang), "info:att:done")]]),
     )
     return None
 
 
 @member_only
 async def wrong_file(update: Update, context: Context, member: Member) -> str | None:
-    await _send(update, t("info.err.file_kind", lang_of(member, context)))
-    return None
+    raise info.InfoError("file_kind")
 
 
 @member_only
@@ -435,27 +416,22 @@ async def attach_done(update: Update, context: Context, member: Member) -> str |
 
 
 @member_only
-async def attach_text(update: Update, context: Context, member: Member) -> str | None:
-    await _send(
-        update,
-        t("info.files_text", lang_of(member, context)),
-        _buttons([[(t("info.btn_next", lang_of(member, context)), "info:att:done")]]),
-    )
-    return None
-
-
-@member_only
 async def coauthor_search(update: Update, context: Context, member: Member) -> str | None:
     assert update.message is not None and member.id is not None
     lang = lang_of(member, context)
     draft = _draft(context)
     exclude = [member.id] + [cid for cid, _ in draft["coauthors"]]
     async with deps(context).db.session() as session:
-        found = await info.search_members(session, update.message.text or "", exclude=exclude)
+        found, total = await info.search_members(session, update.message.text or "", exclude=exclude)
+    if not found:
+        raise AskAgain("info.coauthor_none")
     rows = [[(f"{m.name}（{m.sector}）" if m.sector else m.name, f"info:co:{m.id}")] for m in found]
     rows.append([(t("info.btn_next", lang), "info:co:done")])
-    key = "info.coauthor_found" if found else "info.coauthor_none"
-    await _send(update, t(key, lang), _buttons(rows))
+    text = t("info.coauthor_found", lang)
+    if total > len(found):  # the rest are not hidden silently: say so, and how to narrow it
+        more = t("info.coauthor_more", lang, total=total, shown=len(found), more=total - len(found))
+        text = more + "\n" + text
+    await _send(update, text, keyboard(rows))
     return None
 
 
@@ -469,18 +445,16 @@ async def coauthor_pick(update: Update, context: Context, member: Member) -> str
     if picked is not None:
         async with deps(context).db.session() as session:
             other = await session.get(Member, picked)
-    if picked is None or other is None or not other.active or other.id == member.id:
-        await refuse(update, t("common.stale_button", lang))
-        return None
+    if other is None or not other.active or other.id == member.id:
+        raise AskAgain("common.stale_button")
     if len(draft["coauthors"]) >= info.MAX_COAUTHORS:
-        await refuse(update, t("info.coauthor_max", lang, max=info.MAX_COAUTHORS))
-        return None
+        raise AskAgain("info.coauthor_max", max=info.MAX_COAUTHORS)
     if picked not in [cid for cid, _ in draft["coauthors"]]:
         draft["coauthors"].append([picked, other.name])
     await _send(
         update,
         t("info.coauthor_added", lang, names=_names(draft, lang)),
-        _buttons([[(t("info.btn_next", lang), "info:co:done")]]),
+        keyboard([[(t("info.btn_next", lang), "info:co:done")]]),
     )
     return None
 
@@ -499,7 +473,7 @@ async def edit_menu(update: Update, context: Context, member: Member) -> str | N
         [(t(f"info.edit_{part}", lang), f"info:edit:{part}") for part in ("title", "category", "body")],
         [(t(f"info.edit_{part}", lang), f"info:edit:{part}") for part in ("files", "coauthors")],
     ]
-    await _send(update, t("info.edit_which", lang), _buttons(rows))
+    await _send(update, t("info.edit_which", lang), keyboard(rows))
     return None
 
 
@@ -525,8 +499,7 @@ async def edit_part(update: Update, context: Context, member: Member) -> str | N
         return await _ask(update, context, member, COAUTHORS)
     step = {"title": TITLE, "category": CATEGORY}.get(part)
     if step is None:
-        await refuse(update, t("common.stale_button", lang))
-        return None
+        raise AskAgain("common.stale_button")
     return await _ask(update, context, member, step)
 
 
@@ -574,15 +547,10 @@ async def submit(update: Update, context: Context, member: Member) -> str | None
             number = item.number
     except info.AlreadySubmitted as exc:
         number = exc.number
-    except info.InfoError as exc:
-        await refuse(update, exc.text(lang))
-        if exc.code in ("illegal_resubmit", "not_yours", "no_item"):
-            _drop_draft(context)
-            return END
-        return None
     log.info("member %s submitted info %s", member.id, number)
     key = "info.resubmitted" if draft.get("resubmit") else "info.submitted"
     _drop_draft(context)
+    await close_pressed(update)
     await _send(update, t(key, lang, number=number))
     return END
 
@@ -591,25 +559,9 @@ async def submit(update: Update, context: Context, member: Member) -> str | None
 async def cancel(update: Update, context: Context, member: Member) -> int:
     lang = lang_of(member, context)
     _drop_draft(context)
+    await close_pressed(update)
     await _send(update, t("info.cancelled", lang))
     return END
-
-
-@member_only
-async def use_buttons(update: Update, context: Context, member: Member) -> str | None:
-    """Something the current step cannot take: say what it needs, keep the step."""
-    lang = lang_of(member, context)
-    step = _draft(context).get("step") or TITLE
-    if update.callback_query is not None:
-        await refuse(update, t("common.stale_button", lang))
-        return None
-    if step == TITLE:
-        await _send(update, t("info.ask_title", lang, min=info.TITLE_MIN, max=info.TITLE_MAX))
-    elif step == BODY:
-        await _send(update, t("info.err.file_kind", lang))
-    else:
-        await _send(update, t("info.use_buttons", lang))
-    return None
 
 
 # --------------------------------------------------------------------------- /myinfo
@@ -629,8 +581,9 @@ async def my_info(update: Update, context: Context, member: Member) -> None:
     for view in views:
         markup = None
         if view.item.state == "returned":
-            markup = _buttons([[(t("info.btn_revise", lang), f"info:rev:{view.item.id}")]])
-        await _send(update, info.render_card(view, lang, d.settings.tz), markup)
+            markup = keyboard([[(t("info.btn_revise", lang), f"info:rev:{view.item.id}")]])
+        today = today_in(d.clock.now(), d.settings.tz)
+        await _send(update, info.render_card(view, lang, d.settings.tz, today=today), markup)
 
 
 # --------------------------------------------------------------------------- wiring
@@ -658,6 +611,10 @@ def _conversation(
     return dialog(
         "info",
         persistent=persistent,
+        prompts=PROMPTS,
+        buttons="info:",
+        data_key=KEY,
+        fields={"title": TITLE, "body": BODY, "category": CATEGORY},
         entry_points=[
             CommandHandler("info", start, filters=PRIVATE),
             MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.info")), start),
@@ -677,7 +634,6 @@ def _conversation(
             ],
             ATTACH: [
                 MessageHandler(files, attachment),
-                MessageHandler(text, attach_text),
                 CallbackQueryHandler(attach_done, pattern=r"^info:att:done$"),
                 MessageHandler(other_media, wrong_file),
             ],
@@ -692,13 +648,7 @@ def _conversation(
                 CallbackQueryHandler(edit_part, pattern=r"^info:edit:\w+$"),
             ],
         },
-        fallbacks=[
-            *cancel_handlers,
-            CallbackQueryHandler(use_buttons, pattern=r"^info:"),
-            MessageHandler(
-                PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~MENU_BUTTONS, use_buttons
-            ),
-        ],
+        fallbacks=cancel_handlers,
     )
 
 

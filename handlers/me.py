@@ -9,7 +9,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import activities
-from bot.dates import format_day
+from bot.dates import format_day, today_in
 from bot.i18n import t
 from bot.points import PointsSummary, TypePoints, points_for_now
 from handlers.button_data import button_number
@@ -40,12 +40,13 @@ def status_text(report: ActivityReport, lang: str) -> str:
 
 
 def report_line(context: Context, report: ActivityReport, lang: str) -> str:
-    activity = deps(context).rules.activities.get(report.type_code)
+    d = deps(context)
+    activity = d.rules.activities.get(report.type_code)
     return t(
         "me.report_line",
         lang,
         id=report.id,
-        date=format_day(report.activity_date, lang),
+        date=format_day(report.activity_date, lang, today_in(d.clock.now(), d.settings.tz)),
         type=activity.label(lang) if activity else report.type_code,
         status=status_text(report, lang),
     )

@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import i18n, invites, members
+from bot import events, i18n, invites, members
 from bot.commands import bot_commands, help_text
 from bot.i18n import t
 from handlers.common import (
@@ -30,6 +30,7 @@ from handlers.common import (
     menu_pattern,
     refuse,
 )
+from handlers.events import policy
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ async def start(update: Update, context: Context) -> None:
             return
         lang = lang_of(member, context)
         key = "onboarding.already_bound" if code else "onboarding.welcome_back"
-        await update.effective_chat.send_message(t(key, lang, name=member.name), reply_markup=main_menu(lang))
+        await update.effective_chat.send_message(t(key, lang, name=member.name), reply_markup=main_menu(lang, member))
         return
     d = deps(context)
     if len(code) > MAX_CODE_LENGTH:
@@ -66,11 +67,14 @@ async def start(update: Update, context: Context) -> None:
         # The Telegram app's language becomes the member's unless the roster or /lang set one.
         outcome, member = await invites.bind(session, code, update.effective_user.id, now=d.clock.now(),
                                              language=i18n.supported(update.effective_user.language_code))
+        if outcome is invites.BindOutcome.BOUND and member is not None:
+            # events published before they joined: invited now, if still ahead and meant for them
+            await events.invite_late_member(session, member, now=d.clock.now(), policy=policy(context))
     lang = lang_of(member, context, update)
     if outcome is invites.BindOutcome.BOUND and member is not None:
         log.info("member %s bound a Telegram account", member.id)
         await update.effective_chat.send_message(
-            t("onboarding.welcome", lang, name=member.name), reply_markup=main_menu(lang)
+            t("onboarding.welcome", lang, name=member.name), reply_markup=main_menu(lang, member)
         )
         await update.effective_chat.send_message(help_text(member.role, lang))
         await set_chat_commands(context, member)
@@ -88,7 +92,7 @@ async def help_command(update: Update, context: Context) -> None:
         await update.effective_chat.send_message(t("onboarding.stranger", lang))
         return
     text = t("onboarding.help_header", lang, name=member.name) + "\n\n" + help_text(member.role, lang)
-    await update.effective_chat.send_message(text, reply_markup=main_menu(lang))
+    await update.effective_chat.send_message(text, reply_markup=main_menu(lang, member))
 
 
 @member_only
@@ -128,7 +132,7 @@ async def _switch_language(update: Update, context: Context, member: Member, lan
     async with deps(context).db.session() as session:
         member = await session.merge(member)
         await members.set_language(session, member, lang)
-    await update.effective_chat.send_message(t("onboarding.lang_set", lang), reply_markup=main_menu(lang))
+    await update.effective_chat.send_message(t("onboarding.lang_set", lang), reply_markup=main_menu(lang, member))
     await set_chat_commands(context, member)
 
 
@@ -144,7 +148,7 @@ async def fallback(update: Update, context: Context) -> None:
     if member is None:
         await update.effective_chat.send_message(t("onboarding.stranger", lang))
         return
-    await update.effective_chat.send_message(t("common.not_understood", lang), reply_markup=main_menu(lang))
+    await update.effective_chat.send_message(t("common.not_understood", lang), reply_markup=main_menu(lang, member))
 
 
 async def chat_member_changed(update: Update, context: Context) -> None:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -33,21 +33,26 @@ from bot.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
 from bot.dates import check_day, format_day, parse_activity_date, today_in
 from bot.i18n import all_texts, t
 from bot.outbox import notify_member
+from bot.refusals import AskAgain
 from handlers import uploads
 from handlers.button_data import button_number
 from handlers.common import (
-    MENU_BUTTONS,
     PRIVATE,
     TYPED,
     Context,
+    Prompt,
+    PromptFor,
     answer_once,
+    close_pressed,
     deps,
     dialog,
+    keyboard,
     lang_of,
     load_member,
     main_menu,
     menu_pattern,
     refuse,
+    step_label,
 )
 from models import Member
 
@@ -70,31 +75,12 @@ Step = Callable[[Update, Context, Member, dict, str], Awaitable[int]]
 # ------------------------------------------------------------------ helpers
 
 
-def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
-
 
 async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
     """Answer a button press (if any) and send a message in the member's chat."""
     await answer_once(update)
     chat = update.effective_chat
     return await chat.send_message(text, reply_markup=markup) if chat is not None else None
-
-
-async def _close_buttons(update: Update, text: str | None = None) -> None:
-    """Take the buttons off the message that was pressed (so it cannot be pressed again)."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    try:
-        if text is not None:
-            await query.edit_message_text(text)
-        else:
-            await query.edit_message_reply_markup(None)
-    except BadRequest:
-        pass  # already edited, or too old to edit: nothing is lost
 
 
 def _today(context: Context) -> date:
@@ -107,13 +93,13 @@ def _period_start(context: Context) -> date:
     return activities.period_start_day(d.rules, d.clock.now(), d.settings.tz)
 
 
-def _date_problem(context: Context, problem: str, day: date | None, lang: str) -> str:
+def _date_problem(context: Context, problem: str, day: date | None) -> AskAgain:
     """Why a day is refused, with the day and the period's first day."""
-    return t(
+    start, today = _period_start(context), _today(context)
+    return AskAgain(
         f"report.date_{problem}",
-        lang,
-        date=format_day(day, lang) if day else "",
-        start=format_day(_period_start(context), lang),
+        date=lambda lang: format_day(day, lang, today) if day else "",
+        start=lambda lang: format_day(start, lang, today),
     )
 
 
@@ -162,17 +148,18 @@ def _type_label(context: Context, code: str | None, lang: str) -> str:
     return activity.label(lang) if activity else "—"
 
 
-async def ask_type(update: Update, context: Context, lang: str) -> int:
-    types = list(deps(context).rules.activities.values())
-    rows = [
-        [(a.label(lang), f"rep:type:{a.code}") for a in types[i : i + 2]] for i in range(0, len(types), 2)
-    ]
-    rows.append([(t("report.btn_cancel", lang), "rep:cancel")])
-    await _say(update, t("report.ask_type", lang), _kb(rows))
-    return TYPE
+def _draft_of(context: Context) -> dict:
+    draft = (context.user_data or {}).get(KEY)
+    return draft if isinstance(draft, dict) else {}
 
 
-async def ask_date(update: Update, context: Context, lang: str) -> int:
+async def _type_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    types = [(a.button(lang), f"rep:type:{a.code}") for a in deps(context).rules.activities.values()]
+    rows = [types[i : i + 2] for i in range(0, len(types), 2)] + [[(t("report.btn_cancel", lang), "rep:cancel")]]
+    return t("report.title", lang) + "\n" + step_label(1, 4, lang) + t("report.ask_type", lang), keyboard(rows)
+
+
+async def _date_prompt(update: Update, context: Context, lang: str) -> Prompt:
     rows = [
         [
             (t("report.btn_today", lang), "rep:day:0"),
@@ -181,26 +168,58 @@ async def ask_date(update: Update, context: Context, lang: str) -> int:
         ],
         [(t("report.btn_cancel", lang), "rep:cancel")],
     ]
-    await _say(update, t("report.ask_date", lang), _kb(rows))
-    return DATE
+    return step_label(2, 4, lang) + t("report.ask_date", lang), keyboard(rows)
 
 
-async def ask_description(update: Update, context: Context, lang: str) -> int:
-    await _say(update, t("report.ask_description", lang, min=activities.MIN_DESCRIPTION, max=MAX_DESCRIPTION))
-    return DESCRIPTION
+async def _description_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    text = t("report.ask_description", lang, min=activities.MIN_DESCRIPTION, max=MAX_DESCRIPTION)
+    return step_label(3, 4, lang) + text, None
 
 
 def _photos_markup(lang: str, count: int) -> InlineKeyboardMarkup:
     rows = [[(t("report.btn_photos_done" if count else "report.btn_photos_skip", lang), "rep:photos:done")]]
     if count:
         rows[0].append((t("report.btn_photos_clear", lang), "rep:photos:clear"))
-    return _kb(rows)
+    return keyboard(rows)
+
+
+async def _photos_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    count = len(_draft_of(context).get("photos") or [])
+    if count:
+        return t("report.ask_photos_again", lang, max=MAX_PHOTOS, count=count), _photos_markup(lang, count)
+    return step_label(4, 4, lang) + t("report.ask_photos", lang, max=MAX_PHOTOS), _photos_markup(lang, 0)
+
+
+async def _summary_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    rows = [
+        [(t("report.btn_submit", lang), "rep:ok")],
+        [(t("report.btn_fix", lang), "rep:fix"), (t("report.btn_cancel", lang), "rep:cancel")],
+    ]
+    return summary_text(context, _draft_of(context), lang), keyboard(rows)
+
+
+async def _resume_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    rows = [[(t("report.btn_resume", lang), "rep:resume"), (t("report.btn_restart", lang), "rep:restart")]]
+    return t("report.resume_hint", lang), keyboard(rows)
+
+
+async def ask_type(update: Update, context: Context, lang: str) -> int:
+    await _say(update, *await _type_prompt(update, context, lang))
+    return TYPE
+
+
+async def ask_date(update: Update, context: Context, lang: str) -> int:
+    await _say(update, *await _date_prompt(update, context, lang))
+    return DATE
+
+
+async def ask_description(update: Update, context: Context, lang: str) -> int:
+    await _say(update, *await _description_prompt(update, context, lang))
+    return DESCRIPTION
 
 
 async def ask_photos(update: Update, context: Context, draft: dict, lang: str) -> int:
-    count = len(draft.get("photos") or [])
-    key = "report.ask_photos_again" if count else "report.ask_photos"
-    await _say(update, t(key, lang, max=MAX_PHOTOS, count=count), _photos_markup(lang, count))
+    await _say(update, *await _photos_prompt(update, context, lang))
     return PHOTOS
 
 
@@ -216,7 +235,7 @@ def summary_text(context: Context, draft: dict, lang: str) -> str:
         lang,
         header=header,
         type=_type_label(context, draft.get("type"), lang),
-        date=format_day(day, lang) if day else "—",
+        date=format_day(day, lang, _today(context)) if day else "—",
         description=draft.get("description") or "—",
         photos=len(draft.get("photos") or []),
         points=f"{points:g}",
@@ -226,12 +245,18 @@ def summary_text(context: Context, draft: dict, lang: str) -> str:
 
 async def show_summary(update: Update, context: Context, draft: dict, lang: str) -> int:
     draft["fixing"] = False
-    rows = [
-        [(t("report.btn_submit", lang), "rep:ok")],
-        [(t("report.btn_fix", lang), "rep:fix"), (t("report.btn_cancel", lang), "rep:cancel")],
-    ]
-    await _say(update, summary_text(context, draft, lang), _kb(rows))
+    await _say(update, *await _summary_prompt(update, context, lang))
     return SUMMARY
+
+
+PROMPTS: dict[object, PromptFor] = {
+    RESUME: _resume_prompt,
+    TYPE: _type_prompt,
+    DATE: _date_prompt,
+    DESCRIPTION: _description_prompt,
+    PHOTOS: _photos_prompt,
+    SUMMARY: _summary_prompt,
+}
 
 
 async def next_missing(update: Update, context: Context, draft: dict, lang: str) -> int:
@@ -272,13 +297,13 @@ async def start(update: Update, context: Context) -> int:
             "report.resume_offer",
             lang,
             type=_type_label(context, stored.get("type"), lang),
-            date=format_day(day, lang) if day else "—",
+            date=format_day(day, lang, _today(context)) if day else "—",
             photos=len(stored.get("photos") or []),
         )
         await _say(
             update,
             text,
-            _kb(
+            keyboard(
                 [
                     [
                         (t("report.btn_resume", lang), "rep:resume"),
@@ -301,7 +326,7 @@ async def resume(update: Update, context: Context, member: Member, draft: dict, 
     async with d.db.session() as session:
         stored = await activities.load_draft(session, member.id)
         await activities.discard_draft(session, member.id)
-    await _close_buttons(update)
+    await close_pressed(update)
     draft.clear()
     draft.update(stored or _new_draft())
     draft["fixing"] = False
@@ -310,7 +335,8 @@ async def resume(update: Update, context: Context, member: Member, draft: dict, 
             date.fromisoformat(draft["date"]), today=_today(context), period_start=_period_start(context)
         )
         if problem is not None:  # the period turned over since: ask for the day again
-            await _say(update, _date_problem(context, problem.value, date.fromisoformat(draft["date"]), lang))
+            stale = _date_problem(context, problem.value, date.fromisoformat(draft["date"]))
+            await _say(update, stale.text(lang))
             draft["date"] = None
     return await next_missing(update, context, draft, lang)
 
@@ -321,7 +347,7 @@ async def restart(update: Update, context: Context, member: Member, draft: dict,
     assert member.id is not None
     async with deps(context).db.session() as session:
         await activities.discard_draft(session, member.id)
-    await _close_buttons(update)
+    await close_pressed(update)
     draft.clear()
     draft.update(_new_draft())
     return await ask_type(update, context, lang)
@@ -367,16 +393,10 @@ async def pick_type(update: Update, context: Context, member: Member, draft: dic
     code = (update.callback_query.data or "").removeprefix("rep:type:") if update.callback_query else ""
     activity = deps(context).rules.activities.get(code)
     if activity is None:
-        await refuse(update, t("common.stale_button", lang))
-        return TYPE
-    await _close_buttons(update, t("report.chosen_type", lang, type=activity.label(lang)))
+        raise AskAgain("common.stale_button")
+    await close_pressed(update, t("report.chosen_type", lang, type=activity.label(lang)))
     draft["type"] = code
     return await next_missing(update, context, draft, lang)
-
-
-@step
-async def type_hint(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    return await ask_type(update, context, lang)
 
 
 async def _accept_day(update: Update, context: Context, draft: dict, lang: str, day: date) -> int:
@@ -391,9 +411,8 @@ async def pick_day(update: Update, context: Context, member: Member, draft: dict
     day = _today(context) - timedelta(days=back)
     problem = check_day(day, today=_today(context), period_start=_period_start(context))
     if problem is not None:
-        await _say(update, _date_problem(context, problem.value, day, lang))
-        return await ask_date(update, context, lang)
-    await _close_buttons(update, t("report.chosen_date", lang, date=format_day(day, lang)))
+        raise _date_problem(context, problem.value, day)
+    await close_pressed(update, t("report.chosen_date", lang, date=format_day(day, lang, _today(context))))
     return await _accept_day(update, context, draft, lang, day)
 
 
@@ -403,16 +422,10 @@ async def typed_date(update: Update, context: Context, member: Member, draft: di
     answer = parse_activity_date(text, today=_today(context), period_start=_period_start(context))
     if not answer.ok:
         assert answer.problem is not None
-        await _say(update, _date_problem(context, answer.problem.value, answer.day, lang))
-        return DATE
+        raise _date_problem(context, answer.problem.value, answer.day)
     assert answer.day is not None
-    await _say(update, t("report.chosen_date", lang, date=format_day(answer.day, lang)))
+    await _say(update, t("report.chosen_date", lang, date=format_day(answer.day, lang, _today(context))))
     return await _accept_day(update, context, draft, lang, answer.day)
-
-
-@step
-async def date_hint(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    return await ask_date(update, context, lang)
 
 
 @step
@@ -420,10 +433,7 @@ async def description(update: Update, context: Context, member: Member, draft: d
     text = (update.effective_message.text or "").strip()  # type: ignore[union-attr]
     problem = activities.description_problem(text)
     if problem == "too_short":
-        await _say(
-            update, t("report.description_too_short", lang, length=len(text), min=activities.MIN_DESCRIPTION)
-        )
-        return DESCRIPTION
+        raise AskAgain("report.description_too_short", length=len(text), min=activities.MIN_DESCRIPTION)
     if problem == "too_long":
         # Keep every character: the member chooses to keep the first part or send a shorter text.
         draft["long_text"] = text
@@ -432,7 +442,7 @@ async def description(update: Update, context: Context, member: Member, draft: d
             [(t("report.btn_send_again", lang), "rep:desc:again")],
         ]
         await _say(
-            update, t("report.description_too_long", lang, length=len(text), limit=MAX_DESCRIPTION), _kb(rows)
+            update, t("report.description_too_long", lang, length=len(text), limit=MAX_DESCRIPTION), keyboard(rows)
         )
         return DESCRIPTION
     draft["description"] = text
@@ -444,9 +454,8 @@ async def description(update: Update, context: Context, member: Member, draft: d
 async def keep_first_part(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     long_text = draft.pop("long_text", None)
     if not long_text:
-        await refuse(update, t("common.stale_button", lang))
-        return DESCRIPTION
-    await _close_buttons(update)
+        raise AskAgain("common.stale_button")
+    await close_pressed(update)
     kept = long_text[:MAX_DESCRIPTION].rstrip()
     draft["description"] = kept
     await _say(
@@ -457,7 +466,7 @@ async def keep_first_part(update: Update, context: Context, member: Member, draf
 
 @step
 async def send_again(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    await _close_buttons(update)
+    await close_pressed(update)
     await _say(update, t("report.send_again", lang, limit=MAX_DESCRIPTION))
     return DESCRIPTION
 
@@ -549,13 +558,13 @@ async def add_photo(update: Update, context: Context, member: Member, draft: dic
 
 @step
 async def wrong_file(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    await _say(update, t("report.wrong_file", lang), _photos_markup(lang, len(draft.get("photos") or [])))
-    return PHOTOS
+    """A file that is not a picture: refused, and the photo step asked again with its own buttons."""
+    raise AskAgain("report.wrong_file")
 
 
 @step
 async def photos_done(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    await _close_buttons(update)
+    await close_pressed(update)
     draft["photos_done"] = True
     draft.pop("album", None)
     draft.pop("full_group", None)
@@ -564,7 +573,7 @@ async def photos_done(update: Update, context: Context, member: Member, draft: d
 
 @step
 async def photos_clear(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    await _close_buttons(update)
+    await close_pressed(update)
     draft["photos"] = []
     draft.pop("album", None)
     await _say(update, t("report.photos_cleared", lang))
@@ -576,7 +585,7 @@ async def photos_hint(update: Update, context: Context, member: Member, draft: d
     text = (update.effective_message.text or "").strip().casefold() if update.effective_message else ""
     if text in DONE_WORDS:
         return await photos_done.__wrapped__(update, context, member, draft, lang)  # type: ignore[attr-defined]
-    return await ask_photos(update, context, draft, lang)
+    raise AskAgain("common.step_again")
 
 
 @step
@@ -600,28 +609,25 @@ async def submit(update: Update, context: Context, member: Member, draft: dict, 
                 submit_key=draft.get("key"),
             )
     except ReportError as exc:
-        await _close_buttons(update)
-        await _say(update, t(f"report.error_{exc.code}", lang, **exc.params))
-        if exc.code.startswith("date_"):
-            draft["date"], draft["fixing"] = None, True
-            return await ask_date(update, context, lang)
-        if exc.code in ("unknown_type", "too_short", "too_long", "too_many_photos"):
-            return await show_summary(update, context, draft, lang)
-        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-        return END
-    await _close_buttons(update, summary_text(context, draft, lang))
+        # Dialog.refused says why and asks the step the refusal names (a date that left the
+        # period, a type no longer in the rules …); after it the summary comes back.
+        draft["fixing"] = True
+        if exc.field == "date":
+            draft["date"] = None
+        raise
+    await close_pressed(update, summary_text(context, draft, lang))
     context.user_data.pop(KEY, None)  # type: ignore[union-attr]
     key = "report.submitted_pending" if report.status == activities.PENDING else "report.submitted_confirmed"
     await _say(update, t(key, lang, id=report.id, points=f"{report.points:g}"), None)
     if update.effective_chat is not None:
-        await update.effective_chat.send_message(t("report.after_submit", lang), reply_markup=main_menu(lang))
+        await update.effective_chat.send_message(t("report.after_submit", lang), reply_markup=main_menu(lang, member))
     return END
 
 
 @step
 async def fix_menu(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     """修改: which part to change."""
-    await _close_buttons(update)
+    await close_pressed(update)
     rows = [
         [(t("report.btn_fix_type", lang), "rep:fix:type"), (t("report.btn_fix_date", lang), "rep:fix:date")],
         [
@@ -630,14 +636,14 @@ async def fix_menu(update: Update, context: Context, member: Member, draft: dict
         ],
         [(t("report.btn_back", lang), "rep:fix:back")],
     ]
-    await _say(update, t("report.fix_which", lang), _kb(rows))
+    await _say(update, t("report.fix_which", lang), keyboard(rows))
     return SUMMARY
 
 
 @step
 async def fix_part(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
     part = (update.callback_query.data or "").rsplit(":", 1)[1]  # type: ignore[union-attr]
-    await _close_buttons(update)
+    await close_pressed(update)
     draft["fixing"] = True
     if part == "type":
         return await ask_type(update, context, lang)
@@ -651,33 +657,18 @@ async def fix_part(update: Update, context: Context, member: Member, draft: dict
     return await show_summary(update, context, draft, lang)
 
 
-@step
-async def summary_hint(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    return await show_summary(update, context, draft, lang)
-
-
-@step
-async def resume_hint(update: Update, context: Context, member: Member, draft: dict, lang: str) -> int:
-    await _say(
-        update,
-        t("report.resume_hint", lang),
-        _kb([[(t("report.btn_resume", lang), "rep:resume"), (t("report.btn_restart", lang), "rep:restart")]]),
-    )
-    return RESUME
-
-
 async def cancel(update: Update, context: Context) -> int:
     """/cancel or 取消, at any step: nothing is stored."""
     member = await load_member(update, context)
     lang = lang_of(member, context, update)
     draft = (context.user_data or {}).pop(KEY, None)
-    await _close_buttons(update)
+    await close_pressed(update)
     key = (
         "report.cancelled_edit" if isinstance(draft, dict) and draft.get("report_id") else "report.cancelled"
     )
     await _say(update, t(key, lang))
     if update.effective_chat is not None:
-        await update.effective_chat.send_message(t("report.after_cancel", lang), reply_markup=main_menu(lang))
+        await update.effective_chat.send_message(t("report.after_cancel", lang), reply_markup=main_menu(lang, member))
     return END
 
 
@@ -717,9 +708,12 @@ async def timed_out(update: Update, context: Context) -> None:
 def build_conversation(app: Application) -> ConversationHandler:
     d = app.bot_data["deps"]
     text_menu = PRIVATE & filters.Regex(menu_pattern("menu.report"))
-    anything_else = PRIVATE & ~filters.COMMAND & ~MENU_BUTTONS
     return dialog(
         "report",
+        prompts=PROMPTS,
+        buttons="rep:",
+        data_key=KEY,
+        fields={"type": TYPE, "date": DATE, "description": DESCRIPTION, "photos": PHOTOS},
         timeout_minutes=d.settings.dialog_timeout_minutes,
         entry_points=[
             CommandHandler("report", start, filters=PRIVATE),
@@ -730,18 +724,15 @@ def build_conversation(app: Application) -> ConversationHandler:
             RESUME: [
                 CallbackQueryHandler(resume, pattern=r"^rep:resume$"),
                 CallbackQueryHandler(restart, pattern=r"^rep:restart$"),
-                MessageHandler(anything_else, resume_hint),
             ],
             TYPE: [
                 CallbackQueryHandler(pick_type, pattern=r"^rep:type:"),
                 MessageHandler(EVIDENCE, early_photo),
-                MessageHandler(anything_else, type_hint),
             ],
             DATE: [
                 CallbackQueryHandler(pick_day, pattern=r"^rep:day:[0-2]$"),
                 MessageHandler(TYPED, typed_date),
                 MessageHandler(EVIDENCE, early_photo),
-                MessageHandler(anything_else, date_hint),
             ],
             DESCRIPTION: [
                 MessageHandler(TYPED, description),
@@ -754,13 +745,12 @@ def build_conversation(app: Application) -> ConversationHandler:
                 CallbackQueryHandler(photos_done, pattern=r"^rep:photos:done$"),
                 CallbackQueryHandler(photos_clear, pattern=r"^rep:photos:clear$"),
                 MessageHandler(OTHER_FILES, wrong_file),
-                MessageHandler(anything_else, photos_hint),
+                MessageHandler(TYPED, photos_hint),
             ],
             SUMMARY: [
                 CallbackQueryHandler(submit, pattern=r"^rep:ok$"),
                 CallbackQueryHandler(fix_menu, pattern=r"^rep:fix$"),
                 CallbackQueryHandler(fix_part, pattern=r"^rep:fix:(type|date|desc|photos|back)$"),
-                MessageHandler(anything_else, summary_hint),
             ],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },

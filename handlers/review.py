@@ -10,23 +10,40 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
-from telegram.error import BadRequest
+from telegram import InputMediaPhoto, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    filters,
 )
 
 from bot import activities
 from bot.activities import Decision, ReportError
-from bot.clock import local
-from bot.dates import format_day, parse_activity_date, today_in
+from bot.dates import check_day, format_day, format_moment, parse_activity_date, today_in
 from bot.i18n import all_texts, t
+from bot.refusals import AskAgain
 from handlers.button_data import button_number
-from handlers.common import PRIVATE, TYPED, Context, answer_once, deps, dialog, lang_of, staff_only
+from handlers.common import (
+    PRIVATE,
+    TYPED,
+    Context,
+    Prompt,
+    PromptFor,
+    answer_once,
+    close_card,
+    close_pressed,
+    deps,
+    dialog,
+    keyboard,
+    lang_of,
+    menu_pattern,
+    show,
+    staff_only,
+    step_label,
+)
 from models import ActivityReport, Member
 
 log = logging.getLogger(__name__)
@@ -38,11 +55,6 @@ SKIP_KEY = "review_skip"
 REASON_KEY = "review_return"
 RECORD_KEY = "record"
 
-
-def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
 
 
 def _report_id(update: Update) -> int | None:
@@ -56,16 +68,10 @@ async def _alert(update: Update, text: str) -> None:
         await update.effective_chat.send_message(text)
 
 
-async def _close_card(update: Update, suffix: str) -> None:
-    """Mark the pressed card with the outcome and take its buttons away."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    text = getattr(query.message, "text", None) or ""
-    try:
-        await query.edit_message_text(f"{text}\n\n{suffix}")
-    except BadRequest:
-        pass
+async def _mark(update: Update, outcome: str) -> None:
+    """Close the pressed card, its text followed by the outcome."""
+    message = update.callback_query.message if update.callback_query else None
+    await close_pressed(update, f"{getattr(message, 'text', None) or ''}\n\n{outcome}")
 
 
 def card_text(
@@ -73,7 +79,8 @@ def card_text(
 ) -> str:
     d = deps(context)
     activity = d.rules.activities.get(report.type_code)
-    submitted = local(report.submitted_at, d.settings.tz).strftime("%Y-%m-%d %H:%M")
+    today = today_in(d.clock.now(), d.settings.tz)
+    submitted = format_moment(report.submitted_at, d.settings.tz, lang, today)
     text = t(
         "review.card",
         lang,
@@ -82,7 +89,7 @@ def card_text(
         name=author.name if author else "?",
         sector=(author.sector if author else "") or "—",
         type=activity.label(lang) if activity else report.type_code,
-        date=format_day(report.activity_date, lang),
+        date=format_day(report.activity_date, lang, today),
         submitted=submitted,
         photos=photos,
         points=f"{(activity.points if activity else report.points):g}",
@@ -128,7 +135,7 @@ async def show_next(update: Update, context: Context, member: Member) -> None:
         ]
     ]
     await chat.send_message(
-        card_text(context, report, author, len(photos), waiting, lang), reply_markup=_kb(rows)
+        card_text(context, report, author, len(photos), waiting, lang), reply_markup=keyboard(rows)
     )
 
 
@@ -160,10 +167,10 @@ async def approve(update: Update, context: Context, member: Member) -> None:
         )
     if decision is not Decision.DONE:
         await _alert(update, t(f"review.{decision.value}", lang))
-        await _close_card(update, t("review.marked_handled", lang))
+        await _mark(update, t("review.marked_handled", lang))
         return
     await answer_once(update, t("review.approved", lang))
-    await _close_card(update, t("review.marked_approved", lang, reviewer=member.name))
+    await _mark(update, t("review.marked_approved", lang, reviewer=member.name))
     await show_next(update, context, member)
 
 
@@ -178,7 +185,7 @@ async def skip(update: Update, context: Context, member: Member) -> None:
     if report_id not in skipped:
         skipped.append(report_id)
     context.user_data[SKIP_KEY] = skipped  # type: ignore[index]
-    await _close_card(update, t("review.marked_skipped", lang_of(member, context)))
+    await _mark(update, t("review.marked_skipped", lang_of(member, context)))
     await show_next(update, context, member)
 
 
@@ -194,15 +201,22 @@ async def ask_reason(update: Update, context: Context, member: Member) -> int:
         return END
     if report.status != activities.PENDING:
         await _alert(update, t("review.already_handled", lang))
-        await _close_card(update, t("review.marked_handled", lang))
+        await _mark(update, t("review.marked_handled", lang))
         return END
-    context.user_data[REASON_KEY] = report_id  # type: ignore[index]
+    card = update.callback_query.message if update.callback_query else None
+    context.user_data[REASON_KEY] = {  # type: ignore[index]
+        "report": report_id,
+        "card": card.message_id if card is not None else None,
+        "text": getattr(card, "text", None) or "",
+    }
     await answer_once(update)
-    assert update.effective_chat is not None
-    await update.effective_chat.send_message(
-        t("review.ask_reason", lang, id=report_id, max=activities.MAX_REASON)
-    )
+    await show(update, await _reason_prompt(update, context, lang))
     return REASON
+
+
+async def _reason_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    pending = (context.user_data or {}).get(REASON_KEY) or {}
+    return t("review.ask_reason", lang, id=pending.get("report", ""), max=activities.MAX_REASON), None
 
 
 async def _staff_or_end(update: Update, context: Context) -> Member | None:
@@ -223,11 +237,11 @@ async def reason_given(update: Update, context: Context) -> int:
     lang = lang_of(member, context)
     reason = (update.effective_message.text or "").strip()
     if len(reason) < 2 or len(reason) > activities.MAX_REASON:
-        await update.effective_message.reply_text(t("review.reason_length", lang, max=activities.MAX_REASON))
-        return REASON
-    report_id = (context.user_data or {}).pop(REASON_KEY, None)
-    if not isinstance(report_id, int):
+        raise AskAgain("review.reason_length", hand_back=len(reason) > 2, max=activities.MAX_REASON)
+    pending = (context.user_data or {}).pop(REASON_KEY, None)
+    if not isinstance(pending, dict):
         return END
+    report_id = pending["report"]
     d = deps(context)
     async with d.db.session() as session:
         decision = await activities.return_report(
@@ -241,6 +255,15 @@ async def reason_given(update: Update, context: Context) -> int:
         )
     key = "review.returned" if decision is Decision.DONE else f"review.{decision.value}"
     await update.effective_message.reply_text(t(key, lang, id=report_id))
+    if pending.get("card"):  # the card is handled: it shows how, and its buttons are gone
+        outcome = (
+            t("review.marked_returned", lang, reviewer=member.name, reason=reason)
+            if decision is Decision.DONE
+            else t("review.marked_handled", lang)
+        )
+        await close_card(
+            context.bot, update.effective_message.chat_id, pending["card"], f"{pending['text']}\n\n{outcome}"
+        )
     await show_next(update, context, member)
     return END
 
@@ -263,29 +286,13 @@ def _record_types(context: Context) -> list:
     return chosen or list(rules.activities.values())
 
 
-@staff_only
-async def record_command(update: Update, context: Context, member: Member) -> int:
-    lang = lang_of(member, context)
-    context.user_data[RECORD_KEY] = {}  # type: ignore[index]
-    types = _record_types(context)
-    rows = [[(a.label(lang), f"rec:type:{a.code}")] for a in types] + [
-        [(t("review.btn_cancel", lang), "rec:cancel")]
-    ]
-    assert update.effective_chat is not None
-    await update.effective_chat.send_message(t("review.record_ask_type", lang), reply_markup=_kb(rows))
-    return REC_TYPE
+async def _record_type_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    types = [(a.button(lang), f"rec:type:{a.code}") for a in _record_types(context)]
+    rows = [types[i : i + 2] for i in range(0, len(types), 2)] + [[(t("review.btn_cancel", lang), "rec:cancel")]]
+    return step_label(1, 3, lang) + t("review.record_ask_type", lang), keyboard(rows)
 
 
-@staff_only
-async def record_type(update: Update, context: Context, member: Member) -> int:
-    lang = lang_of(member, context)
-    code = (update.callback_query.data or "").removeprefix("rec:type:")  # type: ignore[union-attr]
-    data = (context.user_data or {}).get(RECORD_KEY)
-    if code not in {a.code for a in _record_types(context)} or not isinstance(data, dict):
-        await _alert(update, t("common.stale_button", lang))
-        return REC_TYPE if isinstance(data, dict) else END
-    data["type"] = code
-    await answer_once(update)
+async def _record_date_prompt(update: Update, context: Context, lang: str) -> Prompt:
     rows = [
         [
             (t("report.btn_today", lang), "rec:day:0"),
@@ -294,19 +301,78 @@ async def record_type(update: Update, context: Context, member: Member) -> int:
         ],
         [(t("review.btn_cancel", lang), "rec:cancel")],
     ]
-    assert update.effective_chat is not None
-    await update.effective_chat.send_message(t("review.record_ask_date", lang), reply_markup=_kb(rows))
-    return REC_DATE
+    return step_label(2, 3, lang) + t("review.record_ask_date", lang), keyboard(rows)
+
+
+async def _record_members_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    data = (context.user_data or {}).get(RECORD_KEY) or {}
+    day = date.fromisoformat(data["date"]) if data.get("date") else None
+    shown = format_day(day, lang, _today_and_start(context)[0]) if day else ""
+    return step_label(3, 3, lang) + t("review.record_ask_members", lang, date=shown), None
+
+
+async def _record_confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    data = (context.user_data or {}).get(RECORD_KEY) or {}
+    plan = data.get("plan") or {"present": [], "leave": [], "absent": []}
+    activity = deps(context).rules.activities[data["type"]]
+    rows = [[(t("review.btn_record_confirm", lang), "rec:ok"), (t("review.btn_cancel", lang), "rec:cancel")]]
+    text = t(
+        "review.record_summary",
+        lang,
+        type=activity.label(lang),
+        date=format_day(date.fromisoformat(data["date"]), lang, _today_and_start(context)[0]),
+        present=len(plan["present"]),
+        leave=len(plan["leave"]),
+        absent=len(plan["absent"]),
+    )
+    return text, keyboard(rows)
+
+
+RECORD_PROMPTS: dict[object, PromptFor] = {
+    REC_TYPE: _record_type_prompt,
+    REC_DATE: _record_date_prompt,
+    REC_MEMBERS: _record_members_prompt,
+    REC_CONFIRM: _record_confirm_prompt,
+}
+
+
+async def _record_ask(update: Update, context: Context, state: int, lang: str) -> int:
+    await answer_once(update)
+    await show(update, await RECORD_PROMPTS[state](update, context, lang))
+    return state
+
+
+@staff_only
+async def record_command(update: Update, context: Context, member: Member) -> int:
+    context.user_data[RECORD_KEY] = {}  # type: ignore[index]
+    return await _record_ask(update, context, REC_TYPE, lang_of(member, context))
+
+
+@staff_only
+async def record_type(update: Update, context: Context, member: Member) -> int:
+    code = (update.callback_query.data or "").removeprefix("rec:type:")  # type: ignore[union-attr]
+    data = (context.user_data or {}).get(RECORD_KEY)
+    if code not in {a.code for a in _record_types(context)} or not isinstance(data, dict):
+        raise AskAgain("common.stale_button")
+    data["type"] = code
+    return await _record_ask(update, context, REC_DATE, lang_of(member, context))
 
 
 async def _record_day(update: Update, context: Context, member: Member, day: date) -> int:
-    lang = lang_of(member, context)
-    data = context.user_data[RECORD_KEY]  # type: ignore[index]
-    data["date"] = day.isoformat()
-    await answer_once(update)
-    assert update.effective_chat is not None
-    await update.effective_chat.send_message(t("review.record_ask_members", lang, date=format_day(day, lang)))
-    return REC_MEMBERS
+    today, start = _today_and_start(context)
+    problem = check_day(day, today=today, period_start=start)
+    if problem is not None:
+        raise _day_refused(problem.value, day, start, today)
+    context.user_data[RECORD_KEY]["date"] = day.isoformat()  # type: ignore[index]
+    return await _record_ask(update, context, REC_MEMBERS, lang_of(member, context))
+
+
+def _day_refused(problem: str, day: date | None, start: date, today: date) -> AskAgain:
+    return AskAgain(
+        f"report.date_{problem}",
+        date=lambda lang: format_day(day, lang, today) if day else "",
+        start=lambda lang: format_day(start, lang, today),
+    )
 
 
 def _today_and_start(context: Context) -> tuple[date, date]:
@@ -324,20 +390,11 @@ async def record_day_button(update: Update, context: Context, member: Member) ->
 
 @staff_only
 async def record_day_typed(update: Update, context: Context, member: Member) -> int:
-    lang = lang_of(member, context)
     today, start = _today_and_start(context)
     answer = parse_activity_date(update.effective_message.text or "", today=today, period_start=start)  # type: ignore[union-attr]
     if not answer.ok:
-        assert answer.problem is not None and update.effective_chat is not None
-        await update.effective_chat.send_message(
-            t(
-                f"report.date_{answer.problem.value}",
-                lang,
-                date=format_day(answer.day, lang) if answer.day else "",
-                start=format_day(start, lang),
-            )
-        )
-        return REC_DATE
+        assert answer.problem is not None
+        raise _day_refused(answer.problem.value, answer.day, start, today)
     assert answer.day is not None
     return await _record_day(update, context, member, answer.day)
 
@@ -380,51 +437,32 @@ async def record_members(update: Update, context: Context, member: Member) -> in
         matched = await activities.match_names(session, names)
         everyone = await activities.active_member_ids(session)
     if matched.unknown or matched.ambiguous:
-        await update.effective_chat.send_message(
-            t(
-                "review.record_names_problem",
-                lang,
-                unknown="、".join(matched.unknown) or "—",
-                ambiguous="、".join(matched.ambiguous) or "—",
-            )
+        raise AskAgain(
+            "review.record_names_problem",
+            hand_back=True,
+            unknown="、".join(matched.unknown) or "—",
+            ambiguous="、".join(matched.ambiguous) or "—",
         )
-        return REC_MEMBERS
     ids = {status: [matched.found[n] for n in parsed[status] if n in matched.found] for status in parsed}
     try:
         plan = activities.plan_attendance(
             None if everyone_present else ids["present"], ids["leave"], ids["absent"], everyone
         )
     except ReportError as exc:
-        await update.effective_chat.send_message(t("review.record_listed_twice", lang, **exc.params))
-        return REC_MEMBERS
+        raise AskAgain("review.record_listed_twice", hand_back=True, **exc.params) from None
     if plan.total == 0:
-        await update.effective_chat.send_message(t("review.record_nobody", lang))
-        return REC_MEMBERS
+        raise AskAgain("review.record_nobody")
     data["plan"] = {"present": plan.present, "leave": plan.leave, "absent": plan.absent}
-    activity = deps(context).rules.activities[data["type"]]
-    rows = [[(t("review.btn_record_confirm", lang), "rec:ok"), (t("review.btn_cancel", lang), "rec:cancel")]]
-    await update.effective_chat.send_message(
-        t(
-            "review.record_summary",
-            lang,
-            type=activity.label(lang),
-            date=format_day(date.fromisoformat(data["date"]), lang),
-            present=len(plan.present),
-            leave=len(plan.leave),
-            absent=len(plan.absent),
-        ),
-        reply_markup=_kb(rows),
-    )
-    return REC_CONFIRM
+    return await _record_ask(update, context, REC_CONFIRM, lang)
 
 
 @staff_only
 async def record_confirm(update: Update, context: Context, member: Member) -> int:
     lang = lang_of(member, context)
-    data = (context.user_data or {}).pop(RECORD_KEY, None)
+    data = (context.user_data or {}).get(RECORD_KEY)
     if not isinstance(data, dict) or "plan" not in data:
-        await _alert(update, t("common.stale_button", lang))
-        return END
+        raise AskAgain("common.stale_button")
+    context.user_data.pop(RECORD_KEY, None)  # type: ignore[union-attr]
     d = deps(context)
     plan = activities.AttendancePlan(**data["plan"])
     async with d.db.session() as session:
@@ -438,7 +476,7 @@ async def record_confirm(update: Update, context: Context, member: Member) -> in
             recorded_by=member.id,
         )
     await answer_once(update)
-    await _close_card(
+    await _mark(
         update,
         t(
             "review.record_done",
@@ -464,6 +502,8 @@ def register(app: Application) -> None:
     minutes = app.bot_data["deps"].settings.dialog_timeout_minutes
     returning = dialog(
         "review_return",
+        prompts={REASON: _reason_prompt},
+        data_key=REASON_KEY,
         timeout_minutes=minutes,
         entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^rv:ret:\d+$")],
         states={REASON: [MessageHandler(TYPED, reason_given)]},
@@ -471,6 +511,9 @@ def register(app: Application) -> None:
     )
     recording = dialog(
         "record",
+        prompts=RECORD_PROMPTS,
+        buttons="rec:",
+        data_key=RECORD_KEY,
         timeout_minutes=minutes,
         entry_points=[CommandHandler("record", record_command, filters=PRIVATE)],
         states={
@@ -490,6 +533,7 @@ def register(app: Application) -> None:
     app.add_handler(returning)
     app.add_handler(recording)
     app.add_handler(CommandHandler("review", review_command, filters=PRIVATE))
+    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.review")), review_command))
     app.add_handler(CallbackQueryHandler(approve, pattern=r"^rv:ok:"))
     app.add_handler(CallbackQueryHandler(skip, pattern=r"^rv:skip:"))
     # A 退回 press that is not a valid entry (forged id format) still gets the role and stale checks

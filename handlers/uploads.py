@@ -21,14 +21,19 @@ log = logging.getLogger(__name__)
 IMAGE, DOCUMENT = "image", "document"
 
 
+MAX_MEGABYTES = uploads.MAX_BYTES // 1024 // 1024
+
+
 async def refusal(context: Context, file_id: str, size: int | None, want: str, lang: str) -> str | None:
     """None when the file is what `want` (IMAGE or DOCUMENT: PDF or Word) says; else the polite
     refusal in `lang`."""
-    problem = await _problem(context, file_id, size, want)
-    return t(problem, lang, max=uploads.MAX_BYTES // 1024 // 1024) if problem else None
+    key = await problem(context, file_id, size, want)
+    return t(key, lang, max=MAX_MEGABYTES) if key else None
 
 
-async def _problem(context: Context, file_id: str, size: int | None, want: str) -> str | None:
+async def problem(context: Context, file_id: str, size: int | None, want: str) -> str | None:
+    """None when the file is what `want` says; else the catalogue key of the refusal (its
+    parameter: `max`, MAX_MEGABYTES)."""
     if size is not None and size > uploads.MAX_BYTES:
         return "uploads.too_big"
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from bot.clock import utcnow
@@ -37,6 +37,11 @@ class Event(SQLModel, table=True):
     checkin_opens_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
     checkin_closes_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
     checkin_code: str = Field(sa_column=Column(String(12), nullable=False, index=True))
+    # True: members check in with the 📍 button alone and the record says it was self-declared;
+    # False (default): the button asks for the code shown at the venue.
+    checkin_self_declared: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     status: str = Field(default=DRAFT, max_length=16)
     # Bumped when time or place change: reminder dedupe keys carry it, so replanned rows are new.
     version: int = Field(default=1)
@@ -63,7 +68,9 @@ class Invitation(SQLModel, table=True):
     leave_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_at: datetime | None = when_field()
     checked_in_at: datetime | None = when_field()
-    checkin_method: str | None = Field(default=None, max_length=16)  # button / code / staff
+    # code (the venue's code) / self (self-declared, the event allows it) / button (before codes were
+    # required on the button: not verified either) / staff
+    checkin_method: str | None = Field(default=None, max_length=16)
     attendance: str | None = Field(default=None, max_length=16)  # present / leave / absent, at close-out
     invited_at: datetime = created_field()
 

@@ -92,3 +92,22 @@ def test_every_command_that_needs_the_rules_stops_cleanly_on_a_broken_file(tmp_p
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, (args, result.stderr)
         assert f"{rules}:1:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_activity_type_has_a_button_label_that_fits_a_phone():
+    from pathlib import Path
+
+    import pytest
+
+    from bot.rules import SHORT_MAX, RulesError, load_rules, parse_rules
+
+    rules = load_rules(Path(__file__).resolve().parents[1] / "bot" / "rules.default.toml")
+    assert all(len(a.button("zh")) <= SHORT_MAX for a in rules.activities.values())
+    service = rules.activities["service"]
+    assert service.button("zh") == "进基层服务" and service.label("zh") == "进基层服务（送法律、送医疗、送文化等）"
+    base = '[[activity]]\ncode = "study"\nzh = "学习培训、专题讲座"\npoints = 1\n'
+    with pytest.raises(RulesError, match="zh_short"):  # a long name needs a short one for its buttons
+        parse_rules(base)
+    with pytest.raises(RulesError, match="zh_short"):
+        parse_rules(base + 'zh_short = "学习培训和专题讲座"\n')
+    assert parse_rules(base + 'zh_short = "学习培训"\n').activities["study"].button("zh") == "学习培训"

@@ -72,8 +72,8 @@ def _sent(chat_id: int, text: str) -> Callable[[Call], bool]:
 async def _to_summary(user) -> dict:  # type: ignore[no-untyped-def]
     await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
     await expect_reply(user, lambda: user.press("rep:type:research"), t("report.ask_date", "zh"))
-    await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")), "第3步")
-    await expect_reply(user, lambda: user.send_text(TEXT), "第4步")
+    await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")), "第 3 步")
+    await expect_reply(user, lambda: user.send_text(TEXT), "第 4 步")
     return await expect_reply(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")), "类型：")
 
 
@@ -87,7 +87,7 @@ async def test_a_step_and_its_draft_are_stored_together_while_two_members_interl
         await expect_reply(b, lambda: b.send_text("/report"), t("report.ask_type", "zh"))
         await expect_reply(a, lambda: a.press("rep:type:research"), t("report.ask_date", "zh"))
         await expect_reply(b, lambda: b.press("rep:type:inspection"), t("report.ask_date", "zh"))
-        await expect_reply(a, lambda: a.press_button(t("report.btn_yesterday", "zh")), "第3步")
+        await expect_reply(a, lambda: a.press_button(t("report.btn_yesterday", "zh")), "第 3 步")
         await _state_is(db, "report", 5101, DESCRIPTION)
         await _state_is(db, "report", 5102, DATE)
     finally:
@@ -99,8 +99,8 @@ async def test_a_step_and_its_draft_are_stored_together_while_two_members_interl
 
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        await expect_reply(b, lambda: b.press_button(t("report.btn_today", "zh")), "第3步")
-        await expect_reply(a, lambda: a.send_text(TEXT), "第4步")
+        await expect_reply(b, lambda: b.press_button(t("report.btn_today", "zh")), "第 3 步")
+        await expect_reply(a, lambda: a.send_text(TEXT), "第 4 步")
         await _state_is(db, "report", 5102, DESCRIPTION)
         await _state_is(db, "report", 5101, PHOTOS)
     finally:
@@ -122,7 +122,7 @@ async def test_a_step_and_its_draft_are_stored_together_while_two_members_interl
     try:
         # nothing to resume: the report was submitted
         await expect_reply(a, lambda: a.send_text("/report"), t("report.ask_type", "zh"))
-        await expect_reply(b, lambda: b.send_text(TEXT), "第4步")
+        await expect_reply(b, lambda: b.send_text(TEXT), "第 4 步")
     finally:
         stop_bot_process(proc)
     assert await _count(db, ActivityReport) == 1 and await _count(db, ReportDraft) == 0

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dates import DateProblem, format_day, parse_activity_date, today_in
+from bot.dates import (
+    DateProblem,
+    format_day,
+    format_span,
+    parse_activity_date,
+    parse_day,
+    parse_moment,
+    today_in,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2025, 11, 5)  # a Wednesday
@@ -70,7 +78,7 @@ def test_last_weekday_on_a_saturday_differs_between_the_languages_as_people_use_
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("明天", DateProblem.UNREADABLE),
+        ("明天", DateProblem.FUTURE),
         ("2025-11-06", DateProblem.FUTURE),
         ("本周五", DateProblem.FUTURE),
         ("2024-12-31", DateProblem.BEFORE_PERIOD),
@@ -80,7 +88,8 @@ def test_last_weekday_on_a_saturday_differs_between_the_languages_as_people_use_
         ("", DateProblem.UNREADABLE),
         ("开会那天", DateProblem.UNREADABLE),
         ("2026-01-01", DateProblem.FUTURE),
-        ("tomorrow", DateProblem.UNREADABLE),
+        ("tomorrow", DateProblem.FUTURE),
+        ("下周一", DateProblem.FUTURE),
     ],
 )
 def test_rejections_say_why(text, problem):
@@ -102,6 +111,72 @@ def test_today_is_the_committee_day_not_the_utc_day():
     assert today_in(datetime(2025, 12, 31, 16, 30, tzinfo=UTC), SHANGHAI) == date(2026, 1, 1)
 
 
-def test_format_day():
-    assert format_day(date(2025, 11, 3), "zh") == "2025年11月3日"
-    assert format_day(date(2025, 11, 3), "en") == "2025-11-03"
+def test_format_day_one_style_everywhere():
+    assert format_day(date(2025, 11, 3), "zh") == "2025年11月3日（周一）"
+    assert format_day(date(2025, 11, 3), "zh", today=date(2025, 12, 2)) == "11月3日（周一）"
+    assert format_day(date(2025, 11, 3), "en") == "Mon 3 Nov 2025"
+    assert format_day(date(2025, 11, 3), "en", today=date(2025, 12, 2)) == "Mon 3 Nov"
+    start = datetime(2026, 12, 8, 6, 30, tzinfo=UTC)
+    assert format_span(start, start + timedelta(hours=2), SHANGHAI, "zh") == "2026年12月8日（周二）14:30–16:30"
+
+
+NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 2 December 2026, 10:00 in Shanghai
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("今天 15:00", datetime(2026, 12, 2, 15, 0)),
+        ("明天 9:00", datetime(2026, 12, 3, 9, 0)),
+        ("后天 下午3点", datetime(2026, 12, 4, 15, 0)),
+        ("下周二 14:30", datetime(2026, 12, 8, 14, 30)),
+        ("周五 14点", datetime(2026, 12, 4, 14, 0)),  # a bare weekday looks ahead for an event
+        ("12月8日 14:30", datetime(2026, 12, 8, 14, 30)),
+        ("12月8日14:30", datetime(2026, 12, 8, 14, 30)),
+        ("12月8日下午2点半", datetime(2026, 12, 8, 14, 30)),
+        ("1月5日 9:00", datetime(2027, 1, 5, 9, 0)),  # passed this year: next year's
+        ("2026-12-08 14:30", datetime(2026, 12, 8, 14, 30)),
+        ("2026/12/8 14:30", datetime(2026, 12, 8, 14, 30)),
+        ("2026-12-08T14:30", datetime(2026, 12, 8, 14, 30)),
+        ("2026年12月8日 14：30", datetime(2026, 12, 8, 14, 30)),
+        ("tomorrow 9:00", datetime(2026, 12, 3, 9, 0)),
+        ("next tuesday 2pm", datetime(2026, 12, 8, 14, 0)),
+        ("Dec 8 2:30 pm", datetime(2026, 12, 8, 14, 30)),
+        ("8 Dec 2026 14:30", datetime(2026, 12, 8, 14, 30)),
+        ("16:30", datetime(2026, 12, 2, 16, 30)),  # a time alone: today (or the day given)
+    ],
+)
+def test_a_day_and_time_in_every_form(text, expected):
+    answer = parse_moment(text, now=NOW, zone=SHANGHAI)
+    assert answer.ok, (text, answer)
+    assert answer.at == expected.replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("2026-12-08", DateProblem.NO_TIME),
+        ("下周二", DateProblem.NO_TIME),
+        ("12.08", DateProblem.NO_TIME),  # a day with dots, not 12:08
+        ("25:00", DateProblem.NO_SUCH_TIME),
+        ("2026-02-30 10:00", DateProblem.NO_SUCH_DAY),
+        ("开会那天 10:00", DateProblem.UNREADABLE),
+        ("", DateProblem.UNREADABLE),
+    ],
+)
+def test_a_moment_that_cannot_be_read_says_why(text, problem):
+    assert parse_moment(text, now=NOW, zone=SHANGHAI).problem is problem
+
+
+def test_a_time_alone_is_on_the_day_given():
+    answer = parse_moment("16:30", now=NOW, zone=SHANGHAI, day=date(2026, 12, 8))
+    assert answer.at == datetime(2026, 12, 8, 16, 30, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def test_days_ahead_and_behind():
+    today = date(2026, 12, 2)
+    assert parse_day("3天后", today=today).day == date(2026, 12, 5)
+    assert parse_day("in 3 days", today=today).day == date(2026, 12, 5)
+    assert parse_day("12月8日", today=today).day == date(2025, 12, 8)  # looking back by default
+    assert parse_day("12月8日", today=today, ahead=True).day == date(2026, 12, 8)
+    assert parse_day("3月2日", today=today).day == date(2026, 3, 2)

@@ -20,8 +20,8 @@ TITLE = "关于完善社区养老服务设施的建议"
 async def _to_description(user) -> None:  # type: ignore[no-untyped-def]
     msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
     await expect_reply(user, lambda: user.press(_buttons(msg)["调研"]), t("report.ask_date", "zh"))
-    await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")), "第3步")
-    assert user.last()["text"].startswith(t("report.ask_description", "zh", min=10, max=2000)[:4])
+    await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")),
+                       t("report.ask_description", "zh", min=10, max=2000))
 
 
 async def test_report_text_goes_to_the_report_while_an_info_draft_waits_for_its_title(emu, bot_app, db, clock):
@@ -29,16 +29,16 @@ async def test_report_text_goes_to_the_report_while_an_info_draft_waits_for_its_
     await add_member(db, "苏建华", telegram_user_id=7001)
     user = emu.user(7001, "建华")
     ask_title = await expect_reply(user, lambda: user.send_text("/info"), t("info.ask_title", "zh", min=5, max=60))
-    assert ask_title["text"] == t("info.ask_title", "zh", min=5, max=60)
+    assert ask_title["text"].endswith(t("info.ask_title", "zh", min=5, max=60))
     assert t("info.intro", "zh") in user.texts()
 
     await _to_description(user)  # the info dialog stays open, waiting for a title
     photos_step = await expect_reply(user, lambda: user.send_text(TEXT), "第")
-    assert photos_step["text"].startswith("第4步")  # the report took the description
+    assert photos_step["text"].startswith("第 4 步")  # the report took the description
     # back in the info draft: it resumes at the title, and the title goes there
     await expect_reply(user, lambda: user.send_text("/info"), t("info.ask_title", "zh", min=5, max=60))
     reply = await expect_reply(user, lambda: user.send_text(TITLE), t("info.ask_category", "zh"))
-    assert reply["text"] == t("info.ask_category", "zh")
+    assert reply["text"].endswith(t("info.ask_category", "zh"))
     # and the report, still open, moves on from its photos step to a card with the description
     card = await expect_reply(
         user, lambda: user.press_button(t("report.btn_photos_skip", "zh"), photos_step), "类型："
@@ -72,7 +72,7 @@ async def test_secretary_returning_a_report_in_the_middle_of_their_own_report(em
     assert t("review.returned", "zh", id=pending.id) in staff.texts()
     # the secretary's own report is still waiting for its description, and gets it
     reply = await expect_reply(staff, lambda: staff.send_text(TEXT), "第")
-    assert reply["text"].startswith("第4步")
+    assert reply["text"].startswith("第 4 步")
 
 
 async def test_after_a_restart_the_text_still_goes_to_the_dialog_used_last(emu, deps, db, clock):
@@ -86,4 +86,4 @@ async def test_after_a_restart_the_text_still_goes_to_the_dialog_used_last(emu, 
         await _to_description(user)  # used last: the report, waiting for a description
     async with running(deps, poll_timeout=1):  # a new process would start just the same
         reply = await expect_reply(user, lambda: user.send_text(TEXT), "第")
-        assert reply["text"].startswith("第4步")
+        assert reply["text"].startswith("第 4 步")

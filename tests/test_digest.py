@@ -215,7 +215,8 @@ async def _fixture(db) -> dict[str, Member]:  # type: ignore[no-untyped-def]
         session.add_all(
             [
                 Invitation(event_id=held.id, member_id=a.id, attendance="present"),
-                Invitation(event_id=held.id, member_id=b.id, checked_in_at=to_db(sh(2025, 11, 20, 14))),
+                Invitation(event_id=held.id, member_id=b.id, checked_in_at=to_db(sh(2025, 11, 20, 14)),
+                           checkin_method="self"),  # declared without the venue's code
                 Invitation(event_id=held.id, member_id=d.id, attendance="absent"),
                 Invitation(event_id=cancelled.id, member_id=a.id),
                 Invitation(event_id=upcoming.id, member_id=a.id, answer="attend"),
@@ -258,6 +259,8 @@ async def test_week_numbers_iso_boundaries_and_previous_week(db, rules) -> None:
     assert cur.info_reported == {"district": 0, "city": 1, "region": 0, "national": 0}
     assert (prev.info_submitted, prev.info_accepted, prev.info_transferred) == (1, 1, 0)
     assert (cur.events_held, cur.invited, cur.attended) == (1, 3, 2)
+    assert cur.attended_self == 1  # each kind of check-in counted: one by code (or recorded), one self-declared
+    assert "签到 2/3 人次（签到码 1，自报 1）" in render_text(digest, "zh", rules)
     assert prev.events_held == 0 and prev.attendance_rate is None
     assert (cur.newly_bound, prev.newly_bound) == (1, 1)
     [upcoming] = digest.upcoming
@@ -428,6 +431,7 @@ async def test_annual_figures(db, rules) -> None:
     assert figures.groups["study"].events == 1 and figures.groups["study"].event_attendances == 2
     assert figures.groups["study"].participations == 3 and figures.groups["study"].members == 1
     assert figures.events_held == 1  # not the cancelled one, nor the published one still to come
+    assert (figures.event_attendances, figures.event_attendances_self) == (2, 1)
     assert (figures.info_collected, figures.info_accepted, figures.info_transferred) == (3, 2, 1)
     assert figures.info_reported["city"] == 1
     assert figures.by_committee["经济委员会"].reports == 3 and figures.by_committee["经济委员会"].members == 2

@@ -229,16 +229,15 @@ async def test_check_in_by_code_and_button_and_close_out_credits_attendance(db):
         assert (await events.check_in(session, member=member_a, code=code, now=NOW, rules=RULES, zone=SH))[
             0
         ] is events.CheckIn.NOT_OPEN
-        assert (
-            await events.check_in(
-                session, member=member_d, event_id=event_id, now=during, rules=RULES, zone=SH
-            )
-        )[0] is events.CheckIn.NOT_INVITED
+        # the button alone does not check anyone in to an event that wants the venue's code
         assert (
             await events.check_in(
                 session, member=member_a, event_id=event_id, now=during, rules=RULES, zone=SH
             )
-        )[0] is events.CheckIn.DONE
+        )[0] is events.CheckIn.NEED_CODE
+        assert (await events.check_in(session, member=member_a, code=code, now=during, rules=RULES, zone=SH))[
+            0
+        ] is events.CheckIn.DONE
         assert (await events.check_in(session, member=member_a, code=code, now=during, rules=RULES, zone=SH))[
             0
         ] is events.CheckIn.ALREADY
@@ -258,10 +257,34 @@ async def test_check_in_by_code_and_button_and_close_out_credits_attendance(db):
     attendance = {r.member_id: r.attendance for r in reports}
     assert attendance == {a.id: "present", d.id: "present", b.id: "leave", c.id: "absent"}
     assert all(r.type_code == "study" and r.activity_date == date(2025, 11, 5) for r in reports)
+    async with db.session() as session:
+        methods = {i.member_id: i.checkin_method for i in (await session.exec(select(Invitation))).all()}
+    assert methods[a.id] == "code" and methods[d.id] == "code"
     async with db.session() as session:  # closing again changes nothing
         assert (
             await events.close_due_events(session, now=START + timedelta(hours=4), rules=RULES, zone=SH) == 0
         )
+
+
+async def test_a_self_declared_event_checks_in_by_button_and_the_record_says_so(db):
+    a, _b, _c, d = await setup_committee(db)
+    event_id = await publish(db, self_declared=True)
+    during = START + timedelta(minutes=5)
+    async with db.session() as session:
+        member_a, member_d = await session.get(Member, a.id), await session.get(Member, d.id)
+        assert (
+            await events.check_in(session, member=member_d, event_id=event_id, now=during, rules=RULES, zone=SH)
+        )[0] is events.CheckIn.NOT_INVITED
+        assert (
+            await events.check_in(session, member=member_a, event_id=event_id, now=during, rules=RULES, zone=SH)
+        )[0] is events.CheckIn.DONE
+    async with db.session() as session:
+        invitation = (await session.exec(select(Invitation).where(Invitation.member_id == a.id))).one()
+        record = (
+            await session.exec(select(ActivityReport).where(ActivityReport.source_key == f"event:{event_id}"))
+        ).one()
+    assert invitation.checkin_method == "self"
+    assert record.attendance == "present" and "自报出席" in record.description
 
 
 # ------------------------------------------------------------------ deadlines

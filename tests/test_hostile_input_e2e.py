@@ -148,7 +148,7 @@ async def _edit_world(bot_app, db, emu) -> dict:
 # dialog: (who, steps to reach a step that waits for typed text, the typed answer, what follows it)
 EDIT_CASES = {
     "info": ("member", [("/info", "请发送标题")], "老旧小区加装电梯推进难", "请选择分类"),
-    "report": ("member", [("/report", "第1步"), (("press", "rep:type:research"), "第2步")], "今天", "第3步"),
+    "report": ("member", [("/report", "第 1 步"), (("press", "rep:type:research"), "第 2 步")], "今天", "第 3 步"),
     "events": ("member", [("/events", "您近期的活动"), (("press", "ev:l:{event}"), "请假原因")], "出差在外",
                "已登记请假"),
     "deadline_admin": ("staff", [("/deadline", "新建考核截止事项")], "年度履职报告", "请输入截止日期"),
@@ -298,11 +298,11 @@ async def test_report_evidence_is_checked_by_its_content(emu, bot_app, db, caplo
     caplog.set_level(logging.INFO)
     await add_member(db, "苏建华", telegram_user_id=5104, language="zh")
     user = emu.user(5104, "建华")
-    await _step(emu, user, lambda: user.send_text("/report"), "第1步")
-    await _step(emu, user, lambda: user.press("rep:type:research"), "第2步")
-    await _step(emu, user, lambda: user.press("rep:day:0"), "第3步")
+    await _step(emu, user, lambda: user.send_text("/report"), "第 1 步")
+    await _step(emu, user, lambda: user.press("rep:type:research"), "第 2 步")
+    await _step(emu, user, lambda: user.press("rep:day:0"), "第 3 步")
     await _step(emu, user, lambda: user.send_text("到社区调研老旧小区加装电梯的推进情况，走访三个小区。"),
-                         "第4步")
+                         "第 4 步")
     broken = t("uploads.broken_image", "zh")
     await _step(emu, user, lambda: user.send_document(EXE, "photo.exe", "image/png"), broken)
     await _step(emu, user, lambda: user.send_document(_jpeg(broken=True), "现场.jpg", "image/jpeg"), broken)

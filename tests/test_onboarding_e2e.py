@@ -230,3 +230,77 @@ async def test_binding_takes_the_telegram_apps_language_unless_one_was_chosen(em
     async with db.session() as session:
         stored = {m.name: m.language for m in (await session.exec(select(Member))).all()}
     assert stored == {"Liao Yan": "en", "苏建华": "zh", "王小明": None}
+
+
+async def test_a_member_who_binds_after_an_event_was_published_is_invited(emu, bot_app, db, deps, clock):
+    from datetime import UTC, datetime, timedelta
+
+    from bot import events, invites
+    from bot.reminders import policy_from_settings
+    from models.event import Invitation
+
+    now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    clock.frozen = now
+    late = await add_member(db, "晚到委员", committee="经济委员会")  # not bound yet
+    await add_member(db, "早到委员", telegram_user_id=4301, committee="经济委员会")
+    await add_member(db, "文史委员", committee="文史委员会")
+    policy = policy_from_settings(deps.settings)
+    titles = {"ahead": "学习会：民法典", "other": "文史委员会座谈", "begun": "昨天开始的调研"}
+    async with db.session() as session:
+        for key, audience, start in (
+            ("ahead", "committee:经济委员会", now + timedelta(days=3)),
+            ("other", "all", now + timedelta(days=4)),
+            ("begun", "committee:经济委员会", now + timedelta(hours=2)),
+        ):
+            event = await events.create_event(
+                session, title=titles[key], kind="study", starts_at=start, now=now - timedelta(days=1),
+                audience=await events.resolve_audience(session, audience), rules=deps.rules,
+            )  # fmt: skip
+            if key == "other":  # an audience the late member is not in
+                event.audience_kind, event.audience_value = "committee", "文史委员会"
+            await events.publish_event(session, event, now=now - timedelta(days=1), policy=policy)
+        code = await invites.new_invite(session, late, now=now, ttl_days=30)
+    clock.frozen = now + timedelta(hours=3)  # the third event has begun by the time they bind
+
+    user = emu.user(4302, "晚到")
+    user.send_text(f"/start {code}")
+    await emu.wait_for(lambda: any("活动通知：" + titles["ahead"] in x for x in user.texts()), 10,
+                       what="the invitation of the event still ahead")  # fmt: skip
+    invitation = next(m for m in user.messages() if titles["ahead"] in m.get("text", ""))
+    assert [b["text"] for b in invitation["reply_markup"]["inline_keyboard"][0]] == [
+        t("events.btn_attend", "zh"), t("events.btn_leave", "zh")
+    ]
+    async with db.session() as session:
+        mine = (await session.exec(select(Invitation).where(Invitation.member_id == late.id))).all()
+    assert len(mine) == 2  # the one ahead, and the begun one from publication (no message for it now)
+    assert not any(titles["other"] in x or "活动通知：" + titles["begun"] in x for x in user.texts())
+    # a second /start changes nothing: still one invitation message
+    user.send_text("/start")
+    await emu.wait_for(lambda: any(t("onboarding.welcome_back", "zh", name="晚到委员") in x for x in user.texts()))
+    assert sum("活动通知：" + titles["ahead"] in x for x in user.texts()) == 1
+
+
+async def test_staff_get_the_staff_keyboard_and_its_buttons_work(emu, bot_app, db):
+    await add_member(db, "王秘书", role="secretariat", telegram_user_id=4401, committee="")
+    await add_member(db, "苏建华", telegram_user_id=4402)
+    staff, member = emu.user(4401, "王秘书"), emu.user(4402, "建华")
+    staff.send_text("/start")
+    member.send_text("/start")
+    await emu.wait_for(lambda: staff.keyboard is not None and member.keyboard is not None, 10, what="keyboards")
+    labels = [[b["text"] for b in row] for row in staff.keyboard["keyboard"]]
+    assert labels == [
+        [t("menu.review", "zh"), t("menu.inbox", "zh")],
+        [t("menu.digest", "zh"), t("menu.newevent", "zh")],
+        [t("menu.help", "zh")],
+    ]
+    assert member.keyboard["keyboard"][0][0]["text"] == t("menu.report", "zh")
+    for label, answer in (("menu.review", "review.none_left"), ("menu.newevent", "events.admin.ask_title")):
+        staff.send_text(t(label, "zh"))
+        wanted = t(answer, "zh", limit=120)
+        await emu.wait_for(lambda w=wanted: any(w in x for x in staff.texts()), 10, what=label)
+    staff.send_text("/cancel")
+    staff.send_text(t("menu.inbox", "zh"))
+    await emu.wait_for(lambda: any("📮 社情民意信息 · 待处理" in x for x in staff.texts()), 10, what="inbox")
+    # a member typing a staff button's text is refused politely
+    member.send_text(t("menu.inbox", "zh"))
+    await emu.wait_for(lambda: t("common.not_allowed", "zh") in member.texts(), 10, what="refusal")

@@ -56,7 +56,7 @@ async def test_a_step_whose_save_failed_is_saved_with_the_next_update(emu, deps,
         await expect_reply(user, lambda: user.press("rep:type:research"), t("report.ask_date", "zh"))
         await _until_handled(db, 2)
         fail_next_dialog_commit(db)
-        await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")), "第3步")
+        await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")), "第 3 步")
         # too short: the same step asks again, and nothing in the dialog changes
         too_short = t("report.description_too_short", "zh", length=2, min=10)
         await expect_reply(user, lambda: user.send_text("开会"), too_short)
@@ -66,4 +66,4 @@ async def test_a_step_whose_save_failed_is_saved_with_the_next_update(emu, deps,
         assert rows[key]["state"] == DESCRIPTION and rows["user:8201"]["report"]["date"] == "2025-11-04"
         assert t("common.error", "zh") not in user.texts()  # the member's step went through
     async with running(deps, poll_timeout=1):  # as a restarted process would
-        await expect_reply(user, lambda: user.send_text(TEXT), "第4步")
+        await expect_reply(user, lambda: user.send_text(TEXT), "第 4 步")

@@ -19,8 +19,8 @@ TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道
 async def _to_summary(user) -> None:  # type: ignore[no-untyped-def]
     await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
     await expect_reply(user, lambda: user.press("rep:type:research"), t("report.ask_date", "zh"))
-    await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")), "第3步")
-    await expect_reply(user, lambda: user.send_text(TEXT), "第4步")
+    await expect_reply(user, lambda: user.press_button(t("report.btn_yesterday", "zh")), "第 3 步")
+    await expect_reply(user, lambda: user.send_text(TEXT), "第 4 步")
     await expect_reply(user, lambda: user.press_button(t("report.btn_photos_skip", "zh")), "类型：")
 
 

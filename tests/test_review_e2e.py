@@ -94,15 +94,15 @@ async def test_two_reviewers_race_forged_and_member_presses_then_member_sees_poi
     assert stored.status == "confirmed" and stored.reviewed_by is not None
     assert len(notices) == 1 and notices[0].dedupe_key == f"report:{report.id}:approved"
     # the member is notified once, through the outbox
-    notice = t("review.notice_approved", "zh", date="2025年11月3日", type="调研", points="3")
+    notice = t("review.notice_approved", "zh", date="2025年11月3日（周一）", type="调研", points="3")
     await emu.wait_for(lambda: notice in owner.texts(), timeout=10, what="approval notice")
 
     # /me after approval: 3 confirmed points for 调研, what is still owed, the report listed
     me = await expect_reply(owner, lambda: owner.send_text("/me"), t("me.totals", "zh", confirmed="3", pending="0"))
     assert t("me.totals", "zh", confirmed="3", pending="0") in me["text"]
     assert "· 调研：3 分（1 次）" in me["text"]
-    assert "还需提交1篇社情民意信息" in me["text"] and "还需参加1次全体会议" in me["text"]
-    assert f"#{report.id} 2025年11月3日 调研 — 已确认" in me["text"]
+    assert "还需提交 1 篇社情民意信息" in me["text"] and "还需参加 1 次全体会议" in me["text"]
+    assert f"#{report.id} 11月3日（周一） 调研 — 已确认" in me["text"]
     # a confirmed report cannot be edited or withdrawn
     answer_id = owner.press(f"my:wdy:{report.id}")
     await emu.wait_for(lambda: answer_id in emu.callback_answers)
@@ -124,21 +124,29 @@ async def test_return_with_reason_then_member_corrects_and_reviewer_skips(emu, b
     ask_reason = t("review.ask_reason", "zh", id=newer.id, max=activities.MAX_REASON)
     ask = await expect_reply(staff, lambda: staff.press_button(t("review.btn_return", "zh")), ask_reason)
     assert ask["text"] == ask_reason
+    assert "委员会" not in ask["text"]  # it is the member who reads the reason, not a committee
+    # too short: the reason is asked again
+    await expect_reply(staff, lambda: staff.send_text("差"), lambda m: (m.get("text") or "").endswith(ask_reason))
+    assert await _status(db, newer.id) == "pending"
     await expect_reply(
         staff, lambda: staff.send_text("请补充调研地点和照片"), t("review.none_left_skipped", "zh", skipped=1)
     )
     assert await _status(db, newer.id) == "returned"
     assert t("review.none_left_skipped", "zh", skipped=1) in staff.texts()
+    # the returned card is closed like an approved one: it says so and has no buttons left
+    closed = next(m for m in staff.messages() if m["message_id"] == card2["message_id"])
+    assert t("review.marked_returned", "zh", reviewer="机关", reason="请补充调研地点和照片") in closed["text"]
+    assert not closed.get("reply_markup")
 
     notice = t(
-        "review.notice_returned", "zh", date="2025年11月3日", type="视察", reason="请补充调研地点和照片"
+        "review.notice_returned", "zh", date="2025年11月3日（周一）", type="视察", reason="请补充调研地点和照片"
     )
     await emu.wait_for(lambda: notice in owner.texts(), timeout=10, what="return notice")
     returned_msg = next(m for m in owner.messages() if m.get("text") == notice)
     # the member corrects it from the notice's button and resubmits
     await expect_reply(owner, lambda: owner.press_button(t("report.btn_correct", "zh"), returned_msg), "类型：")
     await expect_reply(owner, lambda: owner.press_button(t("report.btn_fix", "zh")), t("report.fix_which", "zh"))
-    await expect_reply(owner, lambda: owner.press_button(t("report.btn_fix_description", "zh")), "第3步")
+    await expect_reply(owner, lambda: owner.press_button(t("report.btn_fix_description", "zh")), "第 3 步")
     await expect_reply(owner, lambda: owner.send_text(TEXT + "地点：城东街道。"), "地点：城东街道。")
     await expect_reply(
         owner, lambda: owner.press_button(t("report.btn_submit", "zh")), t("report.after_submit", "zh")
@@ -173,16 +181,18 @@ async def test_record_attendance_in_chat(emu, bot_app, db, clock):
     ask = await expect_reply(staff, lambda: staff.send_text("/record"), t("review.record_ask_type", "zh"))
     await expect_reply(staff, lambda: staff.press(_buttons(ask)["全体会议"]), t("review.record_ask_date", "zh"))
     await expect_reply(staff, lambda: staff.send_text("2025-01-08"), "出勤名单")
-    problem = await expect_reply(
-        staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五、钱七"), "找不到"
-    )
+    listing = "出席：全体\n请假：李四\n缺席：王五、钱七"
+    before = {m["message_id"] for m in staff.history()}
+    # asked again, the list handed back after the problem
+    await expect_reply(staff, lambda: staff.send_text(listing), lambda m: m.get("text") == listing)
+    problem = next(m for m in staff.messages() if m["message_id"] not in before and "找不到" in m["text"])
     assert "钱七" in problem["text"]
     summary = await expect_reply(
         staff, lambda: staff.send_text("出席：全体\n请假：李四\n缺席：王五"), "请确认登记"
     )
     # every 委员 but the two excused: 张三, 赵六, 普通委员 (the staff member is not a 委员)
     assert summary["text"] == t(
-        "review.record_summary", "zh", type="全体会议", date="2025年1月8日", present=3, leave=1, absent=1
+        "review.record_summary", "zh", type="全体会议", date="1月8日（周三）", present=3, leave=1, absent=1
     )
     staff.press_button(t("review.btn_record_confirm", "zh"))
     done = t("review.record_done", "zh", present=3, leave=1, absent=1)

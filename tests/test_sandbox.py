@@ -434,7 +434,10 @@ async def test_page_and_strings(client) -> None:  # type: ignore[no-untyped-def]
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert '<meta charset="utf-8">' in page.text
     assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert assets == ["/static/style.css", "/static/app.js"]  # no CDN: everything is served locally
+    assert assets == ["/static/favicon.svg", "/static/style.css", "/static/app.js"]  # no CDN: all served here
+    for icon in ("/static/favicon.svg", "/favicon.ico"):  # the page's icon, and where browsers look anyway
+        res = await client.get(icon)
+        assert res.status_code == 200 and res.headers["content-type"] == "image/svg+xml" and b"<svg" in res.content
     for src in assets:
         body = (await client.get(src)).text
         assert "https://" not in body and "//cdn" not in body
@@ -500,9 +503,57 @@ def test_cli_starts_prints_the_url_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
         assert url, line + proc.stderr.read()  # type: ignore[union-attr]
         page = httpx.get(url.group(0), timeout=10)
         assert page.status_code == 200
+        started = line + "".join(proc.stdout.readline() for _ in range(3))  # type: ignore[union-attr]
+        assert "--keep" in started  # how to keep this demo for the next start
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "沙盒已停止" in out
     assert not real.exists() and (tmp_path / "d" / DB_FILE).exists()
+
+
+async def test_bubbles_show_their_bot_clock_time_and_edited_only_when_the_text_changed(sandbox, client) -> None:  # type: ignore[no-untyped-def]
+    def button(message: dict, label: str) -> str:
+        return next(b["data"] for row in message["buttons"] for b in row if b["text"] == label)
+
+    async def step(message: dict, label: str, wanted: str) -> dict:
+        await client.post("/api/press", json={"user_id": MEMBER, "message_id": message["id"],
+                                              "data": button(message, label)})  # fmt: skip
+        st = await wait_state(sandbox, client, MEMBER, lambda s: any(wanted in t for t in bot_texts(s)), wanted)
+        return next(m for m in st["messages"] if wanted in m["text"])
+
+    await client.post("/api/send", json={"user_id": MEMBER, "text": "/report"})
+    st = await wait_state(sandbox, client, MEMBER, lambda s: any("请选择活动类型" in t for t in bot_texts(s)), "types")
+    ask = next(m for m in st["messages"] if "请选择活动类型" in m["text"])
+    date_ask = await step(ask, "调研", "活动是哪一天")
+    await step(date_ask, "昨天", "请用文字简要描述")
+    await client.post("/api/send", json={"user_id": MEMBER, "text": "参加街道社区议事会，就垃圾分类提出建议。"})
+    st = await wait_state(sandbox, client, MEMBER, lambda s: any("请发送活动照片" in t for t in bot_texts(s)), "photos")
+    photos = next(m for m in st["messages"] if "请发送活动照片" in m["text"])
+    await step(photos, "跳过", "请核对")
+    sent_at = sandbox.clock.now().astimezone(sandbox.settings.tz)
+    assert (await client.post("/api/clock", json={"advance": "1d"})).status_code == 200  # a day on the bot's clock
+    st = await wait_state(sandbox, client, MEMBER, lambda s: any("草稿" in t for t in bot_texts(s)), "timeout notice")
+    by_id = {m["id"]: m for m in st["messages"]}
+    # sent yesterday on the bot's clock: with the day; the notice after the jump: just the time
+    assert re.fullmatch(rf"{sent_at.month}月{sent_at.day}日 \d\d:\d\d", by_id[ask["id"]]["time"])
+    notice = next(m for m in st["messages"] if "草稿" in m["text"])
+    assert re.fullmatch(r"\d\d:\d\d", notice["time"])
+    assert by_id[ask["id"]]["edited"]  # its text became 活动类型：调研
+    # the photo step's buttons were taken off when it was done, its text unchanged: not shown as edited
+    assert by_id[photos["id"]]["buttons"] == [] and not by_id[photos["id"]]["edited"]
+
+
+def test_make_sandbox_and_run_install_without_the_dev_tools_and_test_with_them(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+
+    def planned(target: str) -> str:
+        done = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    for target in ("sandbox", "run"):
+        assert "pip install --quiet -e ." in planned(target) and "[dev]" not in planned(target)
+    for target in ("test", "lint"):
+        assert '-e ".[dev]"' in planned(target)

@@ -75,6 +75,23 @@ def sandbox_url(tmp_path: Path) -> Iterator[str]:
     assert not real.exists() and (tmp_path / "d" / DB_FILE).exists()
 
 
+def _chat(page):  # type: ignore[no-untyped-def]
+    """What a person does on the page: read the bot's bubbles, press an inline button, send text."""
+
+    def bot_says(text: str):  # type: ignore[no-untyped-def]
+        return page.locator(".msg.bot", has_text=text)
+
+    def press(label: str) -> None:
+        """The newest inline button with this label (older ones may have been closed)."""
+        page.locator(".msg.bot .inline-kb .kb-btn", has_text=label).last.click()
+
+    def send(text: str) -> None:
+        page.fill("#text", text)
+        page.click("#send")
+
+    return bot_says, press, send
+
+
 def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> None:
     if "handlers.report" not in FEATURES or "handlers.review" not in FEATURES:
         pytest.skip("the /report and /review features are not registered in bot.app.FEATURES yet")
@@ -94,16 +111,7 @@ def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> Non
             expect(page.locator("#identity")).to_have_value("10001")
             expect(page.locator("#clock-now")).to_contain_text("周")
 
-            def bot_says(text: str):  # type: ignore[no-untyped-def]
-                return page.locator(".msg.bot", has_text=text)
-
-            def press(label: str) -> None:
-                """The newest inline button with this label (older ones may have been closed)."""
-                page.locator(".msg.bot .inline-kb .kb-btn", has_text=label).last.click()
-
-            def send(text: str) -> None:
-                page.fill("#text", text)
-                page.click("#send")
+            bot_says, press, send = _chat(page)
 
             # the newcomer joins with the invite the page shows
             page.select_option("#identity", str(NEWCOMER_USER_ID))
@@ -118,7 +126,7 @@ def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> Non
             page.locator("#keyboard .kb-btn", has_text="报告履职").click()
             press(research.zh)
             press("今天")
-            expect(bot_says("第3步")).to_be_visible()
+            expect(bot_says("第 3 步")).to_be_visible()
             send(description)
             press("跳过")
             expect(bot_says("请核对")).to_contain_text(description)
@@ -187,5 +195,88 @@ def test_page_is_usable_on_a_phone_screen(sandbox_url: str) -> None:
             page.click("#lang")  # the page itself in English
             expect(page.locator("#send")).to_have_text("Send")
             expect(page.locator("#plus-hour")).to_have_text("+1 hour")
+        finally:
+            browser.close()
+
+
+NEWEST_IN_VIEW = """() => {
+  const chat = document.getElementById('chat');
+  const last = [...chat.querySelectorAll('.msg')].pop();
+  if (!last) return false;
+  const c = chat.getBoundingClientRect(), r = last.getBoundingClientRect();
+  return r.bottom <= c.bottom + 2 && r.bottom > c.top;
+}"""
+# Buttons whose label does not fit: wider or taller content than the button shows.
+CUT_BUTTONS = """() => [...document.querySelectorAll('.kb-btn')]
+  .filter(b => b.offsetParent !== null && (b.scrollWidth > b.clientWidth + 1 || b.scrollHeight > b.clientHeight + 1))
+  .map(b => b.textContent)"""
+
+
+def test_a_member_and_the_secretariat_on_a_390_px_phone(sandbox_url: str) -> None:
+    """At 390 px: new replies stay in view after loading and after switching identity, no button is
+    cut (long labels wrap), bubbles show their bot-clock time, 已编辑 only on a changed text; a
+    screenshot of each walk is kept in tests/artifacts/."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                    locale="zh-CN")  # fmt: skip
+            page.set_default_timeout(WAIT_MS)
+
+            bot_says, press, send = _chat(page)
+
+            def nothing_cut() -> None:
+                assert page.evaluate(CUT_BUTTONS) == []
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+            # a member: the page opens at the newest message, under the menu keyboard
+            page.goto(sandbox_url)
+            expect(page.locator("#keyboard .kb-btn").first).to_be_visible()
+            page.wait_for_function(NEWEST_IN_VIEW)
+            expect(page.locator(".msg.bot .meta").last).to_have_text(re.compile(r"\d\d:\d\d$"))
+            page.locator("#keyboard .kb-btn", has_text="报告履职").click()
+            expect(bot_says("请选择活动类型")).to_be_visible()
+            page.wait_for_function(NEWEST_IN_VIEW)
+            nothing_cut()  # thirteen activity types, two to a row, short labels
+            page.screenshot(path=str(ARTIFACTS / "member-390.png"))
+            press("调研")
+            chosen = bot_says("活动类型：调研")
+            expect(chosen.locator(".meta")).to_contain_text("已编辑")  # its text changed
+            press("昨天")
+            send("参加街道社区议事会，就垃圾分类收运提出三条建议。")
+            press("跳过")
+            summary = bot_says("请核对")
+            press("确认提交")
+            expect(bot_says("等待政协机关审核")).to_be_visible()
+            expect(summary.locator(".meta")).not_to_contain_text("已编辑")  # only its buttons were taken off
+            page.wait_for_function(NEWEST_IN_VIEW)
+
+            # the secretariat: switching identity lands on the newest message too
+            page.select_option("#identity", str(STAFF_USER_ID))
+            expect(page.locator("#keyboard .kb-btn", has_text="审核")).to_be_visible()
+            page.wait_for_function(NEWEST_IN_VIEW)
+            page.locator("#keyboard .kb-btn", has_text="社情民意处理").click()
+            inbox = bot_says("社情民意信息 · 待处理")
+            expect(inbox).to_be_visible()
+            page.wait_for_function(NEWEST_IN_VIEW)
+            nothing_cut()
+            inbox.screenshot(path=str(ARTIFACTS / "staff-inbox-390.png"))  # the workflow views, two to a row
+            # that scrolled the chat back to the header; back at the bottom it follows new replies again
+            page.evaluate("() => { const c = document.getElementById('chat'); c.scrollTop = c.scrollHeight; }")
+            page.locator("#keyboard .kb-btn", has_text="审核").click()
+            expect(bot_says("份 · 报告 #").last).to_be_visible()  # the oldest pending report's card
+            page.wait_for_function(NEWEST_IN_VIEW)
+            nothing_cut()
+            page.screenshot(path=str(ARTIFACTS / "staff-390.png"))
+            send("/newevent")
+            send("读书会")
+            expect(bot_says("请选择活动类型")).to_be_visible()
+            page.wait_for_function(NEWEST_IN_VIEW)
+            nothing_cut()
+            page.screenshot(path=str(ARTIFACTS / "staff-newevent-390.png"))
         finally:
             browser.close()

@@ -18,7 +18,7 @@ import typer
 
 from bot import activities
 from bot.clock import Clock
-from bot.dates import read_iso_day, today_in
+from bot.dates import parse_activity_date, today_in
 from bot.i18n import t
 from models.db import Database
 
@@ -77,7 +77,7 @@ def record(
         )
         raise typer.Exit(2)
     clock = Clock()
-    meeting_day = read_iso_day(day)
+    meeting_day = parse_activity_date(day, today=today_in(clock.now(), settings.tz)).day  # the one day parser
     if meeting_day is None or meeting_day > today_in(clock.now(), settings.tz):
         typer.echo(t("review.cli_bad_date", lang, date=day), err=True)
         raise typer.Exit(2)

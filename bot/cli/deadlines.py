@@ -7,7 +7,7 @@ import typer
 
 from bot import deadlines as service
 from bot.clock import Clock
-from bot.dates import read_iso_day
+from bot.dates import parse_day, today_in
 from bot.i18n import t
 from models.db import Database
 
@@ -28,7 +28,7 @@ def add(
     settings = settings_or_exit()
     lang = settings.locale
     rules = rules_or_exit(settings)
-    due_on = read_iso_day(due)
+    due_on = parse_day(due, today=today_in(Clock().now(), settings.tz), ahead=True).day  # the one day parser
     if due_on is None:
         typer.echo(t("deadlines.error.bad_date", lang, text=due[:20]), err=True)
         raise typer.Exit(2)

@@ -50,13 +50,14 @@ async def _add(db: Database, row: dict[str, str], *, publish: bool, settings, ru
             session,
             title=row.get("title", ""),
             kind=(row.get("kind") or "").strip(),
-            starts_at=service.parse_local_datetime(row.get("start", ""), zone),
-            ends_at=service.parse_local_datetime(row["end"], zone) if row.get("end") else None,
+            starts_at=service.parse_local_datetime(row.get("start", ""), zone, now=now),
+            ends_at=service.parse_local_datetime(row["end"], zone, now=now) if row.get("end") else None,
             place=row.get("place", ""),
             audience=audience,
             offsets=row.get("remind") or None,
             now=now,
             rules=rules,
+            self_declared=row.get("self_checkin") == "yes",
         )
         invited = (
             await service.publish_event(session, event, now=now, policy=policy_from_settings(settings))
@@ -82,6 +83,10 @@ def add(
     ),
     remind: str = typer.Option("24h,2h", "--remind", help="Reminders before the start: 1m, 90m, 24h, 7d"),
     publish: bool = typer.Option(False, "--publish", help="Invite the audience now (otherwise a draft)"),
+    self_checkin: bool = typer.Option(
+        False, "--self-checkin", help="Members check in with the button alone, recorded as self-declared "
+        "(default: the button asks for the venue's 6-digit code)"
+    ),
 ) -> None:
     """Add an event (a draft unless --publish)."""
     from bot.cli import rules_or_exit, settings_or_exit, with_database
@@ -97,6 +102,7 @@ def add(
         "place": place,
         "audience": audience,
         "remind": remind,
+        "self_checkin": "yes" if self_checkin else "",
     }
     try:
         event_id, code, invited = with_database(
@@ -143,8 +149,8 @@ def import_(
                         session,
                         title=row.get("title", ""),
                         kind=(row.get("kind") or "").strip(),
-                        starts_at=service.parse_local_datetime(row.get("start", ""), settings.tz),
-                        ends_at=service.parse_local_datetime(row["end"], settings.tz)
+                        starts_at=service.parse_local_datetime(row.get("start", ""), settings.tz, now=now),
+                        ends_at=service.parse_local_datetime(row["end"], settings.tz, now=now)
                         if row.get("end")
                         else None,
                         place=row.get("place", ""),
@@ -275,8 +281,8 @@ def update(
                 event,
                 now=now,
                 policy=policy_from_settings(settings),
-                starts_at=service.parse_local_datetime(start, settings.tz) if start else None,
-                ends_at=service.parse_local_datetime(end, settings.tz) if end else None,
+                starts_at=service.parse_local_datetime(start, settings.tz, now=now) if start else None,
+                ends_at=service.parse_local_datetime(end, settings.tz, now=now) if end else None,
                 place=place,
                 title=title,
             )

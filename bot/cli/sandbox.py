@@ -57,7 +57,13 @@ def sandbox(
 
     def started(sandbox) -> None:  # type: ignore[no-untyped-def]
         typer.echo(
-            t("sandbox.console_started", lang, url=sandbox.url, data=str(sandbox.data_dir / "sandbox.db")),
+            t(
+                "sandbox.console_started",
+                lang,
+                url=sandbox.url,
+                data=str(sandbox.data_dir / "sandbox.db"),
+                keep=t("sandbox.console_kept" if sandbox.kept else "sandbox.console_fresh", lang),
+            ),
         )
 
     try:

@@ -32,7 +32,7 @@ import threading
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +46,7 @@ from telegram.ext import Application
 
 from bot.clock import Clock, local
 from bot.config import Settings, load_settings
+from bot.dates import short_day
 from bot.emulator import MAX_TEXT, BotApiEmulator
 from bot.i18n import catalogue, normalize, t
 from bot.invites import invite_link
@@ -62,6 +63,7 @@ STATIC_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 DEFAULT_DATA_DIR = Path("lvzhi-sandbox")
 DB_FILE = "sandbox.db"
@@ -156,6 +158,7 @@ class Sandbox:
         self.clock = Clock()
         self.app: Application | None = None
         self.seeded: SeedResult | None = None
+        self.kept = False  # the previous run's data was kept (--keep)
         self.invite_code: str | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stack = AsyncExitStack()
@@ -165,6 +168,9 @@ class Sandbox:
         self._user_messages: dict[int, list[dict]] = {}  # what the page sent, per simulated user
         self._presses: dict[str, int] = {}  # callback query id -> user id, to show the bot's answers
         self._timer_offsets: dict[str, timedelta] = {}  # one-off job id -> clock offset when it was set
+        # Each jump of the bot's clock: its offset from then on, and each chat's next message id at
+        # that moment, so that every bubble shows the bot-clock time it was sent at.
+        self._jumps: list[tuple[timedelta, dict[int, int]]] = []
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -200,6 +206,7 @@ class Sandbox:
         self.emu.start()
         self.settings = sandbox_settings(self.data_dir, self.emu, self.port)
         fresh = self._prepare_files()
+        self.kept = not fresh
         await asyncio.to_thread(upgrade, self.settings.database_url)
         self.db = Database(self.settings.database_url)
         if fresh:
@@ -329,7 +336,10 @@ class Sandbox:
         if step not in CLOCK_STEPS:
             raise PageError("bad_clock")
         before, offset = self.clock.now(), self.clock.offset
+        with self.emu._lock:
+            next_ids = {chat_id: chat.next_id for chat_id, chat in self.emu._chats.items()}
         self.clock.advance(clock_target(before, step, self.settings) - before)
+        self._jumps.append((self.clock.offset, next_ids))
         after = self.clock.now()
         ran: list[str] = []
         jobs = self.app.job_queue.jobs()
@@ -415,9 +425,26 @@ class Sandbox:
     def _messages(self, user_id: int) -> list[dict]:
         with self._lock:
             mine = list(self._user_messages.get(user_id, []))
-        bot_messages = self.emu.sent_to(user_id)
-        out = [_page_message(m, "me") for m in mine] + [_page_message(m, "bot") for m in bot_messages]
+        user = self.emu.user(user_id)
+        sent_as = {m["message_id"]: _content(m) for m in user.history()}  # as first sent, before edits
+        out = [_page_message(m, "me", self._bot_time(user_id, m)) for m in mine] + [
+            _page_message(m, "bot", self._bot_time(user_id, m), edited=_content(m) != sent_as.get(m["message_id"]))
+            for m in self.emu.sent_to(user_id)
+        ]
         return sorted(out, key=lambda m: m["id"])
+
+    def _bot_time(self, chat_id: int, msg: dict) -> str:
+        """When a message was sent, on the bot's clock (which the page's buttons move): 10:05, or
+        with the day when it was not today."""
+        assert self.settings is not None
+        offset = timedelta(0)
+        for jump_offset, next_ids in self._jumps:
+            if msg["message_id"] >= next_ids.get(chat_id, 1):
+                offset = jump_offset
+        sent = local(datetime.fromtimestamp(msg.get("date", 0), tz=UTC) + offset, self.settings.tz)
+        if sent.date() == local(self.clock.now(), self.settings.tz).date():
+            return f"{sent:%H:%M}"
+        return f"{short_day(sent.date(), self.lang)} {sent:%H:%M}"
 
     def _alerts(self, user_id: int) -> list[dict]:
         """The bot's answers to button presses that carry text (refusals, confirmations)."""
@@ -455,8 +482,14 @@ def _keyboard(markup: dict) -> dict:
     }
 
 
-def _page_message(msg: dict, sender: str) -> dict:
-    """A message as the page draws it: text with entities, buttons, file links."""
+def _content(msg: dict) -> tuple:
+    """What a reader sees change when a message is edited (not its buttons)."""
+    return msg.get("text"), msg.get("caption"), json.dumps(msg.get("photo")), json.dumps(msg.get("document"))
+
+
+def _page_message(msg: dict, sender: str, time: str = "", edited: bool = False) -> dict:
+    """A message as the page draws it: text with entities, buttons, file links, its bot-clock time;
+    `edited` when its text changed (taking the buttons off a handled card is not an edit to show)."""
     out: dict[str, Any] = {
         "id": msg["message_id"],
         "from": sender,
@@ -464,7 +497,8 @@ def _page_message(msg: dict, sender: str) -> dict:
         "entities": msg.get("entities", []),
         "caption": msg.get("caption", ""),
         "caption_entities": msg.get("caption_entities", []),
-        "edited": "edit_date" in msg,
+        "time": time,
+        "edited": edited,
         "photo": None,
         "document": None,
         "buttons": [],
@@ -583,6 +617,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path in ("/", "/index.html"):
                 self._static("index.html")
+            elif path == "/favicon.ico":  # browsers ask for it even when the page names its icon
+                self._static("favicon.svg")
             elif path.startswith("/static/"):
                 self._static(path[len("/static/") :])
             elif path == "/api/strings":

@@ -214,7 +214,7 @@ function renderMessage(m) {
     const img = document.createElement("img");
     img.src = m.photo; img.alt = ""; img.loading = "lazy";
     img.onclick = () => window.open(m.photo, "_blank");
-    img.onload = () => { if (page.stick) $("chat").scrollTop = $("chat").scrollHeight; };
+    img.onload = followNewest;
     bubble.append(img);
   }
   if (m.document) {
@@ -231,10 +231,11 @@ function renderMessage(m) {
     p.append(rich(body, m.text ? m.entities : m.caption_entities, m.from === "bot"));
     bubble.append(p);
   }
-  if (m.edited) {
-    const e = document.createElement("span");
-    e.className = "edited"; e.textContent = fmt("edited");
-    bubble.append(e);
+  if (m.time || m.edited) {  // the bot-clock time it was sent at; "edited" only when its text changed
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = (m.edited ? fmt("edited") + " " : "") + (m.time || "");
+    bubble.append(meta);
   }
   row.append(bubble);
   if (m.buttons && m.buttons.length) {
@@ -332,6 +333,14 @@ function render(state) {
   renderChat(state);
   renderKeyboard(state);
   renderAlerts(state);
+  followNewest();  // the keyboard or the invite banner may have taken room from the chat
+}
+
+// Keep the newest message in view while the reader is at the bottom: after each drawing, and
+// whenever the chat's box changes size (the reply keyboard appears, an image loads).
+function followNewest() {
+  const chat = $("chat");
+  if (page.stick) chat.scrollTop = chat.scrollHeight;
 }
 
 // ---------------------------------------------------------------- polling
@@ -405,6 +414,7 @@ $("chat").addEventListener("scroll", () => {
   const chat = $("chat");
   page.stick = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
 });
+new ResizeObserver(followNewest).observe($("chat"));
 
 $("identity").addEventListener("change", (ev) => switchTo(ev.target.value));
 
