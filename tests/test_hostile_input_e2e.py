@@ -151,7 +151,7 @@ EDIT_CASES = {
     "report": ("member", [("/report", "第 1 步"), (("press", "rep:type:research"), "第 2 步")], "今天", "第 3 步"),
     "events": ("member", [("/events", "您近期的活动"), (("press", "ev:l:{event}"), "请假原因")], "出差在外",
                "已登记请假"),
-    "deadline_admin": ("staff", [("/deadline", "新建考核截止事项")], "年度履职报告", "请输入截止日期"),
+    "deadline_admin": ("staff", [("/deadline", "新建考核截止事项")], "年度履职报告", "截止日期是哪一天"),
     "event_admin": ("staff", [("/newevent", "新建活动")], "学习会：民法典", "请选择活动类型"),
     "inbox": ("staff", [("/inbox", "{number}"), (("press", "ib:m:return:{item}"), "请发送退回")], "请补充数据",
               "已退回修改"),

@@ -376,7 +376,7 @@ async def test_a_long_card_drops_its_oldest_history_lines_not_the_newest(emu, bo
                                   now=deps.clock.now(), tz=deps.settings.tz,
                                   text=f"第{n}号反馈：" + "住建局已答复，正在推进。" * 30)
     staff = emu.user(3902, "小王")
-    staff.send_text("/inbox accepted")
+    staff.send_text(f"/inbox {item.number}")  # found by its number
     await emu.wait_for(lambda: any(item.number in x and "第8号反馈" in x for x in staff.texts()), 10,
                        what="the card with its newest feedback")
     card = next(x for x in staff.texts() if item.number in x and "处理记录" in x)

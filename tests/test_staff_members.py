@@ -181,7 +181,7 @@ async def test_coauthor_search_attendance_lists_and_deadlines_leave_staff_out(db
     staff = next(m for m in people if m.role == "secretariat")  # 杨建军
     namesake = next(m for m in people if m.role == "member" and m.name.startswith(staff.name[0]))
     async with db.session() as session:
-        found = await info.search_members(session, staff.name[0], exclude=[])
+        found, _total = await info.search_members(session, staff.name[0], exclude=[])
         assert namesake.name in {m.name for m in found} and staff.name not in {m.name for m in found}
         assert await activities.match_names(session, [staff.name]) == activities.NameMatch({}, [staff.name], [])
         everyone = await activities.active_member_ids(session)

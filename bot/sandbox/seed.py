@@ -417,8 +417,9 @@ async def _demo_past_event(
                 await events.answer_invitation(session, event_id=event_id, member=member, answer="leave", reason="出差在外",
                                                now=published + timedelta(days=1), policy=policy)  # fmt: skip
             else:
+                # at the venue, with the code shown there
                 await events.check_in(session, member=member, now=starts_at + timedelta(minutes=5), rules=rules,
-                                      zone=zone, event_id=event_id)  # fmt: skip
+                                      zone=zone, code=event.checkin_code)  # fmt: skip
     async with db.session() as session:
         event = await events.get_event(session, event_id)
         await events.close_attendance(session, event, now=event.checkin_closes_at.replace(tzinfo=UTC),
