@@ -341,3 +341,38 @@ async def test_missing_attachment_file_fails_the_row_and_the_run_goes_on(db, emu
     got = await rows(db)
     assert got["gone"].status == "failed" and "file" in (got["gone"].last_error or "")
     assert got["after"].status == "sent" and delivered(emu) == ["msg after"]
+
+
+@pytest.mark.parametrize("latency", [0.1, 0.3])
+async def test_sigkill_with_real_round_trips_repeats_at_most_the_sends_under_way(db_url, db, latency):
+    """With 100–300 ms round trips several sends are under way at once (up to `max_in_flight`):
+    a SIGKILL repeats those whose request had arrived, never more, and loses nothing."""
+    total, kill_at = 40, 15
+    with BotApiEmulator(token=TOKEN, delay=latency) as emu:
+        for i in range(total):
+            emu.user(8100 + i, "u")
+        await queue_texts(db, [(8100 + i, f"r{i}") for i in range(total)])
+        proc: asyncio.subprocess.Process | None = None
+
+        def kill_on_arrival(call) -> None:  # noqa: ANN001 - emulator Call
+            if call.method == "sendMessage" and len(delivered(emu)) == kill_at and proc is not None:
+                os.kill(proc.pid, signal.SIGKILL)
+
+        emu.add_listener(kill_on_arrival)
+        args = ["-c", DISPATCH_SCRIPT, db_url, TOKEN, emu.base_url]
+        proc = await asyncio.create_subprocess_exec(sys.executable, *args, cwd=ROOT, stdout=PIPE, stderr=PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+        emu.remove_listener(kill_on_arrival)
+        assert proc.returncode == -signal.SIGKILL, (out, err)
+        under_way = {r.payload["text"] for r in (await rows(db)).values() if r.status == "sending"}
+        arrived = set(delivered(emu))
+        second = await asyncio.create_subprocess_exec(sys.executable, *args, cwd=ROOT, stdout=PIPE, stderr=PIPE)
+        out, err = await asyncio.wait_for(second.communicate(), timeout=60)
+        assert second.returncode == 0, err
+        texts = delivered(emu)
+    assert set(texts) == {f"msg r{i}" for i in range(total)}  # nothing lost
+    repeated = {text for text in texts if texts.count(text) > 1}
+    # only sends under way at the kill repeat: those whose request had arrived and was not answered
+    assert repeated == under_way & arrived
+    assert len(texts) - total == len(repeated) <= 8  # Dispatcher.max_in_flight
+    print(f"latency {latency * 1000:.0f} ms: {len(under_way)} under way at the kill, {len(repeated)} repeated")
