@@ -60,10 +60,25 @@ STARTUP_HOOKS.append(_digest_start)  # weekly digest job; queues a digest missed
 DISPATCH_INTERVAL_SECONDS = 1.0
 
 
+class LvzhiApplication(Application):
+    """PTB's Application, with the outbox stopped first on shutdown: PTB's `stop()` waits for the
+    running jobs, so the dispatcher is told to start no more sends before, and the sends under way
+    are waited for (and recorded) after. A backlog of thousands stays queued for the next start."""
+
+    async def stop(self) -> None:
+        dispatcher: Dispatcher | None = self.bot_data["deps"].extras.get("dispatcher")
+        if dispatcher is not None:
+            dispatcher.request_stop()
+        await super().stop()
+        if dispatcher is not None:
+            await dispatcher.stop()
+
+
 def build_application(deps: Deps, *, updater: bool = True) -> Application:
     processor = PerUserUpdateProcessor()
     builder = (
         ApplicationBuilder()
+        .application_class(LvzhiApplication)
         .token(deps.settings.telegram_bot_token)
         .base_url(deps.settings.telegram_api_base_url)
         .base_file_url(deps.settings.telegram_api_file_url)

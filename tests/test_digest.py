@@ -465,7 +465,7 @@ async def test_delivered_once_across_a_restart(db, settings, emu, data_dir) -> N
     assert messages[0]["text"].startswith("📊 履职周报 2025-W47")
     assert "photo" in messages[1] and messages[2]["document"]["file_name"] == "履职周报-2025-W47.xlsx"
     async with running(make_deps(settings, db, clock), poll_timeout=1) as app:
-        await app.bot_data["deps"].extras["dispatcher"].run_once()  # anything queued would go now
+        await app.bot_data["deps"].extras["dispatcher"].drain()  # anything queued would go now
     assert len(staff.messages()) == 3
     assert emu.sent_to(1001) == []
     async with db.session() as session:
