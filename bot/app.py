@@ -8,11 +8,13 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import time, timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot import housekeeping
 from bot.clock import Clock
 from bot.commands import bot_commands
 from bot.config import Settings
@@ -58,6 +60,7 @@ async def _digest_start(app: Application) -> None:
 STARTUP_HOOKS.append(_digest_start)  # weekly digest job; queues a digest missed while the bot was down
 
 DISPATCH_INTERVAL_SECONDS = 1.0
+HOUSEKEEPING_AT = time(4, 0)  # local time, daily: a quiet hour
 
 
 class LvzhiApplication(Application):
@@ -102,9 +105,17 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
     return app
 
 
+async def housekeeping_job(deps: Deps) -> None:
+    """Prune the plumbing tables (`bot.housekeeping`), then re-read which updates were handled."""
+    retention = timedelta(days=deps.settings.outbox_retention_days)
+    async with deps.db.session() as session:
+        await housekeeping.prune(session, now=deps.clock.now(), outbox_retention=retention)
+    await dedupe.journal_of(deps).load(deps.db)
+
+
 async def _on_startup(app: Application) -> None:
     deps: Deps = app.bot_data["deps"]
-    await dedupe.journal_of(deps).load(deps.db)
+    await housekeeping_job(deps)  # before the handled updates are read: an old id must not hide a new update
     recall_dialog_use(app)
     lang = deps.settings.locale
     # Strangers see only /start and /help; members get their own list per chat when they bind.
@@ -123,6 +134,8 @@ async def _on_startup(app: Application) -> None:
     app.job_queue.run_repeating(lambda _ctx: dispatcher.run_once(), interval=DISPATCH_INTERVAL_SECONDS,
                                 first=0.1, name="outbox-dispatch",
                                 job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5})
+    app.job_queue.run_daily(lambda _ctx: housekeeping_job(deps), time=HOUSEKEEPING_AT.replace(tzinfo=deps.settings.tz),
+                            name="housekeeping", job_kwargs={"coalesce": True, "misfire_grace_time": 3600})
     for hook in STARTUP_HOOKS:
         await hook(app)
     settle_garbage_collector()

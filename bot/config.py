@@ -13,6 +13,7 @@ from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("zh", "en")
+MIN_OUTBOX_RETENTION_DAYS = 14
 
 
 class ConfigError(Exception):
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     sandbox_port: int = 8080
     data_dir: str = ""
     log_level: str = "INFO"
+    outbox_retention_days: int = 90
 
     @field_validator("secretariat_chat_id", mode="before")
     @classmethod
@@ -86,6 +88,14 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive number")
+        return value
+
+    @field_validator("outbox_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        # a sent row's dedupe key keeps it from being queued again (the weekly digest looks back a week)
+        if value < MIN_OUTBOX_RETENTION_DAYS:
+            raise ValueError(f"must be at least {MIN_OUTBOX_RETENTION_DAYS} days")
         return value
 
     @field_validator("digest_time")

@@ -926,6 +926,12 @@ class BotApiEmulator:
             self._wake_polls()
         return uid
 
+    def restart_update_ids(self, first: int) -> None:
+        """Hand out update ids from `first` on, as Telegram does after a week without updates
+        (it then picks the next id at random instead of counting on)."""
+        with self._lock:
+            self._next_update_id = first
+
     def calls_of(self, method: str) -> list[Call]:
         key = method.lower()
         with self._lock:
