@@ -8,12 +8,13 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import time, timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import presses
+from bot import housekeeping, presses
 from bot.clock import Clock
 from bot.commands import bot_commands
 from bot.config import Settings
@@ -59,12 +60,14 @@ async def _digest_start(app: Application) -> None:
 STARTUP_HOOKS.append(_digest_start)  # weekly digest job; queues a digest missed while the bot was down
 
 DISPATCH_INTERVAL_SECONDS = 1.0
+HOUSEKEEPING_AT = time(4, 0)  # local time, daily: a quiet hour
 
 
 class LvzhiApplication(Application):
     """PTB's Application with the life of one update in one place: a redelivery is skipped; the
     handlers run; a button press nobody answered is answered (bot/presses.py); what the update
-    changed for its person is saved with its id, in one transaction (handlers/dedupe.py)."""
+    changed for its person is saved with its id, in one transaction (handlers/dedupe.py). And a
+    shutdown that does not wait for the outbox's backlog."""
 
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
@@ -80,6 +83,17 @@ class LvzhiApplication(Application):
             await super().process_update(update)  # PTB marks the person's data for saving at its end
             await presses.answer_if_unanswered(update)
             await dedupe.finish_update(self, update)
+
+    async def stop(self) -> None:
+        """The outbox stops first: PTB's `stop()` waits for the running jobs, so the dispatcher is
+        told to start no more sends before, and the sends under way are waited for (and recorded)
+        after. A backlog of thousands stays queued for the next start."""
+        dispatcher: Dispatcher | None = self.bot_data["deps"].extras.get("dispatcher")
+        if dispatcher is not None:
+            dispatcher.request_stop()
+        await super().stop()
+        if dispatcher is not None:
+            await dispatcher.stop()
 
 
 def build_application(deps: Deps, *, updater: bool = True) -> Application:
@@ -111,9 +125,17 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
     return app
 
 
+async def housekeeping_job(deps: Deps) -> None:
+    """Prune the plumbing tables (`bot.housekeeping`), then re-read which updates were handled."""
+    retention = timedelta(days=deps.settings.outbox_retention_days)
+    async with deps.db.session() as session:
+        await housekeeping.prune(session, now=deps.clock.now(), outbox_retention=retention)
+    await dedupe.journal_of(deps).load(deps.db)
+
+
 async def _on_startup(app: Application) -> None:
     deps: Deps = app.bot_data["deps"]
-    await dedupe.journal_of(deps).load(deps.db)
+    await housekeeping_job(deps)  # before the handled updates are read: an old id must not hide a new update
     recall_dialog_use(app)
     if rearmed := rearm_dialog_timeouts(app):
         log.info("%d open dialog(s) will time out as they would have without the restart", rearmed)
@@ -134,6 +156,8 @@ async def _on_startup(app: Application) -> None:
     app.job_queue.run_repeating(lambda _ctx: dispatcher.run_once(), interval=DISPATCH_INTERVAL_SECONDS,
                                 first=0.1, name="outbox-dispatch",
                                 job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5})
+    app.job_queue.run_daily(lambda _ctx: housekeeping_job(deps), time=HOUSEKEEPING_AT.replace(tzinfo=deps.settings.tz),
+                            name="housekeeping", job_kwargs={"coalesce": True, "misfire_grace_time": 3600})
     for hook in STARTUP_HOOKS:
         await hook(app)
     settle_garbage_collector()

@@ -17,6 +17,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Numbers beyond these are typos: an invite link valid for more than a year, a dialog kept open for
 # more than a day (beyond them, dates overflow or timers cannot be set).
 UPPER_BOUNDS = {"invite_ttl_days": 365, "dialog_timeout_minutes": 24 * 60}
+MIN_OUTBOX_RETENTION_DAYS = 14
 
 
 class ConfigError(Exception):
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
     sandbox_port: int = 8080
     data_dir: str = ""
     log_level: str = "INFO"
+    outbox_retention_days: int = 90
 
     @field_validator("secretariat_chat_id", mode="before")
     @classmethod
@@ -93,6 +95,14 @@ class Settings(BaseSettings):
         highest = UPPER_BOUNDS[info.field_name or ""]
         if value > highest:
             raise ValueError(f"at most {highest}, not {value}")
+        return value
+
+    @field_validator("outbox_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        # a sent row's dedupe key keeps it from being queued again (the weekly digest looks back a week)
+        if value < MIN_OUTBOX_RETENTION_DAYS:
+            raise ValueError(f"must be at least {MIN_OUTBOX_RETENTION_DAYS} days")
         return value
 
     @field_validator("digest_time")

@@ -9,7 +9,9 @@ Requirements (JSON in `Deadline.requirement`), over the assessment period holdin
   {"type": "activity", "code": X, "count": N}   at least N reports of type X (pending or confirmed)
 
 Reminder rows are planned by the sweep job when a reminder moment has come (so compliance is
-judged then), one per member and moment (dedupe key `deadline:<id>:<YYYY-MM-DD>:<member>`).
+judged then), one per member and moment (dedupe key `deadline:<id>:<YYYY-MM-DD>:<member>`). Who is
+behind is one SQL query (`bot.figures.requirement_met`); the hourly sweeps after a moment skip the
+members already reminded for it, so they plan nothing in one query per deadline.
 """
 
 from __future__ import annotations
@@ -18,21 +20,19 @@ import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import to_db
 from bot.dates import format_day
-from bot.figures import took_part
+from bot.figures import MB, Period, requirement_met
 from bot.i18n import t
 from bot.outbox import Queued, drop_pending, enqueue_many
-from bot.points import member_points
 from bot.refusals import Refusal
 from bot.reminders import ReminderPolicy, deadline_slots
 from bot.rules import Rules
-from models import Member
-from models.activity import CONFIRMED, PENDING, ActivityReport
+from models import Member, Outbox
 from models.event import Deadline
 
 log = logging.getLogger(__name__)
@@ -124,48 +124,37 @@ def due_end(deadline: Deadline, zone) -> datetime:  # type: ignore[no-untyped-de
     return datetime.combine(deadline.due_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
-def _period(deadline: Deadline, rules: Rules, zone) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
-    return rules.period_bounds(datetime.combine(deadline.due_on, time(12), tzinfo=zone), zone)
+def _period(deadline: Deadline, rules: Rules, zone) -> Period:  # type: ignore[no-untyped-def]
+    start, end = rules.period_bounds(datetime.combine(deadline.due_on, time(12), tzinfo=zone), zone)
+    return Period.between(start, end, zone)
+
+
+def _met(deadline: Deadline, rules: Rules, zone) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    """A condition on `member.id`: meets the deadline's requirement (`bot.figures`, in SQL)."""
+    condition = requirement_met(deadline.requirement, _period(deadline, rules, zone), rules)
+    if condition is None:
+        raise DeadlineError("bad_requirement", text=str(deadline.requirement.get("type"))[:40])
+    return condition
 
 
 async def complies(session: AsyncSession, deadline: Deadline, member_id: int, *, rules: Rules, zone) -> bool:  # type: ignore[no-untyped-def]
     """Whether the member meets the deadline's requirement now."""
-    start, end = _period(deadline, rules, zone)
-    req = deadline.requirement
-    if req.get("type") == "activity":
-        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
-        count = (
-            await session.exec(
-                select(func.count())
-                .select_from(ActivityReport)
-                .where(
-                    ActivityReport.member_id == member_id,
-                    ActivityReport.type_code == req.get("code"),
-                    col(ActivityReport.status).in_([PENDING, CONFIRMED]),
-                    took_part(),
-                    col(ActivityReport.activity_date) >= first,
-                    col(ActivityReport.activity_date) < last,
-                )
-            )
-        ).one()
-        return int(count) >= int(req.get("count", 1))
-    summary = await member_points(session, member_id, start=start, end=end, rules=rules, zone=zone)
-    if req.get("type") == "info":
-        return summary.info_submitted >= int(req.get("count", 1))
-    if req.get("type") == "points":
-        return summary.confirmed >= float(req.get("min", 0))
-    raise DeadlineError("bad_requirement", text=str(req.get("type"))[:40])
+    found = await session.exec(select(MB.id).where(MB.id == member_id, _met(deadline, rules, zone)))  # type: ignore[call-overload]
+    return found.first() is not None
 
 
-async def members_behind(session: AsyncSession, deadline: Deadline, *, rules: Rules, zone) -> list[Member]:  # type: ignore[no-untyped-def]
-    """Serving 委员 who do not meet the requirement yet."""
-    everyone = (await session.exec(select(Member).where(Member.is_active_member).order_by(col(Member.id)))).all()
-    behind = []
-    for member in everyone:
-        assert member.id is not None
-        if not await complies(session, deadline, member.id, rules=rules, zone=zone):
-            behind.append(member)
-    return behind
+async def members_behind(
+    session: AsyncSession, deadline: Deadline, *, rules: Rules, zone, not_reminded: str | None = None
+) -> list[Member]:  # type: ignore[no-untyped-def]
+    """Serving 委员 who do not meet the requirement yet, in one query; with `not_reminded` (a
+    dedupe-key prefix), only those without an outbox row under it yet."""
+    query = select(Member).where(Member.is_active_member, ~_met(deadline, rules, zone))
+    if not_reminded is not None:
+        queued = select(Outbox.id).where(
+            col(Outbox.member_id) == Member.id, col(Outbox.dedupe_key).startswith(not_reminded, autoescape=True)
+        )
+        query = query.where(~queued.exists())
+    return list((await session.exec(query.order_by(col(Member.id)))).all())
 
 
 def current_slot(deadline: Deadline, *, now: datetime, policy: ReminderPolicy) -> datetime | None:
@@ -206,7 +195,9 @@ async def plan_deadline_reminders(
         day = slot.astimezone(policy.zone).date().isoformat()
         prefix = f"deadline:{deadline.id}:{day}:"
         rows = []
-        for member in await members_behind(session, deadline, rules=rules, zone=policy.zone):
+        # the sweep runs hourly: members reminded at this moment already are not looked at again
+        behind = await members_behind(session, deadline, rules=rules, zone=policy.zone, not_reminded=prefix)
+        for member in behind:
             if member.telegram_user_id is None or not member.reachable:
                 continue
             lang = member.language or policy.default_lang

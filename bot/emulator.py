@@ -605,8 +605,12 @@ class BotApiEmulator:
 
     def __init__(self, token: str = "123456:TEST", *, host: str = "127.0.0.1", port: int = 0,
                  bot_username: str = "lvzhi_test_bot", bot_first_name: str = "履职助手",
-                 enforce_limits: bool = False, global_rate: int = 30, per_chat_rate: float = 1.0):  # fmt: skip
+                 enforce_limits: bool = False, global_rate: int = 30, per_chat_rate: float = 1.0,
+                 delay: float = 0.0):  # fmt: skip
         self.token = token
+        # Latency of every call, in seconds: the call takes effect (and is recorded) on arrival, its
+        # answer comes `delay` later, as over a real network's round trip. delay_next() adds to it.
+        self.delay = delay
         self.host = host
         self._requested_port = port
         self.port = port
@@ -936,6 +940,12 @@ class BotApiEmulator:
             self._wake_polls()
         return uid
 
+    def restart_update_ids(self, first: int) -> None:
+        """Hand out update ids from `first` on, as Telegram does after a week without updates
+        (it then picks the next id at random instead of counting on)."""
+        with self._lock:
+            self._next_update_id = first
+
     def calls_of(self, method: str) -> list[Call]:
         key = method.lower()
         with self._lock:
@@ -1025,7 +1035,7 @@ class BotApiEmulator:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}, 0.0
         with self._lock:
             delays = self._delays.get(key)
-            delay = delays.popleft() if delays else 0.0
+            delay = self.delay + (delays.popleft() if delays else 0.0)
             failures = self._failures.get(key)
             failure = failures.popleft() if failures else None
         try:

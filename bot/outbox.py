@@ -9,6 +9,7 @@ request timed out after reaching Telegram: maybe delivered, so not repeated).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -21,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import Update, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup
@@ -39,6 +42,7 @@ from models.db import Database
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+RUN_SECONDS = 0.9  # a scheduled run starts sends this long; the job comes back every second
 CATCH_UP = 4  # sends a late start may catch up on (the window check still bounds every second)
 
 
@@ -292,15 +296,69 @@ class RateLimiter:
         self.finish(self.start(chat_id))
 
 
+class OwnConnection:
+    """The dispatcher's own database connection, in autocommit: each statement commits by itself in
+    one round trip (no BEGIN/COMMIT, no pool checkout or ping; on PostgreSQL without waiting for the
+    disk). Marking a row sent is all that stands between Telegram's answer and safety from a kill
+    that would repeat the message, so it is one statement on a connection that is already open.
+    Statements take turns (one connection); one whose connection broke is tried once more on a new
+    one (the updates are idempotent)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._conn: AsyncConnection | None = None
+        self._turn = asyncio.Lock()
+
+    async def execute(self, statement: Update) -> int:
+        """Run `statement`; the number of rows it changed."""
+        async with self._turn:
+            for attempt in (1, 2):
+                if self._conn is None:
+                    self._conn = await self._connect()
+                try:
+                    return int((await self._conn.execute(statement)).rowcount or 0)
+                except DBAPIError as exc:
+                    if not exc.connection_invalidated or attempt == 2:
+                        raise
+                    broken, self._conn = self._conn, None
+                    with contextlib.suppress(Exception):
+                        await broken.close()
+            raise AssertionError("unreachable")
+
+    async def _connect(self) -> AsyncConnection:
+        conn = await self._engine.connect()
+        if conn.dialect.name == "postgresql":
+            # Do not wait for the WAL to reach the disk: what is guarded against is the bot dying,
+            # and the server has the change then. Should PostgreSQL itself crash, the last marks can
+            # be lost, and a row whose mark was lost is at most sent again, never lost.
+            await conn.exec_driver_sql("SET synchronous_commit = off")
+        return conn
+
+    async def close(self) -> None:
+        async with self._turn:
+            if self._conn is not None:
+                if self._conn.dialect.name == "postgresql":  # back to the pool as it came
+                    try:
+                        await self._conn.exec_driver_sql("RESET synchronous_commit")
+                    except DBAPIError:
+                        await self._conn.invalidate()
+                await self._conn.close()
+                self._conn = None
+
+
 class Dispatcher:
     """Sends due outbox rows. One instance per process; `run_once` is the APScheduler job.
 
-    A run keeps going while rows are due: it fetches them in batches, starts each send when the
-    `RateLimiter` allows, with up to `max_in_flight` requests under way at once (different chats
-    are sent concurrently; one chat's messages go one after another, in order). Each row is
-    claimed (pending → sending, compare-and-set) just before its request, and marked sent right
-    after the answer: after a SIGKILL only rows still 'sending' — the ones in flight — can repeat,
-    and `recover()` at start-up sends them again rather than losing them.
+    A run fetches due rows in batches and starts each send when the `RateLimiter` allows, with up
+    to `max_in_flight` requests under way at once (different chats are sent concurrently; one
+    chat's messages go one after another, in order). A scheduled run starts sends for about
+    `run_seconds` and returns (the job comes back every second; sends under way finish on their
+    own), so a backlog of thousands never holds up a shutdown: `request_stop()` ends a run at once
+    and `stop()` waits only for the sends under way, which are recorded. Each row is claimed
+    (pending → sending, compare-and-set) just before its request and marked sent in a statement of
+    its own as soon as Telegram answers: after a SIGKILL only rows still 'sending' can repeat —
+    the sends under way, up to `max_in_flight` — and `recover()` at start-up sends them again
+    rather than losing them.
     """
 
     def __init__(
@@ -315,6 +373,7 @@ class Dispatcher:
         quiet: QuietHours | None = None,
         zone: tzinfo | None = None,
         refetch_seconds: float = 1.0,
+        run_seconds: float = RUN_SECONDS,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -325,7 +384,13 @@ class Dispatcher:
         self.quiet = quiet
         self.zone = zone or UTC
         self.refetch_seconds = refetch_seconds
+        self.run_seconds = run_seconds
+        self.delivered = 0  # sends answered by Telegram since start
         self._lock = asyncio.Lock()
+        self._own = OwnConnection(db.engine)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._queue: list[Outbox] | None = None  # the rows of the run under way
+        self._stopping = asyncio.Event()
 
     async def recover(self) -> int:
         """At start-up: rows left 'sending' were in flight when the process died; send them again
@@ -359,64 +424,92 @@ class Dispatcher:
                 )
             return [r for r in rows if r not in expired]
 
-    async def run_after_current(self) -> int:
-        """Wait for a run under way to finish, then send what is due (the sandbox, after moving the clock)."""
-        async with self._lock:
-            return await self._drain()
-
     async def run_once(self) -> int:
-        """Send what is due now (and what falls due while sending); returns the number sent."""
-        if self._lock.locked():
-            return 0  # the previous run is still sending
+        """The job: start what is due for about `run_seconds`; returns the sends answered meanwhile."""
+        if self._lock.locked() or self._stopping.is_set():
+            return 0  # the previous run is still sending, or the bot is stopping
         async with self._lock:
-            return await self._drain()
+            return await self._run(until=time.monotonic() + self.run_seconds)
 
-    async def _drain(self) -> int:
+    async def drain(self) -> int:
+        """Wait for a run under way, then send everything due and wait for the answers (the sandbox,
+        after moving the clock; tools and tests). Returns the sends answered."""
+        async with self._lock:
+            before = self.delivered
+            await self._run(until=None)
+            while self._in_flight:
+                await asyncio.wait(set(self._in_flight))
+            await self._own.close()
+            return self.delivered - before
+
+    def request_stop(self) -> None:
+        """Shutdown: start no more sends; a run under way returns at once."""
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        """Shutdown: start no more sends and wait for those under way (they are recorded, not repeated)."""
+        self.request_stop()
+        while self._in_flight:
+            await asyncio.wait(set(self._in_flight))
+        await self._own.close()
+
+    async def _run(self, until: float | None) -> int:
+        """Start due sends until `until` (monotonic; None: until nothing is due). Sends still under
+        way at the end go on by themselves."""
+        before = self.delivered
         queue: list[Outbox] = []
-        tasks: set[asyncio.Task[bool]] = set()
-        sent = 0
+        self._queue = queue
         more = True  # the last fetch may have left due rows behind
         last_fetch = -math.inf
-
-        def requeue(row: Outbox) -> None:
-            queue.insert(0, row)  # the oldest of its chat: keeps the chat's order
-
         try:
-            while True:
-                if len(queue) < self.batch // 2 and (
-                    more or time.monotonic() - last_fetch >= self.refetch_seconds
-                ):
+            while not self._stopping.is_set():
+                now = time.monotonic()
+                if until is not None and now >= until:
+                    break
+                if len(queue) < self.batch // 2 and (more or now - last_fetch >= self.refetch_seconds):
                     fetched = await self._due({r.id for r in queue if r.id is not None})
                     last_fetch = time.monotonic()
                     more = len(fetched) >= self.batch
                     queue.extend(fetched)
-                if not queue and not tasks:
-                    break
-                row, wake = self._next(queue) if len(tasks) < self.max_in_flight else (None, None)
+                if not queue and (until is not None or not self._in_flight):
+                    break  # all due rows started (draining: and answered; a 429 puts its row back)
+                room = len(self._in_flight) < self.max_in_flight
+                row, wake = self._next(queue) if room else (None, None)
                 if row is None:
-                    timeout = None if wake is None else max(0.0, wake - time.monotonic())
-                    if not queue:
-                        timeout = self.refetch_seconds
-                    if tasks:
-                        done, tasks = await asyncio.wait(
-                            tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                        )
-                        sent += sum(1 for task in done if task.result())
-                    else:
-                        await asyncio.sleep(timeout if timeout is not None else self.refetch_seconds)
+                    timeout = self.refetch_seconds if wake is None else max(0.0, wake - time.monotonic())
+                    if until is not None:
+                        timeout = min(timeout, max(0.0, until - time.monotonic()))
+                    await self._wait(seconds=timeout)
                     continue
                 queue.remove(row)
                 if not await self._ready_to_send(row):
                     continue
                 slot = self.limiter.start(row.chat_id)
-                tasks.add(asyncio.create_task(self._send(row, slot, requeue)))
+                task = asyncio.create_task(self._send(row, slot))
+                self._in_flight.add(task)
+                task.add_done_callback(self._sent)
         finally:
-            if tasks:
-                done, _ = await asyncio.wait(tasks)
-                sent += sum(
-                    1 for task in done if not task.cancelled() and task.exception() is None and task.result()
-                )
-        return sent
+            self._queue = None
+        return self.delivered - before
+
+    async def _wait(self, *, seconds: float) -> None:
+        """Until a send is answered, `seconds` pass or a stop is asked for."""
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({stop, *self._in_flight}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox: a send failed unexpectedly", exc_info=task.exception())
+
+    def _requeue(self, row: Outbox) -> None:
+        """A row put back as due (429): first of its chat in the run under way, which keeps the
+        chat's order; without a run, the next one fetches it."""
+        if self._queue is not None and all(r.id != row.id for r in self._queue):
+            self._queue.insert(0, row)
 
     def _next(self, queue: list[Outbox]) -> tuple[Outbox | None, float | None]:
         """The first row that may start now, else None and when to look again."""
@@ -450,22 +543,22 @@ class Dispatcher:
                 await self._mark(row.id, send_after=to_db(later))
                 return False
             # Waiting would make it useless (the event starts before the quiet hours end): send now.
-        async with self.db.session() as session:
-            result = await session.exec(
-                update(Outbox)
-                .where(col(Outbox.id) == row.id, col(Outbox.status) == "pending")  # type: ignore[call-overload]
-                .values(status="sending", claimed_at=to_db(now), attempts=col(Outbox.attempts) + 1)
-            )
-            claimed = bool(result.rowcount)
+        claimed = await self._execute(
+            update(Outbox)
+            .where(col(Outbox.id) == row.id, col(Outbox.status) == "pending")
+            .values(status="sending", claimed_at=to_db(now), attempts=col(Outbox.attempts) + 1)
+        )
         if claimed:
             row.attempts += 1
         return claimed
 
     async def _mark(self, row_id: int, **values: Any) -> None:
-        async with self.db.session() as session:
-            await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))  # type: ignore[call-overload]
+        await self._execute(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
 
-    async def _send(self, row: Outbox, slot: _Slot, requeue: Callable[[Outbox], None]) -> bool:
+    async def _execute(self, statement: Update) -> int:
+        return await self._own.execute(statement)
+
+    async def _send(self, row: Outbox, slot: _Slot) -> None:
         assert row.id is not None
         try:
             await self._call(row)
@@ -475,42 +568,43 @@ class Dispatcher:
             self.limiter.pause(float(wait))
             log.warning("outbox: Telegram asked to wait %ss (429); pausing all sends", wait)
             await self._mark(row.id, status="pending", last_error=f"429 retry after {wait}")
-            requeue(row)  # sent again in this run, once the pause is over
-            return False
+            self._requeue(row)  # sent again once the pause is over
+            return
         except Forbidden as exc:
             self.limiter.finish(slot)
             await self._forbidden(row, str(exc))
-            return False
+            return
         except TimedOut as exc:
             self.limiter.finish(slot)
             if isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
                 await self._retry_later(row, f"timeout before sending: {exc}")  # never reached Telegram
-                return False
+                return
             # The request reached Telegram and may well have been delivered: do not repeat it blindly.
             log.warning("outbox %s timed out after sending; not repeated (status uncertain)", row.dedupe_key)
             await self._mark(row.id, status="uncertain", last_error=f"timeout: {exc}")
-            return False
+            return
         except BadRequest as exc:
             self.limiter.finish(slot)
             log.warning("outbox %s refused by Telegram: %s", row.dedupe_key, exc.message)
             await self._mark(row.id, status="failed", last_error=f"400 {exc.message}")
-            return False
+            return
         except (NetworkError, TelegramError) as exc:
             self.limiter.finish(slot)
             await self._retry_later(row, f"network: {exc}")
-            return False
+            return
         except OSError as exc:
             # a `file:` payload whose file is gone: retrying cannot help
             self.limiter.finish(slot)
             log.warning("outbox %s: attached file unreadable (%s)", row.dedupe_key, exc.strerror)
             await self._mark(row.id, status="failed", last_error=f"file: {exc.strerror}")
-            return False
+            return
         except BaseException:
             self.limiter.finish(slot)
             raise  # e.g. cancelled at shutdown: the row stays 'sending' and recover() sends it again
-        self.limiter.finish(slot)
+        # Delivered: record it before anything else (a kill from here on until this commit repeats it).
         await self._mark(row.id, status="sent", sent_at=to_db(self.clock.now()), last_error=None)
-        return True
+        self.delivered += 1
+        self.limiter.finish(slot)
 
     async def _retry_later(self, row: Outbox, error: str) -> None:
         assert row.id is not None

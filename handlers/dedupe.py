@@ -39,8 +39,12 @@ class UpdateJournal:
         self._recent_set: set[int] = set()
 
     async def load(self, db: Database) -> None:
+        """Read the record (at start-up, and again after housekeeping pruned it: ids forgotten there
+        are forgotten here too, so an id Telegram hands out afresh is never taken for a repeat)."""
         async with db.session() as session:
             self.before_start = (await session.exec(select(func.max(ProcessedUpdate.update_id)))).one() or 0
+        self._recent.clear()
+        self._recent_set.clear()
 
     def remember(self, update_id: int) -> None:
         if len(self._recent) == RECENT:

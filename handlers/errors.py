@@ -1,22 +1,42 @@
-"""The one error handler: log without message bodies or phone numbers, apologise, keep running."""
+"""The one error handler: log the traceback with message bodies and phone numbers taken out
+(`bot.redact`), apologise, keep running."""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot.i18n import t
+from bot.redact import redacted_traceback
 from handlers.common import Context, lang_of, load_member, refuse
 
 log = logging.getLogger(__name__)
 
 
+def typed_texts(update: object) -> list[str]:
+    """What the update carries that a person wrote or that shows their data: texts, captions,
+    a shared contact, and the text of the message a pressed button was on."""
+    if not isinstance(update, Update):
+        return []
+    found: list[str | None] = []
+    messages: list[Message | None] = [update.effective_message]
+    if update.callback_query is not None and isinstance(update.callback_query.message, Message):
+        messages.append(update.callback_query.message)
+    for message in messages:
+        if message is None:
+            continue
+        found += [message.text, message.caption]
+        if message.contact is not None:
+            found += [message.contact.phone_number, message.contact.first_name, message.contact.last_name]
+    return [text for text in found if text]
+
+
 async def on_error(update: object, context: Context) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
-    # The exception text may quote what the member typed, so the detail goes to DEBUG only.
-    log.error("update %s failed: %s", update_id, type(context.error).__name__)
-    log.debug("update %s failure detail", update_id, exc_info=context.error)
+    error = context.error
+    detail = redacted_traceback(error, typed_texts(update)) if error is not None else "no exception"
+    log.error("update %s failed: %s\n%s", update_id, type(error).__name__, detail)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:

@@ -312,6 +312,20 @@ async def test_delay_next_times_out_client_but_action_happens(emu):
     assert u.texts() == ["慢", "快"]
 
 
+async def test_latency_setting_delays_every_answer_not_the_action():
+    with BotApiEmulator(delay=0.2) as slow:
+        u = slow.user(1001)
+        async with make_bot(slow) as bot:
+            for text in ("一", "二"):
+                t0 = time.monotonic()
+                await bot.send_message(u.id, text)
+                assert time.monotonic() - t0 >= 0.2  # every call, not only the next one
+                answered = time.time()
+                (call,) = [c for c in slow.calls_of("sendMessage") if c.params["text"] == text]
+                assert call.ts <= answered - 0.2  # it took effect on arrival, the answer came later
+    assert u.texts() == ["一", "二"]
+
+
 @pytest.mark.filterwarnings("ignore:.*retry_after")
 async def test_enforce_limits():
     with BotApiEmulator(enforce_limits=True, global_rate=30, per_chat_rate=1.0) as lim:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot import deadlines, events
@@ -350,6 +351,38 @@ async def test_deadline_reminders_go_only_to_members_behind_and_stop_once_they_c
         assert await deadlines.plan_deadline_reminders(session, now=night, rules=RULES, policy=POLICY) == 0
         after = datetime(2025, 11, 21, 9, 0, tzinfo=SH).astimezone(UTC)
         assert await deadlines.plan_deadline_reminders(session, now=after, rules=RULES, policy=POLICY) == 0
+
+
+@pytest.mark.parametrize("requirement", ["activity:research", "info:1", "points:3"])
+async def test_a_sweep_within_the_same_reminder_moment_plans_nothing_in_a_few_queries(db, requirement):
+    members = [await add_member(db, f"委员{i:02d}", telegram_user_id=900 + i) for i in range(30)]
+    await add_report(db, members[0], "research", date(2025, 6, 1))
+    async with db.session() as session:
+        deadline = await deadlines.create_deadline(
+            session, title="年度履职", due_on=date(2025, 11, 20),
+            requirement=deadlines.parse_requirement(requirement, RULES), now=NOW, zone=SH,
+        )  # fmt: skip
+    seven_days = datetime(2025, 11, 13, 9, 0, tzinfo=SH).astimezone(UTC)
+    async with db.session() as session:
+        first = await deadlines.plan_deadline_reminders(session, now=seven_days, rules=RULES, policy=POLICY)
+    behind = 29 if requirement == "activity:research" else 30  # a pending report: no confirmed points
+    assert first == behind
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for hours in (1, 2):  # the hourly sweeps after the first, same reminder moment
+            async with db.session() as session:
+                again = seven_days + timedelta(hours=hours)
+                assert await deadlines.plan_deadline_reminders(session, now=again, rules=RULES, policy=POLICY) == 0
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    # per sweep: the active deadlines, and one query for who is behind and not reminded yet
+    assert len(statements) <= 2 * 2, statements
+    assert len(await outbox(db, f"deadline:{deadline.id}:")) == behind
 
 
 async def test_points_requirement_and_bad_requirements(db):

@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bot.cli.digest": "digest",
     "bot.cli.export": "export",
     "bot.cli.annual": "annual",
+    "bot.cli.outbox": "outbox",
 }
 
 

@@ -368,7 +368,7 @@ class Sandbox:
         dispatcher = self.app.bot_data["deps"].extras.get("dispatcher")
         if dispatcher is not None:
             # a run already under way read its rows before the jump: wait for it, then send
-            await dispatcher.run_after_current()
+            await dispatcher.drain()
         log.info("sandbox clock moved by %s; ran %s", after - before, ran)
         return ran
 
