@@ -21,10 +21,9 @@ class AmbiguousMember(Exception):
 
 def is_committee_member(member: Member | None) -> bool:
     """Whether a person does what 委员 do (reports, 社情民意, invitations): every member, and a
-    staff member only when the roster says they are also a 委员 (`also_member`)."""
-    if member is None or not member.is_staff:
-        return True
-    return bool(getattr(member, "also_member", False))
+    staff member only when the roster says they are also a 委员 (`Member.is_member`, the one
+    definition)."""
+    return member is None or bool(member.is_member)
 
 
 async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Member | None:

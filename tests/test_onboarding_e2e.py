@@ -304,3 +304,15 @@ async def test_staff_get_the_staff_keyboard_and_its_buttons_work(emu, bot_app, d
     # a member typing a staff button's text is refused politely
     member.send_text(t("menu.inbox", "zh"))
     await emu.wait_for(lambda: t("common.not_allowed", "zh") in member.texts(), 10, what="refusal")
+
+
+async def test_staff_who_are_also_members_get_both_keyboards(emu, bot_app, db):
+    """The roster's 机关+委员: the staff buttons and the member buttons (Member.is_member)."""
+    async with db.session() as session:
+        session.add(Member(name="李委员", sector="民建", committee="经济委员会", role="secretariat", also_member=True,
+                           telegram_user_id=4501))
+    both = emu.user(4501, "李委员")
+    both.send_text("/start")
+    await emu.wait_for(lambda: both.keyboard is not None, 10, what="the keyboard")
+    labels = [b["text"] for row in both.keyboard["keyboard"] for b in row]
+    assert t("menu.review", "zh") in labels and t("menu.report", "zh") in labels and t("menu.help", "zh") in labels
