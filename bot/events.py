@@ -29,7 +29,19 @@ from bot.refusals import Refusal
 from bot.reminders import DEFAULT_OFFSETS, OffsetError, ReminderPolicy, parse_offsets, plan_event_times
 from bot.rules import Rules
 from models import Member, Outbox
-from models.event import ATTEND, CANCELLED, CLOSED, DRAFT, LEAVE, NO_ANSWER, PUBLISHED, Event, Invitation
+from models.event import (
+    ATTEND,
+    CANCELLED,
+    CLOSED,
+    DRAFT,
+    LEAVE,
+    NO_ANSWER,
+    PUBLISHED,
+    STAFF_AUDIENCE,
+    Event,
+    Invitation,
+)
+from models.member import Role
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +50,9 @@ MAX_PLACE = 120
 MAX_REASON = 200
 DEFAULT_LENGTH = timedelta(hours=2)
 CHECKIN_BEFORE = timedelta(minutes=30)
-AUDIENCE_KINDS = ("all", "committee", "sector", "members")
+AUDIENCE_KINDS = ("all", "committee", "sector", "members", STAFF_AUDIENCE)
+# Audiences named by a word alone (no committee, sector or names after it).
+WHOLE_AUDIENCES = ("all", STAFF_AUDIENCE)
 
 
 class EventError(Refusal):
@@ -77,14 +91,16 @@ def local_start(iso: str, zone) -> datetime:  # type: ignore[no-untyped-def]
 
 
 async def resolve_audience(session: AsyncSession, spec: str) -> Audience:
-    """`all`, `committee:NAME`, `sector:NAME` or `members:NAME,NAME` (Chinese 全体 / 专委会: / 界别: too)."""
+    """`all`, `committee:NAME`, `sector:NAME`, `members:NAME,NAME` or `staff` (the secretariat's
+    staff only; Chinese 全体 / 专委会: / 界别: / 机关干部 too)."""
     spec = spec.strip()
     head, sep, rest = spec.replace("：", ":").partition(":")
-    head = {"全体": "all", "专委会": "committee", "界别": "sector", "委员": "members"}.get(
-        head.strip(), head.strip()
-    )
+    head = {"全体": "all", "专委会": "committee", "界别": "sector", "委员": "members", "机关干部": STAFF_AUDIENCE,
+            "机关": STAFF_AUDIENCE}.get(head.strip(), head.strip())  # fmt: skip
     if not sep and head in ("all", ""):
         return Audience()
+    if not sep and head == STAFF_AUDIENCE:
+        return Audience(STAFF_AUDIENCE)
     rest = rest.strip()
     if head not in AUDIENCE_KINDS or not rest:
         raise EventError("bad_audience", text=spec[:60])
@@ -113,7 +129,10 @@ async def resolve_audience(session: AsyncSession, spec: str) -> Audience:
 
 def _audience_query(kind: str, value: str, member_ids: list[int] | tuple[int, ...]):  # type: ignore[no-untyped-def]
     """Serving 委员 of an audience (one definition for invitations, counts and descriptions; staff
-    only when the roster says they are 委员 too)."""
+    only when the roster says they are 委员 too) — or, for a staff-only event, the active staff."""
+    if kind == STAFF_AUDIENCE:
+        staff = [role.value for role in Role if role.is_staff]
+        return select(Member).where(col(Member.active).is_(True), col(Member.role).in_(staff)).order_by(col(Member.id))
     query = select(Member).where(Member.is_active_member).order_by(col(Member.id))
     if kind == "committee":
         query = query.where(Member.committee == value)
@@ -160,8 +179,8 @@ async def describe_audience(session: AsyncSession, audience: Audience, lang: str
     """An audience as people say it: 社会和法制委员会（43 人，已绑定 3 人）."""
     members = list((await session.exec(_audience_query(audience.kind, audience.value, audience.member_ids))).all())
     bound = sum(1 for m in members if m.telegram_user_id is not None)
-    if audience.kind == "all":
-        name = t("events.admin.audience_all", lang)
+    if audience.kind in WHOLE_AUDIENCES:
+        name = t(f"events.admin.audience_{audience.kind}", lang)
     elif audience.kind == "members":
         joiner = "、" if lang == "zh" else ", "
         name = joiner.join(m.name for m in members[:10]) + ("…" if len(members) > 10 else "")
@@ -701,7 +720,9 @@ async def check_in(
         if not event.checkin_self_declared:
             return CheckIn.NEED_CODE, event
     if invitation is None:
-        if code is None or not member.is_active_member:  # staff at the venue are not 委员 attending
+        # staff at the venue are not 委员 attending; 委员 at a staff-only event are not staff
+        expected = member.is_staff if event.audience_kind == STAFF_AUDIENCE else member.is_active_member
+        if code is None or not expected:
             return CheckIn.NOT_INVITED, event
         invitation = Invitation(
             event_id=event.id,
@@ -732,7 +753,7 @@ async def _record(
     zone,
     note: str | None = None,
 ) -> int:  # type: ignore[no-untyped-def]
-    if not member_ids:
+    if not member_ids or event.audience_kind == STAFF_AUDIENCE:  # held and counted, but no 委员's duty
         return 0
     from bot.activities import record_attendance
 

@@ -99,7 +99,11 @@ MOVES: dict[str, Move] = {
     "transfer": Move(frozenset({"accepted"}), None, "transferred"),
     "instruction": Move(frozenset({"accepted"}), None, "instruction"),
     "feedback": Move(frozenset({"accepted"}), None, "feedback"),
+    # A higher level adopted the item (被全国政协采用): its own figure, apart from our 报送.
+    "adopt": Move(frozenset({"accepted"}), None, "adopted"),
 }
+LEVEL_MOVES = ("report", "instruction", "adopt")  # moves that name a level (bot.rules.INFO_LEVELS)
+DATED_MOVES = ("report", "transfer", "adopt")  # moves with the day the secretariat gives
 STAFF_MOVES = tuple(name for name, move in MOVES.items() if move.staff)
 
 
@@ -476,8 +480,9 @@ async def author_ids(session: AsyncSession, item_id: int) -> list[int]:
     return list((await session.exec(query)).all())
 
 
-async def reported_levels(session: AsyncSession, item_id: int) -> set[str]:
-    query = select(InfoEvent.level).where(InfoEvent.item_id == item_id, InfoEvent.kind == "reported")
+async def reported_levels(session: AsyncSession, item_id: int, kind: str = "reported") -> set[str]:
+    """The levels an item was reported to (or, with kind="adopted", adopted at)."""
+    query = select(InfoEvent.level).where(InfoEvent.item_id == item_id, InfoEvent.kind == kind)
     return {level for level in (await session.exec(query)).all() if level}
 
 
@@ -534,17 +539,20 @@ async def apply_move(
             raise InfoError("feedback_missing")
         if len(text) > FEEDBACK_MAX:
             raise InfoError("text_long", length=len(text), max=FEEDBACK_MAX)
-    if move in ("report", "instruction") and level not in INFO_LEVELS:
+    if move in LEVEL_MOVES and level not in INFO_LEVELS:
         raise InfoError("level")
     if move == "report" and level in await reported_levels(session, item.id):
         raise InfoError("already_reported", number=item.number, level=level)
+    if move == "adopt" and level in await reported_levels(session, item.id, kind="adopted"):
+        adopted_at = level
+        raise InfoError("already_adopted", number=item.number, level=lambda lang: level_label(adopted_at, lang))
     if move == "transfer":
         target = (target or "").strip()
         if not target:
             raise InfoError("target_missing")
         if len(target) > TARGET_MAX:
             raise InfoError("text_long", length=len(target), max=TARGET_MAX)
-    if move in ("report", "transfer"):
+    if move in DATED_MOVES:
         on_date = on_date or today
         if on_date > today or on_date < local(item.submitted_at, tz).date():
             submitted = local(item.submitted_at, tz).date()
@@ -576,9 +584,9 @@ async def apply_move(
         spec.event,
         actor_id=actor.id,
         now=now,
-        level=level if move in ("report", "instruction") else None,
+        level=level if move in LEVEL_MOVES else None,
         target=target if move == "transfer" else None,
-        on_date=on_date if move in ("report", "transfer") else None,
+        on_date=on_date if move in DATED_MOVES else None,
         text=text,
     )
     await _notify(session, item, event, actor=actor, now=now, default_lang=default_lang)

@@ -10,7 +10,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from functools import cache
 from pathlib import Path
+
+from bot.core.review_rules import ReviewRules, has_review, parse_review
 
 INFO_LEVELS = ("district", "city", "region", "national")
 SHORT_MAX = 8  # characters of a Chinese button label that fit two to a row on a 390 px phone
@@ -67,6 +70,7 @@ class Rules:
     activities: dict[str, ActivityType]  # in file order: the order of the report buttons
     info: InfoRules
     source: str = ""
+    review: ReviewRules = field(default_factory=ReviewRules)  # tags, outcomes, work log, annual report
 
     def activity(self, code: str) -> ActivityType:
         return self.activities[code]
@@ -164,7 +168,26 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
         )
     except ValueError as exc:
         raise fail("[info", str(exc)) from None
-    return Rules(assessment=assessment, activities=activities, info=info, source=source)
+    if has_review(data):
+        review = parse_review(data, fail, activity_codes=activities, levels=INFO_LEVELS)
+    else:
+        review = shipped_review()  # an older rules file: the shipped tags, outcomes and report
+    return Rules(assessment=assessment, activities=activities, info=info, source=source, review=review)
+
+
+DEFAULT_FILE = Path(__file__).with_name("rules.default.toml")
+
+
+@cache
+def shipped_review() -> ReviewRules:
+    """The review sections of the shipped default (activity types not in a district's own file
+    then match nothing)."""
+    text = DEFAULT_FILE.read_text(encoding="utf-8")
+
+    def fail(needle: str, reason: str) -> RulesError:
+        return RulesError(f"{DEFAULT_FILE}:{_line_of(text, needle)}: {reason}")
+
+    return parse_review(tomllib.loads(text), fail, activity_codes=(), levels=INFO_LEVELS)
 
 
 def load_rules(path: Path) -> Rules:

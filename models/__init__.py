@@ -16,3 +16,8 @@ __all__ += ["ActivityPhoto", "ActivityReport", "ReportDraft"]
 from models.event import Deadline, Event, Invitation  # noqa: E402
 
 __all__ += ["Deadline", "Event", "Invitation"]
+
+from models.event_detail import EventGuest, EventTag, OutcomeQuantity, OutputDocument  # noqa: E402
+from models.worklog import WorkLogEntry  # noqa: E402
+
+__all__ += ["EventGuest", "EventTag", "OutcomeQuantity", "OutputDocument", "WorkLogEntry"]

@@ -15,6 +15,9 @@ from models.base import created_field, when_field
 DRAFT, PUBLISHED, CANCELLED, CLOSED = "draft", "published", "cancelled", "closed"
 # Answers to an invitation.
 NO_ANSWER, ATTEND, LEAVE = "none", "attend", "leave"
+# The audience kind of an event for the secretariat's staff only (机关学习, 党组会议): held and
+# counted, but nobody's duty as a 委员 (no points, no participation).
+STAFF_AUDIENCE = "staff"
 
 
 class Event(SQLModel, table=True):
@@ -46,6 +49,10 @@ class Event(SQLModel, table=True):
     # Bumped when time or place change: reminder dedupe keys carry it, so replanned rows are new.
     version: int = Field(default=1)
     created_by: int | None = Field(default=None, foreign_key="member.id")
+    # Who organised it (bot.rules review organisers: committee, office, party_group, chairs …) and,
+    # for a 专委会, which one; tags, guests and outcomes are in models/event_detail.py.
+    organiser: str | None = Field(default=None, max_length=32, index=True)
+    organiser_unit: str | None = Field(default=None, max_length=64)
     # The /newevent dialog it was made in: 发布 repeated after a crash finds this event.
     create_key: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, unique=True))
     published_at: datetime | None = when_field()

@@ -156,6 +156,7 @@ MOVE_ARGS = {
     "transfer": {"target": "区住建局"},
     "instruction": {"level": "district", "text": "请研究"},
     "feedback": {"text": "已回复"},
+    "adopt": {"level": "national"},
 }
 
 
