@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import make_deps, running
-from bot.clock import Clock
-from bot.config import Settings, load_settings
-from bot.deps import Deps
+from bot.assemble import make_deps, running
+from bot.core.clock import Clock
+from bot.core.config import Settings, load_settings
+from bot.telegram.deps import Deps
 from models import Member
 from models.db import Database, upgrade
 
@@ -114,7 +114,7 @@ def emu():  # type: ignore[no-untyped-def]
     """The Bot API emulator. Every button press it delivered must have been answered by the end of
     the test (the bots of a test are stopped before this teardown runs): a press left unanswered
     keeps spinning in the member's Telegram app, so it fails the test."""
-    from bot.emulator import BotApiEmulator
+    from bot.devtools.emulator import BotApiEmulator
 
     with BotApiEmulator(token=TOKEN) as emulator:
         yield emulator

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.emulator import _make_png
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.devtools.emulator import _make_png
 from models import ActivityPhoto, ActivityReport, DialogState, ReportDraft
 from tests.conftest import add_member, expect_reply, start_bot_process, until
 from tests.conftest import inline_buttons as _buttons
@@ -172,7 +172,7 @@ async def test_cancel_at_a_step_stores_nothing_and_a_short_text_is_asked_again(e
 
 
 async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock, settings):
-    from bot.app import make_deps, running
+    from bot.assemble import make_deps, running
 
     clock.frozen = NOW
     settings.dialog_timeout_minutes = 0.02  # about a second: the real PTB timeout job fires
@@ -207,7 +207,7 @@ async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock
 
 
 async def test_a_dialog_open_at_a_restart_still_times_out_with_its_notice(emu, db, clock, settings):
-    from bot.app import make_deps, running
+    from bot.assemble import make_deps, running
 
     clock.frozen = NOW
     await add_member(db, "丁欣怡", telegram_user_id=4007)

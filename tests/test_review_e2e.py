@@ -12,10 +12,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot import activities
-from bot.activities import Evidence
-from bot.emulator import _make_png
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.devtools.emulator import _make_png
+from bot.services import activities
+from bot.services.activities import Evidence
 from models import ActivityReport, Outbox
 from tests.conftest import add_member, expect_reply
 from tests.conftest import inline_buttons as _buttons
