@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from bot.clock import utcnow
+from bot.core.clock import utcnow
 from models.base import created_field, when_field
 
 # Event statuses: draft → published → closed (attendance recorded); draft/published → cancelled.
@@ -49,7 +49,7 @@ class Event(SQLModel, table=True):
     # Bumped when time or place change: reminder dedupe keys carry it, so replanned rows are new.
     version: int = Field(default=1)
     created_by: int | None = Field(default=None, foreign_key="member.id")
-    # Who organised it (bot.rules review organisers: committee, office, party_group, chairs …) and,
+    # Who organised it (the rules' [[organiser]] codes: committee, office, party_group, chairs) and,
     # for a 专委会, which one; tags, guests and outcomes are in models/event_detail.py.
     organiser: str | None = Field(default=None, max_length=32, index=True)
     organiser_unit: str | None = Field(default=None, max_length=64)
@@ -91,7 +91,7 @@ class Deadline(SQLModel, table=True):
     title: str = Field(max_length=120)
     due_on: date = Field(sa_column=Column(Date, nullable=False))  # the last day, in the committee's zone
     # {"type": "info", "count": 1} | {"type": "points", "min": 40} | {"type": "activity", "code": "research",
-    # "count": 1}; evaluated over the assessment period holding the due date (bot.deadlines).
+    # "count": 1}; evaluated over the assessment period holding the due date (bot.services.deadlines).
     requirement: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="active", max_length=16)  # active / cancelled
     created_by: int | None = Field(default=None, foreign_key="member.id")

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot import activities, events, info
-from bot.config import Settings
-from bot.reminders import QuietHours, ReminderPolicy
-from bot.rules import RulesError, load_rules, parse_rules
-from bot.services import outcomes, worklog
+from bot.core.config import Settings
+from bot.core.rules import RulesError, load_rules, parse_rules
+from bot.core.schedule import QuietHours
+from bot.services import activities, events, info, outcomes, worklog
+from bot.services.reminders import ReminderPolicy
 from bot.services.year_review import Scope, figure_rows, year_review
 from models import ActivityReport, Member
 from tests.conftest import add_member

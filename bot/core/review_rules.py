@@ -13,7 +13,7 @@ import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-SHORT_MAX = 8  # as bot.rules: a Chinese button label that fits two to a row on a phone
+SHORT_MAX = 8  # as bot.core.rules: a Chinese button label that fits two to a row on a phone
 SECTIONS = ("tag", "organiser", "quantity", "document", "log", "report")
 
 # What a figure counts, and the keys each kind takes besides `count`.

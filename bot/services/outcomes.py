@@ -14,10 +14,10 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import local, to_db
+from bot.core.clock import local, to_db
+from bot.core.refusals import Refusal
 from bot.core.review_rules import ReviewRules, find
-from bot.refusals import Refusal
-from bot.rules import Rules
+from bot.core.rules import Rules
 from models import Member
 from models.activity import WITHDRAWN, ActivityReport
 from models.event import CANCELLED, Event
@@ -354,7 +354,7 @@ async def event_outcomes(session: AsyncSession, event_id: int) -> EventOutcomes:
 
 def describe_outcomes(outcomes: EventOutcomes, review: ReviewRules, lang: str) -> list[str]:
     """The recorded details as lines of plain words (标签：调研协商 …)."""
-    from bot.i18n import t
+    from bot.core.i18n import t
 
     joiner = "、" if lang == "zh" else ", "
     lines = []

@@ -11,10 +11,10 @@ from datetime import date, datetime, tzinfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import to_db
+from bot.core.clock import to_db
+from bot.core.dates import check_day, parse_activity_date, today_in, year_in_range
+from bot.core.refusals import Refusal
 from bot.core.review_rules import ReviewRules, find
-from bot.dates import check_day, parse_activity_date, today_in, year_in_range
-from bot.refusals import Refusal
 from models.worklog import WorkLogEntry
 
 MAX_COUNT = 10_000

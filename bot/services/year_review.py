@@ -9,7 +9,7 @@ to the figure printed. What each kind of figure counts:
 - events, attendances, attendees, guests: events held in the year (closed out, or published and
   started) matching tags / kinds / organisers / units / audience / with_guests; people present
   (委员 at members' events, staff at staff-only events); leaders invited.
-- reports, reporters: members' confirmed reports that show they took part (bot.figures.took_part).
+- reports, reporters: members' confirmed reports that show they took part (bot.services.figures.took_part).
 - quantity: an outcome summed over matching events and members' confirmed reports of the year.
 - documents: output documents of the year (by their day); `instructed`: those with a 批示.
 - log: the committee's work log of the year (by day), summed counts; `marked`: with the kind's mark.
@@ -31,9 +31,11 @@ from sqlalchemy import and_, case, distinct, false, func, not_, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import local
+from bot.core.clock import local
+from bot.core.i18n import t
 from bot.core.review_rules import Figure, Heading, ReviewRules
-from bot.figures import (
+from bot.core.rules import Rules
+from bot.services.figures import (
     AR,
     ART,
     IE,
@@ -47,9 +49,7 @@ from bot.figures import (
     of_members,
     took_part,
 )
-from bot.i18n import t
-from bot.info import HOTLINE, level_label
-from bot.rules import Rules
+from bot.services.info import HOTLINE, level_label
 from models.activity import CONFIRMED
 from models.event import STAFF_AUDIENCE, Event, Invitation
 from models.event_detail import EventGuest, EventTag, OutcomeQuantity, OutputDocument
@@ -151,7 +151,7 @@ def log_conditions(figure: Figure, scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def info_conditions(figure: Figure, scope: Scope) -> list[ColumnElement[bool]]:
-    """History steps recorded in the year (as bot.info.info_statistics counts them)."""
+    """History steps recorded in the year (as bot.services.info.info_statistics counts them)."""
     assert figure.info is not None
     where = [IE.kind == INFO_KINDS[figure.info], IE.at >= scope.period.db_start, IE.at < scope.period.db_end]
     if figure.levels:
@@ -552,8 +552,8 @@ async def write_workbook(
 ) -> dict[str, int]:  # fmt: skip
     """A summary sheet of every figure, then one sheet per heading with the rows behind each
     number (column 数量 of a figure's rows adds up to it). Returns rows per heading."""
-    from bot.exports import building, new_book, save
-    from bot.sheets import Column, Sheet
+    from bot.services.exports import building, new_book, save
+    from bot.services.sheets import Column, Sheet
 
     scope = Scope.of_year(review.year, rules=rules, zone=zone, now=now)
     summary_columns = [
