@@ -36,6 +36,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bot.cli.export": "export",
     "bot.cli.annual": "annual",
     "bot.cli.outbox": "outbox",
+    "bot.cli.log": "log",
 }
 
 

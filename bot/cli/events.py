@@ -11,7 +11,9 @@ import typer
 
 from bot.core.clock import Clock
 from bot.core.i18n import t
+from bot.core.refusals import Refusal
 from bot.services import events as service
+from bot.services import outcomes
 from bot.services.reminders import policy_from_settings
 from bot.services.roster import RosterFileError, read_table
 from models.db import Database
@@ -39,26 +41,47 @@ HEADERS = {
     "参加范围": "audience",
     "remind": "remind",
     "提醒": "remind",
+    "tags": "tags",
+    "标签": "tags",
+    "系列": "tags",
+    "organiser": "organiser",
+    "organizer": "organiser",
+    "主办": "organiser",
+    "主办单位": "organiser",
+    "guests": "guests",
+    "邀请领导": "guests",
+    "参加领导": "guests",
 }
 
 
-async def _add(db: Database, row: dict[str, str], *, publish: bool, settings, rules, now: datetime) -> tuple:  # type: ignore[no-untyped-def]
+async def _create(session, row: dict[str, str], *, settings, rules, now: datetime) -> service.Event:  # type: ignore[no-untyped-def]
+    """An event from one row (the command's options or a line of the file), with its tags,
+    organiser and guests; every value is checked (a refusal names what is wrong)."""
     zone = settings.tz
+    audience = await service.resolve_audience(session, row.get("audience") or "all")
+    tags = outcomes.parse_tags(row.get("tags"), rules.review)
+    organiser = await outcomes.parse_organiser(session, row.get("organiser"), rules.review)
+    guests = outcomes.check_guests(outcomes.split_names(row.get("guests")))
+    event = await service.create_event(
+        session,
+        title=row.get("title", ""),
+        kind=(row.get("kind") or "").strip(),
+        starts_at=service.parse_local_datetime(row.get("start", ""), zone, now=now),
+        ends_at=service.parse_local_datetime(row["end"], zone, now=now) if row.get("end") else None,
+        place=row.get("place", ""),
+        audience=audience,
+        offsets=row.get("remind") or None,
+        now=now,
+        rules=rules,
+        self_declared=row.get("self_checkin") == "yes",
+    )
+    await outcomes.set_details(session, event, tags=tags, organiser=organiser, guests=guests)
+    return event
+
+
+async def _add(db: Database, row: dict[str, str], *, publish: bool, settings, rules, now: datetime) -> tuple:  # type: ignore[no-untyped-def]
     async with db.session() as session:
-        audience = await service.resolve_audience(session, row.get("audience") or "all")
-        event = await service.create_event(
-            session,
-            title=row.get("title", ""),
-            kind=(row.get("kind") or "").strip(),
-            starts_at=service.parse_local_datetime(row.get("start", ""), zone, now=now),
-            ends_at=service.parse_local_datetime(row["end"], zone, now=now) if row.get("end") else None,
-            place=row.get("place", ""),
-            audience=audience,
-            offsets=row.get("remind") or None,
-            now=now,
-            rules=rules,
-            self_declared=row.get("self_checkin") == "yes",
-        )
+        event = await _create(session, row, settings=settings, rules=rules, now=now)
         invited = (
             await service.publish_event(session, event, now=now, policy=policy_from_settings(settings))
             if publish
@@ -79,7 +102,8 @@ def add(
     end: str = typer.Option("", "--end", help="Local end (default: 2 hours after the start)"),
     place: str = typer.Option("", "--place"),
     audience: str = typer.Option(
-        "all", "--audience", help="all | committee:NAME | sector:NAME | members:NAME,NAME"
+        "all", "--audience", help="all | committee:NAME | sector:NAME | members:NAME,NAME | staff (机关干部 only: "
+        "held and counted, no member's duty)"
     ),
     remind: str = typer.Option("24h,2h", "--remind", help="Reminders before the start: 1m, 90m, 24h, 7d"),
     publish: bool = typer.Option(False, "--publish", help="Invite the audience now (otherwise a draft)"),
@@ -87,6 +111,9 @@ def add(
         False, "--self-checkin", help="Members check in with the button alone, recorded as self-declared "
         "(default: the button asks for the venue's 6-digit code)"
     ),
+    tags: str = typer.Option("", "--tags", help="Tags from the rules file, e.g. 调研协商,轮值协商"),
+    organiser: str = typer.Option("", "--organiser", help="机关 | 党组 | 主席会议 | a committee's name (经济委员会)"),
+    guests: str = typer.Option("", "--guests", help="Leaders invited, e.g. 张某（区委书记）、李某（区长）"),
 ) -> None:
     """Add an event (a draft unless --publish)."""
     from bot.cli import rules_or_exit, settings_or_exit, with_database
@@ -103,12 +130,15 @@ def add(
         "audience": audience,
         "remind": remind,
         "self_checkin": "yes" if self_checkin else "",
+        "tags": tags,
+        "organiser": organiser,
+        "guests": guests,
     }
     try:
         event_id, code, invited = with_database(
             settings, lambda db: _add(db, row, publish=publish, settings=settings, rules=rules, now=Clock().now())
         )
-    except service.EventError as exc:
+    except Refusal as exc:
         _refuse(exc, lang)
     key = "events.cli.published" if publish else "events.cli.added"
     typer.echo(t(key, lang, id=event_id, title=title.strip(), count=invited, code=code))
@@ -120,7 +150,8 @@ def import_(
     publish: bool = typer.Option(False, "--publish", help="Invite each event's audience now"),
 ) -> None:
     """Import events: columns 标题/title, 类型/kind, 开始/start, 结束/end, 地点/place, 范围/audience,
-    提醒/remind. Every row is checked first; with any problem nothing is imported."""
+    提醒/remind, 标签/tags, 主办/organiser, 邀请领导/guests. Every row is checked first; with any problem
+    nothing is imported."""
     from bot.cli import rules_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
@@ -144,22 +175,8 @@ def import_(
         async with db.session() as session:  # check all rows inside one transaction, then roll back
             for number, row in enumerate(rows, start=2):
                 try:
-                    audience = await service.resolve_audience(session, row.get("audience") or "all")
-                    await service.create_event(
-                        session,
-                        title=row.get("title", ""),
-                        kind=(row.get("kind") or "").strip(),
-                        starts_at=service.parse_local_datetime(row.get("start", ""), settings.tz, now=now),
-                        ends_at=service.parse_local_datetime(row["end"], settings.tz, now=now)
-                        if row.get("end")
-                        else None,
-                        place=row.get("place", ""),
-                        audience=audience,
-                        offsets=row.get("remind") or None,
-                        now=now,
-                        rules=rules,
-                    )
-                except service.EventError as exc:
+                    await _create(session, row, settings=settings, rules=rules, now=now)
+                except Refusal as exc:
                     problems.append((number, exc.text(lang)))
             await session.rollback()
         if problems:
@@ -213,7 +230,7 @@ def list_(all_: bool = typer.Option(False, "--all", help="Include past events"))
     typer.echo(t("events.cli.count", lang, count=len(rows)))
 
 
-def _refuse(exc: service.EventError, lang: str) -> NoReturn:
+def _refuse(exc: Refusal, lang: str) -> NoReturn:
     """One line; exit 2 for a value that cannot be read (a usage error), 1 for any other refusal."""
     typer.echo(exc.text(lang), err=True)
     raise typer.Exit(2 if exc.key in UNREADABLE else 1) from None
@@ -292,3 +309,11 @@ def update(
     except service.EventError as exc:
         _refuse(exc, lang)
     typer.echo(t("events.cli.updated" if changed else "events.cli.unchanged", lang, id=event_id))
+
+
+# What an event produced, for the annual report (bot/cli/outcomes.py).
+from bot.cli import outcomes as _outcomes  # noqa: E402
+
+app.command("outcome")(_outcomes.outcome)
+app.command("document")(_outcomes.document)
+app.command("instruction")(_outcomes.instruction)

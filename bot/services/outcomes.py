@@ -354,6 +354,7 @@ async def event_outcomes(session: AsyncSession, event_id: int) -> EventOutcomes:
 
 def describe_outcomes(outcomes: EventOutcomes, review: ReviewRules, lang: str) -> list[str]:
     """The recorded details as lines of plain words (标签：调研协商 …)."""
+    from bot.core.dates import format_day
     from bot.core.i18n import t
 
     joiner = "、" if lang == "zh" else ", "
@@ -374,6 +375,7 @@ def describe_outcomes(outcomes: EventOutcomes, review: ReviewRules, lang: str) -
         kind = review.documents[doc.kind].label(lang) if doc.kind in review.documents else doc.kind
         line = t("outcomes.line_document", lang, kind=kind, title=doc.title, id=doc.id)
         if doc.instruction_by:
-            line += t("outcomes.line_instruction", lang, by=doc.instruction_by, day=str(doc.instruction_on or ""))
+            day = format_day(doc.instruction_on, lang) if doc.instruction_on else ""
+            line += t("outcomes.line_instruction", lang, by=doc.instruction_by, day=day)
         lines.append(line)
     return lines
