@@ -1,40 +1,60 @@
-"""`lvzhi annual --year 2025 [--json]`: the figures of the committee's annual work report."""
+"""`lvzhi annual --year 2026 [--json] [--xlsx FILE]`: the committee's annual work report
+(履职工作回眸) as the rules file's [[report.heading]] list defines it, heading by heading, then the
+members' reports by type and by committee; `--xlsx` writes the rows behind every figure."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
 from models.db import Database
 
-app = typer.Typer(help="The year in review (年度履职数据).", invoke_without_command=True)
+app = typer.Typer(help="The year in review (履职工作回眸).", invoke_without_command=True)
 
 
 @app.callback()
 def annual(
     year: int = typer.Option(None, "--year", help="Calendar year (default: this year)"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text"),
+    as_json: bool = typer.Option(False, "--json", help="Print every figure by heading key as JSON"),
+    xlsx: Path = typer.Option(None, "--xlsx", help="Also write a workbook: one sheet per heading, the rows behind each number"),
     lang: str = typer.Option(None, "--lang", help="zh or en (default: LOCALE)"),
 ) -> None:
-    """Print the year's figures as text (Chinese by default) or JSON."""
-    from datetime import datetime
-
+    """Print the report's headings as sentences (Chinese by default) or as JSON."""
     from bot.cli import rules_or_exit, settings_or_exit, with_database, year_or_exit
-    from bot.core.i18n import normalize
-    from bot.services.annual import annual_figures, render_text
+    from bot.core.clock import Clock
+    from bot.core.i18n import normalize, t
+    from bot.services.annual import annual_figures
+    from bot.services.year_review import breakdown_text, render_text, write_workbook, year_review
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)
-    wanted = year_or_exit(datetime.now(settings.tz).year if year is None else year, language)
+    now = Clock().now()
+    wanted = year_or_exit(now.astimezone(settings.tz).year if year is None else year, language)
     rules = rules_or_exit(settings, language)
+    if not rules.review.headings:
+        typer.echo(t("year_review.cli_no_headings", language), err=True)
+        raise typer.Exit(2)
 
     async def work(db: Database):  # type: ignore[no-untyped-def]
         async with db.session() as session:
-            return await annual_figures(session, wanted, rules=rules, zone=settings.tz)
+            review = await year_review(session, wanted, rules=rules, zone=settings.tz, now=now)
+            figures = await annual_figures(session, wanted, rules=rules, zone=settings.tz, now=now)
+            rows = None
+            if xlsx is not None:
+                rows = await write_workbook(session, review, xlsx, rules=rules, zone=settings.tz, lang=language, now=now)
+            return review, figures, rows
 
-    figures = with_database(settings, work)
+    review, figures, rows = with_database(settings, work)
     if as_json:
-        typer.echo(json.dumps(figures.as_dict(), ensure_ascii=False, indent=2))
+        data = review.as_dict(language)
+        data["breakdown"] = figures.as_dict()
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        typer.echo(render_text(figures, language, rules))
+        typer.echo(render_text(review, language))
+        typer.echo("")
+        typer.echo(breakdown_text(figures, rules, language))
+    if rows is not None:
+        typer.echo(t("year_review.cli_written", language, path=str(xlsx), sheets=len(rows), rows=sum(rows.values())),
+                   err=as_json)  # fmt: skip

@@ -305,6 +305,21 @@ def render_text(review: YearReview, lang: str) -> str:
     return "\n".join(lines)
 
 
+def breakdown_text(figures: Any, rules: Rules, lang: str) -> str:
+    """After the headings: the members' confirmed reports by type and by committee
+    (bot.services.annual's figures), so the secretariat can check who did what."""
+    lines = [t("year_review.breakdown", lang), t("digest.annual.by_type", lang)]
+    for code, activity in rules.activities.items():
+        lines.append(t("digest.annual.type_row", lang, label=activity.label(lang), n=figures.by_type.get(code, 0)))
+    for code in sorted(set(figures.by_type) - set(rules.activities)):
+        lines.append(t("digest.annual.type_row", lang, label=code, n=figures.by_type[code]))
+    lines.append(t("digest.annual.by_committee", lang))
+    for committee, entry in sorted(figures.by_committee.items(), key=lambda kv: (-kv[1].reports, kv[0])):
+        lines.append(t("digest.annual.committee_row", lang, committee=committee or t("digest.unassigned", lang),
+                       reports=entry.reports, reporting=entry.reporting, members=entry.members))  # fmt: skip
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- what a figure counts, in words
 
 
