@@ -39,6 +39,8 @@ FEATURES: list[str] = [
     "handlers.events",
     "handlers.event_admin",
     "handlers.digest",
+    "handlers.worklog",
+    "handlers.outcomes",
 ]
 
 # Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.

@@ -23,7 +23,9 @@ from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import deadlines as deadline_service
 from bot.services import events as service
+from bot.services import outcomes
 from bot.services.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
+from handlers import event_tags
 from handlers.common import (
     PRIVATE,
     TYPED,
@@ -160,11 +162,12 @@ async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt
         audience=who,
         remind=service.describe_offsets(data.get("remind") or DEFAULT_OFFSETS, lang),
         checkin=t("events.admin.checkin_self" if data.get("self_declared") else "events.admin.checkin_code", lang),
-    )
+    ) + event_tags.card_lines(data, d.rules.review, lang)
     toggle = "events.admin.btn_to_code" if data.get("self_declared") else "events.admin.btn_to_self"
     return summary, keyboard(
         [
             [(t("events.admin.publish", lang), "ne:pub"), (t("events.admin.draft", lang), "ne:draft")],
+            event_tags.card_buttons(lang),  # tags and organiser, for the annual report
             [(t(toggle, lang), "ne:self"), (t("events.admin.cancel", lang), "ne:cancel")],
         ]
     )
@@ -266,8 +269,8 @@ async def got_audience(update: Update, context: Context, member: Member) -> int:
         raise AskAgain("common.stale_button")
     data = _data(context, EV_KEY)
     data.pop("choices", None)
-    if kind == "all":
-        data["audience"] = "all"
+    if kind in service.WHOLE_AUDIENCES:  # everyone, or the staff only: nothing more to choose
+        data["audience"] = kind
         return await _next(update, context, REMIND, lang)
     data["audience_kind"] = kind
     return await _next(update, context, AUDIENCE_VALUE, lang)
@@ -353,6 +356,7 @@ async def confirm(update: Update, context: Context, member: Member) -> int:
             self_declared=bool(data.get("self_declared")),
             create_key=data.get("key"),
         )
+        await outcomes.set_details(session, event, **event_tags.details(data))
         invited = 0
         if choice == "ne:pub":
             invited = await service.publish_once(session, event, now=now, policy=policy(context))
@@ -536,10 +540,11 @@ async def dl_confirm(update: Update, context: Context, member: Member) -> int:
 
 def register(app: Application) -> None:
     minutes = app.bot_data["deps"].settings.dialog_timeout_minutes
+    tag_openers, tag_states, tag_prompts = event_tags.steps(EV_KEY, back=lambda u, c, lang: _next(u, c, CONFIRM, lang))
     newevent = dialog(
         "event_admin",
         timeout_minutes=minutes,
-        prompts=EVENT_PROMPTS,
+        prompts={**EVENT_PROMPTS, **tag_prompts},
         buttons="ne:",
         data_key=EV_KEY,
         fields={"start": START, "end": FINISH, "audience": AUDIENCE_VALUE},
@@ -559,7 +564,8 @@ def register(app: Application) -> None:
                 CallbackQueryHandler(got_audience_value, pattern=r"^ne:av:"),
             ],
             REMIND: [MessageHandler(TYPED, got_remind), CallbackQueryHandler(got_remind, pattern=r"^ne:skip$")],
-            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^ne:(pub|draft|cancel|self)$")],
+            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^ne:(pub|draft|cancel|self)$"), *tag_openers],
+            **tag_states,
         },
         fallbacks=[CommandHandler("cancel", cancel_dialog)],
     )

@@ -34,7 +34,7 @@ from bot.core.refusals import AskAgain
 from bot.services import activities
 from bot.services.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
 from bot.services.outbox import notify_member
-from handlers import uploads
+from handlers import report_quantities, uploads
 from handlers.button_data import button_number
 from handlers.common import (
     PRIVATE,
@@ -193,6 +193,7 @@ async def _photos_prompt(update: Update, context: Context, lang: str) -> Prompt:
 async def _summary_prompt(update: Update, context: Context, lang: str) -> Prompt:
     rows = [
         [(t("report.btn_submit", lang), "rep:ok")],
+        *report_quantities.card_rows(_draft_of(context), deps(context).rules, lang),  # 走访 N 户 …
         [(t("report.btn_fix", lang), "rep:fix"), (t("report.btn_cancel", lang), "rep:cancel")],
     ]
     return summary_text(context, _draft_of(context), lang), keyboard(rows)
@@ -240,7 +241,7 @@ def summary_text(context: Context, draft: dict, lang: str) -> str:
         photos=len(draft.get("photos") or []),
         points=f"{points:g}",
         review=review,
-    )
+    ) + report_quantities.card_lines(draft, rules, lang)
 
 
 async def show_summary(update: Update, context: Context, draft: dict, lang: str) -> int:
@@ -608,6 +609,7 @@ async def submit(update: Update, context: Context, member: Member, draft: dict, 
                 report_id=draft.get("report_id"),
                 submit_key=draft.get("key"),
             )
+            await report_quantities.save(session, report, draft, d.rules, d.clock.now())
     except ReportError as exc:
         # Dialog.refused says why and asks the step the refusal names (a date that left the
         # period, a type no longer in the rules …); after it the summary comes back.
@@ -708,9 +710,10 @@ async def timed_out(update: Update, context: Context) -> None:
 def build_conversation(app: Application) -> ConversationHandler:
     d = app.bot_data["deps"]
     text_menu = PRIVATE & filters.Regex(menu_pattern("menu.report"))
+    qty_openers, qty_states, qty_prompts = report_quantities.steps(step, back=show_summary, data_key=KEY)
     return dialog(
         "report",
-        prompts=PROMPTS,
+        prompts={**PROMPTS, **qty_prompts},
         buttons="rep:",
         data_key=KEY,
         fields={"type": TYPE, "date": DATE, "description": DESCRIPTION, "photos": PHOTOS},
@@ -751,7 +754,9 @@ def build_conversation(app: Application) -> ConversationHandler:
                 CallbackQueryHandler(submit, pattern=r"^rep:ok$"),
                 CallbackQueryHandler(fix_menu, pattern=r"^rep:fix$"),
                 CallbackQueryHandler(fix_part, pattern=r"^rep:fix:(type|date|desc|photos|back)$"),
+                *qty_openers,
             ],
+            **qty_states,
             ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
         fallbacks=[

@@ -26,7 +26,8 @@ TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道
 BODY = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大，资金筹措难，审批环节多。建议区住建局牵头简化审批流程，设立专项补贴。"
 TABLES = (
     "activity_report", "activity_photo", "report_draft", "info_item", "info_author", "info_attachment",
-    "info_event", "event", "invitation", "deadline",
+    "info_event", "event", "invitation", "deadline", "event_tag", "event_guest", "outcome_quantity",
+    "output_document", "work_log",
 )  # fmt: skip
 MEMBER, OTHER, STAFF = 8101, 8102, 8901
 
@@ -156,6 +157,18 @@ def _invitation_press(w: Walker) -> None:
     w.press("📝 请假")
 
 
+async def _held_event(db: Any, deps: Any) -> dict:
+    """An event that took place three days ago, closed out."""
+    async with db.session() as session:
+        event = await events.create_event(
+            session, title="调研协商：养老服务", kind="consultation", starts_at=NOW - timedelta(days=3),
+            now=NOW - timedelta(days=4), rules=deps.rules,
+        )  # fmt: skip
+        await events.publish_event(session, event, now=NOW - timedelta(days=4), policy=policy_from_settings(deps.settings))
+        await events.close_attendance(session, event, now=NOW - timedelta(days=2), rules=deps.rules, zone=deps.settings.tz)
+    return {"event": event.id}
+
+
 WALKS = [
     Walk("report", MEMBER, lambda w: w.say("/report"), "请选择活动类型", [
         Step("type", lambda w: w.say("调研吧"), "请选择活动类型", lambda w: w.press("调研"), "活动是哪一天",
@@ -244,9 +257,39 @@ WALKS = [
              buttons=["经济委员会"]),
         Step("reminders", lambda w: w.say("明天提醒"), "活动前多久提醒", lambda w: w.press("默认"), "请确认",
              buttons=["默认"]),
+        Step("tags", lambda w: w.say("调研协商"), "请点选活动的标签", lambda w: w.press("完成"), "请确认",
+             buttons=["调研协商", "完成"], reach=[(lambda w: w.press("🏷 标签"), "请点选活动的标签")]),
+        Step("organiser", lambda w: w.say("机关"), "由谁主办", lambda w: w.press("机关"), "主办：机关",
+             buttons=["机关", "经济委员会"], reach=[(lambda w: w.press("🏛 主办单位"), "由谁主办")]),
         Step("confirm", lambda w: w.say("发布"), "请确认", lambda w: w.press("保存草稿"), "已保存草稿",
              buttons=["发布并通知", "保存草稿"]),
     ]),
+    Walk("log", STAFF, lambda w: w.say("/log"), "登记哪一类工作", [
+        Step("kind", lambda w: w.say("简讯"), "登记哪一类工作", lambda w: w.press("宣传简讯"), "是哪一天",
+             buttons=["宣传简讯", "请示报告"]),
+        Step("day", lambda w: w.say("明天"), "是哪一天", lambda w: w.say("3月1日"), "数量是多少", buttons=["今天", "昨天"]),
+        Step("count", lambda w: w.say("许多"), "数量是多少", lambda w: w.say("2"), "简要说明", buttons=["1 篇"]),
+        Step("note", lambda w: w.say(long(501)), "简要说明", lambda w: w.say("简讯：全会召开"), "是否被转载",
+             buttons=["跳过"]),
+        Step("mark", lambda w: w.say("是的"), "是否被转载", lambda w: w.press("是"), "请确认", buttons=["是", "否"]),
+        Step("confirm", lambda w: w.say("保存"), "请确认", lambda w: w.press("✅ 保存"), "已登记工作记录",
+             buttons=["✅ 保存"]),
+    ]),
+    Walk("outcome", STAFF, lambda w: w.say(f"/outcome {w.ctx['event']}"), "请点选要登记的内容", [
+        Step("amount", lambda w: w.say("十五"), "请发送建议的数量", lambda w: w.say("15"), "建议：15 条",
+             reach=[(lambda w: w.press("建议"), "请发送建议的数量")]),
+        Step("document kind", lambda w: w.say("协商报告"), "登记哪一类文稿", lambda w: w.press("协商报告"),
+             "请发送协商报告的标题", buttons=["协商报告", "调研报告"], reach=[(lambda w: w.press("📄 文稿"), "登记哪一类文稿")]),
+        Step("document title", lambda w: w.say(long(201)), "请发送协商报告的标题", lambda w: w.say("关于养老服务的协商报告"),
+             "协商报告：《关于养老服务的协商报告》"),
+        Step("instruction", lambda w: w.say(long(121)), "请发送批示领导", lambda w: w.say("区委书记张某"), "区委书记张某批示",
+             reach=[(lambda w: w.press("🖋 批示"), "请发送批示领导")]),
+        Step("guests", lambda w: w.say("、".join(f"领导{i}" for i in range(21))), "请发送参加活动的领导",
+             lambda w: w.say("张某（区委书记）"), "邀请领导：张某（区委书记）",
+             reach=[(lambda w: w.press("👥 邀请领导"), "请发送参加活动的领导")]),
+        Step("card", lambda w: w.say("完成"), "请点选要登记的内容", lambda w: w.press("✅ 完成"), "活动成果已登记",
+             buttons=["建议", "📄 文稿", "✅ 完成"]),
+    ], setup=_held_event),
     Walk("deadline", STAFF, lambda w: w.say("/deadline"), "新建考核截止事项", [
         Step("title", lambda w: w.say(long(121)), "请输入标题", lambda w: w.say("年度社情民意"), "截止日期是哪一天"),
         Step("due", lambda w: w.say("昨天"), "截止日期是哪一天", lambda w: w.say("下周五"), "请选择考核要求"),

@@ -159,6 +159,7 @@ EDIT_CASES = {
                "已退回"),
     "record": ("staff", [("/record", "登记会议出勤"), (("press", "rec:type:plenary"), "会议是哪一天")], "今天",
                "出勤名单"),
+    "worklog": ("staff", [("/log", "登记哪一类工作"), (("press", "lg:k:briefing"), "是哪一天")], "昨天", "数量是多少"),
 }
 
 

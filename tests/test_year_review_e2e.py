@@ -220,9 +220,17 @@ async def test_a_year_entered_the_ordinary_way_gives_each_figure_of_the_report(e
     await expect_reply(staff, lambda: staff.press("ne:skip"), "请哪些委员参加")
     await expect_reply(staff, lambda: staff.press("ne:a:all"), "活动前多久提醒")
     summary = await expect_reply(staff, lambda: staff.press("ne:skip"), "请确认")
+    tags = await expect_reply(staff, lambda: staff.press("ne:tags", summary), "请点选活动的标签")
+    staff.press("ne:tg:sector_studio", tags)
+    await emu.wait_for(lambda: "✓ 界别委员工作室" in str([m for m in staff.messages() if m["message_id"] == tags["message_id"]]),
+                       30, what="the tag ticked")  # fmt: skip
+    summary = await expect_reply(staff, lambda: staff.press("ne:tg:done", tags), "请确认")
+    organisers = await expect_reply(staff, lambda: staff.press("ne:org", summary), "由谁主办")
+    summary = await expect_reply(staff, lambda: staff.press(inline_buttons(organisers)["文史委员会"], organisers), "请确认")
+    assert "标签：界别委员工作室" in summary["text"] and "主办：文史委员会" in summary["text"]
     done = await expect_reply(staff, lambda: staff.press("ne:pub", summary), "已发布活动")
-    year.event(8, id=_number(done["text"]), title="民主监督：营商环境", kind="supervision", start=sh(8, 18, 14, 30), tags=set(), guests=[],
-               staff_only=False, code=_code(done["text"]))  # fmt: skip
+    year.event(8, id=_number(done["text"]), title="民主监督：营商环境", kind="supervision", start=sh(8, 18, 14, 30),
+               tags={"界别委员工作室"}, guests=[], staff_only=False, code=_code(done["text"]))  # fmt: skip
 
     # ---- 社情民意 submitted in the chat, moved through /inbox
     clock.frozen = sh(3, 2)
@@ -260,7 +268,7 @@ async def test_a_year_entered_the_ordinary_way_gives_each_figure_of_the_report(e
     # ---- outcomes, documents and 批示 on the command line
     clock.frozen = sh(9, 1)
     for key, specs in (((1,), ["建议=5"]), ((2,), ["建议=3"]), ((2,), ["建议=4"]), ((3,), ["问题=6"]),
-                       ((5,), ["走访=30", "办实事=2"]), ((7,), ["建议=9"]), ((8,), ["建议=7"])):  # fmt: skip
+                       ((5,), ["走访=30", "办实事=2"]), ((7,), ["建议=9"])):  # fmt: skip
         args = [a for spec in specs for a in ("-q", spec)]
         await cli("events", "outcome", str(year.events[key[0]]["id"]), *args)
         codes = {"建议": "suggestions", "问题": "problems", "走访": "households", "办实事": "deeds"}
@@ -285,6 +293,8 @@ async def test_a_year_entered_the_ordinary_way_gives_each_figure_of_the_report(e
     await expect_reply(visitor, lambda: visitor.press("rep:day:1"), "第 3 步")
     await expect_reply(visitor, lambda: visitor.send_text("走访慰问辖区困难群众十二户，送去慰问品和慰问金。"), "第 4 步")
     await expect_reply(visitor, lambda: visitor.press("rep:photos:done"), "类型：")
+    await expect_reply(visitor, lambda: visitor.press("rep:qty:households"), "请发送走访的数量")
+    await expect_reply(visitor, lambda: visitor.send_text("12"), "走访：12 户")
     await expect_reply(visitor, lambda: visitor.press("rep:ok"), t("report.after_submit", "zh"))
     async with db.session() as session:
         report = (await session.exec(select(ActivityReport).where(ActivityReport.source_key.is_(None)))).one()
@@ -296,19 +306,34 @@ async def test_a_year_entered_the_ordinary_way_gives_each_figure_of_the_report(e
             return (await session.get(ActivityReport, report.id)).status == "confirmed"  # type: ignore[union-attr]
 
     await until(confirmed, "the report confirmed in /review")
-    await cli("events", "outcome", "--report", str(report.id), "-q", "走访=12")
+    await cli("events", "outcome", "--report", str(report.id), "-q", "办实事=3")  # the secretariat adds one
     year.reports.append({"name": "丁欣怡", "type": "service"})
-    year.quantities[("report", report.id)] = {"households": 12}
+    year.quantities[("report", report.id)] = {"households": 12, "deeds": 3}
+
+    # ---- the supervision's suggestions in the chat (/outcome)
+    card = await expect_reply(staff, lambda: staff.send_text(f"/outcome {year.events[8]['id']}"), "请点选要登记的内容")
+    await expect_reply(staff, lambda: staff.press("oc:q:suggestions", card), "请发送建议的数量")
+    card = await expect_reply(staff, lambda: staff.send_text("7"), "建议：7 条")
+    await expect_reply(staff, lambda: staff.press("oc:done", card), t("outcomes.chat.done", "zh"))
+    year.quantities[("event", 8)] = {"suggestions": 7}
 
     # ---- the committee's own work log
     clock.frozen = sh(12, 9)
     for kind, day, count, marked in [("宣传简讯", "2026-02-01", 1, True), ("宣传简讯", "2026-02-09", 1, False),
                                      ("宣传简讯", "2026-03-09", 2, True), ("请示报告", "2026-04-01", 3, False),
                                      ("请示报告", "2025-12-31", 5, False), ("接待考察", "2026-05-05", 2, False),
-                                     ("出版编纂", "2026-10-10", 1, False)]:  # fmt: skip
+                                     ]:  # fmt: skip
         await cli("log", "add", "--kind", kind, "--date", day, "--count", str(count), *(["--marked"] if marked else []),
                   "--note", f"{kind}{day}")  # fmt: skip
         year.log.append({"kind": kind, "year": int(day[:4]), "count": count, "marked": marked})
+    # and one in the chat (/log)
+    await expect_reply(staff, lambda: staff.send_text("/log"), "登记哪一类工作")
+    await expect_reply(staff, lambda: staff.press("lg:k:publication"), "是哪一天")
+    await expect_reply(staff, lambda: staff.send_text("10月10日"), "数量是多少")
+    await expect_reply(staff, lambda: staff.press("lg:n:1"), "简要说明")
+    card = await expect_reply(staff, lambda: staff.send_text("《区政协志（2016—2025）》"), "请确认")
+    await expect_reply(staff, lambda: staff.press("lg:ok", card), "已登记工作记录")
+    year.log.append({"kind": "出版编纂", "year": 2026, "count": 1, "marked": False})
 
     # ---- the report, on 10 December
     clock.frozen = REPORT_AT

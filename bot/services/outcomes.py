@@ -198,7 +198,7 @@ def parse_quantities(specs: list[str], review: ReviewRules) -> dict[str, int]:
     return out
 
 
-async def _open_event(session: AsyncSession, event_id: int) -> Event:
+async def open_event(session: AsyncSession, event_id: int) -> Event:
     event = await session.get(Event, event_id)
     if event is None:
         raise OutcomeError("no_event", id=event_id)
@@ -228,7 +228,7 @@ async def set_quantity(
     if (event_id is None) == (report_id is None):
         raise ValueError("a quantity belongs to one event or one report")
     if event_id is not None:
-        await _open_event(session, event_id)
+        await open_event(session, event_id)
         owner = col(OutcomeQuantity.event_id) == event_id
     else:
         report = await session.get(ActivityReport, report_id)
@@ -284,7 +284,7 @@ async def add_document(
     if kind not in rules.review.documents:
         kind = document_kind(kind, rules.review)
     title = check_title(title)
-    event = await _open_event(session, event_id) if event_id is not None else None
+    event = await open_event(session, event_id) if event_id is not None else None
     day = on_date or (local(event.starts_at, zone).date() if event is not None else local(now, zone).date())
     same = (
         await session.exec(
@@ -379,3 +379,15 @@ def describe_outcomes(outcomes: EventOutcomes, review: ReviewRules, lang: str) -
             line += t("outcomes.line_instruction", lang, by=doc.instruction_by, day=day)
         lines.append(line)
     return lines
+
+
+async def recent_events(session: AsyncSession, *, now: datetime, limit: int = 8) -> list[Event]:
+    """Events that have taken place (started by `now`, not cancelled), newest first: the ones whose
+    outcomes the secretariat records."""
+    query = (
+        select(Event)
+        .where(col(Event.status).in_(["published", "closed"]), col(Event.starts_at) <= to_db(now))
+        .order_by(col(Event.starts_at).desc(), col(Event.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
