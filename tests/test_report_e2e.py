@@ -185,7 +185,7 @@ async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock
         await expect_reply(user, lambda: user.send_text("11月3日"), "第 3 步")
         notice = t("report.timeout_kept", "zh", minutes=0.02)
         await emu.wait_for(
-            lambda: notice in user.texts(), timeout=10, what="the timeout notice via the outbox"
+            lambda: notice in user.texts(), what="the timeout notice via the outbox"
         )
         (draft,) = await _rows(db, ReportDraft)
         assert draft.member_id == member.id
@@ -219,7 +219,7 @@ async def test_a_dialog_open_at_a_restart_still_times_out_with_its_notice(emu, d
     settings.dialog_timeout_minutes = 0.01
     async with running(make_deps(settings, db, clock), poll_timeout=1):
         notice = t("report.timeout_kept", "zh", minutes=0.01)
-        await emu.wait_for(lambda: notice in user.texts(), timeout=10, what="the timeout notice after the restart")
+        await emu.wait_for(lambda: notice in user.texts(), what="the timeout notice after the restart")
         (draft,) = await _rows(db, ReportDraft)
         assert draft.data["type"] == "study"
         # the dialog is over: a typed date is not taken as an answer any more

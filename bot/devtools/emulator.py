@@ -51,6 +51,9 @@ __all__ = ["ApiError", "BotApiEmulator", "Call", "EmuUser", "DEFAULT_PHOTO", "pa
 
 log = logging.getLogger(__name__)
 
+# How long a wait_for waits by default: it returns as soon as what it waits for happens, so only a
+# failing test waits this long; generous because a loaded machine can be slow to start a bot.
+WAIT_SECONDS = 30.0
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile refuses bigger files, like the real cloud Bot API
@@ -424,7 +427,7 @@ class EmuUser:
         with self.emu._lock:
             return _clone(self.emu._chat(self.id).keyboard)
 
-    async def wait_for_messages(self, n: int, timeout: float = 5.0) -> list[dict]:  # noqa: ASYNC109
+    async def wait_for_messages(self, n: int, timeout: float = WAIT_SECONDS) -> list[dict]:  # noqa: ASYNC109
         """Wait until the bot has >= n messages in this chat; returns them."""
         await self.emu.wait_for(
             lambda: len(self.messages()) >= n, timeout, what=f"{n} bot messages to {self.id}"
@@ -1002,7 +1005,7 @@ class BotApiEmulator:
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - an explicit timeout is the point of this helper
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - an explicit timeout is the point of this helper
         what: str | None = None,
     ) -> None:
         """Poll ``predicate`` until true; AssertionError with recent calls on timeout."""
