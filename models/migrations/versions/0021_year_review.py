@@ -1,21 +1,14 @@
 """year review: event organiser, tags, guests, outcomes (quantities, documents) and the work log
 
 Revision ID: 0021_year_review
-Revises: every head before it
+Revises: 0016_one_history
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_year_review"
-down_revision = (
-    "0010_digest",
-    "0011_report_submit_key",
-    "0012_event_create_key",
-    "0013_also_member",
-    "0013_event_checkin",
-    "0015_info_bigrams",
-)
+down_revision = "0016_one_history"
 branch_labels = None
 depends_on = None
 
