@@ -7,6 +7,9 @@ numbers (which must come out identical).
 
 district: 300 members, 10 years (≈150,000 activity reports, 30,000 社情民意, 5,000 events with attendance)
 province: 10,000 members, one year (≈500,000 reports, 100,000 社情民意, 5,000 events)
+Both with what the year in review counts: tags, organisers, guests and quantities of the events (some
+for the staff only), quantities on members' reports, documents with 批示, the work log (3,000 /
+5,000 entries), 社情民意 adopted higher up and transferred to the hotline or departments.
 
 Generated databases are cached (bench/.cache/<scale>.db, PostgreSQL database lvzhi_bench_<scale>)
 and rebuilt when GENERATOR_VERSION changes. Each measurement runs in a subprocess of its own, so
@@ -36,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 PG_ADMIN = os.environ.get("LVZHI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 12, 8, 9, 0, tzinfo=ZONE).astimezone(UTC)  # Monday 09:00: the digest of 2025-W49
@@ -461,7 +464,99 @@ def generate_rows(scale: Scale, rules) -> dict[str, tuple[list[str], list[tuple]
         ["id", "title", "due_on", "requirement", "status", "created_by", "created_at"],
         deadlines,
     )
+    _review_rows(tables, scale, rules, first_day, span)
     return tables
+
+
+def _review_rows(tables: dict, scale: Scale, rules, first_day: date, span: int) -> None:  # type: ignore[no-untyped-def]
+    """What the year in review counts, added to the generated tables with a generator of its own."""
+    rng = random.Random(20260101 + scale.members)
+    review = rules.review
+    tags, quantities = list(review.tags), list(review.quantities)
+    organisers = list(review.organisers)
+    columns, events = tables["event"]
+    at = {name: i for i, name in enumerate(columns)}
+    staff_events: set[int] = set()
+    rows, tag_rows, guest_rows, quantity_rows, documents = [], [], [], [], []
+    for row in events:
+        row = list(row)
+        event_id, status = row[at["id"]], row[at["status"]]
+        organiser = rng.choice(organisers) if rng.random() < 0.4 else None
+        unit = rng.choice(COMMITTEES) if organiser and review.organisers[organiser].committee else None
+        if rng.random() < 0.03:
+            row[at["audience_kind"]] = "staff"
+            staff_events.add(event_id)
+        rows.append((*row, organiser, unit))
+        for tag in rng.sample(tags, rng.choice([0, 1, 1, 2])):
+            tag_rows.append((event_id, tag))
+        if rng.random() < 0.25:
+            for position in range(rng.randrange(1, 4)):
+                guest_rows.append((len(guest_rows) + 1, event_id, f"领导{rng.randrange(40)}", position))
+        if rng.random() < 0.4:
+            for code in rng.sample(quantities, rng.choice([1, 1, 2])):
+                quantity_rows.append((len(quantity_rows) + 1, event_id, None, code, rng.randrange(1, 40), None,
+                                      row[at["starts_at"]]))  # fmt: skip
+        kind = row[at["kind"]]
+        if status != "cancelled" and kind in ("consultation", "research", "inspection") and rng.random() < 0.15:
+            day = (row[at["starts_at"]] + timedelta(hours=8)).date()
+            instructed = rng.random() < 0.3
+            documents.append((len(documents) + 1, event_id, "consult_report" if kind == "consultation" else
+                              "research_report", f"报告{event_id}", day, "区委书记" if instructed else None,
+                              day + timedelta(days=10) if instructed else None, None, None,
+                              row[at["starts_at"]]))  # fmt: skip
+    tables["event"] = ([*columns, "organiser", "organiser_unit"], rows)
+    # staff-only events invite the secretariat (members 1–5), not members
+    inv_columns, invitations = tables["invitation"]
+    kept = [inv for inv in invitations if inv[1] not in staff_events]
+    next_id = max((inv[0] for inv in invitations), default=0)
+    status_of = {row[at["id"]]: (row[at["status"]], row[at["starts_at"]]) for row in rows}
+    for event_id in sorted(staff_events):
+        status, starts = status_of[event_id]
+        for member in range(1, 6):
+            next_id += 1
+            present = status == "closed" and rng.random() < 0.8
+            kept.append((next_id, event_id, member, "attend", None, None, starts if present else None, None,
+                         ("present" if present else "absent") if status == "closed" else None,
+                         starts - timedelta(days=7)))  # fmt: skip
+    tables["invitation"] = (inv_columns, kept)
+    # members' own reports with a quantity their type allows
+    report_columns, reports = tables["activity_report"]
+    col = {name: i for i, name in enumerate(report_columns)}
+    allowed = {code: [q for q, spec in review.quantities.items() if code in spec.report_types] for code in rules.activities}
+    for report in reports:
+        if allowed.get(report[col["type_code"]]) and rng.random() < 0.2:
+            quantity_rows.append((len(quantity_rows) + 1, None, report[col["id"]], rng.choice(allowed[report[col["type_code"]]]),
+                                  rng.randrange(1, 20), None, report[col["submitted_at"]]))  # fmt: skip
+    for _ in range(scale.years * 20):  # the committee's own documents
+        day = first_day + timedelta(days=rng.randrange(span))
+        documents.append((len(documents) + 1, None, rng.choice(list(review.documents)), f"文稿{len(documents)}", day,
+                          None, None, None, None, datetime.combine(day, datetime.min.time())))  # fmt: skip
+    log_rows = []
+    kinds = list(review.log_kinds)
+    for i in range(1, (3_000 if scale.years > 1 else 5_000) + 1):
+        kind = rng.choice(kinds)
+        day = first_day + timedelta(days=rng.randrange(span))
+        marked = bool(review.log_kinds[kind].mark_zh) and rng.random() < 0.35
+        log_rows.append((i, kind, day, rng.randrange(1, 6), f"记录{i}", marked, None, None,
+                         datetime.combine(day, datetime.min.time())))  # fmt: skip
+    # 社情民意: the hotline or a department for each transfer; some items adopted higher up
+    step_columns, steps = tables["info_event"]
+    reported = sorted({st[1] for st in steps if st[2] == "reported"})
+    new_steps = [(*st[:5], ("12345热线" if rng.random() < 0.5 else "区住建局") if st[2] == "transferred" else st[5], *st[6:])
+                 for st in steps]  # fmt: skip
+    last = {st[1]: st[8] for st in steps}
+    for item in rng.sample(reported, len(reported) // 10):
+        new_steps.append((len(new_steps) + 1, item, "adopted", None, rng.choice(LEVELS[1:]), None, None, None,
+                          last[item]))  # fmt: skip
+    tables["info_event"] = (step_columns, new_steps)
+    tables["event_tag"] = (["event_id", "tag"], tag_rows)
+    tables["event_guest"] = (["id", "event_id", "name", "position"], guest_rows)
+    tables["outcome_quantity"] = (["id", "event_id", "report_id", "code", "amount", "recorded_by", "recorded_at"],
+                                  quantity_rows)  # fmt: skip
+    tables["output_document"] = (["id", "event_id", "kind", "title", "on_date", "instruction_by", "instruction_on",
+                                  "note", "recorded_by", "created_at"], documents)  # fmt: skip
+    tables["work_log"] = (["id", "kind", "on_date", "count", "note", "marked", "recorded_by", "entry_key",
+                           "created_at"], log_rows)  # fmt: skip
 
 
 ORDER = [
@@ -473,6 +568,11 @@ ORDER = [
     "event",
     "invitation",
     "deadline",
+    "event_tag",
+    "event_guest",
+    "outcome_quantity",
+    "output_document",
+    "work_log",
 ]
 
 
@@ -581,6 +681,12 @@ async def sql_annual(session, rules):  # type: ignore[no-untyped-def]
     return (await annual_figures(session, YEAR, rules=rules, zone=ZONE, now=NOW)).as_dict()
 
 
+async def sql_review(session, rules):  # type: ignore[no-untyped-def]
+    from bot.services.year_review import year_review
+
+    return (await year_review(session, YEAR, rules=rules, zone=ZONE, now=NOW)).as_dict()
+
+
 async def sql_members(session, rules):  # type: ignore[no-untyped-def]
     import tempfile
 
@@ -609,11 +715,16 @@ class Everything:
             ActivityReport,
             Deadline,
             Event,
+            EventGuest,
+            EventTag,
             InfoAuthor,
             InfoEvent,
             InfoItem,
             Invitation,
             Member,
+            OutcomeQuantity,
+            OutputDocument,
+            WorkLogEntry,
         )
 
         async def rows(model):  # type: ignore[no-untyped-def]
@@ -627,6 +738,11 @@ class Everything:
         self.events = await rows(Event)
         self.invitations = await rows(Invitation)
         self.deadlines = await rows(Deadline)
+        self.tags = await rows(EventTag)
+        self.guests = await rows(EventGuest)
+        self.quantities = await rows(OutcomeQuantity)
+        self.documents = await rows(OutputDocument)
+        self.log = await rows(WorkLogEntry)
         self.member = {m.id: m for m in self.members}
         return self
 
@@ -976,12 +1092,92 @@ def naive_annual(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
     return out.as_dict()
 
 
+def naive_review(data: Everything, rules) -> dict:  # type: ignore[no-untyped-def]
+    """The year in review's figures, each heading of the rules file counted in Python."""
+    from bot.services.figures import Period
+    from bot.services.year_review import INFO_KINDS, HeadingResult, YearReview
+
+    period = Period.of_year(YEAR, ZONE)
+    in_days = lambda day: period.first_day <= day < period.end_day  # noqa: E731
+    is_member = {m.id: m.role == "member" or bool(m.also_member) for m in data.members}
+    tags: dict[int, set[str]] = defaultdict(set)
+    for row in data.tags:
+        tags[row.event_id].add(row.tag)
+    guests: dict[int, int] = defaultdict(int)
+    for row in data.guests:
+        guests[row.event_id] += 1
+    held = [e for e in data.events if naive_held(e, period.db_start, period.db_end)]
+    reports = [r for r in data.reports if r.status == "confirmed" and in_days(r.activity_date)
+               and r.attendance not in ("leave", "absent") and is_member.get(r.member_id)]  # fmt: skip
+
+    def events_of(f) -> list:  # type: ignore[no-untyped-def]
+        return [e for e in held if (not f.kinds or e.kind in f.kinds) and (not f.tags or tags[e.id] & set(f.tags))
+                and (not f.organisers or e.organiser in f.organisers) and (not f.units or e.organiser_unit in f.units)
+                and (f.audience != "staff" or e.audience_kind == "staff")
+                and (f.audience != "members" or e.audience_kind != "staff")
+                and (not f.with_guests or guests[e.id] > 0)]  # fmt: skip
+
+    def present(f) -> list:  # type: ignore[no-untyped-def]
+        chosen = {e.id: e for e in events_of(f)}
+        return [i for i in data.invitations if i.event_id in chosen and naive_attended(i)
+                and (chosen[i.event_id].audience_kind == "staff" or is_member.get(i.member_id))]  # fmt: skip
+
+    def reports_of(f) -> list:  # type: ignore[no-untyped-def]
+        return [r for r in reports if not f.types or r.type_code in f.types]
+
+    def value(f):  # type: ignore[no-untyped-def]
+        if f.count == "events":
+            return len(events_of(f))
+        if f.count == "attendances":
+            return len(present(f))
+        if f.count == "attendees":
+            return len({i.member_id for i in present(f)})
+        if f.count == "guests":
+            return sum(guests[e.id] for e in events_of(f))
+        if f.count == "reports":
+            return len(reports_of(f))
+        if f.count == "reporters":
+            return len({r.member_id for r in reports_of(f)})
+        if f.count == "quantity":
+            events = {e.id for e in events_of(f)} if "events" in f.sources else set()
+            owned = {r.id for r in reports_of(f)} if "reports" in f.sources else set()
+            return sum(q.amount for q in data.quantities if q.code == f.quantity
+                       and (q.event_id in events or q.report_id in owned))  # fmt: skip
+        if f.count == "documents":
+            return sum(1 for d in data.documents if d.kind in f.documents and in_days(d.on_date)
+                       and (not f.instructed or d.instruction_by is not None))  # fmt: skip
+        if f.count == "log":
+            return sum(e.count for e in data.log if e.kind in f.log and in_days(e.on_date) and (e.marked or not f.marked))
+        if f.count == "info":
+            return len({s.item_id for s in data.steps if s.kind == INFO_KINDS[f.info]
+                        and period.db_start <= s.at < period.db_end and (not f.levels or s.level in f.levels)
+                        and (f.target != "hotline" or "12345" in (s.target or ""))
+                        and (f.target != "departments" or "12345" not in (s.target or ""))})  # fmt: skip
+        if f.count == "roster":
+            serving = [m for m in data.members if m.active and is_member[m.id]]
+            if f.roster == "serving":
+                return len(serving)
+            if f.roster == "bound":
+                return sum(1 for m in serving if m.telegram_user_id is not None)
+            mark = rules.assessment.pass_mark if f.roster == "passed" else rules.assessment.excellent_mark
+            totals = naive_points(data, period, rules)
+            return sum(1 for m in serving if totals.get(m.id, 0.0) >= mark)
+        return None  # proposals
+
+    out = YearReview(year=YEAR)
+    for heading in rules.review.headings:
+        out.headings.append(HeadingResult(heading, {f.name: value(f) for f in heading.figures}))
+    return out.as_dict()
+
+
 async def naive(operation: str, session, rules):  # type: ignore[no-untyped-def]
     data = await Everything().load(session)
     if operation == "digest":
         return naive_digest(data, rules)
     if operation == "annual":
         return naive_annual(data, rules)
+    if operation == "review":
+        return naive_review(data, rules)
     return naive_members(data, rules)
 
 
@@ -1027,7 +1223,8 @@ def measure(operation: str, impl: str, url: str) -> None:
                 started = time.perf_counter()
                 async with db.session() as session:
                     if impl == "sql":
-                        fn = {"digest": sql_digest, "annual": sql_annual, "members": sql_members}[operation]
+                        fn = {"digest": sql_digest, "annual": sql_annual, "review": sql_review,
+                              "members": sql_members}[operation]  # fmt: skip
                         result = await fn(session, rules)
                     else:
                         result = await naive(operation, session, rules)
@@ -1063,6 +1260,12 @@ def summary(operation: str, result) -> str:  # type: ignore[no-untyped-def]
         return (
             f"{sum(result['by_type'].values())} participations, {result['info_collected']} info, "
             f"{result['events_held']} events, {result['passed']} passed"
+        )
+    if operation == "review":
+        figures = {key: h["figures"] for key, h in result["headings"].items()}
+        return (
+            f"{len(figures)} headings, {sum(len(f) for f in figures.values())} figures: consultation {figures['consultation']}, "
+            f"service {figures['service']}, publicity {figures['publicity']}, info upward {figures['info']['upward']}"
         )
     return f"{len(result)} members, {sum(1 for r in result if r['passed'])} passed"
 
@@ -1116,7 +1319,7 @@ def main() -> None:
             )
             if url is None:
                 continue
-            for operation in ("digest", "annual", "members"):
+            for operation in ("digest", "annual", "review", "members"):
                 fast = run_measurement(operation, "sql", url)
                 slow = run_measurement(operation, "naive", url)
                 same = fast["hash"] == slow["hash"]
@@ -1137,7 +1340,7 @@ def main() -> None:
     print("\nnumbers (identical in both versions):")
     print("\n".join(lines))
     print(
-        f"\ntargets: digest and annual < {TARGETS['district']:.0f} s (district), < {TARGETS['province']:.0f} s "
+        f"\ntargets: digest, annual and review < {TARGETS['district']:.0f} s (district), < {TARGETS['province']:.0f} s "
         f"(province); peak memory (VmHWM of the measuring process) < {PEAK_TARGET_MB} MB"
     )
     if failures:

@@ -128,11 +128,15 @@ def report_conditions(figure: Figure, scope: Scope) -> list[ColumnElement[bool]]
 
 
 def quantity_conditions(figure: Figure, scope: Scope) -> list[ColumnElement[bool]]:
+    """Quantities of matching events and of matching members' reports. Each quantity row looks up
+    its own owner (EXISTS by primary key): the quantities are few, the reports of a province many."""
     owners = []
     if "events" in figure.sources:
-        owners.append(OQ.event_id.in_(select(EV.id).where(*event_conditions(figure, scope))))
+        owner = select(EV.id).where(EV.id == OQ.event_id, *event_conditions(figure, scope)).correlate(OQT)
+        owners.append(and_(OQ.event_id.is_not(None), owner.exists()))
     if "reports" in figure.sources:
-        owners.append(OQ.report_id.in_(select(AR.id).where(*report_conditions(figure, scope))))
+        owner = select(AR.id).where(AR.id == OQ.report_id, *report_conditions(figure, scope)).correlate(OQT)
+        owners.append(and_(OQ.report_id.is_not(None), owner.exists()))
     return [OQ.code == figure.quantity, or_(*owners) if owners else false()]
 
 
