@@ -25,7 +25,7 @@ def annual(
     from bot.cli import rules_or_exit, settings_or_exit, with_database, year_or_exit
     from bot.core.clock import Clock
     from bot.core.i18n import normalize, t
-    from bot.services.annual import annual_figures
+    from bot.services.annual import reports_breakdown
     from bot.services.year_review import breakdown_text, render_text, write_workbook, year_review
 
     settings = settings_or_exit()
@@ -40,7 +40,7 @@ def annual(
     async def work(db: Database):  # type: ignore[no-untyped-def]
         async with db.session() as session:
             review = await year_review(session, wanted, rules=rules, zone=settings.tz, now=now)
-            figures = await annual_figures(session, wanted, rules=rules, zone=settings.tz, now=now)
+            figures = await reports_breakdown(session, wanted, zone=settings.tz)
             rows = None
             if xlsx is not None:
                 rows = await write_workbook(session, review, xlsx, rules=rules, zone=settings.tz, lang=language, now=now)

@@ -102,17 +102,8 @@ async def annual_figures(
         ).one()
     )
 
-    in_year = (
-        of_members(AR.member_id),
-        AR.status == CONFIRMED,
-        AR.activity_date >= period.first_day,
-        AR.activity_date < period.end_day,
-        took_part(),
-    )
-    for code, n in (
-        await session.exec(select(AR.type_code, func.count()).where(*in_year).group_by(AR.type_code))
-    ).all():
-        out.by_type[code] = int(n)
+    in_year = _reports_in(period)
+    out.by_type = await _by_type(session, period)
 
     ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
     held = (held_in(ev, period, now or datetime.now(UTC)),)
@@ -161,19 +152,7 @@ async def annual_figures(
         stats.feedback,
     )
 
-    committees = select(MB.committee, func.count()).where(Member.is_active_member).group_by(MB.committee)
-    for committee, n in (await session.exec(committees)).all():
-        out.by_committee.setdefault(committee or "", CommitteeFigures()).members += int(n)
-    reports = (
-        select(MB.committee, func.count(), func.count(distinct(AR.member_id)))
-        .select_from(ART)
-        .join(MBT, MB.id == AR.member_id)
-        .where(*in_year)  # the same took-part rule as the figures by type: the totals agree
-        .group_by(MB.committee)
-    )
-    for committee, n, reporting in (await session.exec(reports)).all():
-        entry = out.by_committee.setdefault(committee or "", CommitteeFigures())
-        entry.reports, entry.reporting = int(n), int(reporting)
+    out.by_committee = await _by_committee(session, period)
 
     points = member_points_query(period, rules).where(MB.active.is_(True)).subquery("points")
     passed, excellent = (
@@ -186,6 +165,56 @@ async def annual_figures(
     ).one()
     out.passed, out.excellent = int(passed or 0), int(excellent or 0)
     return out
+
+
+def _reports_in(period: Period) -> tuple:
+    """Members' confirmed reports of the period that show they took part."""
+    return (
+        of_members(AR.member_id),
+        AR.status == CONFIRMED,
+        AR.activity_date >= period.first_day,
+        AR.activity_date < period.end_day,
+        took_part(),
+    )
+
+
+async def _by_type(session: AsyncSession, period: Period) -> dict[str, int]:
+    query = select(AR.type_code, func.count()).where(*_reports_in(period)).group_by(AR.type_code)
+    return {code: int(n) for code, n in (await session.exec(query)).all()}
+
+
+async def _by_committee(session: AsyncSession, period: Period) -> dict[str, CommitteeFigures]:
+    out: dict[str, CommitteeFigures] = {}
+    committees = select(MB.committee, func.count()).where(Member.is_active_member).group_by(MB.committee)
+    for committee, n in (await session.exec(committees)).all():
+        out.setdefault(committee or "", CommitteeFigures()).members += int(n)
+    reports = (
+        select(MB.committee, func.count(), func.count(distinct(AR.member_id)))
+        .select_from(ART)
+        .join(MBT, MB.id == AR.member_id)
+        .where(*_reports_in(period))  # the same took-part rule as the figures by type: the totals agree
+        .group_by(MB.committee)
+    )
+    for committee, n, reporting in (await session.exec(reports)).all():
+        entry = out.setdefault(committee or "", CommitteeFigures())
+        entry.reports, entry.reporting = int(n), int(reporting)
+    return out
+
+
+@dataclass
+class Breakdown:
+    """Members' confirmed reports by type and by committee (the annual report's appendix)."""
+
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_committee: dict[str, CommitteeFigures] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+async def reports_breakdown(session: AsyncSession, year: int, *, zone: tzinfo) -> Breakdown:
+    period = Period.of_year(year, zone)
+    return Breakdown(by_type=await _by_type(session, period), by_committee=await _by_committee(session, period))
 
 
 def render_text(figures: AnnualFigures, lang: str, rules: Rules) -> str:

@@ -289,6 +289,7 @@ async def year_review(
     out = YearReview(year=year)
     roster_wanted = {f.roster for h in rules.review.headings for f in h.figures if f.count == "roster"}
     roster_row = None
+    reports_of: dict[tuple[str, ...], tuple[int, int]] = {}  # types -> (reports, reporters): one scan each
     for heading in rules.review.headings:
         result = HeadingResult(heading)
         for figure in heading.figures:
@@ -296,6 +297,12 @@ async def year_review(
                 if roster_row is None:
                     roster_row = (await session.exec(roster_aggregate(scope, roster_wanted))).one()  # type: ignore[call-overload]
                 result.figures[figure.name] = int(getattr(roster_row, figure.roster or "serving") or 0)
+            elif figure.count in ("reports", "reporters"):
+                if figure.types not in reports_of:
+                    both = select(func.count(), func.count(distinct(AR.member_id))).where(*report_conditions(figure, scope))
+                    n, people = (await session.exec(both)).one()  # type: ignore[call-overload]
+                    reports_of[figure.types] = (int(n or 0), int(people or 0))
+                result.figures[figure.name] = reports_of[figure.types][0 if figure.count == "reports" else 1]
             else:
                 result.figures[figure.name] = await figure_value(session, figure, scope)
         out.headings.append(result)
@@ -311,7 +318,7 @@ def render_text(review: YearReview, lang: str) -> str:
 
 def breakdown_text(figures: Any, rules: Rules, lang: str) -> str:
     """After the headings: the members' confirmed reports by type and by committee
-    (bot.services.annual's figures), so the secretariat can check who did what."""
+    (bot.services.annual.reports_breakdown), so the secretariat can check who did what."""
     lines = [t("year_review.breakdown", lang), t("digest.annual.by_type", lang)]
     for code, activity in rules.activities.items():
         lines.append(t("digest.annual.type_row", lang, label=activity.label(lang), n=figures.by_type.get(code, 0)))
