@@ -744,6 +744,8 @@ class Everything:
         self.documents = await rows(OutputDocument)
         self.log = await rows(WorkLogEntry)
         self.member = {m.id: m for m in self.members}
+        # who counts as a 委员 (Member.is_member): staff only when the roster says they are one too
+        self.is_member = {m.id: m.role == "member" or bool(m.also_member) for m in self.members}
         return self
 
 
@@ -829,7 +831,8 @@ def naive_shortfall(data: Everything, requirements: list[dict], period, rules): 
     from bot.services.figures import Shortfall
 
     met = [naive_meets(data, r, period, rules) for r in requirements]
-    failing = sorted((m.name, m.id) for m in data.members if m.active and any(m.id not in s for s in met))
+    failing = sorted((m.name, m.id) for m in data.members
+                     if m.active and data.is_member[m.id] and any(m.id not in s for s in met))  # fmt: skip
     return Shortfall(count=len(failing), names=[name for name, _ in failing[:10]])
 
 
@@ -864,7 +867,7 @@ def naive_week(data: Everything, week):  # type: ignore[no-untyped-def]
     start, end = period.db_start, period.db_end
     out = WeekNumbers()
     for r in data.reports:
-        if start <= r.submitted_at < end:
+        if start <= r.submitted_at < end and data.is_member[r.member_id] and r.attendance not in ("leave", "absent"):
             m = data.member[r.member_id]
             ok = 1 if r.status == "confirmed" else 0
             for table, key in (
@@ -881,14 +884,16 @@ def naive_week(data: Everything, week):  # type: ignore[no-untyped-def]
     out.info_submitted = stats["kinds"].get("submitted", 0)
     out.info_accepted = stats["kinds"].get("accepted", 0)
     out.info_transferred = stats["kinds"].get("transferred", 0)
+    out.info_instructions = stats["kinds"].get("instruction", 0)
     out.info_reported = stats["levels"]
     held = {e.id for e in data.events if naive_held(e, start, end)}
     out.events_held = len(held)
     for inv in data.invitations:
-        if inv.event_id in held:
+        if inv.event_id in held and data.is_member[inv.member_id]:
             out.invited += 1
             out.attended += naive_attended(inv)
-    out.newly_bound = sum(1 for m in data.members if m.bound_at is not None and start <= m.bound_at < end)
+    out.newly_bound = sum(1 for m in data.members
+                          if m.bound_at is not None and start <= m.bound_at < end and data.is_member[m.id])  # fmt: skip
     return out
 
 
@@ -916,7 +921,7 @@ def naive_digest(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
     action.awaiting_oldest_days = days_between(min((s.at for s in transfers), default=None), NOW)
 
     def members(pred) -> Shortfall:  # type: ignore[no-untyped-def]
-        chosen = sorted((m.name, m.id) for m in data.members if m.active and pred(m))
+        chosen = sorted((m.name, m.id) for m in data.members if m.active and data.is_member[m.id] and pred(m))
         return Shortfall(count=len(chosen), names=[name for name, _ in chosen[:10]])
 
     action.blocked = members(lambda m: m.telegram_user_id is not None and not m.reachable)
@@ -970,7 +975,8 @@ def naive_members(data: Everything, rules) -> list[dict]:  # type: ignore[no-unt
     for r in data.reports:
         if not period.first_day <= r.activity_date < period.end_day:
             continue
-        states[r.member_id][r.status] += 1
+        if r.attendance not in ("leave", "absent"):  # a leave or absence record is no report (took part)
+            states[r.member_id][r.status] += 1
         if r.status == "confirmed":
             entry = raw[(r.member_id, r.type_code)]
             entry[0] += r.points
@@ -987,7 +993,7 @@ def naive_members(data: Everything, rules) -> list[dict]:  # type: ignore[no-unt
             invited[inv.member_id][1] += naive_attended(inv)
     out = []
     for m in sorted(data.members, key=lambda m: m.id):
-        if not m.active:
+        if not (m.active and data.is_member[m.id]):
             continue
         rec = {
             "member_id": m.id,
@@ -1036,7 +1042,7 @@ def naive_annual(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
 
     period = Period.of_year(YEAR, ZONE)
     out = AnnualFigures(year=YEAR)
-    active = [m for m in data.members if m.active]
+    active = [m for m in data.members if m.active and data.is_member[m.id]]
     out.members, out.bound = len(active), sum(1 for m in active if m.telegram_user_id is not None)
     members_of: dict[str, set[int]] = defaultdict(set)
     for r in data.reports:
@@ -1044,6 +1050,7 @@ def naive_annual(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
             r.status == "confirmed"
             and period.first_day <= r.activity_date < period.end_day
             and r.attendance not in ("leave", "absent")
+            and data.is_member[r.member_id]
         ):
             out.by_type[r.type_code] = out.by_type.get(r.type_code, 0) + 1
             members_of[r.type_code].add(r.member_id)
@@ -1052,7 +1059,7 @@ def naive_annual(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
     for kind in held.values():
         by_kind[kind][0] += 1
     for inv in data.invitations:
-        if inv.event_id in held:
+        if inv.event_id in held and data.is_member[inv.member_id]:
             entry = by_kind[held[inv.event_id]]
             entry[1] += 1
             entry[2] += naive_attended(inv)
@@ -1079,7 +1086,8 @@ def naive_annual(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
         out.by_committee.setdefault(m.committee or "", CommitteeFigures()).members += 1
     reports: dict[str, list] = defaultdict(lambda: [0, set()])
     for r in data.reports:
-        if r.status == "confirmed" and period.first_day <= r.activity_date < period.end_day:
+        if (r.status == "confirmed" and period.first_day <= r.activity_date < period.end_day
+                and r.attendance not in ("leave", "absent") and data.is_member[r.member_id]):  # fmt: skip
             committee = data.member[r.member_id].committee or ""
             reports[committee][0] += 1
             reports[committee][1].add(r.member_id)
