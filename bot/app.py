@@ -24,9 +24,10 @@ from bot.persistence import DatabasePersistence
 from bot.processing import PerUserUpdateProcessor
 from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
+from bot.telegram.ui import CONTEXT_TYPES, DEPS_KEY
 from bot.telegram_http import PacedUpdatesRequest, cap_polling_logs
 from handlers import dedupe, errors, gate, onboarding
-from handlers.common import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
+from handlers.dialog import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
 
@@ -102,6 +103,7 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
     builder = (
         ApplicationBuilder()
         .application_class(LvzhiApplication)
+        .context_types(CONTEXT_TYPES)  # handlers get `context.deps` (bot.telegram.ui.Context)
         .token(deps.settings.telegram_bot_token)
         .base_url(deps.settings.telegram_api_base_url)
         .base_file_url(deps.settings.telegram_api_file_url)
@@ -115,7 +117,7 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
     if not updater:
         builder = builder.updater(None)
     app = builder.persistence(DatabasePersistence(deps.db)).build()
-    app.bot_data["deps"] = deps
+    app.bot_data[DEPS_KEY] = deps
     gate.register(app)  # private chats, edits and groups: decided before any feature sees the update
     for name in FEATURES:
         importlib.import_module(name).register(app)

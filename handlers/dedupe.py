@@ -22,6 +22,7 @@ from telegram.ext import Application
 from bot.clock import to_db
 from bot.deps import Deps
 from bot.persistence import DatabasePersistence
+from bot.telegram.ui import deps_of
 from models import ProcessedUpdate
 from models.db import Database
 
@@ -68,7 +69,7 @@ def journal_of(d: Deps) -> UpdateJournal:
 async def finish_update(app: Application, update: Update) -> None:
     """Save the dialog states and data of the update's person and mark the update handled, together.
     A failed save is logged and kept: it is written with the person's next update."""
-    d: Deps = app.bot_data["deps"]
+    d = deps_of(app)
     persistence = app.persistence
     assert isinstance(persistence, DatabasePersistence)
 

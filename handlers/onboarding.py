@@ -4,8 +4,9 @@ and the explanation strangers get."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import BotCommandScopeChat, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -18,24 +19,16 @@ from telegram.ext import (
 from bot import events, i18n, invites, members
 from bot.commands import bot_commands, help_text
 from bot.i18n import t
-from handlers.common import (
-    PRIVATE,
-    Context,
-    answer_once,
-    deps,
-    lang_of,
-    load_member,
-    main_menu,
-    member_only,
-    menu_pattern,
-    refuse,
-)
+from bot.telegram.ui import Buttons, Context, keyboard, refuse, reply
+from handlers.common import PRIVATE, lang_of, load_member, main_menu, member_only, menu_button
 from handlers.events import policy
 from models import Member
 
 log = logging.getLogger(__name__)
 
 MAX_CODE_LENGTH = 64
+LANGUAGES = {"zh": "中文", "en": "English"}
+LANG = Buttons("lang")(words=LANGUAGES)  # lang:zh
 
 
 async def set_chat_commands(context: Context, member: Member) -> None:
@@ -60,7 +53,7 @@ async def start(update: Update, context: Context) -> None:
         key = "onboarding.already_bound" if code else "onboarding.welcome_back"
         await update.effective_chat.send_message(t(key, lang, name=member.name), reply_markup=main_menu(lang, member))
         return
-    d = deps(context)
+    d = context.deps
     if len(code) > MAX_CODE_LENGTH:
         code = ""  # never valid; still counts as a wrong try
     async with d.db.session() as session:
@@ -103,33 +96,18 @@ async def lang_command(update: Update, context: Context, member: Member) -> None
     if wanted in ("zh", "en"):
         await _switch_language(update, context, member, wanted)
         return
-    buttons = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("中文", callback_data="lang:zh"),
-                InlineKeyboardButton("English", callback_data="lang:en"),
-            ]
-        ]
-    )
-    await update.effective_chat.send_message(
-        t("onboarding.lang_choose", lang_of(member, context)), reply_markup=buttons
-    )
+    buttons = keyboard([[(label, LANG(code)) for code, label in LANGUAGES.items()]])
+    await reply(update, t("onboarding.lang_choose", lang_of(member, context)), buttons)
 
 
 @member_only
 async def lang_button(update: Update, context: Context, member: Member) -> None:
-    assert update.callback_query is not None
-    wanted = (update.callback_query.data or "").removeprefix("lang:")
-    if wanted not in ("zh", "en"):
-        await refuse(update, t("common.stale_button", lang_of(member, context)))
-        return
-    await answer_once(update)
-    await _switch_language(update, context, member, wanted)
+    await _switch_language(update, context, member, LANG.read(update).word)
 
 
 async def _switch_language(update: Update, context: Context, member: Member, lang: str) -> None:
     assert update.effective_chat is not None
-    async with deps(context).db.session() as session:
+    async with context.deps.db.session() as session:
         member = await session.merge(member)
         await members.set_language(session, member, lang)
     await update.effective_chat.send_message(t("onboarding.lang_set", lang), reply_markup=main_menu(lang, member))
@@ -157,23 +135,23 @@ async def chat_member_changed(update: Update, context: Context) -> None:
     if change is None or change.chat.type != "private":
         return
     blocked = change.new_chat_member.status in ("kicked", "left")
-    async with deps(context).db.session() as session:
+    async with context.deps.db.session() as session:
         member = await members.by_telegram_id(session, change.chat.id)
         if member is not None:
             await members.set_reachable(session, member, not blocked)
             log.info("member %s %s the bot", member.id, "blocked" if blocked else "unblocked")
 
 
-def register(app: Application) -> None:
+def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     app.add_handler(ChatMemberHandler(chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
-    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.help")), help_command))
+    app.add_handler(MessageHandler(menu_button("menu.help"), help_command))
     app.add_handler(CommandHandler("lang", lang_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(lang_button, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(lang_button, pattern=LANG.matches))
 
 
-def register_fallback(app: Application) -> None:
+def register_fallback(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Registered after every feature: in one group only the first matching handler runs."""
     # Only new messages: an edit of an old message is not a new request.
     app.add_handler(

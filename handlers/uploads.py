@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot import uploads
 from bot.i18n import t
-from handlers.common import Context
+from bot.telegram.ui import Context
 
 log = logging.getLogger(__name__)
 
