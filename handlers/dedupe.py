@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -63,10 +64,11 @@ class UpdateJournal:
 
 
 def journal_of(d: Deps) -> UpdateJournal:
-    return d.extras.setdefault("journal", UpdateJournal())
+    journal: UpdateJournal = d.extras.setdefault("journal", UpdateJournal())
+    return journal
 
 
-async def finish_update(app: Application, update: Update) -> None:
+async def finish_update(app: Application[Any, Any, Any, Any, Any, Any], update: Update) -> None:
     """Save the dialog states and data of the update's person and mark the update handled, together.
     A failed save is logged and kept: it is written with the person's next update."""
     d = deps_of(app)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -43,6 +43,7 @@ TIMEOUT = ConversationHandler.TIMEOUT
 State = str
 Next = State | int | None  # where a step goes: a state, END, or None (the same step)
 Handlers = list[BaseHandler[Update, Context, Any]]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 # What a step asks, in the person's language: the question and its buttons.
 PromptFor = Callable[[Update, Context, str], Awaitable[Prompt]]
 
@@ -120,7 +121,7 @@ class Dialog(ConversationHandler[Context]):
         super().__init__(*args, **kwargs)
         self._used: dict[object, float] = {}  # conversation key -> when it last handled an update
         self._timeouts: dict[object, Job[Any]] = {}  # conversation key -> its armed timeout
-        self._expiry_handler: TypeHandler[Context, object] = TypeHandler(_Expiry, self._expired)
+        self._expiry_handler: TypeHandler[_Expiry, Context, object] = TypeHandler(_Expiry, self._expired)
         self.peers: list[Dialog] = []  # every Dialog of the application (link_dialogs)
         self.prompts = prompts
         self.fields = fields or {}
@@ -196,7 +197,7 @@ class Dialog(ConversationHandler[Context]):
         if self._timeouts.get(key) is not job:
             return
         del self._timeouts[key]
-        app = context.application
+        app: Application[Any, Any, Any, Any, Any, Any] = context.application
         update = _Expiry.of(key)
         update.set_bot(app.bot)
         found = self.check_update(update)
@@ -207,10 +208,11 @@ class Dialog(ConversationHandler[Context]):
             await app.persistence.save_idle(app, person_of_conversation(key))
 
     async def _expired(self, update: Update, context: Context) -> object:
+        app: Application[Any, Any, Any, Any, Any, Any] = context.application
         for handler in self.states.get(TIMEOUT, []):
             check = handler.check_update(update)
             if check is not None and check is not False:
-                await handler.handle_update(update, context.application, check, context)
+                await handler.handle_update(update, app, check, context)
         return END
 
     def rearm_timeouts(self, app: Application[Any, Any, Any, Any, Any, Any], keys: list[Any]) -> int:
@@ -274,7 +276,7 @@ class Dialog(ConversationHandler[Context]):
         if self.data_key and context.user_data is not None:
             context.user_data.pop(self.data_key, None)
 
-    def forgiving(self, callback: Callable[..., Awaitable[Any]], state: object) -> Callable[..., Awaitable[Any]]:
+    def forgiving(self, callback: Callback, state: object) -> Callback:
         """`callback` with its refusals answered by asking again (`state` None: the current one).
         A step (`state` given) whose dialog lost its data (`data_key`) ends the dialog politely;
         every step records when it was answered in the data (`touched`: a timeout's notice names it)."""

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot import events as service
-from bot.clock import from_db
+from bot.clock import to_db
 from bot.i18n import t
 from bot.refusals import AskAgain
 from bot.reminders import ReminderPolicy, policy_from_settings
@@ -49,6 +49,7 @@ async def list_events(update: Update, context: Context, member: Member) -> None:
     """/events: the member's upcoming events, each with its buttons."""
     d, lang = context.deps, lang_of(member, context)
     now = d.clock.now()
+    stored_now = to_db(now)  # as the event's times are stored: naive UTC
     async with d.db.session() as session:
         upcoming = await service.upcoming_for_member(session, member, now=now)
     if not upcoming:
@@ -70,10 +71,10 @@ async def list_events(update: Update, context: Context, member: Member) -> None:
         )
         assert event.id is not None
         rows: list[Row] = []
-        if from_db(event.starts_at) > now:
+        if event.starts_at > stored_now:
             rows.append([(t("events.btn_attend", lang), ATTEND_BUTTON(event.id)),
                          (t("events.btn_leave", lang), LEAVE_BUTTON(event.id))])  # fmt: skip
-        if event.checkin_opens_at <= now.replace(tzinfo=None) < event.checkin_closes_at and not invitation.checked_in_at:
+        if event.checkin_opens_at <= stored_now < event.checkin_closes_at and not invitation.checked_in_at:
             rows.append([(t("events.btn_checkin", lang), CHECKIN_BUTTON(event.id))])
         await reply(update, text, keyboard(rows) if rows else None)
 

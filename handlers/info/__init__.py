@@ -63,8 +63,9 @@ async def my_info(update: Update, context: Context, member: Member) -> None:
     await reply(update, t("info.my_header", lang, count=len(views)))
     today = today_in(d.clock.now(), d.settings.tz)
     for view in views:
-        returned = view.item.state == "returned" and view.item.id is not None
-        markup = keyboard([[(t("info.btn_revise", lang), REVISE(view.item.id))]]) if returned else None
+        markup = None
+        if view.item.state == "returned" and view.item.id is not None:
+            markup = keyboard([[(t("info.btn_revise", lang), REVISE(view.item.id))]])
         await reply(update, info.render_card(view, lang, d.settings.tz, today=today), markup)
 
 
