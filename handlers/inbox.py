@@ -90,11 +90,10 @@ async def inbox(update: Update, context: Context, member: Member) -> Next:
     assert context.user_data is not None
     lang = lang_of(member, context)
     view, offset, search = "pending", 0, None
-    data = update.callback_query.data if update.callback_query is not None else None
-    if QUEUE.matches(data):
+    if QUEUE.pressed(update):
         press = QUEUE.read(update)
         view, offset = press.word, press.number
-    elif FOUND.matches(data):
+    elif FOUND.pressed(update):
         search, offset = context.user_data.get(SEARCH_KEY), FOUND.read(update).number
         if not search:
             raise AskAgain("common.stale_button")  # nothing was searched for (or it was forgotten)

@@ -139,6 +139,10 @@ class Button:
         """The pattern of this button's handler (CallbackQueryHandler(..., pattern=button.matches))."""
         return self.parse(data) is not None
 
+    def pressed(self, update: Update) -> bool:
+        """Whether the update is a press of this button (with data that fits)."""
+        return update.callback_query is not None and self.matches(update.callback_query.data)
+
     def read(self, update: Update) -> Press:
         """The press behind `update`; a press that does not fit raises StaleButton (a dialog asks
         its step again, member_only/staff_only refuse it)."""

@@ -297,7 +297,7 @@ async def cancel(update: Update, context: Context, member: Member) -> Next:
 async def publish(update: Update, context: Context, member: Member) -> Next:
     """发布 (invitations go out) or 存为草稿."""
     d, lang = context.deps, lang_of(member, context)
-    published = PUBLISH.matches(update.callback_query.data if update.callback_query else None)
+    published = PUBLISH.pressed(update)
     data = dict(_data(context))
     if "start" not in data:
         raise AskAgain("common.stale_button")
