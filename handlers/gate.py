@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import t
-from bot.telegram.ui import Context
+from bot.telegram.ui import Context, reply
 from handlers.common import lang_of, load_member
 from handlers.digest import BUTTONS as DIGEST_BUTTONS
 
@@ -53,7 +53,7 @@ async def gate(update: Update, context: Context) -> None:
     if chat.type == chat.PRIVATE:
         if update.edited_message is not None:
             member = await load_member(update, context)
-            await chat.send_message(t("common.edit_ignored", lang_of(member, context, update)))
+            await reply(update, t("common.edit_ignored", lang_of(member, context, update)))
             await _stop(update, context)
         return
     if chat.id == context.deps.settings.secretariat_chat_id and update.edited_message is None:

@@ -42,16 +42,16 @@ async def set_chat_commands(context: Context, member: Member) -> None:
 
 async def start(update: Update, context: Context) -> None:
     """/start [code]: bind with an invite code, or greet a member who is already bound."""
-    assert update.effective_user is not None and update.effective_chat is not None
+    assert update.effective_user is not None
     code = context.args[0] if context.args else ""
     member = await load_member(update, context)
     if not code or member is not None:
         if member is None:
-            await update.effective_chat.send_message(t("onboarding.stranger", lang_of(None, context, update)))
+            await reply(update, t("onboarding.stranger", lang_of(None, context, update)))
             return
         lang = lang_of(member, context)
         key = "onboarding.already_bound" if code else "onboarding.welcome_back"
-        await update.effective_chat.send_message(t(key, lang, name=member.name), reply_markup=main_menu(lang, member))
+        await reply(update, t(key, lang, name=member.name), main_menu(lang, member))
         return
     d = context.deps
     if len(code) > MAX_CODE_LENGTH:
@@ -66,34 +66,30 @@ async def start(update: Update, context: Context) -> None:
     lang = lang_of(member, context, update)
     if outcome is invites.BindOutcome.BOUND and member is not None:
         log.info("member %s bound a Telegram account", member.id)
-        await update.effective_chat.send_message(
-            t("onboarding.welcome", lang, name=member.name), reply_markup=main_menu(lang, member)
-        )
-        await update.effective_chat.send_message(help_text(member.role, lang))
+        await reply(update, t("onboarding.welcome", lang, name=member.name), main_menu(lang, member))
+        await reply(update, help_text(member.role, lang))
         await set_chat_commands(context, member)
         return
     log.info("binding refused: %s", outcome.value)
-    await update.effective_chat.send_message(t(f"onboarding.bind_{outcome.value}", lang))
+    await reply(update, t(f"onboarding.bind_{outcome.value}", lang))
 
 
 async def help_command(update: Update, context: Context) -> None:
     """/help: the commands of the caller's role; strangers learn how to join."""
-    assert update.effective_chat is not None
     member = await load_member(update, context)
     lang = lang_of(member, context, update)
     if member is None:
-        await update.effective_chat.send_message(t("onboarding.stranger", lang))
+        await reply(update, t("onboarding.stranger", lang))
         return
     text = t("onboarding.help_header", lang, name=member.name) + "\n\n" + help_text(member.role, lang)
-    await update.effective_chat.send_message(text, reply_markup=main_menu(lang, member))
+    await reply(update, text, main_menu(lang, member))
 
 
 @member_only
 async def lang_command(update: Update, context: Context, member: Member) -> None:
     """/lang [zh|en]: switch language, directly or with buttons."""
-    assert update.effective_chat is not None
     wanted = context.args[0].lower() if context.args else ""
-    if wanted in ("zh", "en"):
+    if wanted in LANGUAGES:
         await _switch_language(update, context, member, wanted)
         return
     buttons = keyboard([[(label, LANG(code)) for code, label in LANGUAGES.items()]])
@@ -106,11 +102,10 @@ async def lang_button(update: Update, context: Context, member: Member) -> None:
 
 
 async def _switch_language(update: Update, context: Context, member: Member, lang: str) -> None:
-    assert update.effective_chat is not None
     async with context.deps.db.session() as session:
         member = await session.merge(member)
         await members.set_language(session, member, lang)
-    await update.effective_chat.send_message(t("onboarding.lang_set", lang), reply_markup=main_menu(lang, member))
+    await reply(update, t("onboarding.lang_set", lang), main_menu(lang, member))
     await set_chat_commands(context, member)
 
 
@@ -124,9 +119,9 @@ async def fallback(update: Update, context: Context) -> None:
     if update.effective_chat is None:
         return
     if member is None:
-        await update.effective_chat.send_message(t("onboarding.stranger", lang))
+        await reply(update, t("onboarding.stranger", lang))
         return
-    await update.effective_chat.send_message(t("common.not_understood", lang), reply_markup=main_menu(lang, member))
+    await reply(update, t("common.not_understood", lang), main_menu(lang, member))
 
 
 async def chat_member_changed(update: Update, context: Context) -> None:
