@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import filters
 
-from bot import i18n, members
-from bot.i18n import t
+from bot.core import i18n
+from bot.core.i18n import t
+from bot.services import members
 from bot.telegram.ui import Context, refuse
 from bot.telegram.ui import answer_once as answer_once  # one kit: the press is answered there
 from models import Member

@@ -1,15 +1,15 @@
 """The day of an activity, asked the same way by /report and /record: buttons for 今天 / 昨天 / 前天
 (counted at the moment of the press, in the committee's zone) or a typed date, both checked
-against the assessment period (bot.dates.check_day)."""
+against the assessment period (bot.core.dates.check_day)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot import activities
-from bot.dates import check_day, format_day, parse_activity_date, today_in
-from bot.i18n import t
-from bot.refusals import AskAgain
+from bot.core.dates import check_day, format_day, parse_activity_date, today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import activities
 from bot.telegram.ui import Button, Buttons, Context, Row
 
 DAYS_BACK = range(0, 3)  # 今天, 昨天, 前天

@@ -1,10 +1,10 @@
 """Dialogs: the one way a guided chat of several steps is written.
 
 A dialog is `dialog(name, entry_points=..., states=..., fallbacks=..., prompts=...)`: states are
-strings (they are stored as they are, `bot/persistence.py`), every state has a prompt (its
+strings (they are stored as they are, `bot/telegram/persistence.py`), every state has a prompt (its
 question and buttons, so any step can be asked again), and every step is an ordinary handler
 callback decorated with `member_only` or `staff_only` (handlers/common.py) that returns the next
-state (None: stay; END: done). A step refuses an answer by raising a `bot.refusals.Refusal`.
+state (None: stay; END: done). A step refuses an answer by raising a `bot.core.refusals.Refusal`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.i18n import t
-from bot.persistence import DatabasePersistence
-from bot.refusals import Refusal
+from bot.core.i18n import t
+from bot.core.refusals import Refusal
+from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.ui import Buttons, Context, Prompt, answer_once, refuse, reply
 from handlers.common import MENU_BUTTONS, PRIVATE, lang_of, load_member
 
@@ -83,7 +83,7 @@ class _Expiry(Update):
 class Dialog(ConversationHandler[Context]):
     """A ConversationHandler that forgives, follows the person and times out across restarts.
 
-    - A step that refuses an answer raises a `bot.refusals.Refusal` (a service error or `AskAgain`):
+    - A step that refuses an answer raises a `bot.core.refusals.Refusal` (a service error or `AskAgain`):
       the person reads why, followed by the same step's question with its buttons (or the step the
       refusal names), and the dialog stays where it was. Only a final refusal (the item is gone,
       someone else already handled it) ends the dialog.
@@ -354,7 +354,7 @@ def dialog(
     timeout_minutes: float | None = None,
     persistent: bool = True,
 ) -> Dialog:
-    """A multi-step dialog: saved at every step (bot/persistence.py), restarted by its entry points,
+    """A multi-step dialog: saved at every step (bot/telegram/persistence.py), restarted by its entry points,
     ended after `timeout_minutes` without an answer (its TIMEOUT handlers run first). It follows the
     person, not one message's buttons (per_message=False is intended, so PTB's warning about it is
     silenced).

@@ -11,9 +11,18 @@ from typing import Any
 from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.digest import IsoWeek, WeekError, build_digest, caption, digest_week_for, render_text, week_label
-from bot.digest_send import DigestTime, due_week, parse_digest_time, queue_weekly_digest, workbook_name
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.core.schedule import DigestTime, parse_digest_time
+from bot.services.digest import (
+    IsoWeek,
+    WeekError,
+    build_digest,
+    caption,
+    digest_week_for,
+    render_text,
+    week_label,
+)
+from bot.services.digest_send import due_week, queue_weekly_digest, workbook_name
 from bot.telegram.ui import Buttons, Context, StaleButton, answer_once, deps_of, keyboard, reply
 from handlers.common import lang_of, menu_button, staff_only
 from models import Member
@@ -75,8 +84,8 @@ async def send_digest(context: Context, chat: Chat, week: IsoWeek, lang: str) ->
         digest = await build_digest(session, week, now=now, rules=d.rules, zone=zone)
     await chat.send_message(render_text(digest, lang, d.rules))
 
-    from bot.digest_chart import render_pngs
-    from bot.exports import digest_workbook
+    from bot.services.digest_chart import render_pngs
+    from bot.services.exports import digest_workbook
 
     for subject, png in await asyncio.to_thread(render_pngs, digest, lang, d.rules):
         await chat.send_photo(png, caption=caption(digest, lang, "chart", t(f"digest.chart_{subject}", lang)))

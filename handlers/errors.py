@@ -1,5 +1,5 @@
 """The one error handler: log the traceback with message bodies and phone numbers taken out
-(`bot.redact`), apologise, keep running. A refusal (`bot.refusals.Refusal`) raised outside a
+(`bot.core.redact`), apologise, keep running. A refusal (`bot.core.refusals.Refusal`) raised outside a
 dialog is no error: it is answered with its text, like a dialog answers it."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import logging
 
 from telegram import Message, Update
 
-from bot.i18n import t
-from bot.redact import redacted_traceback
-from bot.refusals import Refusal
+from bot.core.i18n import t
+from bot.core.redact import redacted_traceback
+from bot.core.refusals import Refusal
 from bot.telegram.ui import Context, refuse
 from handlers.common import lang_of, load_member
 

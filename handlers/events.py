@@ -9,11 +9,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot import events as service
-from bot.clock import to_db
-from bot.i18n import t
-from bot.refusals import AskAgain
-from bot.reminders import ReminderPolicy, policy_from_settings
+from bot.core.clock import to_db
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import events as service
+from bot.services.reminders import ReminderPolicy, policy_from_settings
 from bot.telegram.ui import ROW_IDS, Buttons, Context, Prompt, Row, deps_of, keyboard, refuse, reply, show
 from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button
 from handlers.dialog import END, Next, dialog
@@ -24,7 +24,7 @@ REASON, CODE = "reason", "code"
 DATA_KEY, CHECKIN_KEY = "events", "checkin"
 MAX_LISTED = 10
 
-# The invitation's buttons (bot.events puts the same data on the invitations it sends).
+# The invitation's buttons (bot.services.events puts the same data on the invitations it sends).
 BUTTONS = Buttons("ev")
 ATTEND_BUTTON = BUTTONS("a", numbers=ROW_IDS)
 LEAVE_BUTTON = BUTTONS("l", numbers=ROW_IDS)
@@ -300,7 +300,7 @@ async def sweep(context: Context) -> None:
     d = context.deps
     now = d.clock.now()
     async with d.db.session() as session:
-        from bot import deadlines
+        from bot.services import deadlines
 
         await deadlines.plan_deadline_reminders(session, now=now, rules=d.rules, policy=policy(context))
     async with d.db.session() as session:

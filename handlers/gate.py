@@ -16,7 +16,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.i18n import t
+from bot.core.i18n import t
 from bot.telegram.ui import Context, reply
 from handlers.common import lang_of, load_member
 from handlers.digest import BUTTONS as DIGEST_BUTTONS
@@ -42,7 +42,7 @@ def _command(update: Update, bot_username: str | None) -> str | None:
 
 async def _stop(update: Update, context: Context) -> None:
     """End the update here. It still counts as handled (the application saves every update's id
-    after its handlers, bot/app.py), and a press is answered there if no one did."""
+    after its handlers, bot/assemble.py), and a press is answered there if no one did."""
     raise ApplicationHandlerStop
 
 

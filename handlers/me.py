@@ -10,10 +10,10 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot import activities
-from bot.dates import format_day, today_in
-from bot.i18n import t
-from bot.points import PointsSummary, TypePoints, points_for_now
+from bot.core.dates import format_day, today_in
+from bot.core.i18n import t
+from bot.services import activities
+from bot.services.points import PointsSummary, TypePoints, points_for_now
 from bot.telegram.ui import OFFSETS, ROW_IDS, Buttons, Context, Row, answer_once, keyboard, refuse, reply
 from handlers.common import PRIVATE, lang_of, member_only, menu_button
 from handlers.report import EDIT

@@ -1,1 +1,3 @@
-"""Telegram plumbing: what talks to the Bot API and what the handlers build their answers with."""
+"""Telegram plumbing: the Application, update processing, persistence, the outbox dispatcher, the
+HTTP request, and the UI kit the handlers build their answers with (`ui`). Knows no feature:
+handlers register through the composition root (`bot.assemble`)."""

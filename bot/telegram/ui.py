@@ -10,7 +10,7 @@ answering a press once, replying and refusing.
   stale button (`handlers.dialog`), and outside a dialog the general fallback does.
 - `keyboard(rows of (label, data))`, `grid(...)`: the only way inline buttons are made.
 - `answer_once`, `reply`, `refuse`, `close_pressed`: every press is answered exactly once (keyed by
-  the callback query's id, `bot.presses`), every message goes to the chat the update came from.
+  the callback query's id, `bot.telegram.presses`), every message goes to the chat the update came from.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyK
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
-from bot import presses
-from bot.deps import Deps
-from bot.refusals import AskAgain
+from bot.core.refusals import AskAgain
+from bot.telegram import presses
+from bot.telegram.deps import Deps
 from models.base import MAX_ROW_ID
 
 DEPS_KEY = "deps"  # where the application keeps the dependencies (bot_data)
@@ -203,7 +203,7 @@ def rows_of(buttons: Row, columns: int) -> list[Row]:
 
 async def answer_once(update: Update, text: str | None = None, alert: bool = False) -> bool:
     """Answer the button press behind `update` unless it was answered already; True if this call
-    answered it. A press nobody answers is answered when its update ends (bot/presses.py)."""
+    answered it. A press nobody answers is answered when its update ends (bot/telegram/presses.py)."""
     query = update.callback_query
     return query is not None and await presses.answer(query, text, alert)
 

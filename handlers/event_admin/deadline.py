@@ -9,10 +9,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot import deadlines as service
-from bot.dates import format_day, parse_day, short_day, today_in
-from bot.i18n import t
-from bot.refusals import AskAgain
+from bot.core.dates import format_day, parse_day, short_day, today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import deadlines as service
 from bot.telegram.ui import Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
 from handlers.dialog import END, Next, PromptFor, State, ask, dialog, step_label

@@ -10,11 +10,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot import events as service
-from bot.dates import format_span, short_day, today_in
-from bot.i18n import t
-from bot.refusals import AskAgain
-from bot.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
+from bot.core.dates import format_span, short_day, today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import events as service
+from bot.services.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
 from bot.telegram.ui import OFFSETS, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, menu_button, staff_only, typed_text
 from handlers.dialog import END, Next, PromptFor, State, ask, dialog, step_label
@@ -153,7 +153,7 @@ PROMPTS: dict[object, PromptFor] = {
 async def new_event(update: Update, context: Context, member: Member) -> Next:
     """/newevent: start the guided chat."""
     assert context.user_data is not None
-    # "key" names this dialog's event: it is made once, however often 发布 is pressed (bot.events)
+    # "key" names this dialog's event: it is made once, however often 发布 is pressed (bot.services.events)
     context.user_data[KEY] = {"key": uuid.uuid4().hex}
     return await ask(update, context, TITLE, lang_of(member, context))
 

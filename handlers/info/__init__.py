@@ -15,9 +15,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import info
-from bot.dates import today_in
-from bot.i18n import t
+from bot.core.dates import today_in
+from bot.core.i18n import t
+from bot.services import info
 from bot.telegram.ui import Context, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button
 from handlers.dialog import Dialog, dialog

@@ -12,8 +12,8 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import info
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.services import info
 from bot.telegram.ui import OFFSETS, ROW_IDS, Buttons, Context, Prompt, grid, keyboard, reply
 from handlers.common import lang_of
 from handlers.dialog import PromptFor, State, ask, step_label
@@ -56,7 +56,7 @@ def drop_draft(context: Context) -> None:
 
 
 def draft_key(update: Update, draft: dict[str, Any]) -> str:
-    """Names the chat draft: it becomes one item, however often it is confirmed (bot.info.submit)."""
+    """Names the chat draft: it becomes one item, however often it is confirmed (bot.services.info.submit)."""
     assert update.effective_user is not None
     return f"{update.effective_user.id}:{draft.get('token')}"
 

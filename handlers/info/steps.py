@@ -8,9 +8,9 @@ from typing import Any
 
 from telegram import Update
 
-from bot import info
-from bot.i18n import t
-from bot.refusals import AskAgain
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import info
 from bot.telegram.ui import Context, close_pressed, keyboard, refuse, reply
 from handlers import uploads
 from handlers.common import lang_of, member_only, typed_text

@@ -9,9 +9,9 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import filters
 
-from bot.activities import MAX_PHOTOS, Evidence
-from bot.i18n import all_texts, t
-from bot.refusals import AskAgain
+from bot.core.i18n import all_texts, t
+from bot.core.refusals import AskAgain
+from bot.services.activities import MAX_PHOTOS, Evidence
 from bot.telegram.ui import Context, close_pressed, reply
 from handlers import uploads
 from handlers.common import PRIVATE, lang_of, member_only, typed_text

@@ -12,10 +12,10 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import activities
-from bot.activities import MAX_DESCRIPTION, MAX_PHOTOS
-from bot.dates import format_day
-from bot.i18n import t
+from bot.core.dates import format_day
+from bot.core.i18n import t
+from bot.services import activities
+from bot.services.activities import MAX_DESCRIPTION, MAX_PHOTOS
 from bot.telegram.ui import ROW_IDS, Buttons, Context, Prompt, keyboard, rows_of
 from handlers import days
 from handlers.dialog import PromptFor, State, ask, step_label
@@ -36,7 +36,7 @@ EDIT = BUTTONS("edit", numbers=ROW_IDS)  # ✏️ under a pending or returned re
 
 
 def new_draft() -> dict[str, Any]:
-    # "key" names this draft: its report is stored once, however often it is confirmed (bot.activities)
+    # "key" names this draft: its report is stored once, however often it is confirmed (bot.services.activities)
     return {"type": None, "date": None, "description": None, "photos": [], "report_id": None, "fixing": False,
             "key": uuid.uuid4().hex}  # fmt: skip
 

@@ -8,12 +8,12 @@ from datetime import date
 
 from telegram import Update
 
-from bot import activities, members
-from bot.activities import MAX_DESCRIPTION, Evidence, ReportError
-from bot.dates import format_day
-from bot.i18n import t
-from bot.outbox import notify_member
-from bot.refusals import AskAgain
+from bot.core.dates import format_day
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import activities, members
+from bot.services.activities import MAX_DESCRIPTION, Evidence, ReportError
+from bot.services.outbox import notify_member
 from bot.telegram.ui import Context, close_pressed, keyboard, refuse, reply
 from handlers import days
 from handlers.common import lang_of, load_member, main_menu, member_only, typed_text

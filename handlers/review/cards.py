@@ -13,11 +13,11 @@ from typing import Any
 from telegram import InputMediaPhoto, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot import activities
-from bot.activities import Decision
-from bot.dates import format_day, format_moment, today_in
-from bot.i18n import t
-from bot.refusals import AskAgain
+from bot.core.dates import format_day, format_moment, today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import activities
+from bot.services.activities import Decision
 from bot.telegram.ui import (
     ROW_IDS,
     Buttons,

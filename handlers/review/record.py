@@ -10,12 +10,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot import activities
-from bot.activities import ReportError
-from bot.dates import format_day
-from bot.i18n import all_texts, t
-from bot.refusals import AskAgain
-from bot.rules import ActivityType
+from bot.core.dates import format_day
+from bot.core.i18n import all_texts, t
+from bot.core.refusals import AskAgain
+from bot.core.rules import ActivityType
+from bot.services import activities
+from bot.services.activities import ReportError
 from bot.telegram.ui import (
     Buttons,
     Context,
