@@ -56,7 +56,11 @@ def lang_of(member: Member | None, context: Context, update: Update | None = Non
 def main_menu(lang: str, member: Member | None = None) -> ReplyKeyboardMarkup:
     """The reply keyboard of `member`'s role (the member keyboard when unknown)."""
     staff = member is not None and member.is_staff
-    keys = (STAFF_ROWS if staff else []) + (MEMBER_ROWS if members.is_committee_member(member) else []) + [HELP_ROW]
+    keys = (
+        (STAFF_ROWS if staff else [])
+        + (MEMBER_ROWS if members.is_committee_member(member) else [])
+        + [HELP_ROW]
+    )
     rows = [[KeyboardButton(t(key, lang)) for key in row] for row in keys]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 

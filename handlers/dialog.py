@@ -179,8 +179,13 @@ class Dialog(ConversationHandler[Context]):
             return False
         self._disarm(key)
         # a late timeout (a busy or sleeping machine) still runs: APScheduler would skip it after 1 s
-        self._timeouts[key] = app.job_queue.run_once(self._expire, delay, data=key, name=f"{self.name} timeout",
-                                                     job_kwargs={"misfire_grace_time": None})  # fmt: skip
+        self._timeouts[key] = app.job_queue.run_once(
+            self._expire,
+            delay,
+            data=key,
+            name=f"{self.name} timeout",
+            job_kwargs={"misfire_grace_time": None},
+        )
         return True
 
     def _disarm(self, key: Any) -> None:
@@ -221,8 +226,11 @@ class Dialog(ConversationHandler[Context]):
         if not self.timeout:
             return 0
         now = time.time()
-        return sum(self._arm(app, key, max(0.0, self._used.get(key, now) + self.timeout - now)) for key in keys
-                   if key not in self._timeouts)  # fmt: skip
+        return sum(
+            self._arm(app, key, max(0.0, self._used.get(key, now) + self.timeout - now))
+            for key in keys
+            if key not in self._timeouts
+        )
 
     # ------------------------------------------------------------------ asking again
 
@@ -284,12 +292,16 @@ class Dialog(ConversationHandler[Context]):
         @functools.wraps(callback)
         async def step(update: Update, context: Context) -> Any:
             if state is not None and not isinstance(self._data(context), dict):
-                await refuse(update, t(self.gone, lang_of(await load_member(update, context), context, update)))
+                await refuse(
+                    update, t(self.gone, lang_of(await load_member(update, context), context, update))
+                )
                 return END
             try:
                 result = await callback(update, context)
             except Refusal as refusal:
-                return await self.refused(update, context, refusal, state if state is not None else _STATE.get())
+                return await self.refused(
+                    update, context, refusal, state if state is not None else _STATE.get()
+                )
             data = self._data(context)
             if result != END and isinstance(data, dict) and self.data_key:
                 data["touched"] = context.deps.clock.now().isoformat()

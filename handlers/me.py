@@ -218,7 +218,9 @@ async def withdraw_ask(update: Update, context: Context, member: Member) -> None
     if report is None or report.status not in activities.EDITABLE or report.attendance is not None:
         await refuse(update, t("me.cannot_withdraw", lang))
         return
-    rows = [[(t("me.btn_withdraw_yes", lang), WITHDRAW_YES(report_id)), (t("me.btn_withdraw_no", lang), PAGE(0))]]
+    rows = [
+        [(t("me.btn_withdraw_yes", lang), WITHDRAW_YES(report_id)), (t("me.btn_withdraw_no", lang), PAGE(0))]
+    ]
     await reply(update, t("me.withdraw_confirm", lang, id=report_id), keyboard(rows))
 
 
@@ -230,7 +232,9 @@ async def withdraw(update: Update, context: Context, member: Member) -> None:
     report_id = WITHDRAW_YES.read(update).number
     d = context.deps
     async with d.db.session() as session:
-        done = await activities.withdraw_report(session, report_id=report_id, member_id=member.id, now=d.clock.now())
+        done = await activities.withdraw_report(
+            session, report_id=report_id, member_id=member.id, now=d.clock.now()
+        )
     if not done:
         await refuse(update, t("me.cannot_withdraw", lang))
         return

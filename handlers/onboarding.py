@@ -59,8 +59,13 @@ async def start(update: Update, context: Context) -> None:
         code = ""  # never valid; still counts as a wrong try
     async with d.db.session() as session:
         # The Telegram app's language becomes the member's unless the roster or /lang set one.
-        outcome, member = await invites.bind(session, code, update.effective_user.id, now=d.clock.now(),
-                                             language=i18n.supported(update.effective_user.language_code))
+        outcome, member = await invites.bind(
+            session,
+            code,
+            update.effective_user.id,
+            now=d.clock.now(),
+            language=i18n.supported(update.effective_user.language_code),
+        )
         if outcome is invites.BindOutcome.BOUND and member is not None:
             # events published before they joined: invited now, if still ahead and meant for them
             await events.invite_late_member(session, member, now=d.clock.now(), policy=policy(context))

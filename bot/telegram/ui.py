@@ -3,11 +3,12 @@ answering a press once, replying and refusing.
 
 - `Context`: PTB's CallbackContext with the bot's dependencies as `context.deps`
   (`CONTEXT_TYPES` is what the application is built with).
-- Button data is `prefix:action[:word][:number]` (`Buttons`, `Button`; the action may have two parts,
-  `rep:photos:done`): made and read in one place, at most 64 bytes (Telegram's limit). Data comes back from the person's Telegram client and can be
-  forged: a word outside the button's words or a number outside its range (a row id no column can
-  hold) never matches the button, so no handler sees it; the dialog it belongs to answers it as a
-  stale button (`handlers.dialog`), and outside a dialog the general fallback does.
+- Button data is `prefix:action[:word][:number]` (`Buttons`, `Button`; the action may have two
+  parts, `rep:photos:done`): made and read in one place, at most 64 bytes (Telegram's limit). Data
+  comes back from the person's Telegram client and can be forged: a word outside the button's words
+  or a number outside its range (a row id no column can hold) never matches the button, so no
+  handler sees it; the dialog it belongs to answers it as a stale button (`handlers.dialog`), and
+  outside a dialog the general fallback does.
 - `keyboard(rows of (label, data))`, `grid(...)`: the only way inline buttons are made.
 - `answer_once`, `reply`, `refuse`, `close_pressed`: every press is answered exactly once (keyed by
   the callback query's id, `bot.telegram.presses`), every message goes to the chat the update came from.
@@ -168,7 +169,9 @@ class Buttons:
     ) -> Button:  # fmt: skip
         if not re.fullmatch(r"([a-z]{1,8}(:[a-z]{1,8})?)?", action):  # "ok", "photos:done" or none
             raise ValueError(f"{self.prefix}: action {action!r}")
-        return Button(self.prefix, action, word or words is not None, frozenset(words) if words else None, numbers)
+        return Button(
+            self.prefix, action, word or words is not None, frozenset(words) if words else None, numbers
+        )
 
     def owns(self, data: object) -> bool:
         """Whether `data` is one of this feature's buttons (of any kind, valid or not)."""

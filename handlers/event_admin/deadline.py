@@ -77,7 +77,9 @@ async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt
         due=format_day(date.fromisoformat(data["due"]), lang, _today(context)),
         requirement=service.describe(data["requirement"], context.deps.rules, lang),
     )
-    return summary, keyboard([[(t("deadlines.save", lang), SAVE()), (t("events.admin.cancel", lang), CANCEL())]])
+    return summary, keyboard(
+        [[(t("deadlines.save", lang), SAVE()), (t("events.admin.cancel", lang), CANCEL())]]
+    )
 
 
 PROMPTS: dict[object, PromptFor] = {

@@ -70,7 +70,9 @@ async def _start_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 
 async def _end_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    return _numbered(FINISH, "events.admin.ask_end", lang), keyboard([[(t("events.admin.skip", lang), SKIP())]])
+    return _numbered(FINISH, "events.admin.ask_end", lang), keyboard(
+        [[(t("events.admin.skip", lang), SKIP())]]
+    )
 
 
 async def _place_prompt(update: Update, context: Context, lang: str) -> Prompt:
@@ -101,7 +103,9 @@ async def _audience_value_prompt(update: Update, context: Context, lang: str) ->
 
 
 async def _remind_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    text = _numbered(REMIND, "events.admin.ask_remind", lang, default=service.describe_offsets(DEFAULT_OFFSETS, lang))
+    text = _numbered(
+        REMIND, "events.admin.ask_remind", lang, default=service.describe_offsets(DEFAULT_OFFSETS, lang)
+    )
     return text, keyboard([[(t("events.admin.default_remind", lang), SKIP())]])
 
 
@@ -122,7 +126,9 @@ async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt
         place=data.get("place") or t("events.place_tbd", lang),
         audience=who,
         remind=service.describe_offsets(data.get("remind") or DEFAULT_OFFSETS, lang),
-        checkin=t("events.admin.checkin_self" if data.get("self_declared") else "events.admin.checkin_code", lang),
+        checkin=t(
+            "events.admin.checkin_self" if data.get("self_declared") else "events.admin.checkin_code", lang
+        ),
     )
     toggle = "events.admin.btn_to_code" if data.get("self_declared") else "events.admin.btn_to_self"
     return summary, keyboard(
@@ -319,7 +325,9 @@ async def publish(update: Update, context: Context, member: Member) -> Next:
             self_declared=bool(data.get("self_declared")),
             create_key=data.get("key"),
         )
-        invited = await service.publish_once(session, event, now=now, policy=policy(context)) if published else 0
+        invited = (
+            await service.publish_once(session, event, now=now, policy=policy(context)) if published else 0
+        )
     assert context.user_data is not None
     context.user_data.pop(KEY, None)
     await close_pressed(update)
@@ -359,7 +367,10 @@ def build_dialog(app: Application[Any, Context, Any, Any, Any, Any]) -> Any:
                 MessageHandler(TYPED, got_audience_value),
                 CallbackQueryHandler(got_audience_value, pattern=CHOICE.matches),
             ],
-            REMIND: [MessageHandler(TYPED, got_remind), CallbackQueryHandler(got_remind, pattern=SKIP.matches)],
+            REMIND: [
+                MessageHandler(TYPED, got_remind),
+                CallbackQueryHandler(got_remind, pattern=SKIP.matches),
+            ],
             CONFIRM: [
                 CallbackQueryHandler(publish, pattern=PUBLISH.matches),
                 CallbackQueryHandler(publish, pattern=DRAFT.matches),

@@ -20,7 +20,14 @@ from handlers.dialog import PromptFor, State, ask, step_label
 from models import Member
 
 KEY = "info"
-TITLE, CATEGORY, BODY, ATTACH, COAUTHORS, CONFIRM = "title", "category", "body", "attach", "coauthors", "confirm"
+TITLE, CATEGORY, BODY, ATTACH, COAUTHORS, CONFIRM = (
+    "title",
+    "category",
+    "body",
+    "attach",
+    "coauthors",
+    "confirm",
+)
 STEP_NUMBERS = {TITLE: 1, CATEGORY: 2, BODY: 3, ATTACH: 4, COAUTHORS: 5}
 PARTS = ("title", "category", "body", "files", "coauthors")  # what 修改 offers
 
@@ -99,20 +106,28 @@ def _prompt_for(step: State) -> PromptFor:
             return label + t("info.ask_title", lang, min=info.TITLE_MIN, max=info.TITLE_MAX), None
         if step == CATEGORY:
             cats = context.deps.rules.info.categories
-            return label + t("info.ask_category", lang), grid([(name, CATEGORY_BUTTON(i)) for i, name in enumerate(cats)], 3)
+            return label + t("info.ask_category", lang), grid(
+                [(name, CATEGORY_BUTTON(i)) for i, name in enumerate(cats)], 3
+            )
         if step == BODY:
             text = t("info.ask_body", lang, min=info.BODY_MIN, max=info.BODY_MAX, advised=info.ADVISED_MAX)
             if draft.get("body"):
                 text += "\n" + t("info.body_so_far", lang, length=len(draft["body"]))
             return label + text, body_buttons(lang)
         if step == ATTACH:
-            return label + t("info.ask_files", lang, count=len(draft["attachments"])), next_button(lang, ATTACH_DONE())
-        return label + t("info.ask_coauthors", lang, names=names(draft, lang)), next_button(lang, COAUTHORS_DONE())
+            return label + t("info.ask_files", lang, count=len(draft["attachments"])), next_button(
+                lang, ATTACH_DONE()
+            )
+        return label + t("info.ask_coauthors", lang, names=names(draft, lang)), next_button(
+            lang, COAUTHORS_DONE()
+        )
 
     return prompt
 
 
-PROMPTS: dict[object, PromptFor] = {step: _prompt_for(step) for step in (TITLE, CATEGORY, BODY, ATTACH, COAUTHORS, CONFIRM)}
+PROMPTS: dict[object, PromptFor] = {
+    step: _prompt_for(step) for step in (TITLE, CATEGORY, BODY, ATTACH, COAUTHORS, CONFIRM)
+}
 
 
 async def goto(update: Update, context: Context, member: Member, step: State) -> State:

@@ -64,8 +64,15 @@ async def start(update: Update, context: Context, member: Member) -> Next:
 
 
 def _attachment_of(a: Any) -> dict[str, Any]:
-    return {"kind": a.kind, "file_id": a.file_id, "file_unique_id": a.file_unique_id, "file_name": a.file_name,
-            "mime_type": a.mime_type, "file_size": a.file_size, "caption": a.caption}  # fmt: skip
+    return {
+        "kind": a.kind,
+        "file_id": a.file_id,
+        "file_unique_id": a.file_unique_id,
+        "file_name": a.file_name,
+        "mime_type": a.mime_type,
+        "file_size": a.file_size,
+        "caption": a.caption,
+    }
 
 
 @member_only
@@ -141,7 +148,11 @@ async def body_part(update: Update, context: Context, member: Member) -> Next:
     joined = f"{draft['body']}\n{part}" if draft["body"] else part
     if len(joined) > info.BODY_MAX:
         raise AskAgain(
-            "info.body_over", hand_back=True, length=len(joined), max=info.BODY_MAX, current=len(draft["body"])
+            "info.body_over",
+            hand_back=True,
+            length=len(joined),
+            max=info.BODY_MAX,
+            current=len(draft["body"]),
         )
     draft["body"] = joined
     progress = t("info.body_progress", lang, length=len(joined), min=info.BODY_MIN, max=info.BODY_MAX)
@@ -181,13 +192,25 @@ async def attachment(update: Update, context: Context, member: Member) -> Next:
     if msg.photo:
         photo = msg.photo[-1]
         info.check_size(photo.file_size)
-        entry: dict[str, Any] = {"kind": "photo", "file_id": photo.file_id, "file_unique_id": photo.file_unique_id,
-                                 "file_name": None, "mime_type": "image/jpeg", "file_size": photo.file_size}  # fmt: skip
+        entry: dict[str, Any] = {
+            "kind": "photo",
+            "file_id": photo.file_id,
+            "file_unique_id": photo.file_unique_id,
+            "file_name": None,
+            "mime_type": "image/jpeg",
+            "file_size": photo.file_size,
+        }
     elif msg.document:
         doc = msg.document
         info.check_document(doc.file_name, doc.mime_type, doc.file_size)
-        entry = {"kind": "document", "file_id": doc.file_id, "file_unique_id": doc.file_unique_id,
-                 "file_name": doc.file_name, "mime_type": doc.mime_type, "file_size": doc.file_size}  # fmt: skip
+        entry = {
+            "kind": "document",
+            "file_id": doc.file_id,
+            "file_unique_id": doc.file_unique_id,
+            "file_name": doc.file_name,
+            "mime_type": doc.mime_type,
+            "file_size": doc.file_size,
+        }
     else:
         raise info.InfoError("file_kind")
     # the declared type is not trusted: the file itself must be a picture, a PDF or a Word file
@@ -224,7 +247,11 @@ async def coauthor_search(update: Update, context: Context, member: Member) -> N
         found, total = await info.search_members(session, typed_text(update), exclude=exclude)
     if not found:
         raise AskAgain("info.coauthor_none")
-    rows = [[(f"{m.name}（{m.sector}）" if m.sector else m.name, COAUTHOR(m.id))] for m in found if m.id is not None]
+    rows = [
+        [(f"{m.name}（{m.sector}）" if m.sector else m.name, COAUTHOR(m.id))]
+        for m in found
+        if m.id is not None
+    ]
     rows.append([(t("info.btn_next", lang), COAUTHORS_DONE())])
     text = t("info.coauthor_found", lang)
     if total > len(found):  # the rest are not hidden silently: say so, and how to narrow it
@@ -247,7 +274,9 @@ async def coauthor_pick(update: Update, context: Context, member: Member) -> Nex
         raise AskAgain("info.coauthor_max", max=info.MAX_COAUTHORS)
     if picked not in [cid for cid, _ in draft["coauthors"]]:
         draft["coauthors"].append([picked, other.name])
-    await reply(update, t("info.coauthor_added", lang, names=names(draft, lang)), next_button(lang, COAUTHORS_DONE()))
+    await reply(
+        update, t("info.coauthor_added", lang, names=names(draft, lang)), next_button(lang, COAUTHORS_DONE())
+    )
     return None
 
 
@@ -296,9 +325,17 @@ async def submit(update: Update, context: Context, member: Member) -> Next:
     draft = draft_of(context)
     files = [info.AttachmentIn.from_dict(a) for a in draft["attachments"]]
     coauthors = [cid for cid, _ in draft["coauthors"]]
-    shared: dict[str, Any] = dict(title=draft["title"], category=draft["category"], body=draft["body"], now=d.clock.now(),
-                                  rules=d.rules, attachments=files, coauthor_ids=coauthors,
-                                  default_lang=d.settings.locale, staff_chat_id=d.settings.secretariat_chat_id)  # fmt: skip
+    shared: dict[str, Any] = {
+        "title": draft["title"],
+        "category": draft["category"],
+        "body": draft["body"],
+        "now": d.clock.now(),
+        "rules": d.rules,
+        "attachments": files,
+        "coauthor_ids": coauthors,
+        "default_lang": d.settings.locale,
+        "staff_chat_id": d.settings.secretariat_chat_id,
+    }
     try:
         async with d.db.session() as session:
             if draft.get("resubmit"):

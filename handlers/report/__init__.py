@@ -46,7 +46,18 @@ from handlers.report.states import (
     TYPE_BUTTON,
 )
 
-__all__ = ["DATE", "DESCRIPTION", "EDIT", "KEY", "PHOTOS", "RESUME", "SUMMARY", "TYPE", "build_dialog", "register"]
+__all__ = [
+    "DATE",
+    "DESCRIPTION",
+    "EDIT",
+    "KEY",
+    "PHOTOS",
+    "RESUME",
+    "SUMMARY",
+    "TYPE",
+    "build_dialog",
+    "register",
+]
 
 
 def build_dialog(app: Application[Any, Context, Any, Any, Any, Any]) -> Dialog:

@@ -56,7 +56,8 @@ def _add_evidence(draft: dict[str, Any], evidence: Evidence) -> str:
 
 @member_only
 async def early_photo(update: Update, context: Context, member: Member) -> Next:
-    """A photo sent before its step: kept for the evidence step (not lost), then the current question again."""
+    """A photo sent before its step: kept for the evidence step (not lost), then the current question
+    again."""
     lang = lang_of(member, context)
     draft = draft_of(context)
     message = update.effective_message
@@ -102,7 +103,10 @@ async def add_photo(update: Update, context: Context, member: Member) -> Next:
     if group and album.get("group") == group and album.get("message_id"):
         try:
             await context.bot.edit_message_text(
-                text, chat_id=message.chat_id, message_id=album["message_id"], reply_markup=photos_buttons(lang, count)
+                text,
+                chat_id=message.chat_id,
+                message_id=album["message_id"],
+                reply_markup=photos_buttons(lang, count),
             )
             return PHOTOS
         except BadRequest:

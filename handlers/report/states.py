@@ -36,13 +36,23 @@ EDIT = BUTTONS("edit", numbers=ROW_IDS)  # ✏️ under a pending or returned re
 
 
 def new_draft() -> dict[str, Any]:
-    # "key" names this draft: its report is stored once, however often it is confirmed (bot.services.activities)
-    return {"type": None, "date": None, "description": None, "photos": [], "report_id": None, "fixing": False,
-            "key": uuid.uuid4().hex}  # fmt: skip
+    # "key" names this draft: its report is stored once, however often it is confirmed
+    # (bot.services.activities)
+    return {
+        "type": None,
+        "date": None,
+        "description": None,
+        "photos": [],
+        "report_id": None,
+        "fixing": False,
+        "key": uuid.uuid4().hex,
+    }
 
 
 def has_content(draft: dict[str, Any]) -> bool:
-    return bool(draft.get("type") or draft.get("description") or draft.get("photos") or draft.get("long_text"))
+    return bool(
+        draft.get("type") or draft.get("description") or draft.get("photos") or draft.get("long_text")
+    )
 
 
 def draft_of(context: Context) -> dict[str, Any]:
@@ -80,7 +90,9 @@ def summary_text(context: Context, draft: dict[str, Any], lang: str) -> str:
 
 
 def resume_buttons(lang: str) -> InlineKeyboardMarkup:
-    return keyboard([[(t("report.btn_resume", lang), RESUME_BUTTON()), (t("report.btn_restart", lang), RESTART())]])
+    return keyboard(
+        [[(t("report.btn_resume", lang), RESUME_BUTTON()), (t("report.btn_restart", lang), RESTART())]]
+    )
 
 
 def photos_buttons(lang: str, count: int) -> InlineKeyboardMarkup:
@@ -91,7 +103,9 @@ def photos_buttons(lang: str, count: int) -> InlineKeyboardMarkup:
 async def _type_prompt(update: Update, context: Context, lang: str) -> Prompt:
     types = [(a.button(lang), TYPE_BUTTON(a.code)) for a in context.deps.rules.activities.values()]
     rows = [*rows_of(types, 2), [(t("report.btn_cancel", lang), CANCEL())]]
-    return t("report.title", lang) + "\n" + step_label(1, 4, lang) + t("report.ask_type", lang), keyboard(rows)
+    return t("report.title", lang) + "\n" + step_label(1, 4, lang) + t("report.ask_type", lang), keyboard(
+        rows
+    )
 
 
 async def _date_prompt(update: Update, context: Context, lang: str) -> Prompt:

@@ -89,7 +89,10 @@ async def resume(update: Update, context: Context, member: Member) -> Next:
     draft.clear()
     draft.update(stored or new_draft())
     draft["fixing"] = False
-    if draft.get("date") and (stale := days.problem_of(context, date.fromisoformat(draft["date"]))) is not None:
+    if (
+        draft.get("date")
+        and (stale := days.problem_of(context, date.fromisoformat(draft["date"]))) is not None
+    ):
         await reply(update, stale.text(lang))  # the period turned over since: the day is asked again
         draft["date"] = None
     return await next_missing(update, context, lang)
@@ -151,7 +154,9 @@ async def pick_day(update: Update, context: Context, member: Member) -> Next:
     """今天 / 昨天 / 前天, counted at the moment of the press in the committee's zone."""
     lang = lang_of(member, context)
     day = days.pressed(context, DAY.read(update).number)
-    await close_pressed(update, t("report.chosen_date", lang, date=format_day(day, lang, days.today(context))))
+    await close_pressed(
+        update, t("report.chosen_date", lang, date=format_day(day, lang, days.today(context)))
+    )
     draft_of(context)["date"] = day.isoformat()
     return await next_missing(update, context, lang)
 
@@ -198,7 +203,9 @@ async def keep_first_part(update: Update, context: Context, member: Member) -> N
     await close_pressed(update)
     kept = long_text[:MAX_DESCRIPTION].rstrip()
     draft["description"] = kept
-    await reply(update, t("report.kept_first", lang, limit=MAX_DESCRIPTION, dropped=len(long_text) - len(kept)))
+    await reply(
+        update, t("report.kept_first", lang, limit=MAX_DESCRIPTION, dropped=len(long_text) - len(kept))
+    )
     return await next_missing(update, context, lang)
 
 
@@ -255,7 +262,10 @@ async def fix_menu(update: Update, context: Context, member: Member) -> Next:
     lang = lang_of(member, context)
     await close_pressed(update)
     rows = [
-        [(t("report.btn_fix_type", lang), FIX_PART("type")), (t("report.btn_fix_date", lang), FIX_PART("date"))],
+        [
+            (t("report.btn_fix_type", lang), FIX_PART("type")),
+            (t("report.btn_fix_date", lang), FIX_PART("date")),
+        ],
         [
             (t("report.btn_fix_description", lang), FIX_PART("desc")),
             (t("report.btn_fix_photos", lang), FIX_PART("photos")),
@@ -276,8 +286,12 @@ async def fix_part(update: Update, context: Context, member: Member) -> Next:
     if part == "back":
         return await show_summary(update, context, lang)
     if part == "desc":
-        await reply(update, t("report.current_description", lang, description=draft.get("description") or "—"))
-    return await ask(update, context, {"type": TYPE, "date": DATE, "desc": DESCRIPTION, "photos": PHOTOS}[part], lang)
+        await reply(
+            update, t("report.current_description", lang, description=draft.get("description") or "—")
+        )
+    return await ask(
+        update, context, {"type": TYPE, "date": DATE, "desc": DESCRIPTION, "photos": PHOTOS}[part], lang
+    )
 
 
 async def cancel(update: Update, context: Context) -> int:

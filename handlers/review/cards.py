@@ -232,7 +232,9 @@ async def reason_cancel(update: Update, context: Context) -> int:
     """/cancel instead of a reason: the report stays pending."""
     if context.user_data is not None:
         context.user_data.pop(REASON_KEY, None)
-    await reply(update, t("review.return_cancelled", lang_of(await load_member(update, context), context, update)))
+    await reply(
+        update, t("review.return_cancelled", lang_of(await load_member(update, context), context, update))
+    )
     return END
 
 

@@ -152,7 +152,9 @@ async def day_typed(update: Update, context: Context, member: Member) -> Next:
 async def got_members(update: Update, context: Context, member: Member) -> Next:
     parsed = parse_attendance_text(typed_text(update))
     everyone_present = any(n.casefold() in ALL_WORDS for n in parsed["present"])
-    names = [n for n in parsed["present"] if n.casefold() not in ALL_WORDS] + parsed["leave"] + parsed["absent"]
+    names = (
+        [n for n in parsed["present"] if n.casefold() not in ALL_WORDS] + parsed["leave"] + parsed["absent"]
+    )
     async with context.deps.db.session() as session:
         matched = await activities.match_names(session, names)
         everyone = await activities.active_member_ids(session)
@@ -195,7 +197,13 @@ async def save(update: Update, context: Context, member: Member) -> Next:
             rules=d.rules,
             recorded_by=member.id,
         )
-    done = t("review.record_done", lang, present=created["present"], leave=created["leave"], absent=created["absent"])
+    done = t(
+        "review.record_done",
+        lang,
+        present=created["present"],
+        leave=created["leave"],
+        absent=created["absent"],
+    )
     await close_pressed(update, f"{pressed_text(update)}\n\n{done}")
     return END
 
