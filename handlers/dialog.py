@@ -21,7 +21,6 @@ from typing import Any
 from apscheduler.jobstores.base import JobLookupError
 from telegram import Chat, Message, Update, User
 from telegram.ext import (
-    Application,
     BaseHandler,
     CallbackQueryHandler,
     ConversationHandler,
@@ -35,7 +34,7 @@ from telegram.warnings import PTBUserWarning
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
 from bot.telegram.persistence import DatabasePersistence
-from bot.telegram.ui import Buttons, Context, Prompt, answer_once, refuse, reply
+from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, refuse, reply
 from handlers.common import MENU_BUTTONS, PRIVATE, lang_of, load_member
 
 END = ConversationHandler.END
@@ -174,7 +173,7 @@ class Dialog(ConversationHandler[Context]):
 
     # ------------------------------------------------------------------ timeouts
 
-    def _arm(self, app: Application[Any, Any, Any, Any, Any, Any], key: Any, delay: float | None) -> bool:
+    def _arm(self, app: App, key: Any, delay: float | None) -> bool:
         if delay is None or app.job_queue is None or not self.is_open(key):
             return False
         self._disarm(key)
@@ -202,7 +201,7 @@ class Dialog(ConversationHandler[Context]):
         if self._timeouts.get(key) is not job:
             return
         del self._timeouts[key]
-        app: Application[Any, Any, Any, Any, Any, Any] = context.application
+        app: App = context.application
         update = _Expiry.of(key)
         update.set_bot(app.bot)
         found = self.check_update(update)
@@ -213,14 +212,14 @@ class Dialog(ConversationHandler[Context]):
             await app.persistence.save_idle(app, person_of_conversation(key))
 
     async def _expired(self, update: Update, context: Context) -> object:
-        app: Application[Any, Any, Any, Any, Any, Any] = context.application
+        app: App = context.application
         for handler in self.states.get(TIMEOUT, []):
             check = handler.check_update(update)
             if check is not None and check is not False:
                 await handler.handle_update(update, app, check, context)
         return END
 
-    def rearm_timeouts(self, app: Application[Any, Any, Any, Any, Any, Any], keys: list[Any]) -> int:
+    def rearm_timeouts(self, app: App, keys: list[Any]) -> int:
         """After a restart: the timeout of each open dialog of `keys`, counted from its last stored
         step. Returns how many were armed."""
         if not self.timeout:
@@ -320,23 +319,23 @@ async def ask(update: Update, context: Context, state: State, lang: str) -> Stat
     return state
 
 
-def _dialogs(app: Application[Any, Any, Any, Any, Any, Any]) -> list[Dialog]:
+def _dialogs(app: App) -> list[Dialog]:
     return [handler for group in app.handlers.values() for handler in group if isinstance(handler, Dialog)]
 
 
-def link_dialogs(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def link_dialogs(app: App) -> None:
     """Let every dialog of the application see the others (call once all features registered)."""
     dialogs = _dialogs(app)
     for one in dialogs:
         one.peers = dialogs
 
 
-def _stored(app: Application[Any, Any, Any, Any, Any, Any]) -> dict[tuple[str, Any], float]:
+def _stored(app: App) -> dict[tuple[str, Any], float]:
     """(dialog name, conversation key) -> when it was stored, for the dialogs open at start-up."""
     return dict(getattr(app.persistence, "conversation_used", {}))
 
 
-def recall_dialog_use(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def recall_dialog_use(app: App) -> None:
     """After a restart: when each open dialog was last used, from the stored states."""
     by_name = {one.name: one for one in _dialogs(app)}
     for (name, key), at in _stored(app).items():
@@ -344,7 +343,7 @@ def recall_dialog_use(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             by_name[name]._used.setdefault(key, at)
 
 
-def rearm_dialog_timeouts(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
+def rearm_dialog_timeouts(app: App) -> int:
     """After a restart: the timeouts of the dialogs that were open (call after recall_dialog_use)."""
     keys: dict[str, list[Any]] = {}
     for name, key in _stored(app):

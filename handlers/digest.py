@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from typing import Any
 
 from telegram import Chat, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.i18n import t
 from bot.core.schedule import DigestTime, parse_digest_time
@@ -23,7 +22,7 @@ from bot.services.digest import (
     week_label,
 )
 from bot.services.digest_send import due_week, queue_weekly_digest, workbook_name
-from bot.telegram.ui import Buttons, Context, StaleButton, answer_once, deps_of, keyboard, reply
+from bot.telegram.ui import App, Buttons, Context, StaleButton, answer_once, deps_of, keyboard, reply
 from handlers.common import lang_of, menu_button, staff_only
 from models import Member
 
@@ -113,7 +112,7 @@ def digest_time(text: str) -> DigestTime:
         return DEFAULT_TIME
 
 
-async def on_startup(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+async def on_startup(app: App) -> None:
     """Schedule the weekly digest; queue this week's now if its hour has passed and it is not queued."""
     d = deps_of(app)
     zone = d.settings.tz
@@ -139,7 +138,7 @@ async def on_startup(app: Application[Any, Context, Any, Any, Any, Any]) -> None
         log.info("weekly digest was due and not yet queued: queued late for %d recipient(s)", queued)
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("digest", digest_command))
     app.add_handler(CallbackQueryHandler(digest_button, pattern=WEEK.matches))
     app.add_handler(MessageHandler(menu_button("menu.digest"), digest_command))

@@ -4,17 +4,27 @@ answers; invitation buttons 参加 / 请假 (请假 asks for a reason); the 签�
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.clock import to_db
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import events as service
 from bot.services.reminders import ReminderPolicy, policy_from_settings
-from bot.telegram.ui import ROW_IDS, Buttons, Context, Prompt, Row, deps_of, keyboard, refuse, reply, show
+from bot.telegram.ui import (
+    ROW_IDS,
+    App,
+    Buttons,
+    Context,
+    Prompt,
+    Row,
+    deps_of,
+    keyboard,
+    refuse,
+    reply,
+    show,
+)
 from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button
 from handlers.dialog import END, Next, dialog
 from models import Event, Member
@@ -262,7 +272,7 @@ async def checkin_cancel(update: Update, context: Context) -> int:
     return END
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     minutes = deps_of(app).settings.dialog_timeout_minutes
     leave = dialog(
         "events",
@@ -307,7 +317,7 @@ async def sweep(context: Context) -> None:
         await service.close_due_events(session, now=now, rules=d.rules, zone=d.settings.tz)
 
 
-async def start_jobs(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+async def start_jobs(app: App) -> None:
     """Start-up hook: the sweep runs once now and then every hour at the minute of
     DEADLINE_REMIND_TIME (so a 09:00 reminder is planned at 09:00, with compliance judged then).
     The sweep is idempotent, so missed runs coalesce into one and a late run (up to 30 min,

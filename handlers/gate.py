@@ -11,13 +11,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.core.i18n import t
-from bot.telegram.ui import Context, reply
+from bot.telegram.ui import App, Context, reply
 from handlers.common import lang_of, load_member
 from handlers.digest import BUTTONS as DIGEST_BUTTONS
 
@@ -67,5 +66,5 @@ async def gate(update: Update, context: Context) -> None:
     await _stop(update, context)
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(TypeHandler(Update, gate), group=GROUP)

@@ -4,17 +4,15 @@ page, where a pending or returned one can be corrected or withdrawn. No ranking 
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_day, today_in
 from bot.core.i18n import t
 from bot.services import activities
 from bot.services.points import PointsSummary, TypePoints, points_for_now
-from bot.telegram.ui import OFFSETS, ROW_IDS, Buttons, Context, Row, answer_once, keyboard, refuse, reply
+from bot.telegram.ui import OFFSETS, ROW_IDS, App, Buttons, Context, Row, answer_once, keyboard, refuse, reply
 from handlers.common import PRIVATE, lang_of, member_only, menu_button
 from handlers.report import EDIT
 from models import ActivityReport, Member
@@ -241,7 +239,7 @@ async def withdraw(update: Update, context: Context, member: Member) -> None:
     await reply(update, t("me.withdrawn", lang, id=report_id))
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("me", me, filters=PRIVATE))
     app.add_handler(MessageHandler(menu_button("menu.me"), me))
     app.add_handler(CommandHandler("myreports", myreports, filters=PRIVATE))

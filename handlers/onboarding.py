@@ -4,11 +4,9 @@ and the explanation strangers get."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import BotCommandScopeChat, Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -20,7 +18,7 @@ from bot.core import i18n
 from bot.core.i18n import t
 from bot.services import events, invites, members
 from bot.telegram.commands import bot_commands, help_text
-from bot.telegram.ui import Buttons, Context, keyboard, refuse, reply
+from bot.telegram.ui import App, Buttons, Context, keyboard, refuse, reply
 from handlers.common import PRIVATE, lang_of, load_member, main_menu, member_only, menu_button
 from handlers.events import policy
 from models import Member
@@ -143,7 +141,7 @@ async def chat_member_changed(update: Update, context: Context) -> None:
             log.info("member %s %s the bot", member.id, "blocked" if blocked else "unblocked")
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(ChatMemberHandler(chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
@@ -152,7 +150,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(lang_button, pattern=LANG.matches))
 
 
-def register_fallback(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register_fallback(app: App) -> None:
     """Registered after every feature: in one group only the first matching handler runs."""
     # Only new messages: an edit of an old message is not a new request.
     app.add_handler(

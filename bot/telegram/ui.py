@@ -46,9 +46,10 @@ class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict
 
 
 CONTEXT_TYPES = ContextTypes(context=Context)
+App = Application[Any, Any, Any, Any, Any, Any]  # the application, as handlers and jobs see it
 
 
-def deps_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Deps:
+def deps_of(app: App) -> Deps:
     """The dependencies of `app` (for code that has the application, not a context)."""
     return cast(Deps, app.bot_data[DEPS_KEY])
 

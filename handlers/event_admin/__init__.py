@@ -4,14 +4,10 @@ included; a refused answer asks the same step again (handlers.dialog)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram.ext import Application
-
-from bot.telegram.ui import Context
+from bot.telegram.ui import App
 from handlers.event_admin import deadline, newevent
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(newevent.build_dialog(app))
     app.add_handler(deadline.build_dialog(app))

@@ -7,13 +7,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_day, parse_day, short_day, today_in
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import deadlines as service
-from bot.telegram.ui import Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
+from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
 from handlers.dialog import END, Next, PromptFor, State, ask, dialog, step_label
 from models import Member
@@ -201,7 +201,7 @@ async def cancel_pressed(update: Update, context: Context, member: Member) -> Ne
     return await cancel(update, context)
 
 
-def build_dialog(app: Application[Any, Context, Any, Any, Any, Any]) -> Any:
+def build_dialog(app: App) -> Any:
     return dialog(
         "deadline_admin",
         timeout_minutes=deps_of(app).settings.dialog_timeout_minutes,

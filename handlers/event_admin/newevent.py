@@ -8,14 +8,25 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_span, short_day, today_in
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import events as service
 from bot.services.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
-from bot.telegram.ui import OFFSETS, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
+from bot.telegram.ui import (
+    OFFSETS,
+    App,
+    Buttons,
+    Context,
+    Prompt,
+    close_pressed,
+    deps_of,
+    grid,
+    keyboard,
+    reply,
+)
 from handlers.common import PRIVATE, TYPED, lang_of, menu_button, staff_only, typed_text
 from handlers.dialog import END, Next, PromptFor, State, ask, dialog, step_label
 from handlers.events import policy
@@ -344,7 +355,7 @@ async def cancel_command(update: Update, context: Context) -> int:
     return END
 
 
-def build_dialog(app: Application[Any, Context, Any, Any, Any, Any]) -> Any:
+def build_dialog(app: App) -> Any:
     return dialog(
         "event_admin",
         timeout_minutes=deps_of(app).settings.dialog_timeout_minutes,

@@ -3,11 +3,9 @@ button for each legal move, and the short follow-up each move needs (moves.py); 
 
 from __future__ import annotations
 
-from typing import Any
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
-
-from bot.telegram.ui import Context
+from bot.telegram.ui import App
 from handlers.common import PRIVATE, TYPED, menu_button
 from handlers.dialog import Dialog, dialog
 from handlers.inbox.moves import (
@@ -87,5 +85,5 @@ def build_dialog(persistent: bool = True) -> Dialog:
     )
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(build_dialog(persistent=app.persistence is not None))

@@ -10,15 +10,13 @@ states.py: states, buttons, draft, prompts; steps.py: the steps; here: /myinfo a
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.core.dates import today_in
 from bot.core.i18n import t
 from bot.services import info
-from bot.telegram.ui import Context, keyboard, reply
+from bot.telegram.ui import App, Context, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button
 from handlers.dialog import Dialog, dialog
 from handlers.info import steps
@@ -119,6 +117,6 @@ def build_dialog(persistent: bool = True) -> Dialog:
     )
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(build_dialog(persistent=app.persistence is not None))
     app.add_handler(CommandHandler("myinfo", my_info, filters=PRIVATE))

@@ -12,12 +12,10 @@ states.py: states, buttons, draft, prompts; steps.py and photos.py: the steps; h
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler
 
-from bot.telegram.ui import Context, deps_of
+from bot.telegram.ui import App, deps_of
 from handlers.common import PRIVATE, TYPED, menu_button
 from handlers.dialog import TIMEOUT, Dialog, dialog
 from handlers.report import photos, steps
@@ -60,7 +58,7 @@ __all__ = [
 ]
 
 
-def build_dialog(app: Application[Any, Context, Any, Any, Any, Any]) -> Dialog:
+def build_dialog(app: App) -> Dialog:
     return dialog(
         "report",
         prompts=PROMPTS,
@@ -115,5 +113,5 @@ def build_dialog(app: Application[Any, Context, Any, Any, Any, Any]) -> Dialog:
     )
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     app.add_handler(build_dialog(app))

@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram.ext import Application
-
-from bot.telegram.ui import Context
+from bot.telegram.ui import App
 from handlers.review import cards, record
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     cards.register(app)
     app.add_handler(record.build_dialog(app))

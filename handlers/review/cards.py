@@ -8,10 +8,9 @@ database (a forged, stale or already-decided button changes nothing).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import InputMediaPhoto, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_day, format_moment, today_in
 from bot.core.i18n import t
@@ -20,6 +19,7 @@ from bot.services import activities
 from bot.services.activities import Decision
 from bot.telegram.ui import (
     ROW_IDS,
+    App,
     Buttons,
     Context,
     Prompt,
@@ -238,7 +238,7 @@ async def reason_cancel(update: Update, context: Context) -> int:
     return END
 
 
-def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(app: App) -> None:
     returning = dialog(
         "review_return",
         prompts={REASON: _reason_prompt},

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_day
 from bot.core.i18n import all_texts, t
@@ -17,6 +17,7 @@ from bot.core.rules import ActivityType
 from bot.services import activities
 from bot.services.activities import ReportError
 from bot.telegram.ui import (
+    App,
     Buttons,
     Context,
     Prompt,
@@ -218,7 +219,7 @@ async def cancel(update: Update, context: Context) -> int:
     return END
 
 
-def build_dialog(app: Application[Any, Context, Any, Any, Any, Any]) -> Any:
+def build_dialog(app: App) -> Any:
     return dialog(
         "record",
         prompts=PROMPTS,
