@@ -25,7 +25,7 @@ from bot.telegram.ui import (
     reply,
     show,
 )
-from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button
+from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button, typed_text
 from handlers.dialog import END, Next, dialog
 from models import Event, Member
 from models.event import ATTEND, LEAVE
@@ -252,7 +252,7 @@ async def checkin_command(update: Update, context: Context, member: Member) -> N
 @member_only
 async def checkin_code(update: Update, context: Context, member: Member) -> int:
     """The code typed after /checkin or the 📍 button."""
-    return await _code_given(update, context, member, (update.message.text if update.message else "") or "")
+    return await _code_given(update, context, member, typed_text(update))
 
 
 async def _code_given(update: Update, context: Context, member: Member, code: str) -> int:
