@@ -11,7 +11,7 @@ from bot.core.clock import to_db
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import events as service
-from bot.services.reminders import ReminderPolicy, policy_from_settings
+from bot.services.reminders import ReminderPolicy
 from bot.telegram.ui import (
     ROW_IDS,
     App,
@@ -42,11 +42,7 @@ CHECKIN_BUTTON = BUTTONS("c", numbers=ROW_IDS)
 
 
 def policy(context: Context) -> ReminderPolicy:
-    d = context.deps
-    cached = d.extras.get("events.policy")
-    if cached is None:
-        cached = d.extras["events.policy"] = policy_from_settings(d.settings)
-    return cached
+    return context.deps.reminder_policy
 
 
 def _answer_text(outcome: service.Answer, event: Event | None, lang: str) -> str:
@@ -324,7 +320,7 @@ async def start_jobs(app: App) -> None:
     e.g. after the machine slept) still does its work rather than being skipped."""
     assert app.job_queue is not None
     d = deps_of(app)
-    minute = policy_from_settings(d.settings).deadline_time.minute
+    minute = d.reminder_policy.deadline_time.minute
     app.job_queue.run_once(sweep, when=1, name="deadline-sweep-start")
     app.job_queue.run_custom(
         sweep,
