@@ -1,6 +1,7 @@
 """社情民意信息 services: submission with a gap-free per-year tracking number, the review
 workflow (a table of legal moves; every step a history row and a notice to every author),
-a duplicate hint, points, statistics for any date range, and the texts that describe an item.
+a duplicate hint, statistics for any date range, and the texts that describe an item (its points
+are the points engine's: bot.figures).
 
 No Telegram here: handlers parse the update and call these with a session and an explicit `now`.
 """
@@ -851,14 +852,7 @@ async def search_members(
     return list((await session.exec(query)).all()), int(total)
 
 
-# --------------------------------------------------------------------------- points and statistics
-
-
-@dataclass
-class InfoSummary:
-    submitted: int = 0
-    points: float = 0.0
-    items: list[tuple[str, float]] = field(default_factory=list)  # (number, this member's points)
+# --------------------------------------------------------------------------- levels and statistics
 
 
 def level_label(level: str, lang: str) -> str:
@@ -871,59 +865,6 @@ def highest_level(accepted: bool, levels: set[str]) -> str | None:
     reached = ({"district"} if accepted else set()) | levels
     ordered = [level for level in INFO_LEVELS if level in reached]
     return ordered[-1] if ordered else None
-
-
-def item_points(rules: Rules, *, accepted: bool, levels: set[str], instruction: bool) -> float:
-    points = rules.info.submit_points
-    top = highest_level(accepted, levels)
-    if top is not None:
-        points += rules.info.adopt_bonus.get(top, 0)
-    if instruction:
-        points += rules.info.instruction_bonus
-    return points
-
-
-async def member_info_summary(
-    session: AsyncSession, member_id: int, start: datetime, end: datetime, rules: Rules
-) -> InfoSummary:
-    """Items the member authored or co-authored, submitted in [start, end), and their points: the
-    first author gets the item's points, co-authors `coauthor_share` of them; the total is capped.
-    Bonuses count for the period of the item's submission, whenever they were earned."""
-    query = (
-        select(InfoItem.id, InfoItem.number, InfoItem.state, InfoAuthor.position)
-        .join(InfoAuthor, col(InfoAuthor.item_id) == InfoItem.id)
-        .where(
-            InfoAuthor.member_id == member_id,
-            col(InfoItem.submitted_at) >= to_db(start),
-            col(InfoItem.submitted_at) < to_db(end),
-        )
-        .order_by(col(InfoItem.submitted_at))
-    )
-    rows = list((await session.exec(query)).all())
-    summary = InfoSummary(submitted=len(rows))
-    if not rows:
-        return summary
-    levels: dict[int, set[str]] = {row[0]: set() for row in rows}
-    instructed: set[int] = set()
-    events = select(InfoEvent.item_id, InfoEvent.kind, InfoEvent.level).where(
-        col(InfoEvent.item_id).in_(list(levels)), col(InfoEvent.kind).in_(["reported", "instruction"])
-    )
-    for item_id, kind, level in (await session.exec(events)).all():
-        if kind == "instruction":
-            instructed.add(item_id)
-        elif level:
-            levels[item_id].add(level)
-    total = 0.0
-    for item_id, number, state, position in rows:
-        points = item_points(
-            rules, accepted=state == "accepted", levels=levels[item_id], instruction=item_id in instructed
-        )
-        share = points if position == 0 else points * rules.info.coauthor_share
-        summary.items.append((number, share))
-        total += share
-    cap = rules.info.cap
-    summary.points = round(min(total, cap) if cap is not None else total, 2)
-    return summary
 
 
 @dataclass
@@ -1087,7 +1028,3 @@ def render_card(
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def local_today(now: datetime, tz: tzinfo) -> date:
-    return now.astimezone(tz).date()
