@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 from sqlmodel import col, func, select
 
 from bot import info
+from bot.exports import export_info_year
 from bot.figures import Period, member_points
-from bot.info_export import export_year
 from bot.rules import load_rules, parse_rules
 from models import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence, Outbox
 from tests.conftest import add_member
@@ -472,7 +472,7 @@ async def test_export_has_every_item_and_its_history(db, tmp_path):
     await _submit(db, author, text=body(2), now=datetime(2024, 5, 1, tzinfo=UTC))  # other year
     out = tmp_path / "info.xlsx"
     async with db.session() as session:
-        assert await export_year(session, 2025, out, TZ) == 1
+        assert await export_info_year(session, 2025, out, zone=TZ) == 1
     book = load_workbook(out)
     items, history = book["信息"], book["处理记录"]
     header = [c.value for c in items[1]]
