@@ -7,7 +7,6 @@ converted to UTC for the queries. Every figure is a SQL aggregate (GROUP BY / CO
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -15,7 +14,7 @@ from sqlalchemy import and_, case, distinct, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import local, to_db
-from bot.dates import year_in_range
+from bot.dates import read_iso_week
 from bot.figures import (
     AR,
     ART,
@@ -47,9 +46,6 @@ NAMES_SHOWN = 10
 UPCOMING_SHOWN = 15
 TEXT_LIMIT = 4096  # Telegram's message length
 
-_WEEK_RE = re.compile(r"^\s*(\d{4})\s*-?\s*[Ww]\s*(\d{1,2})\s*$")
-
-
 class WeekError(ValueError):
     """Not an ISO week like 2025-W47."""
 
@@ -61,17 +57,10 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        match = _WEEK_RE.match(text or "")
-        if not match:
+        found = read_iso_week(text)
+        if found is None:
             raise WeekError(text)
-        year, week = int(match.group(1)), int(match.group(2))
-        if not year_in_range(year):
-            raise WeekError(text)
-        try:
-            date.fromisocalendar(year, week, 1)
-        except ValueError:
-            raise WeekError(text) from None
-        return cls(year, week)
+        return cls(*found)
 
     @classmethod
     def containing(cls, moment: datetime, zone: tzinfo) -> IsoWeek:

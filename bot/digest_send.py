@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.dates import read_weekly_time
 from bot.digest import Digest, IsoWeek, build_digest, caption, digest_week_for, render_text
 from bot.figures import MB
 from bot.i18n import normalize, t
@@ -28,8 +28,6 @@ from models.db import Database
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-_TIME_RE = re.compile(r"^\s*(?:([A-Za-z]{3})[A-Za-z]*\s+)?(\d{1,2}):(\d{2})\s*$")
 STAFF_ROLES = (Role.SECRETARIAT.value, Role.ADMIN.value)
 
 
@@ -46,14 +44,10 @@ class DigestTime:
 
 def parse_digest_time(text: str) -> DigestTime:
     """`MON 09:00` (weekday optional, Monday by default)."""
-    match = _TIME_RE.match(text or "")
-    if not match:
+    found = read_weekly_time(text)
+    if found is None:
         raise ValueError(f"DIGEST_TIME {text!r}: expected e.g. 'MON 09:00'")
-    day, hour, minute = match.group(1), int(match.group(2)), int(match.group(3))
-    weekday = WEEKDAYS.index(day.upper()) if day and day.upper() in WEEKDAYS else 0 if not day else -1
-    if weekday < 0 or hour > 23 or minute > 59:
-        raise ValueError(f"DIGEST_TIME {text!r}: expected e.g. 'MON 09:00'")
-    return DigestTime(weekday, time(hour, minute))
+    return DigestTime(*found)
 
 
 def due_week(now: datetime, zone: tzinfo, when: DigestTime) -> IsoWeek | None:

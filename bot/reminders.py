@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from bot.dates import read_clock
 from bot.holidays import NO_CALENDAR, HolidayCalendar, load_calendar
 
 if TYPE_CHECKING:
@@ -131,11 +132,11 @@ def parse_quiet_hours(text: str) -> QuietHours:
     text = (text or "").strip().lower()
     if text in ("", "off", "none", "0"):
         return NO_QUIET
-    try:
-        first, last = (part.strip() for part in text.split("-", 1))
-        return QuietHours(time.fromisoformat(first), time.fromisoformat(last))
-    except ValueError:
-        raise ValueError(f"QUIET_HOURS: expected HH:MM-HH:MM, not {text!r}") from None
+    first, _, last = text.partition("-")
+    start, end = read_clock(first), read_clock(last)
+    if start is None or end is None:
+        raise ValueError(f"QUIET_HOURS: expected HH:MM-HH:MM, not {text!r}")
+    return QuietHours(start, end)
 
 
 def out_of_quiet(
@@ -241,11 +242,14 @@ class ReminderPolicy:
 
 
 def policy_from_settings(settings: Settings) -> ReminderPolicy:
+    deadline_time = read_clock(settings.deadline_remind_time)
+    if deadline_time is None:  # Settings refuses it; a Settings built without validation does not
+        raise ValueError(f"DEADLINE_REMIND_TIME: expected HH:MM, not {settings.deadline_remind_time!r}")
     return ReminderPolicy(
         zone=settings.tz,
         quiet=parse_quiet_hours(settings.quiet_hours),
         deadline_days=tuple(parse_days(settings.deadline_remind_days)),
-        deadline_time=time.fromisoformat(settings.deadline_remind_time.strip()),
+        deadline_time=deadline_time,
         calendar=load_calendar(settings.holidays_file),
         default_lang=settings.locale,
     )
