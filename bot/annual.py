@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import case, distinct, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.figures import (
@@ -19,11 +19,9 @@ from bot.figures import (
     MB,
     MBT,
     Period,
-    attended_invitation,
-    held_in,
+    event_attendance_by_kind,
     member_points_query,
     of_members,
-    self_declared_invitation,
     took_part,
 )
 from bot.i18n import t
@@ -87,7 +85,6 @@ async def annual_figures(
 ) -> AnnualFigures:
     """The year's figures; events count once held (closed out, or started by `now`)."""
     from bot.info import info_statistics
-    from models.event import Event, Invitation
 
     period = Period.of_year(year, zone)
     out = AnnualFigures(year=year)
@@ -114,22 +111,8 @@ async def annual_figures(
     ).all():
         out.by_type[code] = int(n)
 
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
-    held = (held_in(ev, period, now or datetime.now(UTC)),)
     events_by_kind: dict[str, tuple[int, int, int]] = {}
-    query = (
-        select(
-            ev.kind,
-            func.count(distinct(ev.id)),
-            func.count(inv.id),
-            func.sum(case((attended_invitation(inv), 1), else_=0)),
-            func.sum(case((self_declared_invitation(inv), 1), else_=0)),
-        )
-        .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
-        .where(*held)
-        .group_by(ev.kind)
-    )
+    query = event_attendance_by_kind(period, now or datetime.now(UTC))
     for kind, n, invited, attended, self_declared in (await session.exec(query)).all():
         events_by_kind[kind] = (int(n), int(invited or 0), int(attended or 0))
         out.events_held += int(n)

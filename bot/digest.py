@@ -24,13 +24,10 @@ from bot.figures import (
     MBT,
     Period,
     Shortfall,
-    attended_invitation,
     days_between,
-    held_in,
+    event_attendance_by_kind,
     members_where,
     minimums_requirements,
-    of_members,
-    self_declared_invitation,
     shortfall,
     took_part,
 )
@@ -229,7 +226,6 @@ class Digest:
 async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: datetime) -> WeekNumbers:
     """The week's figures, each a GROUP BY in the database."""
     from bot.info import info_statistics
-    from models.event import Event, Invitation
 
     period = week.period(zone)
     out = WeekNumbers()
@@ -263,21 +259,11 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
     )
     out.info_reported = {level: int(stats.reported.get(level, 0)) for level in INFO_LEVELS}
 
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
-    held = (
-        select(
-            func.count(distinct(ev.id)),
-            func.count(inv.id),
-            func.sum(case((attended_invitation(inv), 1), else_=0)),
-            func.sum(case((self_declared_invitation(inv), 1), else_=0)),
-        )
-        .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
-        .where(held_in(ev, period, now))
-    )
-    events, invited, attended, self_declared = (await session.exec(held)).one()
-    out.events_held, out.invited, out.attended = int(events or 0), int(invited or 0), int(attended or 0)
-    out.attended_self = int(self_declared or 0)
+    for row in (await session.exec(event_attendance_by_kind(period, now))).all():
+        out.events_held += int(row.events)
+        out.invited += int(row.invited)
+        out.attended += int(row.attended)
+        out.attended_self += int(row.self_declared)
 
     bound = (
         select(func.count())

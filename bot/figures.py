@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlalchemy import Float, and_, case, cast, false, func, literal, or_, select, true
+from sqlalchemy import Float, and_, case, cast, distinct, false, func, literal, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,11 +53,6 @@ class Period:
             first_day=start.astimezone(zone).date(),
             end_day=end.astimezone(zone).date(),
         )
-
-    @classmethod
-    def containing(cls, moment: datetime, zone: tzinfo) -> Period:
-        """The assessment period (a calendar year in the committee's zone) holding `moment`."""
-        return cls.of_year(moment.astimezone(zone).year, zone)
 
     @property
     def db_start(self) -> datetime:
@@ -362,7 +357,7 @@ async def points_for_now(
     session: AsyncSession, member_id: int, *, now: datetime, rules: Rules, zone: tzinfo
 ) -> PointsSummary:
     """The current period's points (what /me shows)."""
-    return await member_points(session, member_id, Period.containing(now, zone), rules)
+    return await member_points(session, member_id, Period.between(*rules.period_bounds(now, zone), zone), rules)
 
 
 # --------------------------------------------------------------------------- requirements
@@ -589,6 +584,27 @@ SELF_DECLARED_METHODS = ("self", "button")
 def self_declared_invitation(inv) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
     """Attended, and declared by the member without the venue's code: counted apart."""
     return and_(attended_invitation(inv), inv.checkin_method.in_(SELF_DECLARED_METHODS))
+
+
+def event_attendance_by_kind(period: Period, now: datetime) -> Select:
+    """Per kind of event held in the period: events, invitations of 委员, attended, and of those the
+    self-declared (`kind`, `events`, `invited`, `attended`, `self_declared`)."""
+    from models.event import Event, Invitation
+
+    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
+    return (
+        select(
+            ev.kind,
+            func.count(distinct(ev.id)).label("events"),
+            func.count(inv.id).label("invited"),
+            func.coalesce(func.sum(case((attended_invitation(inv), 1), else_=0)), 0).label("attended"),
+            func.coalesce(func.sum(case((self_declared_invitation(inv), 1), else_=0)), 0).label("self_declared"),
+        )
+        .select_from(Event.__table__)
+        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
+        .where(held_in(ev, period, now))
+        .group_by(ev.kind)
+    )
 
 
 def days_between(earlier: datetime | None, now: datetime) -> int:
