@@ -22,6 +22,7 @@ from bot.figures import (
     event_attendance_by_kind,
     member_points_query,
     of_members,
+    run,
     took_part,
 )
 from bot.i18n import t
@@ -91,7 +92,7 @@ async def annual_figures(
     out.members, out.bound = (
         int(v or 0)
         for v in (
-            await session.exec(
+            await run(session,
                 select(func.count(), func.sum(case((MB.telegram_user_id.is_not(None), 1), else_=0))).where(
                     Member.is_active_member
                 )
@@ -107,13 +108,13 @@ async def annual_figures(
         took_part(),
     )
     for code, n in (
-        await session.exec(select(AR.type_code, func.count()).where(*in_year).group_by(AR.type_code))
+        await run(session, select(AR.type_code, func.count()).where(*in_year).group_by(AR.type_code))
     ).all():
         out.by_type[code] = int(n)
 
     events_by_kind: dict[str, tuple[int, int, int]] = {}
     query = event_attendance_by_kind(period, now or datetime.now(UTC))
-    for kind, n, invited, attended, self_declared in (await session.exec(query)).all():
+    for kind, n, invited, attended, self_declared in (await run(session, query)).all():
         events_by_kind[kind] = (int(n), int(invited or 0), int(attended or 0))
         out.events_held += int(n)
         out.event_invitations += int(invited or 0)
@@ -125,7 +126,7 @@ async def annual_figures(
         func.count(distinct(case((AR.type_code.in_(codes), AR.member_id), else_=None)))
         for codes in GROUPS.values()
     ]
-    counts = (await session.exec(select(*distinct_members).where(*in_year))).one()
+    counts = (await run(session, select(*distinct_members).where(*in_year))).one()
     for (name, codes), members in zip(GROUPS.items(), counts, strict=True):
         figures = GroupFigures(members=int(members or 0))
         for code in codes:
@@ -145,7 +146,7 @@ async def annual_figures(
     )
 
     committees = select(MB.committee, func.count()).where(Member.is_active_member).group_by(MB.committee)
-    for committee, n in (await session.exec(committees)).all():
+    for committee, n in (await run(session, committees)).all():
         out.by_committee.setdefault(committee or "", CommitteeFigures()).members += int(n)
     reports = (
         select(MB.committee, func.count(), func.count(distinct(AR.member_id)))
@@ -154,13 +155,13 @@ async def annual_figures(
         .where(*in_year)  # the same took-part rule as the figures by type: the totals agree
         .group_by(MB.committee)
     )
-    for committee, n, reporting in (await session.exec(reports)).all():
+    for committee, n, reporting in (await run(session, reports)).all():
         entry = out.by_committee.setdefault(committee or "", CommitteeFigures())
         entry.reports, entry.reporting = int(n), int(reporting)
 
     points = member_points_query(period, rules).where(MB.active.is_(True)).subquery("points")
     passed, excellent = (
-        await session.exec(
+        await run(session,
             select(
                 func.sum(case((points.c.total >= rules.assessment.pass_mark, 1), else_=0)),
                 func.sum(case((points.c.total >= rules.assessment.excellent_mark, 1), else_=0)),

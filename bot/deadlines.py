@@ -97,7 +97,7 @@ async def create_deadline(
     now: datetime,
     zone,
     created_by: int | None = None,
-) -> Deadline:  # type: ignore[no-untyped-def]
+) -> Deadline:
     title = title.strip()
     if not title:
         raise DeadlineError("empty_title")
@@ -139,13 +139,13 @@ def _met(deadline: Deadline, rules: Rules, zone) -> ColumnElement[bool]:  # type
 
 async def complies(session: AsyncSession, deadline: Deadline, member_id: int, *, rules: Rules, zone) -> bool:  # type: ignore[no-untyped-def]
     """Whether the member meets the deadline's requirement now."""
-    found = await session.exec(select(MB.id).where(MB.id == member_id, _met(deadline, rules, zone)))  # type: ignore[call-overload]
+    found = await session.exec(select(MB.id).where(MB.id == member_id, _met(deadline, rules, zone)))
     return found.first() is not None
 
 
 async def members_behind(
     session: AsyncSession, deadline: Deadline, *, rules: Rules, zone, not_reminded: str | None = None
-) -> list[Member]:  # type: ignore[no-untyped-def]
+) -> list[Member]:
     """Serving 委员 who do not meet the requirement yet, in one query; with `not_reminded` (a
     dedupe-key prefix), only those without an outbox row under it yet."""
     query = select(Member).where(Member.is_active_member, ~_met(deadline, rules, zone))
@@ -229,7 +229,7 @@ async def plan_deadline_reminders(
 
 async def list_deadlines(
     session: AsyncSession, *, include_past: bool = False, now: datetime, zone
-) -> list[Deadline]:  # type: ignore[no-untyped-def]
+) -> list[Deadline]:
     query = select(Deadline).order_by(col(Deadline.due_on))
     if not include_past:
         query = query.where(col(Deadline.due_on) >= now.astimezone(zone).date(), Deadline.status == "active")

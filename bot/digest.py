@@ -28,6 +28,7 @@ from bot.figures import (
     event_attendance_by_kind,
     members_where,
     minimums_requirements,
+    run,
     shortfall,
     took_part,
 )
@@ -237,7 +238,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
         .where(AR.submitted_at >= period.db_start, AR.submitted_at < period.db_end, Member.is_member, took_part())
         .group_by(AR.type_code, MB.committee, MB.sector)
     )
-    for code, committee, sector, n, ok in (await session.exec(reports)).all():
+    for code, committee, sector, n, ok in (await run(session, reports)).all():
         n, ok = int(n), int(ok or 0)
         for table, key in (
             (out.by_type, code),
@@ -259,7 +260,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
     )
     out.info_reported = {level: int(stats.reported.get(level, 0)) for level in INFO_LEVELS}
 
-    for row in (await session.exec(event_attendance_by_kind(period, now))).all():
+    for row in (await run(session, event_attendance_by_kind(period, now))).all():
         out.events_held += int(row.events)
         out.invited += int(row.invited)
         out.attended += int(row.attended)
@@ -270,7 +271,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
         .select_from(MBT)
         .where(MB.bound_at >= period.db_start, MB.bound_at < period.db_end, Member.is_member)
     )
-    out.newly_bound = int((await session.exec(bound)).scalar_one())
+    out.newly_bound = int((await run(session, bound)).scalar_one())
     return out
 
 
@@ -280,7 +281,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
     out = NeedsAction()
     cutoff = to_db(now - REVIEW_WAIT)
     n, oldest = (
-        await session.exec(
+        await run(session,
             select(func.count(), func.min(AR.submitted_at)).where(
                 AR.status == PENDING, AR.submitted_at < cutoff
             )
@@ -288,7 +289,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
     ).one()
     out.reports_waiting, out.reports_oldest_days = int(n), days_between(oldest, now)
     n, oldest = (
-        await session.exec(
+        await run(session,
             select(func.count(), func.min(II.last_submitted_at)).where(
                 II.state == "submitted", II.last_submitted_at < cutoff
             )
@@ -299,7 +300,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
     # 社情民意 transferred to a department with no feedback recorded since.
     answered = select(IE.item_id).where(IE.kind == "feedback")
     n, oldest = (
-        await session.exec(
+        await run(session,
             select(func.count(distinct(IE.item_id)), func.min(IE.at)).where(
                 IE.kind == "transferred", IE.item_id.not_in(answered)
             )
@@ -314,7 +315,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
     horizon = today + timedelta(days=DEADLINE_HORIZON_DAYS)
     dl = Deadline.__table__.c  # type: ignore[attr-defined]
     deadlines = (
-        await session.exec(
+        await run(session,
             select(dl.title, dl.due_on, dl.requirement)
             .where(dl.status == "active", dl.due_on >= today, dl.due_on <= horizon)
             .order_by(dl.due_on)
@@ -368,7 +369,7 @@ async def upcoming_events(
         Upcoming(
             title=title, starts_at=local(starts, zone), invited=int(n), attend=int(a or 0), leave=int(lv or 0)
         )
-        for _id, title, starts, n, a, lv in (await session.exec(query)).all()
+        for _id, title, starts, n, a, lv in (await run(session, query)).all()
     ]
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.dates import read_weekly_time
 from bot.digest import Digest, IsoWeek, build_digest, caption, digest_week_for, render_text
-from bot.figures import MB
+from bot.figures import MB, run
 from bot.i18n import normalize, t
 from bot.outbox import enqueue
 from bot.rules import Rules
@@ -80,7 +80,7 @@ async def recipients(db: Database, settings: Settings) -> list[Recipient]:
     """Active, bound, reachable secretariat members and admins, and SECRETARIAT_CHAT_ID if set."""
     async with db.session() as session:
         rows = (
-            await session.exec(
+            await run(session,
                 select(MB.id, MB.telegram_user_id, MB.language)
                 .where(
                     MB.active.is_(True),
@@ -160,7 +160,7 @@ async def queue_weekly_digest(
     async with db.session() as session:
         keys = [dedupe_key(week, r.chat_id) for r in people]
         done = set(
-            (await session.exec(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))).scalars()
+            (await run(session, select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))).scalars()
         )
     todo = [r for r in people if dedupe_key(week, r.chat_id) not in done]
     if not todo:

@@ -343,7 +343,7 @@ def _reminder_rows(
                 Queued(
                     f"{prefix}:r{planned.offset}:{member.id}",
                     member.telegram_user_id,
-                    text,  # type: ignore[arg-type]
+                    text,
                     member.id,
                     "reminder",
                     planned.at,
@@ -374,7 +374,7 @@ async def _invitations(session: AsyncSession, event: Event) -> list[tuple[Invita
         .where(Invitation.event_id == event.id)
         .order_by(col(Member.id))
     )
-    return list((await session.exec(query)).all())  # type: ignore[arg-type]
+    return list((await session.exec(query)).all())
 
 
 async def publish_event(session: AsyncSession, event: Event, *, now: datetime, policy: ReminderPolicy) -> int:
@@ -391,7 +391,7 @@ async def publish_event(session: AsyncSession, event: Event, *, now: datetime, p
         {"event_id": event.id, "member_id": m.id, "answer": NO_ANSWER, "invited_at": to_db(now)}
         for m in audience
     ]
-    await session.exec(insert(Invitation), params=rows)  # type: ignore[call-overload]  # executemany: fast for a few thousand members
+    await session.exec(insert(Invitation), params=rows)  # executemany: fast for a few thousand members
     event.status, event.published_at, event.updated_at = PUBLISHED, to_db(now), to_db(now)
     session.add(event)
     start = from_db(event.starts_at)
@@ -624,7 +624,7 @@ async def answer_invitation(
     elif previous == LEAVE:
         await session.exec(
             update(Outbox)
-            .where(  # type: ignore[call-overload]
+            .where(
                 col(Outbox.dedupe_key).startswith(prefix, autoescape=True),
                 Outbox.member_id == member.id,
                 col(Outbox.status) == "dropped",
@@ -661,7 +661,7 @@ async def check_in(
     member: Member,
     now: datetime,
     rules: Rules,
-    zone,  # type: ignore[no-untyped-def]
+    zone,
     event_id: int | None = None,
     code: str | None = None,
     default_lang: str = "zh",
@@ -706,7 +706,7 @@ async def check_in(
         invitation = Invitation(
             event_id=event.id,
             member_id=member.id,
-            answer=ATTEND,  # type: ignore[arg-type]
+            answer=ATTEND,
             answered_at=to_db(now),
             invited_at=to_db(now),
         )
@@ -731,7 +731,7 @@ async def _record(
     rules: Rules,
     zone,
     note: str | None = None,
-) -> int:  # type: ignore[no-untyped-def]
+) -> int:
     if not member_ids:
         return 0
     from bot.activities import record_attendance
@@ -753,7 +753,7 @@ async def _record(
 
 async def close_attendance(
     session: AsyncSession, event: Event, *, now: datetime, rules: Rules, zone
-) -> dict[str, int]:  # type: ignore[no-untyped-def]
+) -> dict[str, int]:
     """After check-in closes: checked in → present, 请假 → leave, everyone else → absent, each
     credited as the rules define for the event's activity type."""
     if event.status != PUBLISHED:
@@ -800,7 +800,7 @@ async def upcoming_for_member(
         )
         .order_by(col(Event.starts_at))
     )
-    return list((await session.exec(query)).all())  # type: ignore[arg-type]
+    return list((await session.exec(query)).all())
 
 
 async def list_events(session: AsyncSession, *, now: datetime, include_past: bool = False) -> list[Event]:

@@ -19,7 +19,7 @@ from sqlmodel import col
 from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.figures import AR, ART, MB, MBT, Period, member_records
+from bot.figures import AR, ART, MB, MBT, Period, member_records, run
 from bot.i18n import t
 from bot.info import ItemView, highest_level, item_views, level_label, state_label
 from bot.rules import INFO_LEVELS, Rules
@@ -174,7 +174,7 @@ async def write_activities(
     # Which optional columns any row fills (one aggregate, so the rows still stream).
     returned_reason = case((and_(AR.status == RETURNED, AR.return_reason.is_not(None)), 1), else_=None)
     counts = (
-        await session.exec(
+        await run(session,
             select(
                 func.count(func.nullif(AR.title, "")),
                 func.count(AR.attendance),
@@ -403,7 +403,7 @@ async def digest_workbook(
     week,
     target: Path | IO[bytes],
     *,
-    rules: Rules,  # type: ignore[no-untyped-def]
+    rules: Rules,
     zone: tzinfo,
     lang: str,
 ) -> None:

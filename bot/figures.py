@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import Float, and_, case, cast, distinct, false, func, literal, or_, select, true
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.engine import Result
+from sqlalchemy.sql import ColumnElement, Executable, Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import to_db
@@ -29,7 +31,7 @@ II = InfoItem.__table__.c  # type: ignore[attr-defined]
 IA = InfoAuthor.__table__.c  # type: ignore[attr-defined]
 IE = InfoEvent.__table__.c  # type: ignore[attr-defined]
 # The tables themselves, for FROM and JOIN.
-ART, MBT, IIT, IAT, IET = (m.__table__ for m in (ActivityReport, Member, InfoItem, InfoAuthor, InfoEvent))  # type: ignore[attr-defined]
+ART, MBT, IIT, IAT, IET = (m.__table__ for m in (ActivityReport, Member, InfoItem, InfoAuthor, InfoEvent))
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ class Period:
     @property
     def db_end(self) -> datetime:
         return to_db(self.end)
+
+
+async def run(session: AsyncSession, query: Executable) -> Result[Any]:
+    """Run a Core query built here (over table columns). SQLModel types `session.exec` only for its
+    own `select` and for INSERT/UPDATE/DELETE; it runs any statement."""
+    return await session.exec(query)  # type: ignore[call-overload]
 
 
 def of_members(member_id: ColumnElement) -> ColumnElement[bool]:
@@ -318,7 +326,7 @@ async def member_points(session: AsyncSession, member_id: int, period: Period, r
     no longer know last), 社情民意, the pass and excellent marks and the minimum duties still owed.
     A report counts in the period of its activity day in the committee's zone; an item in the
     period of its first submission."""
-    rows = {row.type_code: row for row in (await session.exec(member_activity_by_type(period, rules, member_id))).all()}
+    rows = {row.type_code: row for row in (await run(session, member_activity_by_type(period, rules, member_id))).all()}
     by_type = []
     for code in [*(c for c in rules.activities if c in rows), *sorted(set(rows) - set(rules.activities))]:
         row = rows[code]
@@ -338,7 +346,7 @@ async def member_points(session: AsyncSession, member_id: int, period: Period, r
                 absent_points=float(row.absent_points),
             )
         )
-    info = (await session.exec(info_points_per_member(period, rules).where(IA.member_id == member_id))).first()
+    info = (await run(session, info_points_per_member(period, rules).where(IA.member_id == member_id))).first()
     info_submitted = int(info.info_submitted) if info is not None else 0
     attended = {t.code: t.confirmed_count for t in by_type}
     return PointsSummary(
@@ -452,7 +460,7 @@ async def members_where(session: AsyncSession, where: ColumnElement[bool], *, na
         .order_by(MB.name, MB.id)
         .limit(max(names, 1))
     )
-    rows = (await session.exec(query)).all()
+    rows = (await run(session, query)).all()
     return Shortfall(count=int(rows[0].total) if rows else 0, names=[row.name for row in rows[:names]])
 
 
@@ -482,7 +490,7 @@ async def member_records(
     )
     members_q = members_q.where(Member.is_member if include_inactive else Member.is_active_member)
     records: dict[int, dict] = {}
-    for mid, name, sector, committee, active, tg in (await session.exec(members_q)).all():
+    for mid, name, sector, committee, active, tg in (await run(session, members_q)).all():
         records[mid] = {
             "member_id": mid,
             "name": name,
@@ -493,9 +501,9 @@ async def member_records(
         }
 
     pivot = activity_points_pivot(period, rules)
-    act_rows = {row.member_id: row for row in (await session.exec(pivot)).all()}
+    act_rows = {row.member_id: row for row in (await run(session, pivot)).all()}
     info_rows = {
-        row.member_id: row for row in (await session.exec(info_points_per_member(period, rules))).all()
+        row.member_id: row for row in (await run(session, info_points_per_member(period, rules))).all()
     }
     states = (
         select(AR.member_id, AR.status, func.count())
@@ -503,7 +511,7 @@ async def member_records(
         .group_by(AR.member_id, AR.status)
     )
     by_state: dict[int, dict[str, int]] = {}
-    for mid, status, n in (await session.exec(states)).all():
+    for mid, status, n in (await run(session, states)).all():
         by_state.setdefault(mid, {})[status] = int(n)
     attendance = (
         select(AR.member_id, AR.attendance, func.count())
@@ -516,7 +524,7 @@ async def member_records(
         .group_by(AR.member_id, AR.attendance)
     )
     att: dict[int, dict[str, int]] = {}
-    for mid, status, n in (await session.exec(attendance)).all():
+    for mid, status, n in (await run(session, attendance)).all():
         att.setdefault(mid, {})[status] = int(n)
     ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
     invites_q = (
@@ -526,7 +534,7 @@ async def member_records(
         .where(held_in(ev, period, now))
         .group_by(inv.member_id)
     )
-    invited = {mid: (int(n), int(a or 0)) for mid, n, a in (await session.exec(invites_q)).all()}
+    invited = {mid: (int(n), int(a or 0)) for mid, n, a in (await run(session, invites_q)).all()}
 
     for mid, rec in records.items():
         row = act_rows.get(mid)

@@ -170,7 +170,7 @@ async def next_sequence(session: AsyncSession, year: int) -> int:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.exec(
         insert(InfoSequence)
-        .values(year=year, value=0)  # type: ignore[call-overload]
+        .values(year=year, value=0)
         .on_conflict_do_nothing(index_elements=["year"])
     )
     result = await session.exec(
@@ -336,8 +336,8 @@ async def _set_parts(
     session: AsyncSession, item: InfoItem, coauthor_ids: list[int], attachments: list[AttachmentIn]
 ) -> None:
     assert item.id is not None
-    await session.exec(delete(InfoAuthor).where(col(InfoAuthor.item_id) == item.id))  # type: ignore[call-overload]
-    await session.exec(delete(InfoAttachment).where(col(InfoAttachment.item_id) == item.id))  # type: ignore[call-overload]
+    await session.exec(delete(InfoAuthor).where(col(InfoAuthor.item_id) == item.id))
+    await session.exec(delete(InfoAttachment).where(col(InfoAttachment.item_id) == item.id))
     session.add(InfoAuthor(item_id=item.id, member_id=item.author_id, position=0))
     for position, member_id in enumerate(
         await _valid_coauthors(session, item.author_id, coauthor_ids), start=1

@@ -82,7 +82,7 @@ async def enqueue(
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = await session.exec(stmt)  # type: ignore[call-overload]
+    result = await session.exec(stmt)
     return bool(result.rowcount)
 
 
@@ -183,7 +183,7 @@ async def enqueue_many(session: AsyncSession, messages: list[Queued], *, now: da
         # executemany (one compiled statement, batched by the driver); rowcount is not reliable
         # for it on every driver, so the new rows are counted by their returned ids
         stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Outbox.id)
-        result = await session.exec(stmt, params=values)  # type: ignore[call-overload]
+        result = await session.exec(stmt, params=values)
         queued += len(result.all())
     return queued
 
@@ -205,7 +205,7 @@ async def drop_pending(
         stmt = stmt.where(col(Outbox.member_id) == member_id)
     if kinds:
         stmt = stmt.where(col(Outbox.kind).in_(kinds))
-    result = await session.exec(stmt.values(status="dropped", last_error=reason))  # type: ignore[call-overload]
+    result = await session.exec(stmt.values(status="dropped", last_error=reason))
     return int(result.rowcount or 0)
 
 
@@ -397,7 +397,7 @@ class Dispatcher:
         (at most those repeat) rather than lose them."""
         async with self.db.session() as session:
             result = await session.exec(
-                update(Outbox).where(col(Outbox.status) == "sending").values(status="pending")  # type: ignore[call-overload]
+                update(Outbox).where(col(Outbox.status) == "sending").values(status="pending")
             )
             return int(result.rowcount or 0)
 
@@ -621,13 +621,13 @@ class Dispatcher:
         async with self.db.session() as session:
             await session.exec(
                 update(Outbox)
-                .where(col(Outbox.id) == row.id)  # type: ignore[call-overload]
+                .where(col(Outbox.id) == row.id)
                 .values(status="failed", last_error=f"403 {reason}")
             )
             await session.exec(
                 update(Outbox)
                 .where(
-                    col(Outbox.chat_id) == row.chat_id,  # type: ignore[call-overload]
+                    col(Outbox.chat_id) == row.chat_id,
                     col(Outbox.status) == "pending",
                 )
                 .values(status="dropped", last_error="recipient blocked the bot")

@@ -226,7 +226,7 @@ async def add_demo_history(
     async with db.session() as session:
         await session.exec(
             update(Outbox)
-            .where(col(Outbox.status) == "pending")  # type: ignore[call-overload]
+            .where(col(Outbox.status) == "pending")
             .values(status="dropped", last_error="sandbox demo history (not delivered)")
         )
     if _feature("bot.events") and _feature("bot.reminders"):
