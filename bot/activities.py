@@ -212,8 +212,9 @@ async def submit_report(
         )
         if result.rowcount != 1:
             raise ReportError("not_editable")
-        report = await session.get(ActivityReport, report_id, populate_existing=True)
-        assert report is not None
+        stored = await session.get(ActivityReport, report_id, populate_existing=True)
+        assert stored is not None
+        report = stored
     assert report.id is not None
     await _replace_photos(session, report.id, photos)
     log.info("report %s by member %s stored as %s", report.id, member_id, status)

@@ -36,6 +36,7 @@ from bot.i18n import t
 from bot.info import level_label
 from bot.rules import INFO_LEVELS, Rules
 from models.activity import CONFIRMED, PENDING
+from models.base import table_of
 from models.member import Member
 
 REVIEW_WAIT = timedelta(days=3)  # reports and 社情民意 waiting longer than this need action
@@ -313,7 +314,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
 
     today = now.astimezone(zone).date()
     horizon = today + timedelta(days=DEADLINE_HORIZON_DAYS)
-    dl = Deadline.__table__.c  # type: ignore[attr-defined]
+    dl = table_of(Deadline).c
     deadlines = (
         await run(session,
             select(dl.title, dl.due_on, dl.requirement)
@@ -348,7 +349,7 @@ async def upcoming_events(
 ) -> list[Upcoming]:
     from models.event import ATTEND, LEAVE, PUBLISHED, Event, Invitation
 
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
+    ev, inv = table_of(Event).c, table_of(Invitation).c
     query = (
         select(
             ev.id,
@@ -358,8 +359,8 @@ async def upcoming_events(
             func.sum(case((inv.answer == ATTEND, 1), else_=0)),
             func.sum(case((inv.answer == LEAVE, 1), else_=0)),
         )
-        .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, inv.event_id == ev.id)
+        .select_from(table_of(Event))
+        .outerjoin(table_of(Invitation), inv.event_id == ev.id)
         .where(ev.status == PUBLISHED, ev.starts_at >= to_db(start), ev.starts_at < to_db(end))
         .group_by(ev.id, ev.title, ev.starts_at)
         .order_by(ev.starts_at, ev.id)

@@ -12,9 +12,11 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlmodel import col
 
 from bot.config import Settings
 from bot.dates import read_weekly_time
@@ -160,7 +162,7 @@ async def queue_weekly_digest(
     async with db.session() as session:
         keys = [dedupe_key(week, r.chat_id) for r in people]
         done = set(
-            (await run(session, select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))).scalars()
+            (await run(session, select(col(Outbox.dedupe_key)).where(col(Outbox.dedupe_key).in_(keys)))).scalars()
         )
     todo = [r for r in people if dedupe_key(week, r.chat_id) not in done]
     if not todo:
@@ -178,7 +180,7 @@ async def queue_weekly_digest(
         for person in todo:
             key = dedupe_key(week, person.chat_id)
             charts, xlsx = files[person.lang]
-            common = {
+            common: dict[str, Any] = {
                 "chat_id": person.chat_id,
                 "member_id": person.member_id,
                 "now": now,

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from sqlalchemy import and_, case, func, select
@@ -27,6 +27,9 @@ from bot.sheets import Column, Sheet, When, without_empty
 from models.activity import RETURNED
 from models.info import InfoEvent, InfoItem
 from models.member import Member
+
+if TYPE_CHECKING:
+    from bot.digest import IsoWeek
 
 SUBJECTS = ("members", "activities", "info")
 STREAM_BATCH = 2000
@@ -166,7 +169,7 @@ async def write_activities(
     title_key: str = "digest.xlsx.sheet_activities",
 ) -> int:
     """Reports submitted in `submitted` (the digest's week) or done in `activity_days` (a year)."""
-    where = [Member.is_member]  # a staff member's own rows are not the committee's
+    where: list[Any] = [Member.is_member]  # a staff member's own rows are not the committee's
     if submitted is not None:
         where += [AR.submitted_at >= submitted.db_start, AR.submitted_at < submitted.db_end]
     if activity_days is not None:
@@ -400,7 +403,7 @@ def save(book: Workbook, target: Path | IO[bytes]) -> None:
 
 async def digest_workbook(
     session: AsyncSession,
-    week,
+    week: IsoWeek,
     target: Path | IO[bytes],
     *,
     rules: Rules,

@@ -22,16 +22,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import to_db
 from bot.rules import INFO_LEVELS, Rules
 from models.activity import ABSENT, CONFIRMED, LEAVE, NOT_TAKING_PART, PENDING, RETURNED, ActivityReport
+from models.base import table_of
 from models.info import InfoAuthor, InfoEvent, InfoItem
 from models.member import Member
 
-AR = ActivityReport.__table__.c  # type: ignore[attr-defined]
-MB = Member.__table__.c  # type: ignore[attr-defined]
-II = InfoItem.__table__.c  # type: ignore[attr-defined]
-IA = InfoAuthor.__table__.c  # type: ignore[attr-defined]
-IE = InfoEvent.__table__.c  # type: ignore[attr-defined]
-# The tables themselves, for FROM and JOIN.
-ART, MBT, IIT, IAT, IET = (m.__table__ for m in (ActivityReport, Member, InfoItem, InfoAuthor, InfoEvent))
+# The tables, for FROM and JOIN, and their columns.
+ART, MBT, IIT, IAT, IET = (table_of(m) for m in (ActivityReport, Member, InfoItem, InfoAuthor, InfoEvent))
+AR, MB, II, IA, IE = ART.c, MBT.c, IIT.c, IAT.c, IET.c
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,8 @@ class Period:
 async def run(session: AsyncSession, query: Executable) -> Result[Any]:
     """Run a Core query built here (over table columns). SQLModel types `session.exec` only for its
     own `select` and for INSERT/UPDATE/DELETE; it runs any statement."""
-    return await session.exec(query)  # type: ignore[call-overload]
+    result: Result[Any] = await session.exec(query)  # type: ignore[call-overload]
+    return result
 
 
 def of_members(member_id: ColumnElement) -> ColumnElement[bool]:
@@ -526,11 +524,11 @@ async def member_records(
     att: dict[int, dict[str, int]] = {}
     for mid, status, n in (await run(session, attendance)).all():
         att.setdefault(mid, {})[status] = int(n)
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
+    ev, inv = table_of(Event).c, table_of(Invitation).c
     invites_q = (
         select(inv.member_id, func.count(), func.sum(case((attended_invitation(inv), 1), else_=0)))
-        .select_from(Invitation.__table__)
-        .join(Event.__table__, ev.id == inv.event_id)
+        .select_from(table_of(Invitation))
+        .join(table_of(Event), ev.id == inv.event_id)
         .where(held_in(ev, period, now))
         .group_by(inv.member_id)
     )
@@ -599,7 +597,7 @@ def event_attendance_by_kind(period: Period, now: datetime) -> Select:
     self-declared (`kind`, `events`, `invited`, `attended`, `self_declared`)."""
     from models.event import Event, Invitation
 
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
+    ev, inv = table_of(Event).c, table_of(Invitation).c
     return (
         select(
             ev.kind,
@@ -608,8 +606,8 @@ def event_attendance_by_kind(period: Period, now: datetime) -> Select:
             func.coalesce(func.sum(case((attended_invitation(inv), 1), else_=0)), 0).label("attended"),
             func.coalesce(func.sum(case((self_declared_invitation(inv), 1), else_=0)), 0).label("self_declared"),
         )
-        .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
+        .select_from(table_of(Event))
+        .outerjoin(table_of(Invitation), and_(inv.event_id == ev.id, of_members(inv.member_id)))
         .where(held_in(ev, period, now))
         .group_by(ev.kind)
     )

@@ -12,9 +12,10 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 import numpy as np
-from sqlalchemy import distinct, func, update
+from sqlalchemy import ColumnElement, distinct, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -221,7 +222,8 @@ def signature(grams: set[str]) -> bytes:
         return bytes(4 * SIGNATURE_SIZE)
     codes = np.fromiter(((ord(g[0]) << 21) | ord(g[1]) for g in grams), dtype=np.uint64, count=len(grams))
     hashed = (_MULTIPLY[:, None] * (codes % _PRIME)[None, :] + _ADD[:, None]) % _PRIME
-    return hashed.min(axis=1).astype("<u4").tobytes()
+    least: bytes = hashed.min(axis=1).astype("<u4").tobytes()
+    return least
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,7 @@ async def _similar(session: AsyncSession, new: Fingerprint, now: datetime, exclu
         .limit(DUPLICATE_SCAN)
     )
     rows = [row for row in (await session.exec(recent)).all() if row[0] != exclude_id]
-    computed: dict[int, Fingerprint] = {}  # items stored before fingerprints were kept
+    computed: dict[int | None, Fingerprint] = {}  # items stored before fingerprints were kept
     missing = [item_id for item_id, _number, stored in rows if stored is None]
     if missing:
         texts = select(InfoItem.id, InfoItem.title, InfoItem.body).where(col(InfoItem.id).in_(missing))
@@ -307,20 +309,11 @@ class AttachmentIn:
 
     @classmethod
     def from_dict(cls, data: dict) -> AttachmentIn:
-        return cls(
-            **{
-                k: data.get(k)
-                for k in (
-                    "kind",
-                    "file_id",
-                    "file_unique_id",
-                    "file_name",
-                    "mime_type",
-                    "file_size",
-                    "caption",
-                )
-            }
-        )
+        fields: dict[str, Any] = {
+            k: data.get(k)
+            for k in ("kind", "file_id", "file_unique_id", "file_name", "mime_type", "file_size", "caption")
+        }
+        return cls(**fields)
 
 
 async def _valid_coauthors(session: AsyncSession, author_id: int, coauthor_ids: list[int]) -> list[int]:
@@ -623,7 +616,7 @@ def _gist(event: InfoEvent, lang: str) -> str:
     return text
 
 
-def event_params(item: InfoItem, event: InfoEvent, lang: str, today: date | None = None) -> dict[str, object]:
+def event_params(item: InfoItem, event: InfoEvent, lang: str, today: date | None = None) -> dict[str, Any]:
     return {
         "number": item.number,
         "title": item.title,
@@ -739,6 +732,7 @@ async def item_views(session: AsyncSession, items: list[InfoItem]) -> list[ItemV
         for member_id, name in (
             await session.exec(select(Member.id, Member.name).where(col(Member.id).in_(list(actor_ids) or [-1])))
         ).all()
+        if member_id is not None
     }
     return [ItemView(i, authors[i.id], files[i.id], history[i.id], actors) for i in items]  # type: ignore[index]
 
@@ -827,6 +821,7 @@ async def find_items(
     text = " ".join(text.split())[:40]
     if not text:
         return [], 0
+    where: ColumnElement[bool]
     if m := NUMBER_PATTERN.match(text):
         where = (col(InfoItem.year) == int(m.group(1))) & (col(InfoItem.seq) == int(m.group(2)))
     else:
@@ -907,14 +902,14 @@ async def info_statistics(session: AsyncSession, start: datetime, end: datetime)
     in_range = (col(InfoEvent.at) >= begin, col(InfoEvent.at) < finish)
     stats = InfoStats()
     by_kind = (
-        select(InfoEvent.kind, func.count(distinct(InfoEvent.item_id)))
+        select(InfoEvent.kind, func.count(distinct(col(InfoEvent.item_id))))
         .where(*in_range, col(InfoEvent.kind).in_(list(_STAT_FIELDS)))
         .group_by(col(InfoEvent.kind))
     )
     for kind, n in (await session.exec(by_kind)).all():
         setattr(stats, _STAT_FIELDS[kind], int(n))
     by_level = (
-        select(InfoEvent.level, func.count(distinct(InfoEvent.item_id)))
+        select(InfoEvent.level, func.count(distinct(col(InfoEvent.item_id))))
         .where(*in_range, InfoEvent.kind == "reported")
         .group_by(col(InfoEvent.level))
     )
@@ -922,7 +917,7 @@ async def info_statistics(session: AsyncSession, start: datetime, end: datetime)
         if level in stats.reported:
             stats.reported[level] = int(n)
     answered = select(InfoEvent.item_id).where(InfoEvent.kind == "feedback", col(InfoEvent.at) < finish)
-    waiting = select(func.count(distinct(InfoEvent.item_id))).where(
+    waiting = select(func.count(distinct(col(InfoEvent.item_id)))).where(
         InfoEvent.kind == "transferred", col(InfoEvent.at) < finish, col(InfoEvent.item_id).not_in(answered)
     )
     stats.waiting_feedback = int((await session.exec(waiting)).one())
@@ -1007,7 +1002,7 @@ def render_card(
         lines.append(t("info.duplicate", lang, number=item.duplicate_of))
     if not (history and view.events):
         return _cut("\n".join(lines), limit)
-    names = {**view.actors, **{m.id: m.name for m in view.authors}}
+    names = {**view.actors, **{m.id: m.name for m in view.authors if m.id is not None}}
     steps = ["· " + describe_event(e, lang, tz, names.get(e.actor_id or 0, ""), today) for e in view.events]
     lines.append(t("info.card_history", lang))
     text = "\n".join(lines + steps)

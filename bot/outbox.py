@@ -182,7 +182,7 @@ async def enqueue_many(session: AsyncSession, messages: list[Queued], *, now: da
             continue
         # executemany (one compiled statement, batched by the driver); rowcount is not reliable
         # for it on every driver, so the new rows are counted by their returned ids
-        stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Outbox.id)
+        stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(col(Outbox.id))
         result = await session.exec(stmt, params=values)
         queued += len(result.all())
     return queued
@@ -550,7 +550,7 @@ class Dispatcher:
         )
         if claimed:
             row.attempts += 1
-        return claimed
+        return claimed > 0
 
     async def _mark(self, row_id: int, **values: Any) -> None:
         await self._execute(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
