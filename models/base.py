@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, Table
 from sqlmodel import Field, SQLModel
 
-from bot.clock import utcnow
+from bot.core.clock import utcnow
 
 MAX_ROW_ID = 2**31 - 1  # row ids are INTEGER columns (4 bytes on PostgreSQL)
 

@@ -13,16 +13,16 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import col, func, select
 
-from bot import info
-from bot.exports import export_info_year
-from bot.figures import Period, member_points
-from bot.rules import load_rules, parse_rules
+from bot.core.rules import load_rules, parse_rules
+from bot.services import info
+from bot.services.exports import export_info_year
+from bot.services.figures import Period, member_points
 from models import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence, Outbox
 from tests.conftest import add_member
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-RULES_FILE = Path(__file__).parents[1] / "bot" / "rules.default.toml"
+RULES_FILE = Path(__file__).parents[1] / "bot" / "core" / "rules.default.toml"
 RULES = load_rules(RULES_FILE)
 RULES_TEXT = RULES_FILE.read_text(encoding="utf-8")
 BODY = (
@@ -376,7 +376,7 @@ class _InfoPoints:
 
 
 async def _info_points(session, member_id, period, rules) -> _InfoPoints:  # type: ignore[no-untyped-def]
-    """The 社情民意 part of a member's points, from the one points engine (bot.figures)."""
+    """The 社情民意 part of a member's points, from the one points engine (bot.services.figures)."""
     summary = await member_points(session, member_id, period, rules)
     return _InfoPoints(summary.info_submitted, summary.info_points)
 
