@@ -484,7 +484,7 @@ async def test_delivered_once_across_a_restart(db, settings, emu, data_dir) -> N
     assert ["photo" in m for m in messages[1:4]] == [True] * 3
     assert messages[4]["document"]["file_name"] == "履职周报-2025年第47周.xlsx"
     async with running(make_deps(settings, db, clock), poll_timeout=1) as app:
-        await app.bot_data["deps"].extras["dispatcher"].drain()  # anything queued would go now
+        await app.bot_data["deps"].dispatcher.drain()  # anything queued would go now
     assert len(staff.messages()) == 5
     assert emu.sent_to(1001) == []
     async with db.session() as session:

@@ -39,7 +39,7 @@ class LvzhiApplication(Application):
             await super().process_update(update)
             return
         d: Deps = self.bot_data["deps"]
-        if await dedupe.journal_of(d).seen(d.db, update.update_id):
+        if await d.journal.seen(d.db, update.update_id):
             return
         persistence = self.persistence
         assert isinstance(persistence, DatabasePersistence)
@@ -53,7 +53,8 @@ class LvzhiApplication(Application):
         """The outbox stops first: PTB's `stop()` waits for the running jobs, so the dispatcher is
         told to start no more sends before, and the sends under way are waited for (and recorded)
         after. A backlog of thousands stays queued for the next start."""
-        dispatcher: Dispatcher | None = self.bot_data["deps"].extras.get("dispatcher")
+        deps: Deps = self.bot_data["deps"]
+        dispatcher = deps.dispatcher
         if dispatcher is not None:
             dispatcher.request_stop()
         await super().stop()
@@ -91,7 +92,7 @@ async def housekeeping_job(deps: Deps) -> None:
     retention = timedelta(days=deps.settings.outbox_retention_days)
     async with deps.db.session() as session:
         await housekeeping.prune(session, now=deps.clock.now(), outbox_retention=retention)
-    await dedupe.journal_of(deps).load(deps.db)
+    await deps.journal.load(deps.db)
 
 
 async def start_plumbing(app: Application) -> None:
@@ -105,7 +106,7 @@ async def start_plumbing(app: Application) -> None:
     # Quiet hours hold back reminders (kind "reminder") that fall due at night, e.g. after a restart.
     dispatcher = Dispatcher(deps.db, app.bot, deps.clock, quiet=parse_quiet_hours(deps.settings.quiet_hours),
                             zone=deps.settings.tz)
-    deps.extras["dispatcher"] = dispatcher
+    deps.dispatcher = dispatcher
     recovered = await dispatcher.recover()
     if recovered:
         log.info("outbox: %d message(s) were in flight at the last stop; sending again", recovered)

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
-from telegram._utils.types import JSONDict
 from telegram.request import HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ class PacedUpdatesRequest(HTTPXRequest):
             await asyncio.sleep(self._pause)
         return await super().do_request(url, method, request_data, *args, **kwargs)
 
-    def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]  # PTB calls it on the instance
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]  # PTB calls it on the instance
         data = super().parse_json_payload(payload)
         updates = data.get("result")
         if isinstance(updates, list):

@@ -15,7 +15,7 @@ import contextvars
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
@@ -26,13 +26,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, PersistenceInput
-from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.core.clock import utcnow
 from models import DialogState
 from models.db import Database
 
 log = logging.getLogger(__name__)
+
+# The types of PTB's documented persistence signatures (its own aliases live in a private module,
+# telegram.ext._utils.types, which a minor release may move).
+ConversationKey = tuple[int | str, ...]
+ConversationDict = MutableMapping[ConversationKey, object]
 
 # Set while `save` collects an update's changes; outside it (PTB's timer, a job, shutdown) changes
 # are written straight away by `flush`.

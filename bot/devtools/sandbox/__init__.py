@@ -365,7 +365,7 @@ class Sandbox:
                     job.schedule_removal()  # one run only: real time must not repeat it
             await job.run(self.app)
             ran.append(job.name or "job")
-        dispatcher = self.app.bot_data["deps"].extras.get("dispatcher")
+        dispatcher = self.app.bot_data["deps"].dispatcher
         if dispatcher is not None:
             # a run already under way read its rows before the jump: wait for it, then send
             await dispatcher.drain()
