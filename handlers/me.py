@@ -11,11 +11,12 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from bot.core.dates import format_day, today_in
 from bot.core.i18n import t
 from bot.services import activities
-from bot.services.points import PointsSummary, TypePoints, points_for_now
+from bot.services.figures import PointsSummary, TypePoints, points_for_now
 from bot.telegram.ui import OFFSETS, ROW_IDS, App, Buttons, Context, Row, answer_once, keyboard, refuse, reply
 from handlers.common import PRIVATE, lang_of, member_only, menu_button
 from handlers.report import EDIT
 from models import ActivityReport, Member
+from models.activity import PRESENT, RETURNED
 
 PAGE_SIZE = 5
 RECENT = 5
@@ -40,7 +41,7 @@ def owed_line(key: str, missing: int, context: Context, lang: str) -> str:
 
 
 def status_text(report: ActivityReport, lang: str) -> str:
-    if report.attendance and report.attendance != activities.PRESENT:
+    if report.attendance and report.attendance != PRESENT:
         return t(f"me.attendance_{report.attendance}", lang)
     return t(f"me.status_{report.status}", lang)
 
@@ -181,7 +182,7 @@ async def _reports_page(
     lines = [t("me.myreports_header", lang, page=page + 1, pages=pages, total=total)]
     for report in reports:
         lines.append(report_line(context, report, lang))
-        if report.status == activities.RETURNED and report.return_reason:
+        if report.status == RETURNED and report.return_reason:
             lines.append(t("me.return_reason", lang, reason=report.return_reason))
     return "\n".join(lines), _page_markup(reports, page, total, lang)
 

@@ -41,6 +41,7 @@ from handlers.report.states import (
     type_label,
 )
 from models import Member
+from models.activity import PENDING
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +251,7 @@ async def submit(update: Update, context: Context, member: Member) -> Next:
         raise
     await close_pressed(update, summary_text(context, draft, lang))
     context.user_data.pop(KEY, None)
-    key = "report.submitted_pending" if report.status == activities.PENDING else "report.submitted_confirmed"
+    key = "report.submitted_pending" if report.status == PENDING else "report.submitted_confirmed"
     await reply(update, t(key, lang, id=report.id, points=f"{report.points:g}"))
     await reply(update, t("report.after_submit", lang), main_menu(lang, member))
     return END

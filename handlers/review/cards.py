@@ -36,6 +36,7 @@ from bot.telegram.ui import (
 from handlers.common import PRIVATE, TYPED, lang_of, load_member, menu_button, staff_only, typed_text
 from handlers.dialog import END, Next, dialog
 from models import ActivityReport, Member
+from models.activity import PENDING
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ async def ask_reason(update: Update, context: Context, member: Member) -> Next:
     if report is None:
         await refuse(update, t("review.not_found", lang))
         return END
-    if report.status != activities.PENDING:
+    if report.status != PENDING:
         await refuse(update, t("review.already_handled", lang))
         await _mark(update, t("review.marked_handled", lang))
         return END
