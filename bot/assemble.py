@@ -21,7 +21,7 @@ from bot.core.rules import load_rules
 from bot.telegram.app import housekeeping_job, new_application, settle_garbage_collector, start_plumbing
 from bot.telegram.deps import Deps
 from handlers import errors, gate, onboarding
-from handlers.common import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
+from handlers.dialog import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
 from models.db import Database, open_database
 

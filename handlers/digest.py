@@ -7,8 +7,8 @@ import asyncio
 import io
 import logging
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import Chat, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.i18n import t
 from bot.core.schedule import DigestTime, parse_digest_time
@@ -22,10 +22,14 @@ from bot.services.digest import (
     week_label,
 )
 from bot.services.digest_send import due_week, queue_weekly_digest, workbook_name
-from handlers.common import PRIVATE, Context, answer_once, deps, lang_of, menu_pattern, staff_only
+from bot.telegram.ui import App, Buttons, Context, StaleButton, answer_once, deps_of, keyboard, reply
+from handlers.common import lang_of, menu_button, staff_only
 from models import Member
 
 log = logging.getLogger(__name__)
+
+BUTTONS = Buttons("dg")
+WEEK = BUTTONS("w", word=True)  # dg:w:2025-W47
 
 DEFAULT_TIME = DigestTime(0, parse_digest_time("MON 09:00").at)
 
@@ -33,7 +37,7 @@ DEFAULT_TIME = DigestTime(0, parse_digest_time("MON 09:00").at)
 @staff_only
 async def digest_command(update: Update, context: Context, member: Member) -> None:
     """/digest: offers 上周 and 本周至今; /digest 2026-W48 goes straight to that week."""
-    d = deps(context)
+    d = context.deps
     lang = lang_of(member, context)
     chat = update.effective_chat
     assert chat is not None
@@ -42,18 +46,16 @@ async def digest_command(update: Update, context: Context, member: Member) -> No
     if not args:
         this_week = IsoWeek.containing(now, zone)
         last_week = digest_week_for(now, zone)
-        buttons = [
-            [InlineKeyboardButton(t("digest.btn_last_week", lang, week=week_label(last_week, lang)),
-                                  callback_data=f"dg:w:{last_week}")],
-            [InlineKeyboardButton(t("digest.btn_this_week", lang, week=week_label(this_week, lang)),
-                                  callback_data=f"dg:w:{this_week}")],
-        ]  # fmt: skip
-        await chat.send_message(t("digest.choose_week", lang), reply_markup=InlineKeyboardMarkup(buttons))
+        rows = [
+            [(t("digest.btn_last_week", lang, week=week_label(last_week, lang)), WEEK(str(last_week)))],
+            [(t("digest.btn_this_week", lang, week=week_label(this_week, lang)), WEEK(str(this_week)))],
+        ]
+        await reply(update, t("digest.choose_week", lang), keyboard(rows))
         return
     try:
         week = IsoWeek.parse(args[0])
     except WeekError:
-        await chat.send_message(t("digest.bad_week", lang, text=args[0][:20]))
+        await reply(update, t("digest.bad_week", lang, text=args[0][:20]))
         return
     await send_digest(context, chat, week, lang)
 
@@ -61,20 +63,18 @@ async def digest_command(update: Update, context: Context, member: Member) -> No
 @staff_only
 async def digest_button(update: Update, context: Context, member: Member) -> None:
     """A press of 上周 / 本周至今: the role is checked again (staff_only), the week too."""
-    assert update.callback_query is not None and update.effective_chat is not None
-    lang = lang_of(member, context)
+    assert update.effective_chat is not None
     try:
-        week = IsoWeek.parse((update.callback_query.data or "").removeprefix("dg:w:"))
+        week = IsoWeek.parse(WEEK.read(update).word)
     except WeekError:
-        await answer_once(update, t("common.stale_button", lang), alert=True)
-        return
-    await answer_once(update)
-    await send_digest(context, update.effective_chat, week, lang)
+        raise StaleButton from None
+    await answer_once(update)  # the digest takes a moment: the button stops spinning now
+    await send_digest(context, update.effective_chat, week, lang_of(member, context))
 
 
 async def send_digest(context: Context, chat: Chat, week: IsoWeek, lang: str) -> None:
     """The digest of `week` as of now: text, one chart per subject, the workbook."""
-    d = deps(context)
+    d = context.deps
     now, zone = d.clock.now(), d.settings.tz
     if week > IsoWeek.containing(now, zone):
         await chat.send_message(t("digest.future_week", lang, week=week_label(week, lang)))
@@ -97,7 +97,7 @@ async def send_digest(context: Context, chat: Chat, week: IsoWeek, lang: str) ->
 
 
 async def weekly_job(context: Context) -> None:
-    d = deps(context)
+    d = context.deps
     try:
         await queue_weekly_digest(d.db, d.settings, d.rules, now=d.clock.now())
     except Exception:
@@ -112,9 +112,9 @@ def digest_time(text: str) -> DigestTime:
         return DEFAULT_TIME
 
 
-async def on_startup(app: Application) -> None:
+async def on_startup(app: App) -> None:
     """Schedule the weekly digest; queue this week's now if its hour has passed and it is not queued."""
-    d = app.bot_data["deps"]
+    d = deps_of(app)
     zone = d.settings.tz
     when = digest_time(d.settings.digest_time)
     assert app.job_queue is not None
@@ -138,7 +138,7 @@ async def on_startup(app: Application) -> None:
         log.info("weekly digest was due and not yet queued: queued late for %d recipient(s)", queued)
 
 
-def register(app: Application) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("digest", digest_command))
-    app.add_handler(CallbackQueryHandler(digest_button, pattern=r"^dg:w:"))
-    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.digest")), digest_command))
+    app.add_handler(CallbackQueryHandler(digest_button, pattern=WEEK.matches))
+    app.add_handler(MessageHandler(menu_button("menu.digest"), digest_command))

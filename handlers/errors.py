@@ -1,5 +1,6 @@
 """The one error handler: log the traceback with message bodies and phone numbers taken out
-(`bot.core.redact`), apologise, keep running."""
+(`bot.core.redact`), apologise, keep running. A refusal (`bot.core.refusals.Refusal`) raised outside a
+dialog is no error: it is answered with its text, like a dialog answers it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from telegram import Message, Update
 
 from bot.core.i18n import t
 from bot.core.redact import redacted_traceback
-from handlers.common import Context, lang_of, load_member, refuse
+from bot.core.refusals import Refusal
+from bot.telegram.ui import Context, refuse
+from handlers.common import lang_of, load_member
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,10 @@ def typed_texts(update: object) -> list[str]:
 async def on_error(update: object, context: Context) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     error = context.error
+    if isinstance(error, Refusal) and isinstance(update, Update):
+        log.info("update %s refused: %s", update_id, error.code)
+        await refuse(update, error.text(lang_of(await load_member(update, context), context, update)))
+        return
     detail = redacted_traceback(error, typed_texts(update)) if error is not None else "no exception"
     log.error("update %s failed: %s\n%s", update_id, type(error).__name__, detail)
     if not isinstance(update, Update) or update.effective_chat is None:

@@ -4,54 +4,48 @@ answers; invitation buttons 参加 / 请假 (请假 asks for a reason); the 签�
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.core.clock import from_db
+from bot.core.clock import to_db
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import events as service
-from bot.services.reminders import ReminderPolicy, policy_from_settings
-from handlers.button_data import button_number
-from handlers.common import (
-    PRIVATE,
-    TYPED,
+from bot.services.reminders import ReminderPolicy
+from bot.telegram.ui import (
+    ROW_IDS,
+    App,
+    Buttons,
     Context,
     Prompt,
-    deps,
-    dialog,
-    lang_of,
-    member_only,
-    menu_pattern,
+    Row,
+    deps_of,
+    keyboard,
     refuse,
     reply,
     show,
 )
-from models import Member
+from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button, typed_text
+from handlers.dialog import END, Next, dialog
+from models import Event, Member
 from models.event import ATTEND, LEAVE
 
-REASON, CODE = 1, 2
+REASON, CODE = "reason", "code"
 DATA_KEY, CHECKIN_KEY = "events", "checkin"
-END = ConversationHandler.END
 MAX_LISTED = 10
+
+# The invitation's buttons (bot.services.events puts the same data on the invitations it sends).
+BUTTONS = Buttons("ev")
+ATTEND_BUTTON = BUTTONS("a", numbers=ROW_IDS)
+LEAVE_BUTTON = BUTTONS("l", numbers=ROW_IDS)
+CHECKIN_BUTTON = BUTTONS("c", numbers=ROW_IDS)
 
 
 def policy(context: Context) -> ReminderPolicy:
-    return deps(context).reminder_policy
+    return context.deps.reminder_policy
 
 
-def _event_id(update: Update) -> int | None:
-    return button_number(update)
-
-
-def _answer_text(outcome: service.Answer, event, lang: str) -> str:  # type: ignore[no-untyped-def]
+def _answer_text(outcome: service.Answer, event: Event | None, lang: str) -> str:
     title = event.title if event is not None else ""
     return t(f"events.answer_{outcome.value}", lang, title=title, limit=service.MAX_REASON)
 
@@ -59,8 +53,9 @@ def _answer_text(outcome: service.Answer, event, lang: str) -> str:  # type: ign
 @member_only
 async def list_events(update: Update, context: Context, member: Member) -> None:
     """/events: the member's upcoming events, each with its buttons."""
-    d, lang = deps(context), lang_of(member, context)
+    d, lang = context.deps, lang_of(member, context)
     now = d.clock.now()
+    stored_now = to_db(now)  # as the event's times are stored: naive UTC
     async with d.db.session() as session:
         upcoming = await service.upcoming_for_member(session, member, now=now)
     if not upcoming:
@@ -80,27 +75,21 @@ async def list_events(update: Update, context: Context, member: Member) -> None:
             place=event.place or t("events.place_tbd", lang),
             answer=status,
         )
-        rows = []
-        if from_db(event.starts_at) > now:  # type: ignore[operator]
-            rows += service._keyboard(event, lang)["inline_keyboard"]
-        if (
-            event.checkin_opens_at <= now.replace(tzinfo=None) < event.checkin_closes_at
-            and not invitation.checked_in_at
-        ):
-            rows += service.checkin_keyboard(event, lang)["inline_keyboard"]
-        markup = InlineKeyboardMarkup.de_json({"inline_keyboard": rows}, context.bot) if rows else None
-        assert update.effective_chat is not None
-        await update.effective_chat.send_message(text, reply_markup=markup)
+        assert event.id is not None
+        rows: list[Row] = []
+        if event.starts_at > stored_now:
+            rows.append([(t("events.btn_attend", lang), ATTEND_BUTTON(event.id)),
+                         (t("events.btn_leave", lang), LEAVE_BUTTON(event.id))])  # fmt: skip
+        if event.checkin_opens_at <= stored_now < event.checkin_closes_at and not invitation.checked_in_at:
+            rows.append([(t("events.btn_checkin", lang), CHECKIN_BUTTON(event.id))])
+        await reply(update, text, keyboard(rows) if rows else None)
 
 
 @member_only
 async def attend(update: Update, context: Context, member: Member) -> None:
     """参加 button."""
-    d, lang = deps(context), lang_of(member, context)
-    event_id = _event_id(update)
-    if event_id is None:
-        await refuse(update, t("common.stale_button", lang))
-        return
+    d, lang = context.deps, lang_of(member, context)
+    event_id = ATTEND_BUTTON.read(update).number
     async with d.db.session() as session:
         outcome, event = await service.answer_invitation(
             session,
@@ -113,17 +102,15 @@ async def attend(update: Update, context: Context, member: Member) -> None:
     if outcome is not service.Answer.RECORDED:
         await refuse(update, _answer_text(outcome, event, lang))
         return
-    await reply(update, t("events.attend_recorded", lang, title=event.title))  # type: ignore[union-attr]
+    assert event is not None
+    await reply(update, t("events.attend_recorded", lang, title=event.title))
 
 
 @member_only
-async def leave_start(update: Update, context: Context, member: Member) -> int:
+async def leave_start(update: Update, context: Context, member: Member) -> Next:
     """请假 button: check the invitation, then ask for the reason."""
-    d, lang = deps(context), lang_of(member, context)
-    event_id = _event_id(update)
-    if event_id is None:
-        await refuse(update, t("common.stale_button", lang))
-        return END
+    d, lang = context.deps, lang_of(member, context)
+    event_id = LEAVE_BUTTON.read(update).number
     async with d.db.session() as session:
         outcome, event = await service.check_answerable(
             session, event_id=event_id, member=member, now=d.clock.now()
@@ -145,7 +132,7 @@ async def _reason_prompt(update: Update, context: Context, lang: str) -> Prompt:
 @member_only
 async def leave_reason(update: Update, context: Context, member: Member) -> int:
     """The reason for 请假: record the leave (a missing or too long reason asks again)."""
-    d, lang = deps(context), lang_of(member, context)
+    d, lang = context.deps, lang_of(member, context)
     assert update.message is not None and context.user_data is not None
     event_id = (context.user_data.get(DATA_KEY) or {}).get("leave_event")
     if not isinstance(event_id, int):
@@ -170,7 +157,8 @@ async def leave_reason(update: Update, context: Context, member: Member) -> int:
     if outcome is not service.Answer.RECORDED:
         await reply(update, _answer_text(outcome, event, lang))
         return END
-    await reply(update, t("events.leave_recorded", lang, title=event.title, reason=reason))  # type: ignore[union-attr]
+    assert event is not None
+    await reply(update, t("events.leave_recorded", lang, title=event.title, reason=reason))
     return END
 
 
@@ -182,7 +170,7 @@ async def leave_cancel(update: Update, context: Context) -> int:
     return END
 
 
-def _checkin_text(outcome: service.CheckIn, event, lang: str, context: Context) -> str:  # type: ignore[no-untyped-def]
+def _checkin_text(outcome: service.CheckIn, event: Event | None, lang: str, context: Context) -> str:
     zone = policy(context).zone
     if event is None:
         return t(f"events.checkin_{outcome.value}", lang, title="", opens="", closes="")
@@ -198,12 +186,14 @@ def _checkin_text(outcome: service.CheckIn, event, lang: str, context: Context) 
 # ------------------------------------------------------------------ 签到: the code, or self-declared
 
 
-async def _check_in(update: Update, context: Context, member: Member, **target: object) -> service.CheckIn:
-    d = deps(context)
+async def _check_in(
+    update: Update, context: Context, member: Member, *, event_id: int | None = None, code: str | None = None
+) -> service.CheckIn:
+    d = context.deps
     async with d.db.session() as session:
         outcome, event = await service.check_in(
             session, member=member, now=d.clock.now(), rules=d.rules, zone=d.settings.tz,
-            default_lang=d.settings.locale, **target,  # type: ignore[arg-type]
+            default_lang=d.settings.locale, event_id=event_id, code=code,
         )  # fmt: skip
     if outcome is service.CheckIn.BAD_CODE:
         raise AskAgain("events.checkin_bad_code")
@@ -222,13 +212,10 @@ async def _code_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 
 @member_only
-async def checkin_button(update: Update, context: Context, member: Member) -> int | None:
+async def checkin_button(update: Update, context: Context, member: Member) -> Next:
     """📍 签到: a self-declared event checks in at once; any other asks for the venue's code."""
-    d, lang = deps(context), lang_of(member, context)
-    event_id = _event_id(update)
-    if event_id is None:
-        await refuse(update, t("common.stale_button", lang))
-        return END
+    d, lang = context.deps, lang_of(member, context)
+    event_id = CHECKIN_BUTTON.read(update).number
     outcome = await _check_in(update, context, member, event_id=event_id)
     if outcome is not service.CheckIn.NEED_CODE:
         return END
@@ -241,7 +228,7 @@ async def checkin_button(update: Update, context: Context, member: Member) -> in
 
 
 @member_only
-async def checkin_command(update: Update, context: Context, member: Member) -> int | None:
+async def checkin_command(update: Update, context: Context, member: Member) -> Next:
     """/checkin CODE: the code shown at the venue; /checkin alone asks for it."""
     lang = lang_of(member, context)
     code = (context.args[0] if context.args else "").strip()
@@ -252,16 +239,16 @@ async def checkin_command(update: Update, context: Context, member: Member) -> i
             return await _code_given(update, context, member, code)
         except AskAgain as refusal:  # a wrong code: the dialog starts, asking for it
             text, markup = await _code_prompt(update, context, lang)
-            await reply(update, f"{refusal.text(lang)}\n\n{text}", reply_markup=markup)
+            await reply(update, f"{refusal.text(lang)}\n\n{text}", markup)
             return CODE
     await show(update, await _code_prompt(update, context, lang))
     return CODE
 
 
 @member_only
-async def checkin_code(update: Update, context: Context, member: Member) -> int | None:
+async def checkin_code(update: Update, context: Context, member: Member) -> int:
     """The code typed after /checkin or the 📍 button."""
-    return await _code_given(update, context, member, (update.message.text if update.message else "") or "")
+    return await _code_given(update, context, member, typed_text(update))
 
 
 async def _code_given(update: Update, context: Context, member: Member, code: str) -> int:
@@ -281,14 +268,14 @@ async def checkin_cancel(update: Update, context: Context) -> int:
     return END
 
 
-def register(app: Application) -> None:
-    minutes = app.bot_data["deps"].settings.dialog_timeout_minutes
+def register(app: App) -> None:
+    minutes = deps_of(app).settings.dialog_timeout_minutes
     leave = dialog(
         "events",
         prompts={REASON: _reason_prompt},
         data_key=DATA_KEY,
         timeout_minutes=minutes,
-        entry_points=[CallbackQueryHandler(leave_start, pattern=r"^ev:l:")],
+        entry_points=[CallbackQueryHandler(leave_start, pattern=LEAVE_BUTTON.matches)],
         states={REASON: [MessageHandler(TYPED, leave_reason)]},
         fallbacks=[CommandHandler("cancel", leave_cancel)],
     )
@@ -299,7 +286,7 @@ def register(app: Application) -> None:
         timeout_minutes=minutes,
         entry_points=[
             CommandHandler("checkin", checkin_command, filters=PRIVATE),
-            CallbackQueryHandler(checkin_button, pattern=r"^ev:c:"),
+            CallbackQueryHandler(checkin_button, pattern=CHECKIN_BUTTON.matches),
         ],
         states={CODE: [MessageHandler(TYPED, checkin_code)]},
         fallbacks=[CommandHandler("cancel", checkin_cancel)],
@@ -307,8 +294,8 @@ def register(app: Application) -> None:
     app.add_handler(leave)
     app.add_handler(checkin)
     app.add_handler(CommandHandler("events", list_events, filters=PRIVATE))
-    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.events")), list_events))
-    app.add_handler(CallbackQueryHandler(attend, pattern=r"^ev:a:"))
+    app.add_handler(MessageHandler(menu_button("menu.events"), list_events))
+    app.add_handler(CallbackQueryHandler(attend, pattern=ATTEND_BUTTON.matches))
 
 
 SWEEP_GRACE_SECONDS = 30 * 60
@@ -316,7 +303,7 @@ SWEEP_GRACE_SECONDS = 30 * 60
 
 async def sweep(context: Context) -> None:
     """The fixed job: deadline reminders whose moment has come, and attendance of ended events."""
-    d = deps(context)
+    d = context.deps
     now = d.clock.now()
     async with d.db.session() as session:
         from bot.services import deadlines
@@ -326,14 +313,14 @@ async def sweep(context: Context) -> None:
         await service.close_due_events(session, now=now, rules=d.rules, zone=d.settings.tz)
 
 
-async def start_jobs(app: Application) -> None:
+async def start_jobs(app: App) -> None:
     """Start-up hook: the sweep runs once now and then every hour at the minute of
     DEADLINE_REMIND_TIME (so a 09:00 reminder is planned at 09:00, with compliance judged then).
     The sweep is idempotent, so missed runs coalesce into one and a late run (up to 30 min,
     e.g. after the machine slept) still does its work rather than being skipped."""
     assert app.job_queue is not None
-    d = app.bot_data["deps"]
-    minute = policy_from_settings(d.settings).deadline_time.minute
+    d = deps_of(app)
+    minute = d.reminder_policy.deadline_time.minute
     app.job_queue.run_once(sweep, when=1, name="deadline-sweep-start")
     app.job_queue.run_custom(
         sweep,

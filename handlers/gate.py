@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.core.i18n import t
-from handlers.common import Context, deps, lang_of, load_member
+from bot.telegram.ui import App, Context, reply
+from handlers.common import lang_of, load_member
+from handlers.digest import BUTTONS as DIGEST_BUTTONS
 
 log = logging.getLogger(__name__)
 
 GROUP = -100  # before every feature
 SECRETARIAT_GROUP_COMMANDS = frozenset({"digest"})
-SECRETARIAT_GROUP_BUTTONS = ("dg:",)  # the digest's 上周 / 本周至今 choice that /digest offers there
+SECRETARIAT_GROUP_BUTTONS = (DIGEST_BUTTONS,)  # the digest's 上周 / 本周至今 choice that /digest offers there
 
 
 def _command(update: Update, bot_username: str | None) -> str | None:
@@ -39,7 +41,7 @@ def _command(update: Update, bot_username: str | None) -> str | None:
 
 async def _stop(update: Update, context: Context) -> None:
     """End the update here. It still counts as handled (the application saves every update's id
-    after its handlers, bot/telegram/app.py), and a press is answered there if no one did."""
+    after its handlers, bot/assemble.py), and a press is answered there if no one did."""
     raise ApplicationHandlerStop
 
 
@@ -50,12 +52,12 @@ async def gate(update: Update, context: Context) -> None:
     if chat.type == chat.PRIVATE:
         if update.edited_message is not None:
             member = await load_member(update, context)
-            await chat.send_message(t("common.edit_ignored", lang_of(member, context, update)))
+            await reply(update, t("common.edit_ignored", lang_of(member, context, update)))
             await _stop(update, context)
         return
-    if chat.id == deps(context).settings.secretariat_chat_id and update.edited_message is None:
+    if chat.id == context.deps.settings.secretariat_chat_id and update.edited_message is None:
         query = update.callback_query
-        pressed = query is not None and (query.data or "").startswith(SECRETARIAT_GROUP_BUTTONS)
+        pressed = query is not None and any(buttons.owns(query.data) for buttons in SECRETARIAT_GROUP_BUTTONS)
         if pressed or _command(update, context.bot.username) in SECRETARIAT_GROUP_COMMANDS:
             member = await load_member(update, context)
             if member is not None and member.is_staff:
@@ -64,5 +66,5 @@ async def gate(update: Update, context: Context) -> None:
     await _stop(update, context)
 
 
-def register(app: Application) -> None:
+def register(app: App) -> None:
     app.add_handler(TypeHandler(Update, gate), group=GROUP)

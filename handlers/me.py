@@ -4,20 +4,27 @@ page, where a pending or returned one can be corrected or withdrawn. No ranking 
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_day, today_in
 from bot.core.i18n import t
 from bot.services import activities
-from bot.services.points import PointsSummary, TypePoints, points_for_now
-from handlers.button_data import button_number
-from handlers.common import PRIVATE, Context, answer_once, deps, lang_of, member_only, menu_pattern
+from bot.services.figures import PointsSummary, TypePoints, points_for_now
+from bot.telegram.ui import OFFSETS, ROW_IDS, App, Buttons, Context, Row, answer_once, keyboard, refuse, reply
+from handlers.common import PRIVATE, lang_of, member_only, menu_button
+from handlers.report import EDIT
 from models import ActivityReport, Member
+from models.activity import PRESENT, RETURNED
 
 PAGE_SIZE = 5
 RECENT = 5
+
+BUTTONS = Buttons("my")
+PAGE = BUTTONS("page", numbers=OFFSETS)
+WITHDRAW = BUTTONS("wd", numbers=ROW_IDS)  # asks once more
+WITHDRAW_YES = BUTTONS("wdy", numbers=ROW_IDS)  # withdraws
 
 
 def _pts(value: float) -> str:
@@ -29,18 +36,18 @@ def owed_line(key: str, missing: int, context: Context, lang: str) -> str:
         return t("me.owed_info", lang, count=missing)
     if key == "activity":
         return t("me.owed_activity", lang, count=missing)
-    activity = deps(context).rules.activities.get(key)
+    activity = context.deps.rules.activities.get(key)
     return t("me.owed_type", lang, count=missing, type=activity.label(lang) if activity else key)
 
 
 def status_text(report: ActivityReport, lang: str) -> str:
-    if report.attendance and report.attendance != activities.PRESENT:
+    if report.attendance and report.attendance != PRESENT:
         return t(f"me.attendance_{report.attendance}", lang)
     return t(f"me.status_{report.status}", lang)
 
 
 def report_line(context: Context, report: ActivityReport, lang: str) -> str:
-    d = deps(context)
+    d = context.deps
     activity = d.rules.activities.get(report.type_code)
     return t(
         "me.report_line",
@@ -69,7 +76,7 @@ def type_line(item: TypePoints, label: str, lang: str) -> str:
 def points_text(
     context: Context, member: Member, summary: PointsSummary, recent: list[ActivityReport], lang: str
 ) -> str:
-    zone = deps(context).settings.tz
+    zone = context.deps.settings.tz
     year = summary.start.astimezone(zone).year
     lines = [
         t("me.header", lang, name=member.name, year=year),
@@ -96,7 +103,7 @@ def points_text(
                 excellent=_pts(summary.excellent_mark),
             )
         )
-    rules = deps(context).rules
+    rules = context.deps.rules
     if summary.by_type or summary.info_submitted:
         lines.append("")
         lines.append(t("me.by_type_header", lang))
@@ -131,48 +138,40 @@ def points_text(
 @member_only
 async def me(update: Update, context: Context, member: Member) -> None:
     """/me: where the member stands this period."""
-    assert member.id is not None and update.effective_chat is not None
-    d = deps(context)
+    assert member.id is not None
+    d = context.deps
     lang = lang_of(member, context)
     async with d.db.session() as session:
         summary = await points_for_now(
             session, member.id, now=d.clock.now(), rules=d.rules, zone=d.settings.tz
         )
         recent, _ = await activities.list_reports(session, member.id, limit=RECENT)
-    await update.effective_chat.send_message(points_text(context, member, summary, recent, lang))
+    await reply(update, points_text(context, member, summary, recent, lang))
 
 
 def _page_markup(
     reports: list[ActivityReport], page: int, total: int, lang: str
 ) -> InlineKeyboardMarkup | None:
-    rows: list[list[InlineKeyboardButton]] = []
-    for report in reports:
-        if report.status in activities.EDITABLE and report.attendance is None:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        t("me.btn_edit", lang, id=report.id), callback_data=f"rep:edit:{report.id}"
-                    ),
-                    InlineKeyboardButton(
-                        t("me.btn_withdraw", lang, id=report.id), callback_data=f"my:wd:{report.id}"
-                    ),
-                ]
-            )
+    rows: list[Row] = [
+        [(t("me.btn_edit", lang, id=r.id), EDIT(r.id)), (t("me.btn_withdraw", lang, id=r.id), WITHDRAW(r.id))]
+        for r in reports
+        if r.id is not None and r.status in activities.EDITABLE and r.attendance is None
+    ]
     nav = []
     if page > 0:
-        nav.append(InlineKeyboardButton(t("me.btn_prev", lang), callback_data=f"my:page:{page - 1}"))
+        nav.append((t("me.btn_prev", lang), PAGE(page - 1)))
     if (page + 1) * PAGE_SIZE < total:
-        nav.append(InlineKeyboardButton(t("me.btn_next", lang), callback_data=f"my:page:{page + 1}"))
-    if nav:
-        rows.append(nav)
-    return InlineKeyboardMarkup(rows) if rows else None
+        nav.append((t("me.btn_next", lang), PAGE(page + 1)))
+    rows.append(nav)
+    markup = keyboard(rows)
+    return markup if markup.inline_keyboard else None
 
 
 async def _reports_page(
     context: Context, member: Member, page: int, lang: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     assert member.id is not None
-    async with deps(context).db.session() as session:
+    async with context.deps.db.session() as session:
         reports, total = await activities.list_reports(
             session, member.id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
         )
@@ -183,7 +182,7 @@ async def _reports_page(
     lines = [t("me.myreports_header", lang, page=page + 1, pages=pages, total=total)]
     for report in reports:
         lines.append(report_line(context, report, lang))
-        if report.status == activities.RETURNED and report.return_reason:
+        if report.status == RETURNED and report.return_reason:
             lines.append(t("me.return_reason", lang, reason=report.return_reason))
     return "\n".join(lines), _page_markup(reports, page, total, lang)
 
@@ -191,70 +190,60 @@ async def _reports_page(
 @member_only
 async def myreports(update: Update, context: Context, member: Member) -> None:
     """/myreports: the newest reports first, five a page."""
-    assert update.effective_chat is not None
     text, markup = await _reports_page(context, member, 0, lang_of(member, context))
-    await update.effective_chat.send_message(text, reply_markup=markup)
+    await reply(update, text, markup)
 
 
 @member_only
 async def page_button(update: Update, context: Context, member: Member) -> None:
     assert update.callback_query is not None
     lang = lang_of(member, context)
-    page = button_number(update, minimum=0)
-    if page is None:
-        await answer_once(update, t("common.stale_button", lang), alert=True)
-        return
-    text, markup = await _reports_page(context, member, page, lang)
+    text, markup = await _reports_page(context, member, PAGE.read(update).number, lang)
     await answer_once(update)
     try:
         await update.callback_query.edit_message_text(text, reply_markup=markup)
     except BadRequest:  # unchanged or too old: send it anew
-        assert update.effective_chat is not None
-        await update.effective_chat.send_message(text, reply_markup=markup)
+        await reply(update, text, markup)
 
 
 @member_only
-async def withdraw_button(update: Update, context: Context, member: Member) -> None:
-    """🗑 asks once more; "my:wdy" withdraws. Both check the report belongs to the caller and is open."""
-    assert update.callback_query is not None and update.effective_chat is not None and member.id is not None
+async def withdraw_ask(update: Update, context: Context, member: Member) -> None:
+    """🗑: asks once more, if the report is the caller's and still open."""
+    assert member.id is not None
     lang = lang_of(member, context)
-    report_id = button_number(update)
-    if report_id is None:
-        await answer_once(update, t("common.stale_button", lang), alert=True)
+    report_id = WITHDRAW.read(update).number
+    async with context.deps.db.session() as session:
+        report = await activities.own_report(session, report_id, member.id)
+    if report is None or report.status not in activities.EDITABLE or report.attendance is not None:
+        await refuse(update, t("me.cannot_withdraw", lang))
         return
-    confirm = (update.callback_query.data or "").startswith("my:wdy:")
-    d = deps(context)
+    rows = [
+        [(t("me.btn_withdraw_yes", lang), WITHDRAW_YES(report_id)), (t("me.btn_withdraw_no", lang), PAGE(0))]
+    ]
+    await reply(update, t("me.withdraw_confirm", lang, id=report_id), keyboard(rows))
+
+
+@member_only
+async def withdraw(update: Update, context: Context, member: Member) -> None:
+    """确认撤回: withdraws, if the report is the caller's and still open (checked again)."""
+    assert member.id is not None
+    lang = lang_of(member, context)
+    report_id = WITHDRAW_YES.read(update).number
+    d = context.deps
     async with d.db.session() as session:
-        if confirm:
-            done = await activities.withdraw_report(
-                session, report_id=report_id, member_id=member.id, now=d.clock.now()
-            )
-        else:
-            report = await activities.own_report(session, report_id, member.id)
-            done = report is not None and report.status in activities.EDITABLE and report.attendance is None
+        done = await activities.withdraw_report(
+            session, report_id=report_id, member_id=member.id, now=d.clock.now()
+        )
     if not done:
-        await answer_once(update, t("me.cannot_withdraw", lang), alert=True)
+        await refuse(update, t("me.cannot_withdraw", lang))
         return
-    await answer_once(update)
-    if confirm:
-        await update.effective_chat.send_message(t("me.withdrawn", lang, id=report_id))
-        return
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(t("me.btn_withdraw_yes", lang), callback_data=f"my:wdy:{report_id}"),
-                InlineKeyboardButton(t("me.btn_withdraw_no", lang), callback_data="my:page:0"),
-            ]
-        ]
-    )
-    await update.effective_chat.send_message(
-        t("me.withdraw_confirm", lang, id=report_id), reply_markup=markup
-    )
+    await reply(update, t("me.withdrawn", lang, id=report_id))
 
 
-def register(app: Application) -> None:
+def register(app: App) -> None:
     app.add_handler(CommandHandler("me", me, filters=PRIVATE))
-    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.me")), me))
+    app.add_handler(MessageHandler(menu_button("menu.me"), me))
     app.add_handler(CommandHandler("myreports", myreports, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(page_button, pattern=r"^my:page:"))
-    app.add_handler(CallbackQueryHandler(withdraw_button, pattern=r"^my:wdy?:"))
+    app.add_handler(CallbackQueryHandler(page_button, pattern=PAGE.matches))
+    app.add_handler(CallbackQueryHandler(withdraw_ask, pattern=WITHDRAW.matches))
+    app.add_handler(CallbackQueryHandler(withdraw, pattern=WITHDRAW_YES.matches))

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import BotCommandScopeChat, Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -19,24 +18,16 @@ from bot.core import i18n
 from bot.core.i18n import t
 from bot.services import events, invites, members
 from bot.telegram.commands import bot_commands, help_text
-from handlers.common import (
-    PRIVATE,
-    Context,
-    answer_once,
-    deps,
-    lang_of,
-    load_member,
-    main_menu,
-    member_only,
-    menu_pattern,
-    refuse,
-)
+from bot.telegram.ui import App, Buttons, Context, keyboard, refuse, reply
+from handlers.common import PRIVATE, lang_of, load_member, main_menu, member_only, menu_button
 from handlers.events import policy
 from models import Member
 
 log = logging.getLogger(__name__)
 
 MAX_CODE_LENGTH = 64
+LANGUAGES = {"zh": "中文", "en": "English"}
+LANG = Buttons("lang")(words=LANGUAGES)  # lang:zh
 
 
 async def set_chat_commands(context: Context, member: Member) -> None:
@@ -50,90 +41,75 @@ async def set_chat_commands(context: Context, member: Member) -> None:
 
 async def start(update: Update, context: Context) -> None:
     """/start [code]: bind with an invite code, or greet a member who is already bound."""
-    assert update.effective_user is not None and update.effective_chat is not None
+    assert update.effective_user is not None
     code = context.args[0] if context.args else ""
     member = await load_member(update, context)
     if not code or member is not None:
         if member is None:
-            await update.effective_chat.send_message(t("onboarding.stranger", lang_of(None, context, update)))
+            await reply(update, t("onboarding.stranger", lang_of(None, context, update)))
             return
         lang = lang_of(member, context)
         key = "onboarding.already_bound" if code else "onboarding.welcome_back"
-        await update.effective_chat.send_message(t(key, lang, name=member.name), reply_markup=main_menu(lang, member))
+        await reply(update, t(key, lang, name=member.name), main_menu(lang, member))
         return
-    d = deps(context)
+    d = context.deps
     if len(code) > MAX_CODE_LENGTH:
         code = ""  # never valid; still counts as a wrong try
     async with d.db.session() as session:
         # The Telegram app's language becomes the member's unless the roster or /lang set one.
-        outcome, member = await invites.bind(session, code, update.effective_user.id, now=d.clock.now(),
-                                             language=i18n.supported(update.effective_user.language_code))
+        outcome, member = await invites.bind(
+            session,
+            code,
+            update.effective_user.id,
+            now=d.clock.now(),
+            language=i18n.supported(update.effective_user.language_code),
+        )
         if outcome is invites.BindOutcome.BOUND and member is not None:
             # events published before they joined: invited now, if still ahead and meant for them
             await events.invite_late_member(session, member, now=d.clock.now(), policy=policy(context))
     lang = lang_of(member, context, update)
     if outcome is invites.BindOutcome.BOUND and member is not None:
         log.info("member %s bound a Telegram account", member.id)
-        await update.effective_chat.send_message(
-            t("onboarding.welcome", lang, name=member.name), reply_markup=main_menu(lang, member)
-        )
-        await update.effective_chat.send_message(help_text(member.role, lang))
+        await reply(update, t("onboarding.welcome", lang, name=member.name), main_menu(lang, member))
+        await reply(update, help_text(member.role, lang))
         await set_chat_commands(context, member)
         return
     log.info("binding refused: %s", outcome.value)
-    await update.effective_chat.send_message(t(f"onboarding.bind_{outcome.value}", lang))
+    await reply(update, t(f"onboarding.bind_{outcome.value}", lang))
 
 
 async def help_command(update: Update, context: Context) -> None:
     """/help: the commands of the caller's role; strangers learn how to join."""
-    assert update.effective_chat is not None
     member = await load_member(update, context)
     lang = lang_of(member, context, update)
     if member is None:
-        await update.effective_chat.send_message(t("onboarding.stranger", lang))
+        await reply(update, t("onboarding.stranger", lang))
         return
     text = t("onboarding.help_header", lang, name=member.name) + "\n\n" + help_text(member.role, lang)
-    await update.effective_chat.send_message(text, reply_markup=main_menu(lang, member))
+    await reply(update, text, main_menu(lang, member))
 
 
 @member_only
 async def lang_command(update: Update, context: Context, member: Member) -> None:
     """/lang [zh|en]: switch language, directly or with buttons."""
-    assert update.effective_chat is not None
     wanted = context.args[0].lower() if context.args else ""
-    if wanted in ("zh", "en"):
+    if wanted in LANGUAGES:
         await _switch_language(update, context, member, wanted)
         return
-    buttons = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("中文", callback_data="lang:zh"),
-                InlineKeyboardButton("English", callback_data="lang:en"),
-            ]
-        ]
-    )
-    await update.effective_chat.send_message(
-        t("onboarding.lang_choose", lang_of(member, context)), reply_markup=buttons
-    )
+    buttons = keyboard([[(label, LANG(code)) for code, label in LANGUAGES.items()]])
+    await reply(update, t("onboarding.lang_choose", lang_of(member, context)), buttons)
 
 
 @member_only
 async def lang_button(update: Update, context: Context, member: Member) -> None:
-    assert update.callback_query is not None
-    wanted = (update.callback_query.data or "").removeprefix("lang:")
-    if wanted not in ("zh", "en"):
-        await refuse(update, t("common.stale_button", lang_of(member, context)))
-        return
-    await answer_once(update)
-    await _switch_language(update, context, member, wanted)
+    await _switch_language(update, context, member, LANG.read(update).word)
 
 
 async def _switch_language(update: Update, context: Context, member: Member, lang: str) -> None:
-    assert update.effective_chat is not None
-    async with deps(context).db.session() as session:
+    async with context.deps.db.session() as session:
         member = await session.merge(member)
         await members.set_language(session, member, lang)
-    await update.effective_chat.send_message(t("onboarding.lang_set", lang), reply_markup=main_menu(lang, member))
+    await reply(update, t("onboarding.lang_set", lang), main_menu(lang, member))
     await set_chat_commands(context, member)
 
 
@@ -147,9 +123,9 @@ async def fallback(update: Update, context: Context) -> None:
     if update.effective_chat is None:
         return
     if member is None:
-        await update.effective_chat.send_message(t("onboarding.stranger", lang))
+        await reply(update, t("onboarding.stranger", lang))
         return
-    await update.effective_chat.send_message(t("common.not_understood", lang), reply_markup=main_menu(lang, member))
+    await reply(update, t("common.not_understood", lang), main_menu(lang, member))
 
 
 async def chat_member_changed(update: Update, context: Context) -> None:
@@ -158,23 +134,23 @@ async def chat_member_changed(update: Update, context: Context) -> None:
     if change is None or change.chat.type != "private":
         return
     blocked = change.new_chat_member.status in ("kicked", "left")
-    async with deps(context).db.session() as session:
+    async with context.deps.db.session() as session:
         member = await members.by_telegram_id(session, change.chat.id)
         if member is not None:
             await members.set_reachable(session, member, not blocked)
             log.info("member %s %s the bot", member.id, "blocked" if blocked else "unblocked")
 
 
-def register(app: Application) -> None:
+def register(app: App) -> None:
     app.add_handler(ChatMemberHandler(chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
-    app.add_handler(MessageHandler(PRIVATE & filters.Regex(menu_pattern("menu.help")), help_command))
+    app.add_handler(MessageHandler(menu_button("menu.help"), help_command))
     app.add_handler(CommandHandler("lang", lang_command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(lang_button, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(lang_button, pattern=LANG.matches))
 
 
-def register_fallback(app: Application) -> None:
+def register_fallback(app: App) -> None:
     """Registered after every feature: in one group only the first matching handler runs."""
     # Only new messages: an edit of an old message is not a new request.
     app.add_handler(

@@ -6,89 +6,84 @@ thing to add. The role is checked on every step; a refused answer asks the same 
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_moment, today_in
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import outcomes as service
-from handlers.button_data import button_number
-from handlers.common import (
-    PRIVATE,
-    TYPED,
+from bot.telegram.ui import (
+    ROW_IDS,
+    App,
+    Buttons,
     Context,
     Prompt,
-    PromptFor,
     close_pressed,
-    deps,
-    dialog,
+    deps_of,
     grid,
     keyboard,
-    lang_of,
     reply,
-    staff_only,
+    rows_of,
 )
+from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
+from handlers.dialog import END, Next, PromptFor, ask, dialog
 from models import Member
 
-END = ConversationHandler.END
-PICK, CARD, AMOUNT, GUESTS, DOC_KIND, DOC_TITLE, INSTRUCTION = range(60, 67)
+PICK, CARD, AMOUNT, GUESTS, DOC_KIND, DOC_TITLE, INSTRUCTION = (
+    "pick", "card", "amount", "guests", "doc_kind", "doc_title", "instruction")  # fmt: skip
 KEY = "outcome"
 CLEAR_GUESTS = ("无", "none", "-")
 
+BUTTONS = Buttons("oc")
+EVENT = BUTTONS("e", numbers=ROW_IDS)
+QUANTITY = BUTTONS("q", word=True)  # a [[quantity]] code of the rules
+DOCUMENT, GUESTS_BUTTON, DONE = BUTTONS("doc"), BUTTONS("g"), BUTTONS("done")
+INSTRUCTION_BUTTON = BUTTONS("i", numbers=ROW_IDS)  # a document's id
+DOC_KIND_BUTTON = BUTTONS("k", word=True)  # a [[document]] code of the rules
 
-def _data(context: Context) -> dict:
+
+def _data(context: Context) -> dict[str, Any]:
     assert context.user_data is not None
-    return context.user_data.setdefault(KEY, {})
-
-
-def _text(update: Update) -> str:
-    return (update.message.text or "").strip() if update.message else ""
-
-
-def _pressed(update: Update) -> str:
-    return (update.callback_query.data or "") if update.callback_query else ""
+    data: dict[str, Any] = context.user_data.setdefault(KEY, {})
+    return data
 
 
 # --------------------------------------------------------------------------- what each step asks
 
 
 async def _pick_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    d = deps(context)
+    d = context.deps
     async with d.db.session() as session:
         found = await service.recent_events(session, now=d.clock.now())
     today = today_in(d.clock.now(), d.settings.tz)
-    buttons = [(f"{format_moment(e.starts_at, d.settings.tz, lang, today)} {e.title}"[:60], f"oc:e:{e.id}") for e in found]
+    buttons = [(f"{format_moment(e.starts_at, d.settings.tz, lang, today)} {e.title}"[:60], EVENT(e.id or 0)) for e in found]
     if not buttons:
         return t("outcomes.chat.none_held", lang), None
     return t("outcomes.chat.ask_event", lang), grid(buttons, 1)
 
 
 async def _card_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    d = deps(context)
+    d = context.deps
     review = d.rules.review
     async with d.db.session() as session:
         recorded = await service.event_outcomes(session, int(_data(context)["event"]))
     lines = service.describe_outcomes(recorded, review, lang) or [t("outcomes.cli.nothing_yet", lang)]
     head = t("outcomes.cli.event_head", lang, id=recorded.event.id, title=recorded.event.title)
-    quantities = [(q.button(lang), f"oc:q:{code}") for code, q in review.quantities.items()]
-    rows = [quantities[i : i + 3] for i in range(0, len(quantities), 3)]
-    rows.append([(t("outcomes.chat.btn_document", lang), "oc:doc"), (t("outcomes.chat.btn_guests", lang), "oc:g")])
+    quantities = [(q.button(lang), QUANTITY(code)) for code, q in review.quantities.items()]
+    rows = rows_of(quantities, 3)
+    rows.append([(t("outcomes.chat.btn_document", lang), DOCUMENT()), (t("outcomes.chat.btn_guests", lang), GUESTS_BUTTON())])
     for doc in recorded.documents:
-        if not doc.instruction_by:
-            rows.append([(t("outcomes.chat.btn_instruction", lang, title=doc.title[:12]), f"oc:i:{doc.id}")])
-    rows.append([(t("outcomes.chat.btn_done", lang), "oc:done")])
+        if not doc.instruction_by and doc.id is not None:
+            rows.append([(t("outcomes.chat.btn_instruction", lang, title=doc.title[:12]), INSTRUCTION_BUTTON(doc.id))])
+    rows.append([(t("outcomes.chat.btn_done", lang), DONE())])
     return "\n".join([head, *lines, "", t("outcomes.chat.ask_what", lang)]), keyboard(rows)
 
 
 async def _amount_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    quantity = deps(context).rules.review.quantities[_data(context)["quantity"]]
+    quantity = context.deps.rules.review.quantities[_data(context)["quantity"]]
     return t("outcomes.chat.ask_amount", lang, label=quantity.label(lang), unit=quantity.unit(lang)), None
 
 
@@ -97,12 +92,12 @@ async def _guests_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 
 async def _doc_kind_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    kinds = [(k.button(lang), f"oc:k:{code}") for code, k in deps(context).rules.review.documents.items()]
+    kinds = [(k.button(lang), DOC_KIND_BUTTON(code)) for code, k in context.deps.rules.review.documents.items()]
     return t("outcomes.chat.ask_doc_kind", lang), grid(kinds, 2)
 
 
 async def _doc_title_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    kind = deps(context).rules.review.documents[_data(context)["doc_kind"]]
+    kind = context.deps.rules.review.documents[_data(context)["doc_kind"]]
     return t("outcomes.chat.ask_doc_title", lang, kind=kind.label(lang), limit=service.MAX_DOC_TITLE), None
 
 
@@ -121,88 +116,83 @@ PROMPTS: dict[object, PromptFor] = {
 }
 
 
-async def _next(update: Update, context: Context, state: int, lang: str) -> int:
-    text, markup = await PROMPTS[state](update, context, lang)
-    await reply(update, text, reply_markup=markup)
-    return state
-
-
-async def _card(update: Update, context: Context, lang: str) -> int:
+async def _card(update: Update, context: Context, lang: str) -> Next:
     """The event's card again, after a change (the pressed card's buttons go)."""
     await close_pressed(update)
-    return await _next(update, context, CARD, lang)
+    return await ask(update, context, CARD, lang)
 
 
 # --------------------------------------------------------------------------- the steps
 
 
 @staff_only
-async def start(update: Update, context: Context, member: Member) -> int:
+async def start(update: Update, context: Context, member: Member) -> Next:
     """/outcome [event number]: the events held lately, or that event's card."""
     assert context.user_data is not None
     lang = lang_of(member, context)
     context.user_data[KEY] = {}
-    wanted = context.args[0] if context.args else ""
+    wanted = (context.args[0] if context.args else "").lstrip("#")
     if wanted:
-        number = wanted.lstrip("#")
-        if not number.isdigit() or not 1 <= int(number) <= 2**31 - 1:
+        if not (wanted.isascii() and wanted.isdigit()) or int(wanted) not in ROW_IDS:
             raise service.OutcomeError("no_event", id=wanted[:12])
-        return await _open(update, context, int(number), lang)
-    state = PICK
+        return await _open(update, context, int(wanted), lang)
     text, markup = await _pick_prompt(update, context, lang)
-    await reply(update, text, reply_markup=markup)
-    return state if markup is not None else END
+    await reply(update, text, markup)
+    return PICK if markup is not None else END
 
 
-async def _open(update: Update, context: Context, event_id: int, lang: str) -> int:
-    async with deps(context).db.session() as session:
+async def _open(update: Update, context: Context, event_id: int, lang: str) -> Next:
+    async with context.deps.db.session() as session:
         event = await service.open_event(session, event_id)  # refuses an unknown or cancelled event
     _data(context)["event"] = event.id
-    return await _next(update, context, CARD, lang)
+    return await ask(update, context, CARD, lang)
 
 
 @staff_only
-async def picked(update: Update, context: Context, member: Member) -> int:
-    event_id = button_number(update)
-    if event_id is None:
-        raise AskAgain("common.stale_button")
+async def picked(update: Update, context: Context, member: Member) -> Next:
+    event_id = EVENT.read(update).number
     await close_pressed(update)
     return await _open(update, context, event_id, lang_of(member, context))
 
 
 @staff_only
-async def chose(update: Update, context: Context, member: Member) -> int:
-    """A button of the event's card."""
-    lang = lang_of(member, context)
-    data = _data(context)
-    pressed = _pressed(update)
-    if "event" not in data:
+async def chose_quantity(update: Update, context: Context, member: Member) -> Next:
+    code = QUANTITY.read(update).word
+    if code not in context.deps.rules.review.quantities or "event" not in _data(context):
         raise AskAgain("common.stale_button")
-    if pressed == "oc:done":
-        await close_pressed(update)
-        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-        await reply(update, t("outcomes.chat.done", lang))
-        return END
-    if pressed.startswith("oc:q:"):
-        code = pressed.removeprefix("oc:q:")
-        if code not in deps(context).rules.review.quantities:
-            raise AskAgain("common.stale_button")
-        data["quantity"] = code
-        return await _next(update, context, AMOUNT, lang)
-    if pressed == "oc:g":
-        return await _next(update, context, GUESTS, lang)
-    if pressed == "oc:doc":
-        return await _next(update, context, DOC_KIND, lang)
-    if pressed.startswith("oc:i:") and (doc := button_number(update)) is not None:
-        data["doc"] = doc
-        return await _next(update, context, INSTRUCTION, lang)
-    raise AskAgain("common.stale_button")
+    _data(context)["quantity"] = code
+    return await ask(update, context, AMOUNT, lang_of(member, context))
 
 
 @staff_only
-async def got_amount(update: Update, context: Context, member: Member) -> int:
-    d, data = deps(context), _data(context)
-    amount = service.parse_amount(_text(update))
+async def chose_guests(update: Update, context: Context, member: Member) -> Next:
+    return await ask(update, context, GUESTS, lang_of(member, context))
+
+
+@staff_only
+async def chose_document(update: Update, context: Context, member: Member) -> Next:
+    return await ask(update, context, DOC_KIND, lang_of(member, context))
+
+
+@staff_only
+async def chose_instruction(update: Update, context: Context, member: Member) -> Next:
+    _data(context)["doc"] = INSTRUCTION_BUTTON.read(update).number
+    return await ask(update, context, INSTRUCTION, lang_of(member, context))
+
+
+@staff_only
+async def done(update: Update, context: Context, member: Member) -> Next:
+    assert context.user_data is not None
+    await close_pressed(update)
+    context.user_data.pop(KEY, None)
+    await reply(update, t("outcomes.chat.done", lang_of(member, context)))
+    return END
+
+
+@staff_only
+async def got_amount(update: Update, context: Context, member: Member) -> Next:
+    d, data = context.deps, _data(context)
+    amount = service.parse_amount(typed_text(update))
     async with d.db.session() as session:
         await service.set_quantity(session, code=data["quantity"], amount=amount, rules=d.rules, now=d.clock.now(),
                                    event_id=int(data["event"]), actor_id=member.id)  # fmt: skip
@@ -210,67 +200,74 @@ async def got_amount(update: Update, context: Context, member: Member) -> int:
 
 
 @staff_only
-async def got_guests(update: Update, context: Context, member: Member) -> int:
-    text = _text(update)
+async def got_guests(update: Update, context: Context, member: Member) -> Next:
+    text = typed_text(update)
     names = [] if text.casefold() in CLEAR_GUESTS else service.split_names(text)
-    async with deps(context).db.session() as session:
+    async with context.deps.db.session() as session:
         event = await service.open_event(session, int(_data(context)["event"]))
         await service.set_guests(session, event, names)
     return await _card(update, context, lang_of(member, context))
 
 
 @staff_only
-async def got_doc_kind(update: Update, context: Context, member: Member) -> int:
-    code = _pressed(update).removeprefix("oc:k:")
-    if code not in deps(context).rules.review.documents:
+async def got_doc_kind(update: Update, context: Context, member: Member) -> Next:
+    code = DOC_KIND_BUTTON.read(update).word
+    if code not in context.deps.rules.review.documents:
         raise AskAgain("common.stale_button")
     _data(context)["doc_kind"] = code
-    return await _next(update, context, DOC_TITLE, lang_of(member, context))
+    return await ask(update, context, DOC_TITLE, lang_of(member, context))
 
 
 @staff_only
-async def got_doc_title(update: Update, context: Context, member: Member) -> int:
-    d, data = deps(context), _data(context)
+async def got_doc_title(update: Update, context: Context, member: Member) -> Next:
+    d, data = context.deps, _data(context)
     async with d.db.session() as session:
-        await service.add_document(session, kind=data["doc_kind"], title=_text(update), rules=d.rules, now=d.clock.now(),
-                                   zone=d.settings.tz, event_id=int(data["event"]), actor_id=member.id)  # fmt: skip
+        await service.add_document(session, kind=data["doc_kind"], title=typed_text(update), rules=d.rules,
+                                   now=d.clock.now(), zone=d.settings.tz, event_id=int(data["event"]),
+                                   actor_id=member.id)  # fmt: skip
     return await _card(update, context, lang_of(member, context))
 
 
 @staff_only
-async def got_instruction(update: Update, context: Context, member: Member) -> int:
-    d, data = deps(context), _data(context)
+async def got_instruction(update: Update, context: Context, member: Member) -> Next:
+    d, data = context.deps, _data(context)
     async with d.db.session() as session:
-        await service.record_instruction(session, document_id=int(data["doc"]), by=_text(update),
+        await service.record_instruction(session, document_id=int(data["doc"]), by=typed_text(update),
                                          on_date=today_in(d.clock.now(), d.settings.tz), actor_id=member.id)  # fmt: skip
     return await _card(update, context, lang_of(member, context))
 
 
-async def cancel(update: Update, context: Context) -> int:
+async def cancel_command(update: Update, context: Context) -> int:
     if context.user_data is not None:
         context.user_data.pop(KEY, None)
     await reply(update, t("outcomes.chat.done", lang_of(None, context, update)))
     return END
 
 
-def register(app: Application) -> None:
+def register(app: App) -> None:
     app.add_handler(
         dialog(
             "outcome",
-            timeout_minutes=app.bot_data["deps"].settings.dialog_timeout_minutes,
+            timeout_minutes=deps_of(app).settings.dialog_timeout_minutes,
             prompts=PROMPTS,
-            buttons="oc:",
+            buttons=BUTTONS,
             data_key=KEY,
             entry_points=[CommandHandler("outcome", start, filters=PRIVATE)],
             states={
-                PICK: [CallbackQueryHandler(picked, pattern=r"^oc:e:")],
-                CARD: [CallbackQueryHandler(chose, pattern=r"^oc:(q:|i:|g$|doc$|done$)")],
+                PICK: [CallbackQueryHandler(picked, pattern=EVENT.matches)],
+                CARD: [
+                    CallbackQueryHandler(chose_quantity, pattern=QUANTITY.matches),
+                    CallbackQueryHandler(chose_guests, pattern=GUESTS_BUTTON.matches),
+                    CallbackQueryHandler(chose_document, pattern=DOCUMENT.matches),
+                    CallbackQueryHandler(chose_instruction, pattern=INSTRUCTION_BUTTON.matches),
+                    CallbackQueryHandler(done, pattern=DONE.matches),
+                ],
                 AMOUNT: [MessageHandler(TYPED, got_amount)],
                 GUESTS: [MessageHandler(TYPED, got_guests)],
-                DOC_KIND: [CallbackQueryHandler(got_doc_kind, pattern=r"^oc:k:")],
+                DOC_KIND: [CallbackQueryHandler(got_doc_kind, pattern=DOC_KIND_BUTTON.matches)],
                 DOC_TITLE: [MessageHandler(TYPED, got_doc_title)],
                 INSTRUCTION: [MessageHandler(TYPED, got_instruction)],
             },
-            fallbacks=[CommandHandler("cancel", cancel)],
+            fallbacks=[CommandHandler("cancel", cancel_command)],
         )
     )

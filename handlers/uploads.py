@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.core.i18n import t
 from bot.services import uploads
-from handlers.common import Context
+from bot.telegram.ui import Context
 
 log = logging.getLogger(__name__)
 

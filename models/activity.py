@@ -47,7 +47,7 @@ class ActivityReport(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=120)  # e.g. the meeting's name when recorded
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     status: str = Field(default=PENDING, max_length=16)
-    # Points of this one item as credited (before the per-period cap, which bot.services.points applies).
+    # Points of this one item as credited (before the per-period cap, which bot.services.figures applies).
     points: float = Field(default=0, sa_column=Column(Float, nullable=False))
     attendance: str | None = Field(default=None, max_length=16)  # present / leave / absent
     source_key: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))

@@ -28,6 +28,11 @@ def test_no_private_ptb_names_in_bot_and_models() -> None:
     assert private_ptb_imports(ROOT / "bot") + private_ptb_imports(ROOT / "models") == []
 
 
+def test_no_private_ptb_names_in_handlers() -> None:
+    """The dialogs use PTB's public API only (handlers/dialog.py runs its own timeout jobs)."""
+    assert private_ptb_imports(ROOT / "handlers") == []
+
+
 def test_the_check_sees_a_private_import(tmp_path: Path) -> None:
     (tmp_path / "x.py").write_text("from telegram.ext._utils.types import ConversationDict\n", "utf-8")
     (tmp_path / "y.py").write_text("from telegram.ext import Application\nimport telegram.error\n", "utf-8")

@@ -71,7 +71,7 @@ async def test_newevent_takes_tags_and_organiser_from_buttons_on_its_card(emu, b
         staff.press(f"ne:tg:{code}", tags)
         await emu.wait_for(lambda after=after: ticked() == after, 30, what=f"the card showing {after}")
     assert await _refused(emu, staff, "ne:tg:dance", tags) == t("common.stale_button", "zh")
-    card = await expect_reply(staff, lambda: staff.press("ne:tg:done", tags), "请确认")
+    card = await expect_reply(staff, lambda: staff.press("ne:tgdone", tags), "请确认")
     assert "标签：调研协商" in card["text"]
     organisers = await expect_reply(staff, lambda: staff.press("ne:org", card), t("outcomes.ask_organiser", "zh"))
     choices = inline_buttons(organisers)

@@ -224,7 +224,7 @@ async def test_a_year_entered_the_ordinary_way_gives_each_figure_of_the_report(e
     staff.press("ne:tg:sector_studio", tags)
     await emu.wait_for(lambda: "✓ 界别委员工作室" in str([m for m in staff.messages() if m["message_id"] == tags["message_id"]]),
                        30, what="the tag ticked")  # fmt: skip
-    summary = await expect_reply(staff, lambda: staff.press("ne:tg:done", tags), "请确认")
+    summary = await expect_reply(staff, lambda: staff.press("ne:tgdone", tags), "请确认")
     organisers = await expect_reply(staff, lambda: staff.press("ne:org", summary), "由谁主办")
     summary = await expect_reply(staff, lambda: staff.press(inline_buttons(organisers)["文史委员会"], organisers), "请确认")
     assert "标签：界别委员工作室" in summary["text"] and "主办：文史委员会" in summary["text"]

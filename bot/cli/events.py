@@ -17,6 +17,7 @@ from bot.services import outcomes
 from bot.services.reminders import policy_from_settings
 from bot.services.roster import RosterFileError, read_table
 from models.db import Database
+from models.event import Event
 
 UNREADABLE = ("bad_datetime",)  # EventError codes of a value that is not a time at all
 
@@ -54,7 +55,7 @@ HEADERS = {
 }
 
 
-async def _create(session, row: dict[str, str], *, settings, rules, now: datetime) -> service.Event:  # type: ignore[no-untyped-def]
+async def _create(session, row: dict[str, str], *, settings, rules, now: datetime) -> Event:  # type: ignore[no-untyped-def]
     """An event from one row (the command's options or a line of the file), with its tags,
     organiser and guests; every value is checked (a refusal names what is wrong)."""
     zone = settings.tz

@@ -1,5 +1,5 @@
 """What every service raises for input it refuses: a catalogue text saying why, and whether asking
-again can help. The dialogs (handlers.common.dialog) answer a refusal by asking the same step again
+again can help. The dialogs (handlers.dialog.dialog) answer a refusal by asking the same step again
 (or the step named by `field`), so one bad value never ends a dialog.
 """
 

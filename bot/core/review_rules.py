@@ -10,7 +10,7 @@ working); a file with some of them gets exactly what it defines.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 SHORT_MAX = 8  # as bot.core.rules: a Chinese button label that fits two to a row on a phone
@@ -154,7 +154,7 @@ class ReviewRules:
         return next(h for h in self.headings if h.key == key)
 
 
-def find(entries: dict[str, Labelled], text: str) -> str | None:
+def find(entries: Mapping[str, Labelled], text: str) -> str | None:
     """The code of the entry `text` names: its code or any of its names, in any case."""
     wanted = text.strip().casefold()
     if not wanted:
@@ -194,7 +194,7 @@ def _labelled(raw: object, section: str, fail: Fail, seen: dict) -> dict:
             "en_short": str(raw.get("en_short") or "")}  # fmt: skip
 
 
-def _resolve(names: Iterable[str], entries: dict, what: str, fail: Fail, needle: str) -> tuple[str, ...]:
+def _resolve(names: Iterable[str], entries: Mapping[str, Labelled], what: str, fail: Fail, needle: str) -> tuple[str, ...]:
     out = []
     for name in names:
         code = find(entries, name)

@@ -56,7 +56,7 @@ def parse_tags(text: str | list[str] | tuple[str, ...] | None, review: ReviewRul
     """Tag codes from their names or codes (调研协商,轮值协商 or consult_research)."""
     codes = []
     for name in split_names(text):
-        code = find(review.tags, name)  # type: ignore[arg-type]
+        code = find(review.tags, name)
         if code is None:
             raise OutcomeError("unknown_tag", name=name[:40], known="、".join(t.zh for t in review.tags.values()))
         codes.append(code)
@@ -76,7 +76,7 @@ async def parse_organiser(session: AsyncSession, text: str | None, review: Revie
     if not text:
         return Organiser()
     head, sep, rest = text.partition(":")
-    code = find(review.organisers, head)  # type: ignore[arg-type]
+    code = find(review.organisers, head)
     if code is not None and not review.organisers[code].committee:
         if sep and rest.strip():
             raise OutcomeError("unknown_organiser", name=text[:40], known=_organiser_names(review))
@@ -119,7 +119,7 @@ def check_guests(names: list[str]) -> list[str]:
 async def set_tags(session: AsyncSession, event: Event, codes: tuple[str, ...] | list[str]) -> None:
     """The event's tags become `codes` (already checked against the rules)."""
     assert event.id is not None
-    await session.exec(delete(EventTag).where(col(EventTag.event_id) == event.id))  # type: ignore[call-overload]
+    await session.exec(delete(EventTag).where(col(EventTag.event_id) == event.id))
     for code in dict.fromkeys(codes):
         session.add(EventTag(event_id=event.id, tag=code))
     await session.flush()
@@ -129,7 +129,7 @@ async def set_guests(session: AsyncSession, event: Event, names: list[str]) -> N
     """The leaders invited to the event become `names` (in that order)."""
     assert event.id is not None
     names = check_guests(names)
-    await session.exec(delete(EventGuest).where(col(EventGuest.event_id) == event.id))  # type: ignore[call-overload]
+    await session.exec(delete(EventGuest).where(col(EventGuest.event_id) == event.id))
     for position, name in enumerate(names):
         session.add(EventGuest(event_id=event.id, name=name, position=position))
     await session.flush()
@@ -180,7 +180,7 @@ def parse_amount(text: str | int) -> int:
 
 
 def quantity_code(text: str, review: ReviewRules) -> str:
-    code = find(review.quantities, text)  # type: ignore[arg-type]
+    code = find(review.quantities, text)
     if code is None:
         known = "、".join(q.zh for q in review.quantities.values())
         raise OutcomeError("unknown_quantity", name=text[:40], known=known)
@@ -261,7 +261,7 @@ def check_title(title: str) -> str:
 
 
 def document_kind(text: str, review: ReviewRules) -> str:
-    code = find(review.documents, text)  # type: ignore[arg-type]
+    code = find(review.documents, text)
     if code is None:
         raise OutcomeError("unknown_document", name=text[:40], known="、".join(d.zh for d in review.documents.values()))
     return code
@@ -347,7 +347,7 @@ async def event_outcomes(session: AsyncSession, event_id: int) -> EventOutcomes:
         event=event,
         tags=await event_tags(session, event_id),
         guests=await event_guests(session, event_id),
-        quantities=dict(quantities.all()),  # type: ignore[arg-type]
+        quantities=dict(quantities.all()),
         documents=list(documents.all()),
     )
 

@@ -39,7 +39,7 @@ class LogEntryIn:
 
 def kind_code(text: str, review: ReviewRules) -> str:
     """A kind by its code or any of its names (请示报告, briefing …)."""
-    code = find(review.log_kinds, text)  # type: ignore[arg-type]
+    code = find(review.log_kinds, text)
     if code is None:
         raise LogError("unknown_kind", name=text[:40], known="、".join(k.zh for k in review.log_kinds.values()))
     return code

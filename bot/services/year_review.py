@@ -287,7 +287,7 @@ async def year_review(
     """Every heading of the rules' report definition, evaluated for the calendar year."""
     scope = Scope.of_year(year, rules=rules, zone=zone, now=now)
     out = YearReview(year=year)
-    roster_wanted = {f.roster for h in rules.review.headings for f in h.figures if f.count == "roster"}
+    roster_wanted = {f.roster for h in rules.review.headings for f in h.figures if f.count == "roster" and f.roster}
     roster_row = None
     reports_of: dict[tuple[str, ...], tuple[int, int]] = {}  # types -> (reports, reporters): one scan each
     for heading in rules.review.headings:
@@ -503,10 +503,10 @@ async def figure_rows(session: AsyncSession, figure: Figure, scope: Scope, lang:
         out = []
         for row in (await session.exec(query)).all():  # type: ignore[call-overload]
             kind = review.log_kinds.get(row.kind)
-            detail = kind.label(lang) if kind else row.kind
+            said = kind.label(lang) if kind else row.kind
             if row.marked and kind is not None:
-                detail += joiner + kind.mark(lang)
-            out.append(Row(row.on_date, row.note, int(row.count), detail, t("year_review.ref_log", lang, id=row.id)))
+                said += joiner + kind.mark(lang)
+            out.append(Row(row.on_date, row.note, int(row.count), said, t("year_review.ref_log", lang, id=row.id)))
         return out
     if count == "info":
         query = (
@@ -520,8 +520,8 @@ async def figure_rows(session: AsyncSession, figure: Figure, scope: Scope, lang:
         )
         out = []
         for row in (await session.exec(query)).all():  # type: ignore[call-overload]
-            detail = level_label(row.level, lang) if row.level else (row.target or "")
-            out.append(Row(_day(row.at, scope), row.title, 1, detail, row.number))
+            where_to = level_label(row.level, lang) if row.level else (row.target or "")
+            out.append(Row(_day(row.at, scope), row.title, 1, where_to, row.number))
         return out
     if count == "roster":
         which = figure.roster or "serving"
@@ -614,7 +614,7 @@ async def write_workbook(
                     sheet.append({"figure": figure.name, "what": what, "day": row.day, "item": row.item,
                                   "amount": row.amount, "detail": row.detail, "ref": row.ref})  # fmt: skip
             counts[result.key] = sheet.rows
-        save(book, target)  # type: ignore[arg-type]
+        save(book, target)
     return counts
 
 

@@ -1,2 +1,3 @@
 """Telegram plumbing: the Application, update processing, persistence, the outbox dispatcher, the
-HTTP request. Knows no feature: handlers register through the composition root (`bot.assemble`)."""
+HTTP request, and the UI kit the handlers build their answers with (`ui`). Knows no feature:
+handlers register through the composition root (`bot.assemble`)."""

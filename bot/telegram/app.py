@@ -21,6 +21,7 @@ from bot.telegram.dispatcher import Dispatcher
 from bot.telegram.http import PacedUpdatesRequest, cap_polling_logs
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.processing import PerUserUpdateProcessor
+from bot.telegram.ui import CONTEXT_TYPES, DEPS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def new_application(deps: Deps, register: Callable[[Application], None], *, upda
     builder = (
         ApplicationBuilder()
         .application_class(LvzhiApplication)
+        .context_types(CONTEXT_TYPES)  # handlers get `context.deps` (bot.telegram.ui.Context)
         .token(deps.settings.telegram_bot_token)
         .base_url(deps.settings.telegram_api_base_url)
         .base_file_url(deps.settings.telegram_api_file_url)
@@ -82,7 +84,7 @@ def new_application(deps: Deps, register: Callable[[Application], None], *, upda
     if not updater:
         builder = builder.updater(None)
     app = builder.persistence(DatabasePersistence(deps.db)).build()
-    app.bot_data["deps"] = deps
+    app.bot_data[DEPS_KEY] = deps
     register(app)
     return app
 

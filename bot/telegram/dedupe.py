@@ -34,7 +34,7 @@ async def finish_update(app: Application, update: Update) -> None:
     async def mark_handled(session: AsyncSession) -> None:
         insert = sqlite_insert if d.db.is_sqlite else pg_insert
         stmt = insert(ProcessedUpdate).values(update_id=update.update_id, processed_at=to_db(d.clock.now()))
-        await session.exec(stmt.on_conflict_do_nothing(index_elements=["update_id"]))  # type: ignore[call-overload]
+        await session.exec(stmt.on_conflict_do_nothing(index_elements=["update_id"]))
 
     user = update.effective_user
     try:

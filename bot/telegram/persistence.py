@@ -71,7 +71,7 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         self._busy: Counter[int] = Counter()  # people with an update under way: that update writes them
         self._flush_scheduled = False
         # (dialog name, conversation key) -> when its state was last stored (epoch seconds): after
-        # a restart, which open dialog a person used last (handlers.common.Dialog)
+        # a restart, which open dialog a person used last (handlers.dialog.Dialog)
         self.conversation_used: dict[tuple[str, ConversationKey], float] = {}
 
     async def _rows(self, prefix: str) -> list[DialogState]:
@@ -160,7 +160,7 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         # Every stored row was loaded at start-up, so a key never written has no row to delete.
         gone = [key for key, data in batch.items() if data is None and key in self._written]
         if gone:
-            await session.exec(delete(DialogState).where(col(DialogState.key).in_(gone)))  # type: ignore[call-overload]
+            await session.exec(delete(DialogState).where(col(DialogState.key).in_(gone)))
             stored.update(dict.fromkeys(gone))
         changed: list[dict] = []
         for key, data in batch.items():
@@ -176,7 +176,7 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
             stmt = insert(DialogState).values(changed)
             stmt = stmt.on_conflict_do_update(index_elements=["key"],
                                               set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at})
-            await session.exec(stmt)  # type: ignore[call-overload]
+            await session.exec(stmt)
         return stored
 
     @staticmethod

@@ -1,0 +1,412 @@
+"""Dialogs: the one way a guided chat of several steps is written.
+
+A dialog is `dialog(name, entry_points=..., states=..., fallbacks=..., prompts=...)`: states are
+strings (they are stored as they are, `bot/telegram/persistence.py`), every state has a prompt (its
+question and buttons, so any step can be asked again), and every step is an ordinary handler
+callback decorated with `member_only` or `staff_only` (handlers/common.py) that returns the next
+state (None: stay; END: done). A step refuses an answer by raising a `bot.core.refusals.Refusal`.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.jobstores.base import JobLookupError
+from telegram import Chat, Message, Update, User
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ConversationHandler,
+    Job,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.core.i18n import t
+from bot.core.refusals import Refusal
+from bot.telegram.persistence import DatabasePersistence
+from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, refuse, reply
+from handlers.common import MENU_BUTTONS, PRIVATE, lang_of, load_member
+
+END = ConversationHandler.END
+TIMEOUT = ConversationHandler.TIMEOUT
+State = str
+Next = State | int | None  # where a step goes: a state, END, or None (the same step)
+Handlers = list[BaseHandler[Update, Context, Any]]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, Any]]
+# What a step asks, in the person's language: the question and its buttons.
+PromptFor = Callable[[Update, Context, str], Awaitable[Prompt]]
+
+# The dialog handling the current update and its state (set for the duration of one update).
+_STATE: ContextVar[object] = ContextVar("dialog_state", default=None)
+_CURRENT: ContextVar[Dialog | None] = ContextVar("dialog", default=None)
+
+# Anything typed or sent in a dialog that none of the step's handlers takes.
+_UNTAKEN = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & ~MENU_BUTTONS
+
+
+def step_label(number: int, of: int, lang: str) -> str:
+    """ "第 2 步，共 4 步：" before a dialog step's question."""
+    return t("common.step", lang, n=number, of=of)
+
+
+def person_of_conversation(key: Any) -> int:
+    """The user of a conversation key ((chat, user) for every dialog here)."""
+    return int(key[-1] if isinstance(key, tuple) else key)
+
+
+class _Expiry(Update):
+    """What a dialog's timeout hands its TIMEOUT handlers: an update naming the dialog's chat and
+    person (the update that last moved the dialog would not survive a restart)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, key: Any) -> _Expiry:
+        user_id = person_of_conversation(key)
+        chat_id = int(key[0]) if isinstance(key, tuple) else user_id
+        message = Message(message_id=0, date=datetime.now(UTC), chat=Chat(id=chat_id, type=Chat.PRIVATE),
+                          from_user=User(id=user_id, first_name="", is_bot=False))  # fmt: skip
+        return cls(update_id=0, message=message)
+
+
+class Dialog(ConversationHandler[Context]):
+    """A ConversationHandler that forgives, follows the person and times out across restarts.
+
+    - A step that refuses an answer raises a `bot.core.refusals.Refusal` (a service error or `AskAgain`):
+      the person reads why, followed by the same step's question with its buttons (or the step the
+      refusal names), and the dialog stays where it was. Only a final refusal (the item is gone,
+      someone else already handled it) ends the dialog.
+    - Whatever a step does not take (text where a button is wanted, a photo where text is wanted)
+      gets the step's question again instead of falling out of the dialog to the bot's general
+      "not understood"; an old button of the dialog is answered as stale.
+    - A message goes to the person's most recently used open dialog. A person can have several
+      dialogs open (a 社情民意 draft waiting for its title while they report an activity; a
+      secretary asked for a 退回 reason in the middle of their own report); PTB gives a message to
+      the first registered dialog that accepts it, so here a dialog declines a message that a more
+      recently used open dialog also accepts. Entry points (/report, /info …) and button presses
+      are never declined: they name their dialog themselves. When each dialog was last used
+      survives a restart through the stored states (recall_dialog_use).
+    - A dialog left alone for `timeout` seconds runs its TIMEOUT handlers and ends, and the end is
+      saved at once (no update follows it). The timeouts are this class's own jobs rather than
+      PTB's `conversation_timeout`: PTB keeps those only in memory and offers no public way to arm
+      one for a conversation restored from persistence (python-telegram-bot issue #1825), so after
+      a restart every open dialog is armed again from its last stored step (rearm_dialog_timeouts).
+      A timeout ends the dialog through PTB's own `handle_update` (a handler that returns END).
+    """
+
+    __slots__ = ("_used", "_timeouts", "_expiry_handler", "peers", "prompts", "fields", "data_key", "gone",
+                 "timeout")  # fmt: skip
+
+    def __init__(
+        self,
+        *args: Any,
+        prompts: dict[object, PromptFor],
+        fields: dict[str, object] | None = None,
+        data_key: str | None = None,
+        gone: str = "common.stale_button",
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._used: dict[object, float] = {}  # conversation key -> when it last handled an update
+        self._timeouts: dict[object, Job[Any]] = {}  # conversation key -> its armed timeout
+        self._expiry_handler: TypeHandler[_Expiry, Context, object] = TypeHandler(_Expiry, self._expired)
+        self.peers: list[Dialog] = []  # every Dialog of the application (link_dialogs)
+        self.prompts = prompts
+        self.fields = fields or {}
+        self.data_key = data_key
+        self.gone = gone
+        self.timeout = timeout
+
+    # ------------------------------------------------------------------ which update is whose
+
+    def check_update(self, update: object) -> Any:
+        if isinstance(update, _Expiry):  # open dialogs only: the timeout runs instead of any step
+            found = super().check_update(update)
+            if found is None or found[0] is None:
+                return None
+            return found[0], found[1], self._expiry_handler, True
+        result = super().check_update(update)
+        if result is None or not isinstance(update, Update) or update.callback_query is not None:
+            return result
+        _state, key, handler, _check = result
+        if handler in self.entry_points:
+            return result
+        mine = self._used.get(key, 0)
+        for peer in self.peers:
+            if peer is self or peer._used.get(key, 0) <= mine:
+                continue
+            # check_update's result starts with the current state: None when the dialog is closed
+            theirs = ConversationHandler.check_update(peer, update)
+            if theirs is not None and theirs[0] is not None:
+                return None
+        return result
+
+    def is_open(self, key: Any) -> bool:
+        """Whether the dialog is under way for this conversation key."""
+        return self.check_update(_Expiry.of(key)) is not None
+
+    async def handle_update(self, update: Any, application: Any, check_result: Any, context: Any) -> Any:
+        key = check_result[1]
+        expiry = isinstance(update, _Expiry)
+        if not expiry:
+            self._used[key] = time.time()
+            self._disarm(key)
+        token, current = _STATE.set(check_result[0]), _CURRENT.set(self)
+        try:
+            return await super().handle_update(update, application, check_result, context)
+        finally:
+            _STATE.reset(token)
+            _CURRENT.reset(current)
+            if not expiry:
+                self._arm(application, key, self.timeout)
+
+    # ------------------------------------------------------------------ timeouts
+
+    def _arm(self, app: App, key: Any, delay: float | None) -> bool:
+        if delay is None or app.job_queue is None or not self.is_open(key):
+            return False
+        self._disarm(key)
+        # a late timeout (a busy or sleeping machine) still runs: APScheduler would skip it after 1 s
+        self._timeouts[key] = app.job_queue.run_once(
+            self._expire,
+            delay,
+            data=key,
+            name=f"{self.name} timeout",
+            job_kwargs={"misfire_grace_time": None},
+        )
+        return True
+
+    def _disarm(self, key: Any) -> None:
+        job = self._timeouts.pop(key, None)
+        if job is not None:
+            with suppress(JobLookupError):  # it is firing right now: _expire sees it was disarmed
+                job.schedule_removal()
+
+    async def _expire(self, context: Context) -> None:
+        """The timeout job: unless the person answered meanwhile, run the TIMEOUT handlers and end."""
+        job = context.job
+        assert job is not None
+        key = job.data
+        if self._timeouts.get(key) is not job:
+            return
+        del self._timeouts[key]
+        app: App = context.application
+        update = _Expiry.of(key)
+        update.set_bot(app.bot)
+        found = self.check_update(update)
+        if found is None:
+            return
+        await self.handle_update(update, app, found, Context.from_update(update, app))
+        if isinstance(app.persistence, DatabasePersistence):
+            await app.persistence.save_idle(app, person_of_conversation(key))
+
+    async def _expired(self, update: Update, context: Context) -> object:
+        app: App = context.application
+        for handler in self.states.get(TIMEOUT, []):
+            check = handler.check_update(update)
+            if check is not None and check is not False:
+                await handler.handle_update(update, app, check, context)
+        return END
+
+    def rearm_timeouts(self, app: App, keys: list[Any]) -> int:
+        """After a restart: the timeout of each open dialog of `keys`, counted from its last stored
+        step. Returns how many were armed."""
+        if not self.timeout:
+            return 0
+        now = time.time()
+        return sum(
+            self._arm(app, key, max(0.0, self._used.get(key, now) + self.timeout - now))
+            for key in keys
+            if key not in self._timeouts
+        )
+
+    # ------------------------------------------------------------------ asking again
+
+    async def ask(
+        self, update: Update, context: Context, state: object, lang: str, note: str | None = None
+    ) -> None:
+        """The question of `state`, after `note` (why the last answer was not taken) if any."""
+        text, markup = await self.prompts[state](update, context, lang)
+        await reply(update, f"{note}\n\n{text}" if note else text, markup)
+
+    async def refused(self, update: Update, context: Context, refusal: Refusal, state: object) -> object:
+        """A step refused an answer: say why and ask again (the same step, or the one named)."""
+        member = await load_member(update, context)
+        lang = lang_of(member, context, update)
+        note = refusal.text(lang)
+        if refusal.final or state not in self.prompts:
+            if refusal.final:
+                self._drop_data(context)
+            await refuse(update, note)
+            return END if refusal.final else None
+        target = self.fields.get(refusal.field or "", state)
+        message = update.effective_message
+        hand_back = (message.text or message.caption) if refusal.hand_back and message is not None else None
+        if hand_back:
+            note += "\n" + t("common.handed_back", lang)
+        if update.callback_query is not None:
+            await answer_once(update, note, alert=True)
+            if target != state:  # the pressed question is still on screen unless another step is wanted
+                await self.ask(update, context, target, lang)
+            return target
+        await self.ask(update, context, target, lang, note)
+        if hand_back:
+            await reply(update, hand_back)  # nothing typed is lost: here it is, to copy and shorten
+        return target
+
+    async def again(self, update: Update, context: Context) -> None:
+        """Anything the current step does not take: an old button is refused, anything else gets
+        the step's question again."""
+        state = _STATE.get()
+        member = await load_member(update, context)
+        lang = lang_of(member, context, update)
+        if update.callback_query is not None or state not in self.prompts:
+            await refuse(update, t("common.stale_button", lang))
+            return
+        await self.ask(update, context, state, lang, t("common.step_again", lang))
+
+    def _data(self, context: Context) -> object:
+        return (context.user_data or {}).get(self.data_key) if self.data_key else {}
+
+    def _drop_data(self, context: Context) -> None:
+        if self.data_key and context.user_data is not None:
+            context.user_data.pop(self.data_key, None)
+
+    def forgiving(self, callback: Callback, state: object) -> Callback:
+        """`callback` with its refusals answered by asking again (`state` None: the current one).
+        A step (`state` given) whose dialog lost its data (`data_key`) ends the dialog politely;
+        every step records when it was answered in the data (`touched`: a timeout's notice names it)."""
+
+        @functools.wraps(callback)
+        async def step(update: Update, context: Context) -> Any:
+            if state is not None and not isinstance(self._data(context), dict):
+                await refuse(
+                    update, t(self.gone, lang_of(await load_member(update, context), context, update))
+                )
+                return END
+            try:
+                result = await callback(update, context)
+            except Refusal as refusal:
+                return await self.refused(
+                    update, context, refusal, state if state is not None else _STATE.get()
+                )
+            data = self._data(context)
+            if result != END and isinstance(data, dict) and self.data_key:
+                data["touched"] = context.deps.clock.now().isoformat()
+            return result
+
+        return step
+
+
+async def ask(update: Update, context: Context, state: State, lang: str) -> State:
+    """Ask the question of `state` of the dialog handling this update; returns `state` (a step
+    ends with `return await ask(update, context, NEXT, lang)`)."""
+    current = _CURRENT.get()
+    if current is None:
+        raise RuntimeError("ask() outside a dialog")
+    await current.ask(update, context, state, lang)
+    return state
+
+
+def _dialogs(app: App) -> list[Dialog]:
+    return [handler for group in app.handlers.values() for handler in group if isinstance(handler, Dialog)]
+
+
+def link_dialogs(app: App) -> None:
+    """Let every dialog of the application see the others (call once all features registered)."""
+    dialogs = _dialogs(app)
+    for one in dialogs:
+        one.peers = dialogs
+
+
+def _stored(app: App) -> dict[tuple[str, Any], float]:
+    """(dialog name, conversation key) -> when it was stored, for the dialogs open at start-up."""
+    return dict(getattr(app.persistence, "conversation_used", {}))
+
+
+def recall_dialog_use(app: App) -> None:
+    """After a restart: when each open dialog was last used, from the stored states."""
+    by_name = {one.name: one for one in _dialogs(app)}
+    for (name, key), at in _stored(app).items():
+        if name in by_name:
+            by_name[name]._used.setdefault(key, at)
+
+
+def rearm_dialog_timeouts(app: App) -> int:
+    """After a restart: the timeouts of the dialogs that were open (call after recall_dialog_use)."""
+    keys: dict[str, list[Any]] = {}
+    for name, key in _stored(app):
+        keys.setdefault(name, []).append(key)
+    return sum(one.rearm_timeouts(app, keys.get(one.name or "", [])) for one in _dialogs(app))
+
+
+def dialog(
+    name: str,
+    *,
+    entry_points: Handlers,
+    states: dict[object, Handlers],
+    fallbacks: Handlers,
+    prompts: dict[object, PromptFor],
+    buttons: Buttons | None = None,
+    fields: dict[str, object] | None = None,
+    data_key: str | None = None,
+    gone: str = "common.stale_button",
+    timeout_minutes: float | None = None,
+    persistent: bool = True,
+) -> Dialog:
+    """A multi-step dialog: saved at every step (bot/telegram/persistence.py), restarted by its entry points,
+    ended after `timeout_minutes` without an answer (its TIMEOUT handlers run first). It follows the
+    person, not one message's buttons (per_message=False is intended, so PTB's warning about it is
+    silenced).
+
+    `prompts` asks each state's question (every state must have one: any step can be asked again);
+    `buttons` are the dialog's buttons (an old or forged one is answered as stale); `fields` maps a
+    refusal's field to the state that asks for it; `data_key` is the dialog's entry in user_data,
+    made by the entry points: a step that finds it gone says `gone` and ends, a final refusal drops it."""
+    steps = {state: handlers for state, handlers in states.items() if state != TIMEOUT}
+    missing = [state for state in steps if state not in prompts]
+    if missing:
+        raise ValueError(f"dialog {name!r}: no prompt for state(s) {missing}")
+    catch_all: Handlers = [MessageHandler(_UNTAKEN, _placeholder)]
+    if buttons is not None:
+        catch_all.append(CallbackQueryHandler(_placeholder, pattern=buttons.owns))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBUserWarning)
+        one = Dialog(
+            name=name,
+            persistent=persistent,
+            allow_reentry=True,
+            entry_points=entry_points,
+            states=states,
+            fallbacks=[*fallbacks, *catch_all],
+            prompts=prompts,
+            fields=fields,
+            data_key=data_key,
+            gone=gone,
+            timeout=timeout_minutes * 60 if timeout_minutes else None,
+        )
+    wrapped: set[int] = set()
+    for state, handlers in [(None, entry_points), *steps.items(), (None, fallbacks)]:
+        for handler in handlers:
+            if id(handler) in wrapped:
+                raise ValueError(f"dialog {name!r}: a handler object is used twice")
+            wrapped.add(id(handler))
+            handler.callback = one.forgiving(handler.callback, state)
+    for handler in catch_all:
+        handler.callback = one.again
+    return one
+
+
+async def _placeholder(update: Update, context: Context) -> None:  # replaced by Dialog.again
+    raise NotImplementedError

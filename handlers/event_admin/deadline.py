@@ -1,0 +1,225 @@
+"""/deadline: the upcoming deadlines, then a guided chat for a new one — title, due date,
+requirement (at least so many 社情民意 items, activities of a type, or points by the due date)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+
+from bot.core.dates import format_day, parse_day, short_day, today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import deadlines as service
+from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
+from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
+from handlers.dialog import END, Next, PromptFor, State, ask, dialog, step_label
+from models import Member
+
+TITLE, DUE, REQUIREMENT, TYPE, VALUE, CONFIRM = "title", "due", "requirement", "type", "value", "confirm"
+KEY = "deadline_admin"
+STEPS = {TITLE: 1, DUE: 2, REQUIREMENT: 3, TYPE: 3, VALUE: 3}
+
+BUTTONS = Buttons("dl")
+REQUIREMENT_BUTTON = BUTTONS("r", words=service.REQUIREMENT_TYPES)
+TYPE_BUTTON = BUTTONS("t", word=True)  # an activity code of the rules
+SAVE, CANCEL = BUTTONS("ok"), BUTTONS("cancel")
+
+
+def _data(context: Context) -> dict[str, Any]:
+    assert context.user_data is not None
+    data: dict[str, Any] = context.user_data.setdefault(KEY, {})
+    return data
+
+
+def _today(context: Context) -> date:
+    d = context.deps
+    return today_in(d.clock.now(), d.settings.tz)
+
+
+def _numbered(state: State, key: str, lang: str, **params: object) -> str:
+    """A step's question after its label (第 2 步，共 3 步：)."""
+    return step_label(STEPS[state], max(STEPS.values()), lang) + t(key, lang, **params)
+
+
+async def _title_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    return _numbered(TITLE, "deadlines.ask_title", lang, limit=service.MAX_TITLE), None
+
+
+async def _due_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    example = short_day(_today(context) + timedelta(days=14), lang)
+    return _numbered(DUE, "deadlines.ask_due", lang, example=example), None
+
+
+async def _requirement_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    kinds = [(t(f"deadlines.req_button_{k}", lang), REQUIREMENT_BUTTON(k)) for k in service.REQUIREMENT_TYPES]
+    return _numbered(REQUIREMENT, "deadlines.ask_requirement", lang), grid(kinds, 3)
+
+
+async def _type_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    kinds = [(a.button(lang), TYPE_BUTTON(a.code)) for a in context.deps.rules.activities.values()]
+    return _numbered(TYPE, "deadlines.ask_type", lang), grid(kinds, 2)
+
+
+async def _value_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    kind = _data(context).get("type", "info")
+    return _numbered(VALUE, f"deadlines.ask_value_{kind}", lang), None
+
+
+async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    data = _data(context)
+    summary = t(
+        "deadlines.summary",
+        lang,
+        title=data["title"],
+        due=format_day(date.fromisoformat(data["due"]), lang, _today(context)),
+        requirement=service.describe(data["requirement"], context.deps.rules, lang),
+    )
+    return summary, keyboard(
+        [[(t("deadlines.save", lang), SAVE()), (t("events.admin.cancel", lang), CANCEL())]]
+    )
+
+
+PROMPTS: dict[object, PromptFor] = {
+    TITLE: _title_prompt,
+    DUE: _due_prompt,
+    REQUIREMENT: _requirement_prompt,
+    TYPE: _type_prompt,
+    VALUE: _value_prompt,
+    CONFIRM: _confirm_prompt,
+}
+
+
+@staff_only
+async def new_deadline(update: Update, context: Context, member: Member) -> Next:
+    """/deadline: the upcoming deadlines, then the guided chat for a new one."""
+    d, lang = context.deps, lang_of(member, context)
+    assert context.user_data is not None
+    context.user_data[KEY] = {}
+    async with d.db.session() as session:
+        current = await service.list_deadlines(session, now=d.clock.now(), zone=d.settings.tz)
+    if current:
+        lines = [
+            t(
+                "deadlines.list_item",
+                lang,
+                title=x.title,
+                due=format_day(x.due_on, lang, _today(context)),
+                requirement=service.describe(x.requirement, d.rules, lang),
+            )
+            for x in current[:20]
+        ]
+        await reply(update, t("deadlines.list_header", lang) + "\n" + "\n".join(lines))
+    return await ask(update, context, TITLE, lang)
+
+
+@staff_only
+async def got_title(update: Update, context: Context, member: Member) -> Next:
+    title = typed_text(update)
+    if not title or len(title) > service.MAX_TITLE:
+        raise AskAgain("deadlines.error.title_too_long", limit=service.MAX_TITLE)
+    _data(context)["title"] = title
+    return await ask(update, context, DUE, lang_of(member, context))
+
+
+@staff_only
+async def got_due(update: Update, context: Context, member: Member) -> Next:
+    today = _today(context)
+    answer = parse_day(typed_text(update), today=today, ahead=True)
+    if answer.day is None:
+        raise AskAgain("deadlines.error.bad_date", text=typed_text(update)[:20])
+    if answer.day < today:
+        raise AskAgain("deadlines.error.in_past")
+    _data(context)["due"] = answer.day.isoformat()
+    return await ask(update, context, REQUIREMENT, lang_of(member, context))
+
+
+@staff_only
+async def got_requirement(update: Update, context: Context, member: Member) -> Next:
+    kind = REQUIREMENT_BUTTON.read(update).word
+    data = _data(context)
+    data["type"] = kind
+    data.pop("code", None)
+    return await ask(update, context, TYPE if kind == "activity" else VALUE, lang_of(member, context))
+
+
+@staff_only
+async def got_type(update: Update, context: Context, member: Member) -> Next:
+    code = TYPE_BUTTON.read(update).word
+    if code not in context.deps.rules.activities:
+        raise AskAgain("common.stale_button")
+    _data(context)["code"] = code
+    return await ask(update, context, VALUE, lang_of(member, context))
+
+
+@staff_only
+async def got_value(update: Update, context: Context, member: Member) -> Next:
+    data = _data(context)
+    spec = data["type"] + (f":{data['code']}" if data.get("code") else "") + f":{typed_text(update)}"
+    data["requirement"] = service.parse_requirement(spec, context.deps.rules)
+    return await ask(update, context, CONFIRM, lang_of(member, context))
+
+
+@staff_only
+async def save(update: Update, context: Context, member: Member) -> Next:
+    d, lang = context.deps, lang_of(member, context)
+    data = dict(_data(context))
+    if "requirement" not in data:
+        raise AskAgain("common.stale_button")
+    async with d.db.session() as session:
+        deadline = await service.create_deadline(
+            session,
+            title=data["title"],
+            due_on=date.fromisoformat(data["due"]),
+            requirement=data["requirement"],
+            now=d.clock.now(),
+            zone=d.settings.tz,
+            created_by=member.id,
+        )
+    assert context.user_data is not None
+    context.user_data.pop(KEY, None)
+    await close_pressed(update)
+    due = format_day(deadline.due_on, lang, _today(context))
+    await reply(update, t("deadlines.saved", lang, title=deadline.title, due=due))
+    return END
+
+
+async def cancel(update: Update, context: Context) -> int:
+    """/cancel at any step: nothing is stored."""
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    await close_pressed(update)
+    await reply(update, t("events.admin.cancelled", lang_of(None, context, update)))
+    return END
+
+
+@staff_only
+async def cancel_pressed(update: Update, context: Context, member: Member) -> Next:
+    """取消 under the summary."""
+    return await cancel(update, context)
+
+
+def build_dialog(app: App) -> Any:
+    return dialog(
+        "deadline_admin",
+        timeout_minutes=deps_of(app).settings.dialog_timeout_minutes,
+        prompts=PROMPTS,
+        buttons=BUTTONS,
+        data_key=KEY,
+        fields={"due": DUE},
+        entry_points=[CommandHandler("deadline", new_deadline, filters=PRIVATE)],
+        states={
+            TITLE: [MessageHandler(TYPED, got_title)],
+            DUE: [MessageHandler(TYPED, got_due)],
+            REQUIREMENT: [CallbackQueryHandler(got_requirement, pattern=REQUIREMENT_BUTTON.matches)],
+            TYPE: [CallbackQueryHandler(got_type, pattern=TYPE_BUTTON.matches)],
+            VALUE: [MessageHandler(TYPED, got_value)],
+            CONFIRM: [
+                CallbackQueryHandler(save, pattern=SAVE.matches),
+                CallbackQueryHandler(cancel_pressed, pattern=CANCEL.matches),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+    )
