@@ -9,8 +9,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -60,38 +62,68 @@ def _pg_exec(sql: str) -> None:
         conn.execute(sql)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--every-database", action="store_true", default=False,
+                     help="run the tests marked one_database on PostgreSQL too")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes a database (`db_url`, and so `db`, `settings`, `deps`, `bot_app`) runs
+    on SQLite and on PostgreSQL, except tests marked `one_database`: their subject is the handlers
+    or the command line, not SQL, so SQLite alone shows what they check (`--every-database` runs
+    them on PostgreSQL too)."""
+    if "db_url" not in metafunc.fixturenames:
+        return
+    params = [pytest.param("sqlite", id="sqlite")]
+    one = metafunc.definition.get_closest_marker("one_database") is not None
+    if not one or metafunc.config.getoption("every_database"):
+        params.append(pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
+    metafunc.parametrize("db_url", params, indirect=True)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrated once per run; each test gets a copy (migrating per test would be slow)."""
+    """Migrated once per run (per xdist worker); each test gets a copy (migrating per test would be slow)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite:///{path}")
     return path
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
+def pg_dropper() -> Iterator[ThreadPoolExecutor]:
+    """Drops the tests' PostgreSQL databases in the background: a test need not wait for its
+    database to go (DROP … WITH (FORCE) takes up to a second); all are gone when the run ends."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drop") as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_dropper: ThreadPoolExecutor) -> Iterator[str]:
+    """Migrated once per run (per xdist worker: the name is unique); tests copy it."""
     if pg_problem():
         pytest.skip(pg_problem())
     name = f"lvzhi_tpl_{uuid.uuid4().hex[:10]}"
     _pg_exec(f'CREATE DATABASE "{name}"')
     upgrade(_pg_url(name))
     yield name
-    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_dropper.submit(_pg_exec, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database: SQLite file, then a PostgreSQL database of its own."""
+    """A fresh, migrated database: a SQLite file, or a PostgreSQL database of its own
+    (parametrised by pytest_generate_tests above)."""
     if request.param == "sqlite":
         path = tmp_path / "lvzhi.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("pg_template")
+    dropper = request.getfixturevalue("pg_dropper")
     name = f"lvzhi_t_{uuid.uuid4().hex[:12]}"
     _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     yield _pg_url(name)
-    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    dropper.submit(_pg_exec, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -234,3 +266,36 @@ def inline_buttons(message: dict) -> dict[str, str]:
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
         for b in row
     }
+
+
+def run_cli(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:  # noqa: ASYNC109
+    """`lvzhi ARGS` run in this process, as `python -m bot` runs it (the same typer app), with `env`
+    set and `cwd` as the working folder (where `.env` is read); returns its exit code, stdout and
+    stderr. An exception the command lets through is in stderr as the traceback Python would
+    print, with exit code 1. (A subprocess would import the whole bot again for each command:
+    about a second of CPU each.) It runs on a thread of its own, so a test's event loop may be
+    running (the command has its own, as it has in a process), and blocks until the command ends,
+    as subprocess.run would."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    def invoke() -> subprocess.CompletedProcess[str]:
+        before = os.getcwd()
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            result = CliRunner().invoke(app, list(args), env=dict(env or {}), prog_name="lvzhi")
+        finally:
+            os.chdir(before)
+        stderr = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            stderr += "".join(traceback.format_exception(result.exception))
+        return subprocess.CompletedProcess(["lvzhi", *args], result.exit_code, result.stdout, stderr)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvzhi-cli")
+    try:
+        return pool.submit(invoke).result(timeout=timeout)
+    finally:
+        pool.shutdown(wait=False)
