@@ -9,6 +9,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -199,14 +201,41 @@ async def add_member(db: Database, name: str, *, role: str = "member", telegram_
         return member
 
 
+BOT_START_TIMEOUT = 60.0  # a start takes seconds on a loaded machine
+
+
 def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # type: ignore[no-untyped-def]
-    """`lvzhi run` in a subprocess against the emulator, for tests that kill it (SIGKILL)."""
+    """`lvzhi run` in a subprocess against the emulator, for tests that kill it (SIGKILL).
+
+    Returns once the bot polls (its deleteWebhook, which python-telegram-bot sends as polling
+    starts, after the start-up work, reached the emulator) or once it has exited (a test may
+    kill it during its start): the waits of a test are for the bot's answers, and must not
+    count the seconds an import takes on a loaded machine."""
     env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": emu.base_url, "TELEGRAM_API_FILE_URL": emu.base_file_url,
            "BOT_USERNAME": "lvzhi_test_bot", "LOG_LEVEL": "WARNING"}
-    log = (tmp_path / "bot.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    polling = threading.Event()
+
+    def listener(call) -> None:  # type: ignore[no-untyped-def]
+        if call.method == "deleteWebhook":
+            polling.set()
+
+    emu.add_listener(listener)
+    try:
+        log_path = tmp_path / "bot.log"
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+                                    stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + BOT_START_TIMEOUT
+        while not polling.wait(0.05) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait(timeout=5)
+                log_tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+                raise AssertionError(f"the bot did not start polling within {BOT_START_TIMEOUT:.0f}s; log:\n{log_tail}")
+    finally:
+        emu.remove_listener(listener)
+    return proc
 
 
 def stop_bot_process(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
