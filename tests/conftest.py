@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -25,6 +24,7 @@ from bot.config import Settings, load_settings
 from bot.deps import Deps
 from models import Member
 from models.db import Database, upgrade
+from tests.launcher import Launched, launch
 
 PG_ADMIN_URL = os.environ.get("LVZHI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DATA = Path(__file__).with_name("data")
@@ -81,6 +81,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not one or metafunc.config.getoption("every_database"):
         params.append(pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
     metafunc.parametrize("db_url", params, indirect=True)
+
+
+# The modules whose tests take longest (a browser, a thousand updates, bot processes started and
+# killed, the sandbox): they start first, so that on several workers (`make test`) the run does
+# not end with one worker still busy with a long test while the others are idle.
+START_FIRST = ("test_sandbox_browser", "test_processing_e2e", "test_crash_e2e", "test_delivery_e2e",
+               "test_sandbox", "test_dispatcher", "test_digest")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.stem
+        return START_FIRST.index(name) if name in START_FIRST else len(START_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module stays
 
 
 @pytest.fixture(scope="session")
@@ -204,8 +219,9 @@ async def add_member(db: Database, name: str, *, role: str = "member", telegram_
 BOT_START_TIMEOUT = 60.0  # a start takes seconds on a loaded machine
 
 
-def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # type: ignore[no-untyped-def]
-    """`lvzhi run` in a subprocess against the emulator, for tests that kill it (SIGKILL).
+def start_bot_process(db_url: str, emu, tmp_path: Path) -> Launched:  # type: ignore[no-untyped-def]
+    """`lvzhi run` as a process of its own against the emulator, for tests that kill it (SIGKILL);
+    forked from a launcher that has imported the bot already (tests/launcher.py).
 
     Returns once the bot polls (its deleteWebhook, which python-telegram-bot sends as polling
     starts, after the start-up work, reached the emulator) or once it has exited (a test may
@@ -223,9 +239,7 @@ def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # 
     emu.add_listener(listener)
     try:
         log_path = tmp_path / "bot.log"
-        with log_path.open("ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
-                                    stdout=subprocess.DEVNULL, stderr=log)
+        proc = launch(["run"], env=env, cwd=tmp_path, stderr=log_path)
         deadline = time.monotonic() + BOT_START_TIMEOUT
         while not polling.wait(0.05) and proc.poll() is None:
             if time.monotonic() > deadline:
@@ -238,7 +252,7 @@ def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # 
     return proc
 
 
-def stop_bot_process(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+def stop_bot_process(proc: Launched, sig: int = signal.SIGTERM) -> None:
     """Stop a bot started by start_bot_process (SIGKILL: as a crash would)."""
     if proc.poll() is None:
         proc.send_signal(sig)

@@ -34,7 +34,8 @@ CHROMIUM_ARGS = [
 ]
 WAIT_MS = 15_000
 
-pytestmark = pytest.mark.browser
+# One Chromium at a time: the three run on the same worker, one after the other (`--dist loadgroup`).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def _skip_reason() -> str | None:
