@@ -50,6 +50,7 @@ class Launched:
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
+        assert self.pid > 0
         if self.poll() is None:
             os.kill(self.pid, sig)
 
@@ -103,8 +104,8 @@ class _Launcher:
                 if not self._changed.wait_for(lambda: self._pids, timeout=30):
                     raise RuntimeError("the test launcher did not answer")
                 pid = self._pids.pop(0)
-        if pid < 0:
-            raise RuntimeError("the test launcher has exited")
+        if pid <= 0:  # never signal pid 0 or -1: that would be the whole process group
+            raise RuntimeError("the test launcher has exited" if pid < 0 else "the test launcher answered pid 0")
         return Launched(self, pid, ["python", "-c", "…", *args] if script else ["lvzhi", *args])
 
     def exit_status(self, pid: int, *, wait: bool = False, timeout: float | None = None) -> int | None:
@@ -145,7 +146,20 @@ def launch(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Pa
 
 
 def _child(request: dict, wakeup: tuple[int, int]) -> None:
-    """In the forked process: become `lvzhi ARGS` with the request's environment and folder."""
+    """In the forked process: become `lvzhi ARGS` with the request's environment and folder.
+    Never returns: whatever happens, the process ends here (it must not go on as a launcher)."""
+    code = 1
+    try:
+        code = _become(request, wakeup)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _become(request: dict, wakeup: tuple[int, int]) -> int:
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for fd in wakeup:
@@ -180,12 +194,10 @@ def _child(request: dict, wakeup: tuple[int, int]) -> None:
 
         traceback.print_exc()
         code = 1
-    try:
-        atexit._run_exitfuncs()  # what the interpreter runs at exit (logging's flush among them)
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code)
+    atexit._run_exitfuncs()  # what the interpreter runs at exit (logging's flush among them)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code
 
 
 def serve() -> None:
