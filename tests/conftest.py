@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -250,6 +251,20 @@ def start_bot_process(db_url: str, emu, tmp_path: Path) -> Launched:  # type: ig
     finally:
         emu.remove_listener(listener)
     return proc
+
+
+def output_line(proc: Launched, path: Path, pattern: str, timeout: float = BOT_START_TIMEOUT) -> re.Match[str]:  # noqa: ASYNC109
+    """The first match of `pattern` in the output file `path` of a launched process, once it is
+    there (AssertionError with the output if the process ends or `timeout` passes first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        found = re.search(pattern, text)
+        if found:
+            return found
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"no {pattern!r} in the output (exit code {proc.returncode}): {text!r}")
+        time.sleep(0.02)
 
 
 def stop_bot_process(proc: Launched, sig: int = signal.SIGTERM) -> None:

@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -140,6 +141,21 @@ def launch(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Pa
             _launcher = _Launcher()
             atexit.register(_launcher.close)
     return _launcher.launch(args, os.environ if env is None else env, cwd or Path.cwd(), stdout, stderr, script)
+
+
+def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:  # noqa: ASYNC109
+    """`lvzhi ARGS` to its end, like subprocess.run(…, capture_output=True, text=True)."""
+    with tempfile.TemporaryDirectory(prefix="lvzhi-run-") as folder:
+        out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+        proc = launch(args, env=env, cwd=cwd, stdout=out, stderr=err)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        read = lambda path: path.read_text(encoding="utf-8") if path.exists() else ""  # noqa: E731
+        return subprocess.CompletedProcess(proc.args, code, read(out), read(err))
 
 
 # --------------------------------------------------------------------------- the launcher process
