@@ -26,8 +26,11 @@ run: $(STAMP)
 sandbox: $(STAMP)
 	$(VENV)/bin/lvzhi sandbox $(ARGS)
 
+# The tests wait on the bot much of the time, so more workers than cores keeps both cores busy.
+TEST_WORKERS ?= 4
+
 test: $(DEV_STAMP)
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 # ruff, the layers (import-linter contracts in pyproject.toml: a wrong-way import or a cycle fails),
 # then the types (mypy, [tool.mypy] in pyproject.toml)

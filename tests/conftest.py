@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
-import sys
+import threading
+import time
+import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,6 +25,7 @@ from bot.core.config import Settings, load_settings
 from bot.telegram.deps import Deps
 from models import Member
 from models.db import Database, upgrade
+from tests.launcher import Launched, launch
 
 PG_ADMIN_URL = os.environ.get("LVZHI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DATA = Path(__file__).with_name("data")
@@ -60,38 +65,83 @@ def _pg_exec(sql: str) -> None:
         conn.execute(sql)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--every-database", action="store_true", default=False,
+                     help="run the tests marked one_database on PostgreSQL too")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes a database (`db_url`, and so `db`, `settings`, `deps`, `bot_app`) runs
+    on SQLite and on PostgreSQL, except tests marked `one_database`: their subject is the handlers
+    or the command line, not SQL, so SQLite alone shows what they check (`--every-database` runs
+    them on PostgreSQL too)."""
+    if "db_url" not in metafunc.fixturenames:
+        return
+    params = [pytest.param("sqlite", id="sqlite")]
+    one = metafunc.definition.get_closest_marker("one_database") is not None
+    if not one or metafunc.config.getoption("every_database"):
+        params.append(pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
+    metafunc.parametrize("db_url", params, indirect=True)
+
+
+# The modules whose tests take longest (a browser, a thousand updates, bot processes started and
+# killed, the sandbox): they start first, so that on several workers (`make test`) the run does
+# not end with one worker still busy with a long test while the others are idle.
+START_FIRST = ("test_sandbox_browser", "test_processing_e2e", "test_crash_e2e", "test_delivery_e2e",
+               "test_sandbox", "test_dispatcher", "test_digest")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.stem
+        return START_FIRST.index(name) if name in START_FIRST else len(START_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module stays
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrated once per run; each test gets a copy (migrating per test would be slow)."""
+    """Migrated once per run (per xdist worker); each test gets a copy (migrating per test would be slow)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite:///{path}")
     return path
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
+def pg_dropper() -> Iterator[ThreadPoolExecutor]:
+    """Drops the tests' PostgreSQL databases in the background: a test need not wait for its
+    database to go (DROP … WITH (FORCE) takes up to a second); all are gone when the run ends."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drop") as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_dropper: ThreadPoolExecutor) -> Iterator[str]:
+    """Migrated once per run (per xdist worker: the name is unique); tests copy it."""
     if pg_problem():
         pytest.skip(pg_problem())
     name = f"lvzhi_tpl_{uuid.uuid4().hex[:10]}"
     _pg_exec(f'CREATE DATABASE "{name}"')
     upgrade(_pg_url(name))
     yield name
-    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_dropper.submit(_pg_exec, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database: SQLite file, then a PostgreSQL database of its own."""
+    """A fresh, migrated database: a SQLite file, or a PostgreSQL database of its own
+    (parametrised by pytest_generate_tests above)."""
     if request.param == "sqlite":
         path = tmp_path / "lvzhi.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("pg_template")
+    dropper = request.getfixturevalue("pg_dropper")
     name = f"lvzhi_t_{uuid.uuid4().hex[:12]}"
     _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     yield _pg_url(name)
-    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    dropper.submit(_pg_exec, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -168,22 +218,59 @@ async def add_member(db: Database, name: str, *, role: str = "member", telegram_
 
 
 # How long a test waits for an expected message or state before it fails. Generous on purpose: a
-# wait ends as soon as what it waits for happens, and a loaded machine (a bot subprocess starting
-# beside other work) can take many seconds; only a failing test waits this long.
+# wait ends as soon as what it waits for happens; only a failing test waits this long.
 WAIT = 45.0
+BOT_START_TIMEOUT = 60.0  # a start takes seconds on a loaded machine
 
 
-def start_bot_process(db_url: str, emu, tmp_path: Path) -> subprocess.Popen:  # type: ignore[no-untyped-def]
-    """`lvzhi run` in a subprocess against the emulator, for tests that kill it (SIGKILL)."""
+def start_bot_process(db_url: str, emu, tmp_path: Path) -> Launched:  # type: ignore[no-untyped-def]
+    """`lvzhi run` as a process of its own against the emulator, for tests that kill it (SIGKILL);
+    forked from a launcher that has imported the bot already (tests/launcher.py).
+
+    Returns once the bot polls (its deleteWebhook, which python-telegram-bot sends as polling
+    starts, after the start-up work, reached the emulator) or once it has exited (a test may
+    kill it during its start): the waits of a test are for the bot's answers, and must not
+    count the seconds an import takes on a loaded machine."""
     env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": emu.base_url, "TELEGRAM_API_FILE_URL": emu.base_file_url,
            "BOT_USERNAME": "lvzhi_test_bot", "LOG_LEVEL": "WARNING"}
-    log = (tmp_path / "bot.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    polling = threading.Event()
+
+    def listener(call) -> None:  # type: ignore[no-untyped-def]
+        if call.method == "deleteWebhook":
+            polling.set()
+
+    emu.add_listener(listener)
+    try:
+        log_path = tmp_path / "bot.log"
+        proc = launch(["run"], env=env, cwd=tmp_path, stderr=log_path)
+        deadline = time.monotonic() + BOT_START_TIMEOUT
+        while not polling.wait(0.05) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait(timeout=5)
+                log_tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+                raise AssertionError(f"the bot did not start polling within {BOT_START_TIMEOUT:.0f}s; log:\n{log_tail}")
+    finally:
+        emu.remove_listener(listener)
+    return proc
 
 
-def stop_bot_process(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+def output_line(proc: Launched, path: Path, pattern: str, timeout: float = BOT_START_TIMEOUT) -> re.Match[str]:  # noqa: ASYNC109
+    """The first match of `pattern` in the output file `path` of a launched process, once it is
+    there (AssertionError with the output if the process ends or `timeout` passes first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        found = re.search(pattern, text)
+        if found:
+            return found
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"no {pattern!r} in the output (exit code {proc.returncode}): {text!r}")
+        time.sleep(0.02)
+
+
+def stop_bot_process(proc: Launched, sig: int = signal.SIGTERM) -> None:
     """Stop a bot started by start_bot_process (SIGKILL: as a crash would)."""
     if proc.poll() is None:
         proc.send_signal(sig)
@@ -240,3 +327,36 @@ def inline_buttons(message: dict) -> dict[str, str]:
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
         for b in row
     }
+
+
+def run_cli(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:  # noqa: ASYNC109
+    """`lvzhi ARGS` run in this process, as `python -m bot` runs it (the same typer app), with `env`
+    set and `cwd` as the working folder (where `.env` is read); returns its exit code, stdout and
+    stderr. An exception the command lets through is in stderr as the traceback Python would
+    print, with exit code 1. (A subprocess would import the whole bot again for each command:
+    about a second of CPU each.) It runs on a thread of its own, so a test's event loop may be
+    running (the command has its own, as it has in a process), and blocks until the command ends,
+    as subprocess.run would."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    def invoke() -> subprocess.CompletedProcess[str]:
+        before = os.getcwd()
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            result = CliRunner().invoke(app, list(args), env=dict(env or {}), prog_name="lvzhi")
+        finally:
+            os.chdir(before)
+        stderr = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            stderr += "".join(traceback.format_exception(result.exception))
+        return subprocess.CompletedProcess(["lvzhi", *args], result.exit_code, result.stdout, stderr)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvzhi-cli")
+    try:
+        return pool.submit(invoke).result(timeout=timeout)
+    finally:
+        pool.shutdown(wait=False)

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from bot.core.config import ConfigError, load_settings
+from tests import launcher
 
 
 def test_defaults_and_derived_file_url():
@@ -48,14 +49,18 @@ def test_bad_values_name_the_setting(name, value, needle):
     assert needle in str(info.value) and "\n" not in str(info.value)
 
 
-def _run(env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+def _run(env: dict[str, str], tmp_path, *, fresh: bool = False) -> subprocess.CompletedProcess:
+    """`lvzhi run` with `env`: a process forked from the tests' warm launcher (tests/launcher.py),
+    or, `fresh`, `python -m bot run` in a new interpreter (the entry point itself)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOCALE", "TIMEZONE"))}
+    if not fresh:
+        return launcher.run(["run"], env={**clean, **env}, cwd=tmp_path)
     return subprocess.run([sys.executable, "-m", "bot", "run"], env={**clean, **env}, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
 
 
 def test_run_without_token_explains_and_exits_2(tmp_path):
-    result = _run({}, tmp_path)
+    result = _run({}, tmp_path, fresh=True)
     assert result.returncode == 2
     assert "@BotFather" in result.stderr and "TELEGRAM_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
@@ -88,8 +93,7 @@ def test_every_command_that_needs_the_rules_stops_cleanly_on_a_broken_file(tmp_p
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOCALE", "TIMEZONE"))}
     env = {**clean, "RULES_FILE": str(rules), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     for args in (["deadlines", "list"], ["annual", "--year", "2025"]):
-        result = subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60)
+        result = launcher.run(args, env=env, cwd=tmp_path)
         assert result.returncode == 2, (args, result.stderr)
         assert f"{rules}:1:" in result.stderr and "Traceback" not in result.stderr
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from bot.core.i18n import t
 from bot.services import activities
 from models import ActivityReport
 from tests.conftest import add_member, expect_reply
 from tests.conftest import inline_buttons as _buttons
+
+# which dialog gets the text: handlers, not SQL: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"

@@ -21,6 +21,9 @@ from bot.services.reminders import policy_from_settings
 from models import ReportDraft
 from tests.conftest import add_member
 
+# the dialogs' steps: handlers, not SQL: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
+
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
 BODY = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大，资金筹措难，审批环节多。建议区住建局牵头简化审批流程，设立专项补贴。"

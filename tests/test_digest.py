@@ -34,7 +34,7 @@ from models import (
     Member,
     Outbox,
 )
-from tests.conftest import add_member, make_settings
+from tests.conftest import add_member, make_settings, run_cli
 
 SH = ZoneInfo("Asia/Shanghai")
 W47 = IsoWeek(2025, 47)  # Monday 2025-11-17 … Sunday 2025-11-23
@@ -361,6 +361,7 @@ async def test_points_per_member_and_in_the_records_match_hand_counts(db, rules)
 # --------------------------------------------------------------------------- chart and workbooks
 
 
+@pytest.mark.one_database  # the chart, not SQL
 async def test_chart_png_opens_and_uses_a_cjk_font(db, rules) -> None:
     from fontTools.ttLib import TTCollection, TTFont
     from PIL import Image
@@ -387,6 +388,7 @@ async def test_chart_png_opens_and_uses_a_cjk_font(db, rules) -> None:
         assert image.format == "PNG" and image.width == 800 and image.height > 300
 
 
+@pytest.mark.one_database  # the chart, not SQL
 async def test_chart_without_a_cjk_font_falls_back_to_english(db, rules, monkeypatch) -> None:
     from bot.services import digest_chart
 
@@ -526,11 +528,11 @@ async def test_shortfall_of_a_points_deadline(db, rules) -> None:
     assert short.count == len(behind) and sorted(short.names) == sorted(behind)
 
 
+@pytest.mark.one_database  # the command line; its figures on both databases in the tests above
 async def test_command_line_digest_export_and_annual(db, db_url, tmp_path) -> None:
     import json
     import os
     import subprocess
-    import sys
 
     await _fixture(db)
     env = {
@@ -542,14 +544,7 @@ async def test_command_line_digest_export_and_annual(db, db_url, tmp_path) -> No
     }
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli(args, env=env, cwd=tmp_path)
 
     result = cli("digest", "--week", "2025-W47")
     assert result.returncode == 0, result.stderr
@@ -623,6 +618,7 @@ async def test_instructions_are_counted_in_the_digest(db, rules) -> None:
     assert "批示 1（↑1）" in render_text(digest, "zh", rules)
 
 
+@pytest.mark.one_database  # the chart, not SQL
 async def test_charts_fit_a_phone_with_integer_ticks_both_weeks_labelled_and_the_legend_outside(db, rules) -> None:
     from bot.services.digest_chart import build_figures
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
@@ -15,6 +16,9 @@ from bot.core.i18n import t
 from bot.services.digest import IsoWeek, digest_week_for, week_label
 from models import ActivityReport
 from tests.conftest import add_member
+
+# the /digest dialog; the digest's figures run on both databases in test_digest.py: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
 
 
 def _report(member_id: int, day, submitted: datetime) -> ActivityReport:  # type: ignore[no-untyped-def]

@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import textwrap
-from asyncio.subprocess import PIPE
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,6 +27,7 @@ from bot.telegram.dispatcher import Dispatcher, RateLimiter
 from models import Member, Outbox
 from models.db import Database
 from tests.conftest import TOKEN, add_member
+from tests.launcher import Launched, launch
 
 NOW = datetime(2025, 11, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 ROOT = Path(__file__).resolve().parent.parent
@@ -310,7 +310,7 @@ async def test_missing_attachment_file_fails_the_row_and_the_run_goes_on(db, emu
 
 
 @pytest.mark.parametrize("latency", [0.0, 0.1, 0.3])
-async def test_sigkill_with_real_round_trips_repeats_at_most_the_sends_under_way(db_url, db, latency):
+async def test_sigkill_with_real_round_trips_repeats_at_most_the_sends_under_way(db_url, db, latency, tmp_path):
     """A SIGKILL in the middle of a batch repeats the sends under way whose request had arrived,
     never more, and loses nothing. With instant answers that is about one; with 100–300 ms round
     trips several are under way at once, up to `max_in_flight`."""
@@ -319,23 +319,29 @@ async def test_sigkill_with_real_round_trips_repeats_at_most_the_sends_under_way
         for i in range(total):
             emu.user(8100 + i, "u")
         await queue_texts(db, [(8100 + i, f"r{i}") for i in range(total)])
-        proc: asyncio.subprocess.Process | None = None
+        launched: list[Launched] = []
+        pid_known = threading.Event()
 
         def kill_on_arrival(call) -> None:  # noqa: ANN001 - emulator Call
-            if call.method == "sendMessage" and len(delivered(emu)) == kill_at and proc is not None:
-                os.kill(proc.pid, signal.SIGKILL)
+            if call.method == "sendMessage" and len(delivered(emu)) == kill_at:
+                pid_known.wait(10)  # the fork may send before launch() has returned its pid
+                os.kill(launched[0].pid, signal.SIGKILL)
 
         emu.add_listener(kill_on_arrival)
-        args = ["-c", DISPATCH_SCRIPT, db_url, TOKEN, emu.base_url]
-        proc = await asyncio.create_subprocess_exec(sys.executable, *args, cwd=ROOT, stdout=PIPE, stderr=PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+        args = [db_url, TOKEN, emu.base_url]
+        out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+        # `python -c DISPATCH_SCRIPT …` as a process of its own (tests/launcher.py)
+        launched.append(launch(args, script=DISPATCH_SCRIPT, cwd=ROOT, stdout=out, stderr=err))
+        pid_known.set()
+        first = launched[0]
+        await asyncio.to_thread(first.wait, 60)
         emu.remove_listener(kill_on_arrival)
-        assert proc.returncode == -signal.SIGKILL, (out, err)
+        assert first.returncode == -signal.SIGKILL, (out.read_text(), err.read_text())
         under_way = {r.payload["text"] for r in (await rows(db)).values() if r.status == "sending"}
         arrived = set(delivered(emu))
-        second = await asyncio.create_subprocess_exec(sys.executable, *args, cwd=ROOT, stdout=PIPE, stderr=PIPE)
-        out, err = await asyncio.wait_for(second.communicate(), timeout=60)
-        assert second.returncode == 0, err
+        second = launch(args, script=DISPATCH_SCRIPT, cwd=ROOT, stdout=out, stderr=err)
+        await asyncio.to_thread(second.wait, 60)
+        assert second.returncode == 0, err.read_text()
         texts = delivered(emu)
     assert set(texts) == {f"msg r{i}" for i in range(total)}  # nothing lost
     repeated = {text for text in texts if texts.count(text) > 1}

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from bot.core.i18n import t
 from bot.core.redact import redact
 from tests.conftest import add_member
+
+# the error handler and its log, not SQL: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
 
 PHONE = "13812345678"
 BODY = "我家楼下的路灯坏了三个月，晚上孩子放学很危险"

@@ -16,6 +16,9 @@ from models import ActivityReport, Outbox
 from models.event import Invitation
 from tests.conftest import add_member
 
+# the event dialogs; the events' SQL runs on both databases in test_events.py: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
+
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 11, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 START = datetime(2025, 11, 5, 14, 30, tzinfo=SH).astimezone(UTC)

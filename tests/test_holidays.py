@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
@@ -16,6 +14,7 @@ import pytest
 from bot.core.config import ConfigError, load_settings
 from bot.core.holidays import load_calendar
 from bot.services.reminders import deadline_slots, policy_from_settings
+from tests import launcher
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -71,8 +70,6 @@ def test_a_missing_holidays_file_is_a_one_line_settings_error(tmp_path) -> None:
         load_settings(_env_file=None, holidays_file=str(bad))
     assert f"{bad}:1:" in str(info.value)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LOCALE", "TIMEZONE"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], env={**clean, "TELEGRAM_BOT_TOKEN": "1:x", "HOLIDAYS_FILE": str(missing)},
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )
+    result = launcher.run(["run"], env={**clean, "TELEGRAM_BOT_TOKEN": "1:x", "HOLIDAYS_FILE": str(missing)},
+                          cwd=tmp_path)  # `lvzhi run` forked from the warm launcher (tests/launcher.py)
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "HOLIDAYS_FILE" in result.stderr

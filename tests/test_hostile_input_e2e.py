@@ -16,6 +16,9 @@ from bot.services import activities, info
 from bot.services.activities import Evidence
 from tests.conftest import add_member
 
+# what the handlers answer; ids beyond MAX_ROW_ID never reach SQL: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
+
 HUGE = "99999999999999999999"  # 20 digits: beyond every integer column
 TABLES = ("activity_report", "activity_photo", "info_item", "info_event", "info_author", "invitation", "event")
 

@@ -8,10 +8,7 @@ the record is pruned — also at start-up, before it is read."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
-from asyncio.subprocess import PIPE
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +21,7 @@ from bot.core.i18n import t
 from bot.services.housekeeping import prune
 from bot.services.outbox import enqueue
 from models import BindFailure, Outbox, ProcessedUpdate
-from tests.conftest import add_member, make_deps, make_settings
+from tests.conftest import add_member, make_deps, make_settings, run_cli
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 RETENTION = timedelta(days=90)
@@ -106,11 +103,9 @@ async def test_staff_see_failed_and_uncertain_deliveries_in_plain_words(db, db_u
     await outbox_row(db, "digest:2026-W09:-1001", "failed", days_ago=2, error="file: No such file", text=body)
     await outbox_row(db, "fine", "sent", days_ago=1, member_id=member.id, text=body)
     env = {**os.environ, "DATABASE_URL": db_url, "LOCALE": "zh", "TIMEZONE": "Asia/Shanghai"}
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "outbox", "failed", env=env,
-                                                cwd=tmp_path, stdout=PIPE, stderr=PIPE)  # fmt: skip
-    raw, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode == 0, err.decode()
-    stdout = raw.decode()
+    result = run_cli(["outbox", "failed"], env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stdout = result.stdout
     lines = stdout.strip().splitlines()
     assert lines[0] == t("outbox.failed_header", "zh", count=3, days=90)
     assert "廖艳" in lines[1] and t("outbox.what.event_reminder", "zh") in lines[1]

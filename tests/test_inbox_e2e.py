@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.core.i18n import t
 from bot.services import info
 from tests.conftest import add_member
+
+# the /inbox views: handlers, not SQL: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 BODY = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大，资金筹措难，审批环节多。建议区住建局牵头简化审批流程，设立专项补贴。"

@@ -18,7 +18,7 @@ from bot.services import info
 from bot.services.exports import export_info_year
 from bot.services.figures import Period, member_points
 from models import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence, Outbox
-from tests.conftest import add_member
+from tests.conftest import add_member, run_cli
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -490,24 +490,15 @@ async def test_export_has_every_item_and_its_history(db, tmp_path):
     assert [s[2] for s in steps] == ["提交", "采用", "报送"] and steps[2][3] == "市级"
 
 
+@pytest.mark.one_database  # the command line; the export's SQL: test_export_has_every_item_and_its_history
 async def test_cli_export_writes_the_workbook(db, db_url, tmp_path):
     import os
-    import subprocess
-    import sys
 
     author, *_ = await _people(db)
     item = await _submit(db, author)
     out = tmp_path / "out" / "info-2025.xlsx"
     env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": ""}
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bot", "info", "export", "--year", "2025", "--out", str(out)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_cli(["info", "export", "--year", "2025", "--out", str(out)], env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "1" in result.stdout and await asyncio.to_thread(out.exists)
     book = await asyncio.to_thread(load_workbook, out)

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 from datetime import datetime
 
+import pytest
 from sqlmodel import col, func, select
 
 from bot.core.dates import format_day
@@ -83,6 +84,7 @@ async def _counts(db, item_id: int) -> tuple[str, int]:
     return item.state, events
 
 
+@pytest.mark.one_database
 async def test_submit_accept_report_and_notices(emu, bot_app, db, settings):
     author_row = await add_member(db, "苏建华", telegram_user_id=3001, language="zh")
     co_row = await add_member(db, "Liao Yan", telegram_user_id=3002, language="en", sector="致公党")
@@ -245,6 +247,7 @@ def settings_categories(app) -> list[str]:
     return list(app.bot_data["deps"].rules.info.categories)
 
 
+@pytest.mark.one_database
 async def test_returned_item_is_revised_and_resubmitted_in_chat(emu, bot_app, db):
     """退回修改 → the author revises from /myinfo and resubmits; a stranger's button does nothing."""
     author_row = await add_member(db, "苏建华", telegram_user_id=3101, language="zh")
@@ -358,6 +361,7 @@ async def test_half_written_item_survives_sigkill(emu, db, db_url, tmp_path):
         stop_bot_process(proc)
 
 
+@pytest.mark.one_database
 async def test_a_long_card_drops_its_oldest_history_lines_not_the_newest(emu, bot_app, db):
     """A full body and a long history exceed one Telegram message: the newest steps stay on the card."""
     author_row = await add_member(db, "苏建华", telegram_user_id=3201, language="zh")

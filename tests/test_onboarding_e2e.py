@@ -6,21 +6,21 @@ from __future__ import annotations
 import csv
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.core.i18n import t
 from models import Member, ProcessedUpdate
-from tests.conftest import DATA, add_member, expect_reply, until
+from tests.conftest import DATA, add_member, expect_reply, run_cli, until
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env={**os.environ, **env}, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return run_cli(args, env={**os.environ, **env}, cwd=cwd)
 
 
+@pytest.mark.one_database
 async def test_roster_import_invite_start_help_and_stranger(db_url, settings, emu, bot_app, db, tmp_path):
     # The secretariat imports the roster and writes invite links (bot username from getMe).
     env = {"DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": settings.telegram_bot_token,
@@ -60,6 +60,7 @@ async def test_roster_import_invite_start_help_and_stranger(db_url, settings, em
     assert stranger.texts() == [refusal, refusal]
 
 
+@pytest.mark.one_database
 async def test_secretariat_help_lists_staff_commands(emu, bot_app, db):
     await add_member(db, "马晓燕", role="secretariat", telegram_user_id=5100)
     staff = emu.user(5100, "晓燕")
@@ -67,6 +68,7 @@ async def test_secretariat_help_lists_staff_commands(emu, bot_app, db):
     assert "/review" in text and "/digest" in text
 
 
+@pytest.mark.one_database
 async def test_bad_code_then_lockout_binds_nothing(emu, bot_app, db):
     from bot.services import invites
 
@@ -85,6 +87,7 @@ async def test_bad_code_then_lockout_binds_nothing(emu, bot_app, db):
         assert (await session.get(Member, member.id)).telegram_user_id is None
 
 
+@pytest.mark.one_database
 async def test_english_stranger_and_language_switch(emu, bot_app, db):
     stranger = emu.user(8100, "Tom", language_code="en")
     refusal = t("onboarding.stranger", "en")
@@ -138,6 +141,7 @@ async def test_redelivered_update_is_handled_once(emu, bot_app, db):
     assert len(user.messages()) == 2
 
 
+@pytest.mark.one_database
 async def test_error_handler_apologises_and_bot_keeps_running(emu, bot_app, db):
     from telegram.ext import CommandHandler
 
@@ -152,6 +156,7 @@ async def test_error_handler_apologises_and_bot_keeps_running(emu, bot_app, db):
     assert "/me" in (await expect_reply(user, lambda: user.send_text("/help"), "/me"))["text"]
 
 
+@pytest.mark.one_database
 async def test_staff_only_checks_role_on_every_button_press(emu, bot_app, db):
     from telegram.ext import CallbackQueryHandler
 
@@ -189,6 +194,7 @@ async def test_staff_only_checks_role_on_every_button_press(emu, bot_app, db):
     assert pressed == ["杨建军"] and emu.callback_answers[second]["text"] == t("common.not_allowed", "zh")
 
 
+@pytest.mark.one_database
 async def test_blocking_the_bot_marks_the_member_unreachable_and_unblocking_restores(emu, bot_app, db):
     member = await add_member(db, "何玉兰", telegram_user_id=9400)
     user = emu.user(9400, "玉兰")
@@ -208,6 +214,7 @@ async def test_blocking_the_bot_marks_the_member_unreachable_and_unblocking_rest
     assert await reachable()
 
 
+@pytest.mark.one_database
 async def test_binding_takes_the_telegram_apps_language_unless_one_was_chosen(emu, bot_app, db):
     from bot.services import invites
 
@@ -232,6 +239,7 @@ async def test_binding_takes_the_telegram_apps_language_unless_one_was_chosen(em
     assert stored == {"Liao Yan": "en", "苏建华": "zh", "王小明": None}
 
 
+@pytest.mark.one_database
 async def test_a_member_who_binds_after_an_event_was_published_is_invited(emu, bot_app, db, deps, clock):
     from datetime import UTC, datetime, timedelta
 
@@ -280,6 +288,7 @@ async def test_a_member_who_binds_after_an_event_was_published_is_invited(emu, b
     assert sum("活动通知：" + titles["ahead"] in x for x in user.texts()) == 1
 
 
+@pytest.mark.one_database
 async def test_staff_get_the_staff_keyboard_and_its_buttons_work(emu, bot_app, db):
     await add_member(db, "王秘书", role="secretariat", telegram_user_id=4401, committee="")
     await add_member(db, "苏建华", telegram_user_id=4402)
@@ -306,6 +315,7 @@ async def test_staff_get_the_staff_keyboard_and_its_buttons_work(emu, bot_app, d
     await emu.wait_for(lambda: t("common.not_allowed", "zh") in member.texts(), 10, what="refusal")
 
 
+@pytest.mark.one_database
 async def test_staff_who_are_also_members_get_both_keyboards(emu, bot_app, db):
     """The roster's 机关+委员: the staff buttons and the member buttons (Member.is_member)."""
     async with db.session() as session:

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import select
 
 from bot.core.i18n import t
 from models import ActivityReport
 from tests.conftest import add_member, expect_reply
+
+# every press answered: handlers, not SQL: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"

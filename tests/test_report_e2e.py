@@ -10,6 +10,7 @@ import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.core.i18n import t
@@ -52,6 +53,7 @@ async def _start_to_photos(user, label="调研") -> None:
     assert msg["text"].startswith("第 4 步")
 
 
+@pytest.mark.one_database
 async def test_whole_dialog_with_photos_album_image_file_and_refused_file(emu, bot_app, db, clock):
     clock.frozen = NOW
     member = await add_member(db, "苏建华", telegram_user_id=4001)
@@ -113,6 +115,7 @@ async def test_whole_dialog_with_photos_album_image_file_and_refused_file(emu, b
     assert len(await _rows(db, ActivityReport)) == 1
 
 
+@pytest.mark.one_database
 async def test_typed_dates_too_long_description_and_change_before_submitting(emu, bot_app, db, clock):
     clock.frozen = NOW
     await add_member(db, "廖艳", telegram_user_id=4002)
@@ -152,6 +155,7 @@ async def test_typed_dates_too_long_description_and_change_before_submitting(emu
     assert report.description == "调" * 2000
 
 
+@pytest.mark.one_database
 async def test_cancel_at_a_step_stores_nothing_and_a_short_text_is_asked_again(emu, bot_app, db, clock):
     clock.frozen = NOW
     await add_member(db, "朱宇浩", telegram_user_id=4003)
@@ -171,6 +175,7 @@ async def test_cancel_at_a_step_stores_nothing_and_a_short_text_is_asked_again(e
     assert await _rows(db, ActivityReport) == [] and await _rows(db, ReportDraft) == []
 
 
+@pytest.mark.one_database
 async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock, settings):
     from bot.assemble import make_deps, running
 
@@ -226,6 +231,7 @@ async def test_a_dialog_open_at_a_restart_still_times_out_with_its_notice(emu, d
         await expect_reply(user, lambda: user.send_text("11月3日"), t("common.not_understood", "zh"))
 
 
+@pytest.mark.one_database
 async def test_myreports_edit_and_withdraw(emu, bot_app, db, clock):
     clock.frozen = NOW
     await add_member(db, "邓子涵", telegram_user_id=4005)

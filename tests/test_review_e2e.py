@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.core.i18n import t
@@ -17,8 +17,11 @@ from bot.devtools.emulator import _make_png
 from bot.services import activities
 from bot.services.activities import Evidence
 from models import ActivityReport, Outbox
-from tests.conftest import add_member, expect_reply
+from tests.conftest import add_member, expect_reply, run_cli
 from tests.conftest import inline_buttons as _buttons
+
+# the review dialogs and the command line; the race and the recording run on both databases in test_activities.py: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
 
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
@@ -224,14 +227,7 @@ def test_cli_records_a_meeting_once(db_url, tmp_path):
     env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": ""}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", "activities", "record", *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli(["activities", "record", *args], env=env, cwd=tmp_path)
 
     bad = cli("--type", "plenary", "--date", "2025-01-08", "--members", "bad.txt")
     assert bad.returncode == 1 and "钱七" in bad.stderr

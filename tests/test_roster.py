@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from sqlmodel import select
 from bot.services import roster
 from bot.services.roster import RosterFileError, check_roster, import_roster, read_table
 from models import Member, Role
-from tests.conftest import DATA
+from tests.conftest import DATA, run_cli
 
 
 def test_sample_files_in_every_encoding_read_alike():
@@ -96,10 +95,10 @@ async def test_reimport_updates_instead_of_duplicating(db):
 
 def _cli(args: list[str], db_url: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": db_url, "BOT_USERNAME": "lvzhi_bot", "TELEGRAM_BOT_TOKEN": ""}
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return run_cli(args, env=env, cwd=cwd)
 
 
+@pytest.mark.one_database  # the command line; the import's SQL: test_reimport_updates_instead_of_duplicating
 async def test_cli_refuses_a_file_with_errors_and_imports_a_good_one(db, db_url, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("姓名,界别,专委会,角色,手机\n张三,民盟,,委员,123\n李四,民盟,,委员,13900000000\n", encoding="utf-8")

@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -25,6 +24,8 @@ from bot.devtools.sandbox import DB_FILE, PortBusy, Sandbox, clock_target
 from bot.devtools.sandbox.seed import NEWCOMER_USER_ID, ROSTER, STAFF_USER_ID, STRANGER_USER_ID
 from bot.services import outbox
 from models import Member, Outbox
+from tests.conftest import output_line
+from tests.launcher import launch
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMBER = 10001
@@ -489,25 +490,20 @@ async def test_busy_port_is_reported(sandbox, tmp_path: Path) -> None:  # type: 
 def test_cli_starts_prints_the_url_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     real = tmp_path / "real.db"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{real}", "TELEGRAM_BOT_TOKEN": "999:REAL"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sandbox", "--port", "0", "--data-dir", str(tmp_path / "d")],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    # `lvzhi sandbox …` as a process of its own, forked from the warm launcher (tests/launcher.py)
+    proc = launch(["sandbox", "--port", "0", "--data-dir", str(tmp_path / "d")], env=env, cwd=tmp_path,
+                  stdout=stdout, stderr=stderr)  # fmt: skip
     try:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert url, line + proc.stderr.read()  # type: ignore[union-attr]
+        url = output_line(proc, stdout, r"http://127\.0\.0\.1:\d+/")
         page = httpx.get(url.group(0), timeout=10)
         assert page.status_code == 200
-        started = line + "".join(proc.stdout.readline() for _ in range(3))  # type: ignore[union-attr]
+        started = stdout.read_text(encoding="utf-8")  # the start message is written at once
         assert "--keep" in started  # how to keep this demo for the next start
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+    out, err = stdout.read_text(encoding="utf-8"), stderr.read_text(encoding="utf-8")
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "沙盒已停止" in out
     assert not real.exists() and (tmp_path / "d" / DB_FILE).exists()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,8 @@ from bot.assemble import FEATURES
 from bot.core.rules import load_rules
 from bot.devtools.sandbox import DB_FILE
 from bot.devtools.sandbox.seed import NEWCOMER_USER_ID, STAFF_USER_ID
+from tests.conftest import output_line
+from tests.launcher import launch
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).with_name("artifacts")
@@ -34,7 +34,8 @@ CHROMIUM_ARGS = [
 ]
 WAIT_MS = 15_000
 
-pytestmark = pytest.mark.browser
+# One Chromium at a time: the three run on the same worker, one after the other (`--dist loadgroup`).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def _skip_reason() -> str | None:
@@ -55,23 +56,17 @@ def sandbox_url(tmp_path: Path) -> Iterator[str]:
         pytest.skip(reason)
     real = tmp_path / "real.db"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{real}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sandbox", "--port", "0", "--data-dir", str(tmp_path / "d")],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    # `lvzhi sandbox …` as a process of its own, forked from the warm launcher (tests/launcher.py)
+    proc = launch(["sandbox", "--port", "0", "--data-dir", str(tmp_path / "d")], env=env, cwd=tmp_path,
+                  stdout=out, stderr=err)  # fmt: skip
     try:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
-        found = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert found, f"no URL in {line!r}"
-        yield found.group(0)
+        yield output_line(proc, out, r"http://127\.0\.0\.1:\d+/").group(0)
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0 and "Traceback" not in err, err
+        proc.wait(timeout=30)
+    errors = err.read_text(encoding="utf-8")
+    assert proc.returncode == 0 and "Traceback" not in errors, errors
     assert not real.exists() and (tmp_path / "d" / DB_FILE).exists()
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from telegram import Bot
 
 from bot.telegram.http import BUSY_UPDATES, PacedUpdatesRequest
 from tests.conftest import TOKEN
+
+# the HTTP request and polling, not SQL: SQLite only (tests/conftest.py)
+pytestmark = pytest.mark.one_database
 
 
 async def _poll(emu, in_hand: int, pause: float) -> tuple[asyncio.Task, Bot]:  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from bot.services import activities
 from bot.services.annual import annual_figures
 from bot.services.digest import IsoWeek, build_digest
 from bot.services.figures import Period, member_records
-from tests.conftest import add_member
+from tests.conftest import add_member, run_cli
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -31,11 +30,10 @@ def rules(settings):  # type: ignore[no-untyped-def]
 
 def _cli(db_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": db_url, "TIMEZONE": "Asia/Shanghai", "LOCALE": "zh"}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    return run_cli(args, env=env, cwd=cwd)
 
 
+@pytest.mark.one_database  # the command line; its figures on both: test_by_committee_and_by_type_agree…
 async def test_recorded_absence_is_not_a_confirmed_report_on_the_command_line(db, db_url, tmp_path) -> None:
     """The issue's reproduction: two members of one committee, one present, one absent."""
     await add_member(db, "周平", committee="提案委员会")
@@ -88,6 +86,7 @@ async def test_by_committee_and_by_type_agree_and_workbook_counts_reports_taken_
     assert {k: (v.submitted, v.confirmed) for k, v in digest.current.by_committee.items()} == {"提案委员会": (1, 1)}
 
 
+@pytest.mark.one_database
 async def test_me_says_what_an_absence_is(emu, bot_app, db) -> None:
     deps = bot_app.bot_data["deps"]
     member = await add_member(db, "吴敏", telegram_user_id=3101, committee="提案委员会")

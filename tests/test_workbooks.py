@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +23,7 @@ from bot.services.annual import render_text as annual_text
 from bot.services.digest import IsoWeek, build_digest, render_text
 from bot.services.exports import digest_workbook, export, export_info_year
 from models import Member
-from tests.conftest import add_member
+from tests.conftest import add_member, run_cli
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SH).astimezone(UTC)  # Thursday of 2025-W47
@@ -182,6 +180,7 @@ async def test_one_name_per_level_everywhere(db, rules, tmp_path) -> None:
     assert "省级 1" in text and "省（区）级" not in text
 
 
+@pytest.mark.one_database  # the command line's CSV
 def test_invites_csv_escapes_cells_a_spreadsheet_would_run(db_url, tmp_path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(
@@ -192,10 +191,7 @@ def test_invites_csv_escapes_cells_a_spreadsheet_would_run(db_url, tmp_path) -> 
         encoding="utf-8",
     )
     env = {**os.environ, "DATABASE_URL": db_url, "BOT_USERNAME": "lvzhi_test_bot", "LOCALE": "zh"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "members", "import", str(roster), "--invites", str(tmp_path / "inv.csv")],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )
+    result = run_cli(["members", "import", str(roster), "--invites", str(tmp_path / "inv.csv")], env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO((tmp_path / "inv.csv").read_text(encoding="utf-8-sig"))))
     names = [r[0] for r in rows[1:]]
