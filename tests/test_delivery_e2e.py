@@ -26,7 +26,11 @@ from bot.services.reminders import ReminderPolicy
 from models import Member, Outbox
 from tests.conftest import add_member, inline_buttons, start_bot_process
 
-KILL_AFTER = 0.05  # "a few tens of ms" after the notice reached the emulator (bench/kill_window.py: none from here on, also under load)
+# A kill this long after the notice reached the emulator must not repeat it. bench/kill_window.py
+# measures the window itself (repeats stop from 10 ms on); the test leaves a wide margin because on
+# a machine loaded by other work (a full suite on 4 workers beside a CPU hog) a starved bot process
+# was seen to need more than 50 ms for the commit, which made a 50 ms kill a race, not a check.
+KILL_AFTER = 0.3
 FINAL = ("sent", "failed", "dropped", "uncertain")
 
 
