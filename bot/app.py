@@ -24,6 +24,7 @@ from bot.persistence import DatabasePersistence
 from bot.processing import PerUserUpdateProcessor
 from bot.reminders import parse_quiet_hours
 from bot.rules import load_rules
+from bot.telegram.inbox import Inbox
 from bot.telegram_http import PacedUpdatesRequest, cap_polling_logs
 from handlers import dedupe, errors, gate, onboarding
 from handlers.common import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
@@ -74,15 +75,21 @@ class LvzhiApplication(Application):
             await super().process_update(update)
             return
         d: Deps = self.bot_data["deps"]
-        if await dedupe.journal_of(d).seen(d.db, update.update_id):
+        in_hand: set[int] = d.extras.setdefault("updates_in_hand", set())
+        # in hand already: replayed from the inbox and fetched again before it was confirmed
+        if update.update_id in in_hand or await dedupe.journal_of(d).seen(d.db, update.update_id):
             return
         persistence = self.persistence
         assert isinstance(persistence, DatabasePersistence)
         user = update.effective_user
-        with persistence.updating(user.id if user else None), presses.pressing(update):
-            await super().process_update(update)  # PTB marks the person's data for saving at its end
-            await presses.answer_if_unanswered(update)
-            await dedupe.finish_update(self, update)
+        in_hand.add(update.update_id)
+        try:
+            with persistence.updating(user.id if user else None), presses.pressing(update):
+                await super().process_update(update)  # PTB marks the person's data for saving at its end
+                await presses.answer_if_unanswered(update)
+                await dedupe.finish_update(self, update)
+        finally:
+            in_hand.discard(update.update_id)
 
     async def stop(self) -> None:
         """The outbox stops first: PTB's `stop()` waits for the running jobs, so the dispatcher is
@@ -109,7 +116,8 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
         .concurrent_updates(processor)
         .connection_pool_size(64)
         .get_updates_request(
-            PacedUpdatesRequest(lambda: processor.current_concurrent_updates, read_timeout=35)
+            PacedUpdatesRequest(lambda: processor.current_concurrent_updates, read_timeout=35,
+                                keep=Inbox(deps.db).keep)
         )
     )
     if not updater:
@@ -136,6 +144,7 @@ async def housekeeping_job(deps: Deps) -> None:
 async def _on_startup(app: Application) -> None:
     deps: Deps = app.bot_data["deps"]
     await housekeeping_job(deps)  # before the handled updates are read: an old id must not hide a new update
+    await Inbox(deps.db).replay(app)  # what a stopped process received and did not handle, first
     recall_dialog_use(app)
     if rearmed := rearm_dialog_timeouts(app):
         log.info("%d open dialog(s) will time out as they would have without the restart", rearmed)

@@ -655,6 +655,7 @@ class BotApiEmulator:
         self._media_group_seq = 0
         self._failures: dict[str, deque[ApiError]] = {}
         self._delays: dict[str, deque[float]] = {}
+        self._swallows: dict[str, deque[int | None]] = {}  # method -> chat ids (None: any chat)
         self._listeners: list[Callable[[Call], None]] = []
         self._global_window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
@@ -989,6 +990,13 @@ class BotApiEmulator:
         with self._lock:
             self._delays.setdefault(method.lower(), deque()).append(seconds)
 
+    def swallow_next(self, method: str, chat_id: int | None = None) -> None:
+        """Lose the next call of ``method`` (to ``chat_id``) on the way: it takes no effect and is
+        never answered, like a request still travelling when the bot's process dies. It is recorded
+        with status 0, so a test can wait for it."""
+        with self._lock:
+            self._swallows.setdefault(method.lower(), deque()).append(chat_id)
+
     def add_listener(self, listener: Callable[[Call], None]) -> None:
         """Call ``listener(call)`` in the server thread after each API call completes."""
         with self._lock:
@@ -1038,6 +1046,15 @@ class BotApiEmulator:
             delay = self.delay + (delays.popleft() if delays else 0.0)
             failures = self._failures.get(key)
             failure = failures.popleft() if failures else None
+            swallows = self._swallows.get(key)
+            swallowed = bool(swallows) and swallows[0] in (None, params.get("chat_id"))
+            if swallowed:
+                swallows.popleft()
+        if swallowed:
+            self._record(name, params, 0, None, "swallowed", uploads)
+            assert self._stopping is not None
+            await self._stopping.wait()  # never answered; the caller's connection goes with it
+            return 503, {"ok": False, "error_code": 503, "description": "emulator stopped"}, 0.0
         try:
             if failure is not None:
                 raise failure

@@ -147,8 +147,8 @@ async def test_a_kill_at_the_first_call_after_confirm_stores_the_report_once(emu
     user = emu.user(5103, "尹华")
     edit = lambda call: call.method == "editMessageText" and call.params.get("chat_id") == 5103  # noqa: E731
     card, confirm = await _confirm_and_kill(emu, db_url, tmp_path, user, edit)
-    emu.forget_press(confirm)  # it died with the process
     assert await _count(db, ActivityReport) == 1
+    assert confirm not in emu.callback_answers  # the press died with the process; the next one answers it
 
     proc = start_bot_process(db_url, emu, tmp_path)
     try:

@@ -1,0 +1,1 @@
+"""The Telegram side: the process around the Application (web endpoints, leadership, the update inbox)."""
