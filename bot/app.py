@@ -207,21 +207,10 @@ async def running(deps: Deps, *, poll_timeout: int = 10) -> AsyncIterator[Applic
 
 
 def run(settings: Settings) -> None:
-    """`lvzhi run`: migrate, then poll until Ctrl-C."""
-    from models.db import upgrade
+    """`lvzhi run`: see `bot.telegram.runtime` (migrate, wait to be the active process, serve)."""
+    from bot.telegram.runtime import run as serve
 
-    upgrade(settings.database_url)
-    db = Database(settings.database_url)
-    deps = make_deps(settings, db)
-    app = build_application(deps)
-    app.post_init = _on_startup
-
-    async def _shutdown(_app: Application) -> None:
-        await db.dispose()
-
-    app.post_shutdown = _shutdown
-    log.info("lvzhi is running; press Ctrl-C to stop")
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    serve(settings)
 
 
 __all__ = ["FEATURES", "STARTUP_HOOKS", "build_application", "make_deps", "open_database", "run", "running"]

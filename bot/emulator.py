@@ -464,6 +464,8 @@ class EmuUser:
 # and reset connections under load.
 
 LISTEN_BACKLOG = 1024
+WEBHOOK_TIMEOUT = 10.0  # seconds an update's POST may take before it counts as not answered
+WEBHOOK_RETRY = (0.05, 1.0)  # first and longest wait before posting a refused update again
 MAX_HEAD = 64 * 1024  # request line + headers
 MAX_BODY = 64 * 1024 * 1024  # uploads: the cloud Bot API takes up to 50 MB
 
@@ -596,6 +598,17 @@ def _request_params(query: str, body: bytes, ctype: str) -> tuple[dict, dict[str
 # --------------------------------------------------------------------------- the emulator
 
 
+def _sender(update: dict) -> object:
+    """Whose update this is (a webhook posts one sender's updates one at a time): the user, else
+    the chat, else the update itself."""
+    for value in update.values():
+        if isinstance(value, dict):
+            who = value.get("from") or value.get("user") or value.get("chat")
+            if isinstance(who, dict) and "id" in who:
+                return who["id"]
+    return ("update", update.get("update_id"))
+
+
 class BotApiEmulator:
     """In-process Telegram Bot API: state, HTTP server, test helpers.
 
@@ -656,6 +669,12 @@ class BotApiEmulator:
         self._failures: dict[str, deque[ApiError]] = {}
         self._delays: dict[str, deque[float]] = {}
         self._swallows: dict[str, deque[int | None]] = {}  # method -> chat ids (None: any chat)
+        # setWebhook: updates are POSTed there instead of waiting for getUpdates (see _deliver_webhook)
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_timeout = WEBHOOK_TIMEOUT
+        self.webhook_posts: list[tuple[int, int | str]] = []  # (update_id, HTTP status or error), in order
+        self._webhook_task: asyncio.Task | None = None
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message) for getWebhookInfo
         self._listeners: list[Callable[[Call], None]] = []
         self._global_window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
@@ -1059,6 +1078,9 @@ class BotApiEmulator:
             if failure is not None:
                 raise failure
             if key == "getupdates":
+                if self.webhook is not None:
+                    raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                        "use deleteWebhook to delete the webhook first")
                 result = await self._get_updates(params)  # waits without holding the lock
             else:
                 with self._lock:
@@ -1396,6 +1418,96 @@ class BotApiEmulator:
                 with self._lock:
                     self._polls_waiting -= 1
 
+    # ------------------------------------------------------------------ webhook delivery
+    def _wake_webhook(self) -> None:
+        """Lock held: have the webhook deliverer (it waits on the long polls' event) look again."""
+        if self.webhook is not None or self._webhook_task is not None:
+            if self._loop is not None:
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(self._fire_poll_event)
+
+    async def _deliver_webhook(self) -> None:
+        """POST queued updates to the webhook like Telegram: different senders at once (up to
+        max_connections), one sender's updates one after another and in order; an update whose
+        POST is not answered 2xx (an error status, no answer within `webhook_timeout`, no
+        connection) is posted again after a growing pause, and the sender's later ones wait."""
+        import httpx
+
+        assert self._stopping is not None
+        in_flight: dict[object, asyncio.Task] = {}  # sender -> its POST under way
+        async with httpx.AsyncClient(timeout=httpx.Timeout(self.webhook_timeout)) as client:
+            while not self._stopping.is_set():
+                with self._lock:
+                    hook = self.webhook
+                    if hook is None:
+                        break
+                    posting = {t.get_name() for t in in_flight.values()}
+                    start: list[dict] = []
+                    held: set[object] = set(in_flight)
+                    for upd in self._updates:
+                        sender = _sender(upd)
+                        if sender in held or str(upd["update_id"]) in posting:
+                            held.add(sender)
+                            continue
+                        held.add(sender)
+                        if len(in_flight) + len(start) < hook["max_connections"]:
+                            start.append(upd)
+                    event = self._poll_event
+                    self._polls_waiting += 1
+                for upd in start:
+                    task = asyncio.ensure_future(self._post_update(client, hook, _clone(upd)))
+                    task.set_name(str(upd["update_id"]))
+                    in_flight[_sender(upd)] = task
+                waits: set[asyncio.Future] = {*in_flight.values()}
+                if event is not None:
+                    waits.add(asyncio.ensure_future(event.wait()))
+                waits.add(asyncio.ensure_future(self._stopping.wait()))
+                try:
+                    await asyncio.wait(waits, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    with self._lock:
+                        self._polls_waiting -= 1
+                    for w in waits:
+                        if w not in in_flight.values():
+                            w.cancel()
+                for sender, task in list(in_flight.items()):
+                    if task.done():
+                        del in_flight[sender]
+            for task in in_flight.values():
+                task.cancel()
+
+    async def _post_update(self, client: Any, hook: dict, upd: dict) -> None:
+        import httpx
+
+        assert self._stopping is not None
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+        body = json.dumps(upd, ensure_ascii=False).encode()
+        pause = WEBHOOK_RETRY[0]
+        while not self._stopping.is_set() and self.webhook is hook:
+            try:
+                response = await client.post(hook["url"], content=body, headers=headers)
+                outcome: int | str = response.status_code
+                error = None if 200 <= response.status_code < 300 else (
+                    f"Wrong response from the webhook: {response.status_code} {response.reason_phrase}")
+            except httpx.TimeoutException:
+                outcome, error = "timeout", "Read timeout expired"
+            except httpx.HTTPError as exc:
+                outcome, error = "no connection", f"Connection failed: {type(exc).__name__}"
+            with self._lock:
+                self.webhook_posts.append((upd["update_id"], outcome))
+                if error is None:
+                    self.confirmed_offset = max(self.confirmed_offset, upd["update_id"] + 1)
+                    self._updates = [u for u in self._updates if u["update_id"] != upd["update_id"]]
+                    if isinstance(upd.get("callback_query"), dict):
+                        self._presses_delivered[str(upd["callback_query"].get("id"))] = None
+                    return
+                self._webhook_error = (int(time.time()), error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
+            pause = min(pause * 2, WEBHOOK_RETRY[1])
+
     # ------------------------------------------------------------------ Bot API methods
     # Each _m_<Method> runs with the lock held and returns the "result" or raises ApiError.
 
@@ -1405,13 +1517,45 @@ class BotApiEmulator:
     def _m_getUpdates(self, params: dict, uploads: dict) -> list:  # _handle awaits _get_updates instead
         raise NotImplementedError
 
+    def _m_setWebhook(self, params: dict, uploads: dict) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return self._m_deleteWebhook(params, uploads)
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad("bad webhook: secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook = {"url": url, "secret_token": None if secret is None else str(secret),
+                        "max_connections": int(params.get("max_connections") or 40),
+                        "allowed_updates": params.get("allowed_updates")}  # fmt: skip
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_webhook())
+            self._tasks.add(self._webhook_task)
+            self._webhook_task.add_done_callback(self._tasks.discard)
+        self._wake_webhook()
+        return True
+
     def _m_deleteWebhook(self, params: dict, uploads: dict) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
+        self._wake_webhook()
         return True
 
     def _m_getWebhookInfo(self, params: dict, uploads: dict) -> dict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        hook = self.webhook or {}
+        info = {"url": hook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(self._updates)}  # fmt: skip
+        if hook:
+            info["max_connections"] = hook["max_connections"]
+            if hook.get("allowed_updates"):
+                info["allowed_updates"] = hook["allowed_updates"]
+        if hook and self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
 
     def _m_close(self, params: dict, uploads: dict) -> bool:
         return True

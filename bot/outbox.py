@@ -386,6 +386,7 @@ class Dispatcher:
         self.refetch_seconds = refetch_seconds
         self.run_seconds = run_seconds
         self.delivered = 0  # sends answered by Telegram since start
+        self.last_run: float | None = None  # monotonic time the job last came (readiness: it is alive)
         self._lock = asyncio.Lock()
         self._own = OwnConnection(db.engine)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -426,6 +427,7 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """The job: start what is due for about `run_seconds`; returns the sends answered meanwhile."""
+        self.last_run = time.monotonic()
         if self._lock.locked() or self._stopping.is_set():
             return 0  # the previous run is still sending, or the bot is stopping
         async with self._lock:

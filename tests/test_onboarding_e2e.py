@@ -9,11 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.i18n import t
 from models import Member, ProcessedUpdate
 from tests.conftest import DATA, add_member, expect_reply, until
+
+
+@pytest.fixture
+def bot_app(bot_app_both_ways):  # type: ignore[no-untyped-def]
+    """These paths run by long polling and by webhook."""
+    return bot_app_both_ways
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:

@@ -1,0 +1,1 @@
+"""Core: configuration and plumbing that imports nothing else of the project."""
