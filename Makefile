@@ -29,5 +29,7 @@ sandbox: $(STAMP)
 test: $(DEV_STAMP)
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
+# ruff, then the layers (import-linter contracts in pyproject.toml: a wrong-way import or a cycle fails)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports

@@ -26,7 +26,7 @@ STOP = ("stop",)
 
 def _load_emulator_module(path: str | None) -> Any:
     if not path:
-        from bot import emulator
+        from bot.devtools import emulator
 
         return emulator
     spec = importlib.util.spec_from_file_location("_bench_emulator", path)

@@ -569,14 +569,14 @@ def ensure_postgres(scale: Scale, rules, regenerate: bool) -> str | None:  # typ
 
 
 async def sql_digest(session, rules):  # type: ignore[no-untyped-def]
-    from bot.digest import build_digest, digest_week_for
+    from bot.services.digest import build_digest, digest_week_for
 
     digest = await build_digest(session, digest_week_for(NOW, ZONE), now=NOW, rules=rules, zone=ZONE)
     return digest.as_dict()
 
 
 async def sql_annual(session, rules):  # type: ignore[no-untyped-def]
-    from bot.annual import annual_figures
+    from bot.services.annual import annual_figures
 
     return (await annual_figures(session, YEAR, rules=rules, zone=ZONE, now=NOW)).as_dict()
 
@@ -584,8 +584,8 @@ async def sql_annual(session, rules):  # type: ignore[no-untyped-def]
 async def sql_members(session, rules):  # type: ignore[no-untyped-def]
     import tempfile
 
-    from bot.exports import new_book, save, write_members
-    from bot.figures import Period, member_records
+    from bot.services.exports import new_book, save, write_members
+    from bot.services.figures import Period, member_records
 
     period = Period.of_year(YEAR, ZONE)
     records = await member_records(session, period, rules, now=NOW)
@@ -710,7 +710,7 @@ def naive_meets(data: Everything, requirement: dict, period, rules) -> set[int]:
 
 
 def naive_shortfall(data: Everything, requirements: list[dict], period, rules):  # type: ignore[no-untyped-def]
-    from bot.figures import Shortfall
+    from bot.services.figures import Shortfall
 
     met = [naive_meets(data, r, period, rules) for r in requirements]
     failing = sorted((m.name, m.id) for m in data.members if m.active and any(m.id not in s for s in met))
@@ -742,7 +742,7 @@ def naive_info_stats(data: Everything, start: datetime, end: datetime) -> dict:
 
 
 def naive_week(data: Everything, week):  # type: ignore[no-untyped-def]
-    from bot.digest import Count, WeekNumbers
+    from bot.services.digest import Count, WeekNumbers
 
     period = week.period(ZONE)
     start, end = period.db_start, period.db_end
@@ -777,9 +777,9 @@ def naive_week(data: Everything, week):  # type: ignore[no-untyped-def]
 
 
 def naive_digest(data: Everything, rules) -> dict:  # type: ignore[no-untyped-def]
-    from bot.clock import local
-    from bot.digest import REVIEW_WAIT, DeadlineShort, Digest, NeedsAction, Upcoming, digest_week_for
-    from bot.figures import Period, Shortfall, days_between, minimums_requirements
+    from bot.core.clock import local
+    from bot.services.digest import REVIEW_WAIT, DeadlineShort, Digest, NeedsAction, Upcoming, digest_week_for
+    from bot.services.figures import Period, Shortfall, days_between, minimums_requirements
 
     week = digest_week_for(NOW, ZONE)
     now = _naive(NOW)
@@ -843,7 +843,7 @@ def naive_digest(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
 
 
 def naive_members(data: Everything, rules) -> list[dict]:  # type: ignore[no-untyped-def]
-    from bot.figures import Period
+    from bot.services.figures import Period
 
     period = Period.of_year(YEAR, ZONE)
     minimums = rules.assessment.minimums
@@ -915,8 +915,8 @@ def naive_members(data: Everything, rules) -> list[dict]:  # type: ignore[no-unt
 
 
 def naive_annual(data: Everything, rules) -> dict:  # type: ignore[no-untyped-def]
-    from bot.annual import GROUPS, AnnualFigures, CommitteeFigures, GroupFigures
-    from bot.figures import Period
+    from bot.services.annual import GROUPS, AnnualFigures, CommitteeFigures, GroupFigures
+    from bot.services.figures import Period
 
     period = Period.of_year(YEAR, ZONE)
     out = AnnualFigures(year=YEAR)
@@ -1008,10 +1008,10 @@ def peak_mb() -> float:
 
 def measure(operation: str, impl: str, url: str) -> None:
     """In a subprocess: run the operation once to warm up, then timed; print JSON."""
-    from bot.rules import load_rules
+    from bot.core.rules import load_rules
     from models.db import Database
 
-    rules = load_rules(ROOT / "bot" / "rules.default.toml")
+    rules = load_rules(ROOT / "bot" / "core" / "rules.default.toml")
 
     async def main() -> tuple[float, object, float]:
         db = Database(url)
@@ -1094,9 +1094,9 @@ def main() -> None:
         measure(args.measure, args.impl, args.url)
         return
 
-    from bot.rules import load_rules
+    from bot.core.rules import load_rules
 
-    rules = load_rules(ROOT / "bot" / "rules.default.toml")
+    rules = load_rules(ROOT / "bot" / "core" / "rules.default.toml")
     scales = ["district", "province"] if args.scale == "both" else [args.scale]
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     failures: list[str] = []

@@ -172,7 +172,7 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
     print(
-        f"emulator: {args.emulator or 'bot/emulator.py'} in a child process; "
+        f"emulator: {args.emulator or 'bot/devtools/emulator.py'} in a child process; "
         f"load: {args.procs} {args.client} client process(es), {LONG_POLLS} long polls open; "
         f"{os.cpu_count()} CPUs"
     )

@@ -99,13 +99,13 @@ def slots_before_lane() -> type:
 
 
 async def one_round(kind: str, count: int, order: str) -> tuple[float, int, float]:
-    import bot.app
-    from bot.app import make_deps, running
-    from bot.config import load_settings
-    from bot.processing import PerUserUpdateProcessor
+    import bot.telegram.app
+    from bot.assemble import make_deps, running
+    from bot.core.config import load_settings
+    from bot.telegram.processing import PerUserUpdateProcessor
     from models.db import Database, upgrade
 
-    bot.app.PerUserUpdateProcessor = slots_before_lane() if order == "slots first" else PerUserUpdateProcessor  # type: ignore[misc]
+    bot.telegram.app.PerUserUpdateProcessor = slots_before_lane() if order == "slots first" else PerUserUpdateProcessor  # type: ignore[misc]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             url, drop = make_database(kind, Path(tmp))
@@ -125,7 +125,7 @@ async def one_round(kind: str, count: int, order: str) -> tuple[float, int, floa
             finally:
                 drop()
     finally:
-        bot.app.PerUserUpdateProcessor = PerUserUpdateProcessor  # type: ignore[misc]
+        bot.telegram.app.PerUserUpdateProcessor = PerUserUpdateProcessor  # type: ignore[misc]
     return result
 
 

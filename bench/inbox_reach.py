@@ -3,7 +3,7 @@ over a year of 社情民意 (issue 13: 113 items took 10 pages on average, 19 at
 
     .venv/bin/python bench/inbox_reach.py [--items 113] [--seed 13]
 
-A year is replayed in time order on a fresh SQLite database through the real services (bot.info):
+A year is replayed in time order on a fresh SQLite database through the real services (bot.services.info):
 items are submitted every few days, most are adopted, many are reported upward weeks later, some
 are transferred and answered. At the moment of each later 报送 or 反馈 it counts the pages (5 cards a
 page) needed to reach that item:
@@ -79,8 +79,8 @@ async def old_queue_page(session, item_id: int) -> int:  # type: ignore[no-untyp
 
 
 async def view_page(session, view: str, item_id: int) -> int:  # type: ignore[no-untyped-def]
-    """The page of the item in a workflow view (bot.info.queue), paging as /inbox does."""
-    from bot import info
+    """The page of the item in a workflow view (bot.services.info.queue), paging as /inbox does."""
+    from bot.services import info
 
     offset = 0
     while True:
@@ -93,13 +93,13 @@ async def view_page(session, view: str, item_id: int) -> int:  # type: ignore[no
 
 
 async def run(items: int, seed: int) -> dict[str, list[int]]:
-    from bot import info
-    from bot.rules import load_rules
+    from bot.core.rules import load_rules
+    from bot.services import info
     from models import Member
     from models.db import Database, upgrade
 
     rng = random.Random(seed)
-    rules = load_rules(ROOT / "bot" / "rules.default.toml")
+    rules = load_rules(ROOT / "bot" / "core" / "rules.default.toml")
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(url)

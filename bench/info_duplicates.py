@@ -1,4 +1,4 @@
-"""Benchmark: the 社情民意 duplicate check (bot.info.find_duplicate) against a full window of 500
+"""Benchmark: the 社情民意 duplicate check (bot.services.info.find_duplicate) against a full window of 500
 items of 3,000 characters: how long the check takes, the longest stall of the event loop while it
 runs (beside the longest stall of an idle loop over the same time, which is the machine's own), and
 how long a submission holds the year's numbering row (from taking the number to its commit).
@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import info  # noqa: E402
-from bot.rules import load_rules  # noqa: E402
+from bot.core.rules import load_rules  # noqa: E402
+from bot.services import info  # noqa: E402
 from models import InfoItem, InfoSequence, Member  # noqa: E402
 from models.db import Database, upgrade  # noqa: E402
 
@@ -106,7 +106,7 @@ async def _lock_held(db: Database, title: str, body: str) -> float:
         async with db.session() as session:
             author = (await session.exec(info.select(Member))).first()
             await info.submit(session, author_id=author.id, title=title, category="民生保障", body=body, now=NOW,
-                              tz=ZONE, rules=load_rules(ROOT / "bot" / "rules.default.toml"))
+                              tz=ZONE, rules=load_rules(ROOT / "bot" / "core" / "rules.default.toml"))
         return time.perf_counter() - taken[0]
     finally:
         info.next_sequence = original  # type: ignore[assignment]

@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 from sqlmodel import col, select  # noqa: E402
 
 from bench._botproc import TOKEN, start_bot, until  # noqa: E402
-from bot.emulator import BotApiEmulator  # noqa: E402
-from bot.outbox import enqueue  # noqa: E402
+from bot.devtools.emulator import BotApiEmulator  # noqa: E402
+from bot.services.outbox import enqueue  # noqa: E402
 from models import Outbox  # noqa: E402
 from models.db import Database, upgrade  # noqa: E402
 

@@ -31,20 +31,21 @@ from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bench._emuproc import EmulatorProcess  # noqa: E402
-from bot import events  # noqa: E402
-from bot.app import DISPATCH_INTERVAL_SECONDS  # noqa: E402
-from bot.clock import Clock  # noqa: E402
-from bot.emulator import BotApiEmulator  # noqa: E402
-from bot.outbox import Dispatcher  # noqa: E402
-from bot.reminders import NO_QUIET, ReminderPolicy  # noqa: E402
-from bot.rules import load_rules  # noqa: E402
+from bot.core.clock import Clock  # noqa: E402
+from bot.core.rules import load_rules  # noqa: E402
+from bot.core.schedule import NO_QUIET  # noqa: E402
+from bot.devtools.emulator import BotApiEmulator  # noqa: E402
+from bot.services import events  # noqa: E402
+from bot.services.reminders import ReminderPolicy
+from bot.telegram.app import DISPATCH_INTERVAL_SECONDS  # noqa: E402
+from bot.telegram.dispatcher import Dispatcher  # noqa: E402
 from models import Member, Outbox  # noqa: E402
 from models.db import Database, upgrade  # noqa: E402
 
 TOKEN = "123456:BENCH"
 LIMIT = 30
 FIRST_CHAT = 700_000_000
-RULES_FILE = Path(__file__).resolve().parent.parent / "bot" / "rules.default.toml"
+RULES_FILE = Path(__file__).resolve().parent.parent / "bot" / "core" / "rules.default.toml"
 
 
 def add_members(members: int, emu: BotApiEmulator) -> None:

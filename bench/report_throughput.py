@@ -16,7 +16,7 @@ and the bot's longest garbage-collector pause. On a 2-core machine one run's thr
 ±15 % (the echo bot's most of all), so the bots take turns for `--rounds` rounds: the table shows
 each bot's median round, the ratio is of the medians, every round's ratio is listed, and the paced
 p99 is the worst round's. The echo bot is bare PTB with lvzhi's update processor and HTTP pool; lvzhi's
-long-poll batching (bot/telegram_http.py) is lvzhi's own and not copied into it.
+long-poll batching (bot/telegram/http.py) is lvzhi's own and not copied into it.
 Targets: ≥0.75 of echo throughput on SQLite, ≥0.6 on PostgreSQL, p99 < 100 ms at 50 updates/s.
 """
 
@@ -149,7 +149,7 @@ DIALOGS: dict[str, Callable[[Replies, Any, list[float], Pacer, bytes], Awaitable
 async def drive(emu: Any, replies: Replies, dialog: str, user_ids: list[int], rate: float | None) -> tuple:
     """All members run `dialog` concurrently; returns (elapsed s, latencies, this process's CPU s,
     the bot's API calls by method)."""
-    from bot.emulator import _make_png
+    from bot.devtools.emulator import _make_png
 
     member = DIALOGS[dialog]
     latencies: list[float] = []
@@ -277,8 +277,8 @@ async def check_stored(db: Any, ids: list[int]) -> None:
 
 
 async def bench_lvzhi(kind: str, members: int, rate: float, paced_members: int) -> dict:
-    from bot.app import make_deps, running
-    from bot.config import load_settings
+    from bot.assemble import make_deps, running
+    from bot.core.config import load_settings
     from models.db import Database, upgrade
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -323,10 +323,10 @@ async def bench_echo(members: int, rate: float, paced_members: int) -> dict:
     from telegram import Update
     from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
-    from bot.processing import PerUserUpdateProcessor
+    from bot.telegram.processing import PerUserUpdateProcessor
 
     with EmulatorProcess(token=TOKEN, serve=serve_members) as emu:
-        # configured like lvzhi (bot.app.build_application): same update processor (concurrent
+        # configured like lvzhi (bot.telegram.app.new_application): same update processor (concurrent
         # across members, in order per member), HTTP pool and poll timeout — a fair baseline
         app = (
             ApplicationBuilder()

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlmodel import select  # noqa: E402
 
 from bench._botproc import TOKEN, start_bot, until  # noqa: E402
-from bot.emulator import BotApiEmulator  # noqa: E402
-from bot.outbox import Queued, enqueue_many  # noqa: E402
+from bot.devtools.emulator import BotApiEmulator  # noqa: E402
+from bot.services.outbox import Queued, enqueue_many  # noqa: E402
 from models import Member, Outbox  # noqa: E402
 from models.db import Database, upgrade  # noqa: E402
 

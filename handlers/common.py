@@ -35,11 +35,13 @@ from telegram.ext import (
 from telegram.ext._handlers.conversationhandler import _ConversationTimeoutContext
 from telegram.warnings import PTBUserWarning
 
-from bot import i18n, members, presses
-from bot.deps import Deps
-from bot.i18n import t
-from bot.persistence import DatabasePersistence
-from bot.refusals import Refusal
+from bot.core import i18n
+from bot.core.i18n import t
+from bot.core.refusals import Refusal
+from bot.services import members
+from bot.telegram import presses
+from bot.telegram.deps import Deps
+from bot.telegram.persistence import DatabasePersistence
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,7 @@ _UNTAKEN = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.St
 class Dialog(ConversationHandler):
     """A ConversationHandler that forgives: every step can be asked again, and is.
 
-    - A step that refuses an answer raises a `bot.refusals.Refusal` (a service error or `AskAgain`):
+    - A step that refuses an answer raises a `bot.core.refusals.Refusal` (a service error or `AskAgain`):
       the person reads why, followed by the same step's question with its buttons (or the step the
       refusal names), and the dialog stays where it was. Only a final refusal (the item is gone,
       someone else already handled it) ends the dialog.
@@ -330,7 +332,7 @@ def dialog(
     timeout_minutes: float | None = None,
     persistent: bool = True,
 ) -> Dialog:
-    """A multi-step dialog: saved at every step (bot/persistence.py), restarted by its entry points,
+    """A multi-step dialog: saved at every step (bot/telegram/persistence.py), restarted by its entry points,
     ended after `timeout_minutes` without an answer. It follows the person, not one message's
     buttons (per_message=False is intended, so PTB's warning about it is silenced).
 
@@ -376,7 +378,7 @@ async def _placeholder(update: Update, context: Context) -> None:  # replaced by
 
 
 async def answer_once(update: Update, text: str | None = None, alert: bool = False) -> bool:
-    """Answer the button press behind `update` unless it was answered already (bot/presses.py);
+    """Answer the button press behind `update` unless it was answered already (bot/telegram/presses.py);
     True if this call answered it. A press nobody answers is answered when its update ends."""
     query = update.callback_query
     return query is not None and await presses.answer(query, text, alert)

@@ -10,9 +10,18 @@ import logging
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.digest import IsoWeek, WeekError, build_digest, caption, digest_week_for, render_text, week_label
-from bot.digest_send import DigestTime, due_week, parse_digest_time, queue_weekly_digest, workbook_name
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.core.schedule import DigestTime, parse_digest_time
+from bot.services.digest import (
+    IsoWeek,
+    WeekError,
+    build_digest,
+    caption,
+    digest_week_for,
+    render_text,
+    week_label,
+)
+from bot.services.digest_send import due_week, queue_weekly_digest, workbook_name
 from handlers.common import PRIVATE, Context, answer_once, deps, lang_of, menu_pattern, staff_only
 from models import Member
 
@@ -74,8 +83,8 @@ async def send_digest(context: Context, chat: Chat, week: IsoWeek, lang: str) ->
         digest = await build_digest(session, week, now=now, rules=d.rules, zone=zone)
     await chat.send_message(render_text(digest, lang, d.rules))
 
-    from bot.digest_chart import render_pngs
-    from bot.exports import digest_workbook
+    from bot.services.digest_chart import render_pngs
+    from bot.services.exports import digest_workbook
 
     for subject, png in await asyncio.to_thread(render_pngs, digest, lang, d.rules):
         await chat.send_photo(png, caption=caption(digest, lang, "chart", t(f"digest.chart_{subject}", lang)))

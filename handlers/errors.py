@@ -1,5 +1,5 @@
 """The one error handler: log the traceback with message bodies and phone numbers taken out
-(`bot.redact`), apologise, keep running."""
+(`bot.core.redact`), apologise, keep running."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 
 from telegram import Message, Update
 
-from bot.i18n import t
-from bot.redact import redacted_traceback
+from bot.core.i18n import t
+from bot.core.redact import redacted_traceback
 from handlers.common import Context, lang_of, load_member, refuse
 
 log = logging.getLogger(__name__)

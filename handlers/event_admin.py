@@ -18,12 +18,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import deadlines as deadline_service
-from bot import events as service
-from bot.dates import format_day, format_span, parse_day, short_day, today_in
-from bot.i18n import t
-from bot.refusals import AskAgain
-from bot.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
+from bot.core.dates import format_day, format_span, parse_day, short_day, today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import deadlines as deadline_service
+from bot.services import events as service
+from bot.services.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
 from handlers.common import (
     PRIVATE,
     TYPED,
@@ -194,7 +194,7 @@ async def _next(update: Update, context: Context, state: int, lang: str) -> int:
 async def new_event(update: Update, context: Context, member: Member) -> int:
     """/newevent: start the guided chat."""
     assert context.user_data is not None
-    # "key" names this dialog's event: it is made once, however often 发布 is pressed (bot.events)
+    # "key" names this dialog's event: it is made once, however often 发布 is pressed (bot.services.events)
     context.user_data[EV_KEY] = {"key": uuid.uuid4().hex}
     return await _next(update, context, TITLE, lang_of(member, context))
 

@@ -14,11 +14,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import events as service
-from bot.clock import from_db
-from bot.i18n import t
-from bot.refusals import AskAgain
-from bot.reminders import ReminderPolicy, policy_from_settings
+from bot.core.clock import from_db
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import events as service
+from bot.services.reminders import ReminderPolicy, policy_from_settings
 from handlers.button_data import button_number
 from handlers.common import (
     PRIVATE,
@@ -323,7 +323,7 @@ async def sweep(context: Context) -> None:
     d = deps(context)
     now = d.clock.now()
     async with d.db.session() as session:
-        from bot import deadlines
+        from bot.services import deadlines
 
         await deadlines.plan_deadline_reminders(session, now=now, rules=d.rules, policy=policy(context))
     async with d.db.session() as session:

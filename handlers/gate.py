@@ -15,7 +15,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.i18n import t
+from bot.core.i18n import t
 from handlers.common import Context, deps, lang_of, load_member
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _command(update: Update, bot_username: str | None) -> str | None:
 
 async def _stop(update: Update, context: Context) -> None:
     """End the update here. It still counts as handled (the application saves every update's id
-    after its handlers, bot/app.py), and a press is answered there if no one did."""
+    after its handlers, bot/telegram/app.py), and a press is answered there if no one did."""
     raise ApplicationHandlerStop
 
 

@@ -3,7 +3,7 @@ with a button for each legal move, and the short follow-up each move needs (a re
 a date, a department, an edited title or body).
 
 Every press is checked twice: the role on every call (staff_only) and the move against the
-item's state in the database (bot.info.apply_move), so stale and forged buttons change nothing.
+item's state in the database (bot.services.info.apply_move), so stale and forged buttons change nothing.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import info
-from bot.dates import parse_day, today_in
-from bot.i18n import t
-from bot.refusals import AskAgain
-from bot.rules import INFO_LEVELS
+from bot.core.dates import parse_day, today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.core.rules import INFO_LEVELS
+from bot.services import info
 from handlers.button_data import button_number
 from handlers.common import (
     MENU_BUTTONS,

@@ -20,10 +20,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import info
-from bot.dates import today_in
-from bot.i18n import t
-from bot.refusals import AskAgain
+from bot.core.dates import today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services import info
 from handlers import uploads
 from handlers.button_data import button_number
 from handlers.common import (
@@ -83,7 +83,7 @@ def _new_draft(context: Context) -> dict:
 
 
 def _draft_key(update: Update, draft: dict) -> str:
-    """Names the chat draft: it becomes one item, however often it is confirmed (bot.info.submit)."""
+    """Names the chat draft: it becomes one item, however often it is confirmed (bot.services.info.submit)."""
     assert update.effective_user is not None
     return f"{update.effective_user.id}:{draft.get('token')}"
 

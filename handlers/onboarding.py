@@ -15,9 +15,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import events, i18n, invites, members
-from bot.commands import bot_commands, help_text
-from bot.i18n import t
+from bot.core import i18n
+from bot.core.i18n import t
+from bot.services import events, invites, members
+from bot.telegram.commands import bot_commands, help_text
 from handlers.common import (
     PRIVATE,
     Context,

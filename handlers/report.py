@@ -28,12 +28,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import activities
-from bot.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
-from bot.dates import check_day, format_day, parse_activity_date, today_in
-from bot.i18n import all_texts, t
-from bot.outbox import notify_member
-from bot.refusals import AskAgain
+from bot.core.dates import check_day, format_day, parse_activity_date, today_in
+from bot.core.i18n import all_texts, t
+from bot.core.refusals import AskAgain
+from bot.services import activities
+from bot.services.activities import MAX_DESCRIPTION, MAX_PHOTOS, Evidence, ReportError
+from bot.services.outbox import notify_member
 from handlers import uploads
 from handlers.button_data import button_number
 from handlers.common import (
@@ -104,7 +104,7 @@ def _date_problem(context: Context, problem: str, day: date | None) -> AskAgain:
 
 
 def _new_draft() -> dict:
-    # "key" names this draft: its report is stored once, however often it is confirmed (bot.activities)
+    # "key" names this draft: its report is stored once, however often it is confirmed (bot.services.activities)
     return {"type": None, "date": None, "description": None, "photos": [], "report_id": None, "fixing": False,
             "key": uuid.uuid4().hex}
 
@@ -681,7 +681,7 @@ async def timed_out(update: Update, context: Context) -> None:
     d = deps(context)
     now = d.clock.now()
     async with d.db.session() as session:
-        from bot import members
+        from bot.services import members
 
         member = await members.by_telegram_id(session, user.id)
         if member is None or member.id is None:

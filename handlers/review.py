@@ -20,11 +20,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import activities
-from bot.activities import Decision, ReportError
-from bot.dates import check_day, format_day, format_moment, parse_activity_date, today_in
-from bot.i18n import all_texts, t
-from bot.refusals import AskAgain
+from bot.core.dates import check_day, format_day, format_moment, parse_activity_date, today_in
+from bot.core.i18n import all_texts, t
+from bot.core.refusals import AskAgain
+from bot.services import activities
+from bot.services.activities import Decision, ReportError
 from handlers.button_data import button_number
 from handlers.common import (
     PRIVATE,

@@ -12,8 +12,8 @@ import logging
 
 from telegram.error import TelegramError
 
-from bot import uploads
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.services import uploads
 from handlers.common import Context
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Date, DateTime, Float, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.clock import utcnow
+from bot.core.clock import utcnow
 from models.base import created_field, when_field
 
 # Report statuses: pending → confirmed | returned; pending/returned → withdrawn; returned → pending.
@@ -21,7 +21,7 @@ NOT_TAKING_PART = (LEAVE, ABSENT)
 
 
 def took_part(attendance: str | None) -> bool:
-    """Whether an item with this attendance shows the member took part (SQL: bot.figures.took_part)."""
+    """Whether an item with this attendance shows the member took part (SQL: bot.services.figures.took_part)."""
     return attendance not in NOT_TAKING_PART
 
 
@@ -40,7 +40,7 @@ class ActivityReport(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=120)  # e.g. the meeting's name when recorded
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     status: str = Field(default=PENDING, max_length=16)
-    # Points of this one item as credited (before the per-period cap, which bot.points applies).
+    # Points of this one item as credited (before the per-period cap, which bot.services.points applies).
     points: float = Field(default=0, sa_column=Column(Float, nullable=False))
     attendance: str | None = Field(default=None, max_length=16)  # present / leave / absent
     source_key: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime
 from sqlmodel import Field
 
-from bot.clock import utcnow
+from bot.core.clock import utcnow
 
 MAX_ROW_ID = 2**31 - 1  # row ids are INTEGER columns (4 bytes on PostgreSQL)
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from bot.clock import utcnow
+from bot.core.clock import utcnow
 from models.base import created_field, when_field
 
 # Event statuses: draft → published → closed (attendance recorded); draft/published → cancelled.
@@ -84,7 +84,7 @@ class Deadline(SQLModel, table=True):
     title: str = Field(max_length=120)
     due_on: date = Field(sa_column=Column(Date, nullable=False))  # the last day, in the committee's zone
     # {"type": "info", "count": 1} | {"type": "points", "min": 40} | {"type": "activity", "code": "research",
-    # "count": 1}; evaluated over the assessment period holding the due date (bot.deadlines).
+    # "count": 1}; evaluated over the assessment period holding the due date (bot.services.deadlines).
     requirement: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="active", max_length=16)  # active / cancelled
     created_by: int | None = Field(default=None, foreign_key="member.id")

@@ -22,13 +22,13 @@ class InfoItem(SQLModel, table=True):
     title: str = Field(max_length=120)
     body: str = Field(sa_column=Column(Text, nullable=False))
     category: str = Field(max_length=32)
-    # submitted / accepted / returned / rejected (see bot.info.MOVES)
+    # submitted / accepted / returned / rejected (see bot.services.info.MOVES)
     state: str = Field(default="submitted", max_length=16, index=True)
     # The member's own text, kept when the secretariat edits title or body on acceptance.
     original_title: str | None = Field(default=None, max_length=120)
     original_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     duplicate_of: str | None = Field(default=None, max_length=20)  # number of a very similar recent item
-    # Kept at submission for the duplicate check (bot.info.Fingerprint): the distinct character
+    # Kept at submission for the duplicate check (bot.services.info.Fingerprint): the distinct character
     # bigrams of title + body, space-separated, and their MinHash signature (128 × 4 bytes).
     bigrams: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
@@ -81,7 +81,7 @@ class InfoEvent(SQLModel, table=True):
     # submitted / resubmitted / accepted / returned / rejected / reported / transferred / instruction / feedback
     kind: str = Field(max_length=16)
     actor_id: int | None = Field(default=None, foreign_key="member.id")
-    level: str | None = Field(default=None, max_length=16)  # reported, instruction: bot.rules.INFO_LEVELS
+    level: str | None = Field(default=None, max_length=16)  # reported, instruction: bot.core.rules.INFO_LEVELS
     target: str | None = Field(default=None, max_length=120)  # transferred: department or hotline
     on_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # reason, feedback, note

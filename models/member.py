@@ -10,7 +10,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Field, SQLModel
 
-from bot.clock import utcnow
+from bot.core.clock import utcnow
 from models.base import big_int_field, created_field, when_field
 
 

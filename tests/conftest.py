@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import make_deps, running
-from bot.clock import Clock
-from bot.config import Settings, load_settings
-from bot.deps import Deps
+from bot.assemble import make_deps, running
+from bot.core.clock import Clock
+from bot.core.config import Settings, load_settings
+from bot.telegram.deps import Deps
 from models import Member
 from models.db import Database, upgrade
 
@@ -115,7 +115,7 @@ def emu():  # type: ignore[no-untyped-def]
     """The Bot API emulator. Every button press it delivered must have been answered by the end of
     the test (the bots of a test are stopped before this teardown runs): a press left unanswered
     keeps spinning in the member's Telegram app, so it fails the test."""
-    from bot.emulator import BotApiEmulator
+    from bot.devtools.emulator import BotApiEmulator
 
     with BotApiEmulator(token=TOKEN) as emulator:
         yield emulator
@@ -177,7 +177,6 @@ def webhook_settings(port: int) -> dict[str, str]:
 async def webhook_bot(deps: Deps):  # type: ignore[no-untyped-def]
     """The real bot in webhook mode: its HTTP server on a free port, the emulator posting to it."""
     from bot.telegram.health import Health
-    from bot.telegram.runtime import bot_running
     from bot.telegram.web import Web
 
     deps.settings = deps.settings.model_copy(update=webhook_settings(free_port()))
@@ -185,7 +184,7 @@ async def webhook_bot(deps: Deps):  # type: ignore[no-untyped-def]
     web = Web(deps.settings, health)
     await web.start()
     try:
-        async with bot_running(deps, web) as app:
+        async with running(deps, web=web) as app:
             health.role = "active"
             yield app
     finally:
@@ -217,6 +216,12 @@ async def add_member(db: Database, name: str, *, role: str = "member", telegram_
         return member
 
 
+# How long a test waits for an expected message or state before it fails. Generous on purpose: a
+# wait ends as soon as what it waits for happens, and a loaded machine (a bot subprocess starting
+# beside other work) can take many seconds; only a failing test waits this long.
+WAIT = 45.0
+
+
 def start_bot_process(db_url: str, emu, tmp_path: Path, **env_extra: str) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     """`lvzhi run` in a subprocess against the emulator, for tests that kill it (SIGKILL);
     `env_extra` adds settings (WEBHOOK_URL=…, LISTEN=…)."""
@@ -239,7 +244,7 @@ def stop_bot_process(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         proc.wait(timeout=5)
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT) -> None:  # noqa: ASYNC109
     """Wait for a state (e.g. a row in the database) that `check` reads; AssertionError on timeout."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
@@ -259,7 +264,7 @@ def matches(message: dict, expect: Expect) -> bool:
 
 
 async def expect_reply(user, action: Callable[[], object], expect: Expect,  # type: ignore[no-untyped-def]
-                       *, timeout: float = 10.0) -> dict:  # noqa: ASYNC109
+                       *, timeout: float = WAIT) -> dict:  # noqa: ASYNC109
     """Do `action` as the user, then wait for a new bot message in their chat that contains the
     text `expect` (or satisfies the predicate `expect`); returns that message.
 

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot import activities
-from bot.activities import Decision, Evidence, ReportError
-from bot.rules import load_rules
+from bot.core.rules import load_rules
+from bot.services import activities
+from bot.services.activities import Decision, Evidence, ReportError
 from models import ActivityPhoto, ActivityReport, Outbox
 from tests.conftest import add_member
 
-RULES = load_rules(Path(__file__).parents[1] / "bot" / "rules.default.toml")
+RULES = load_rules(Path(__file__).parents[1] / "bot" / "core" / "rules.default.toml")
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 TEXT = "参加区政协组织的社区养老服务调研，走访三个街道。"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.core.config import ConfigError, load_settings
 
 
 def test_defaults_and_derived_file_url():
@@ -133,9 +133,9 @@ def test_every_activity_type_has_a_button_label_that_fits_a_phone():
 
     import pytest
 
-    from bot.rules import SHORT_MAX, RulesError, load_rules, parse_rules
+    from bot.core.rules import SHORT_MAX, RulesError, load_rules, parse_rules
 
-    rules = load_rules(Path(__file__).resolve().parents[1] / "bot" / "rules.default.toml")
+    rules = load_rules(Path(__file__).resolve().parents[1] / "bot" / "core" / "rules.default.toml")
     assert all(len(a.button("zh")) <= SHORT_MAX for a in rules.activities.values())
     service = rules.activities["service"]
     assert service.button("zh") == "进基层服务" and service.label("zh") == "进基层服务（送法律、送医疗、送文化等）"

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
-from bot.emulator import Call
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.devtools.emulator import Call
 from handlers import info as info_dialog
 from handlers.report import DATE, DESCRIPTION, PHOTOS
 from models import ActivityReport, DialogState, Event, InfoItem, Invitation, ReportDraft

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dates import (
+from bot.core.dates import (
     DateProblem,
     format_day,
     format_span,

@@ -16,12 +16,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot import activities, events
-from bot.config import load_settings
-from bot.i18n import t
-from bot.outbox import Queued, enqueue, enqueue_many
-from bot.reminders import NO_QUIET, ReminderPolicy
-from bot.rules import load_rules
+from bot.core.config import load_settings
+from bot.core.i18n import t
+from bot.core.rules import load_rules
+from bot.core.schedule import NO_QUIET
+from bot.services import activities, events
+from bot.services.outbox import Queued, enqueue, enqueue_many
+from bot.services.reminders import ReminderPolicy
 from models import Member, Outbox
 from tests.conftest import add_member, inline_buttons, start_bot_process
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot import activities
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.services import activities
 from models import ActivityReport
 from tests.conftest import add_member, expect_reply
 from tests.conftest import inline_buttons as _buttons
@@ -76,7 +76,7 @@ async def test_secretary_returning_a_report_in_the_middle_of_their_own_report(em
 
 
 async def test_after_a_restart_the_text_still_goes_to_the_dialog_used_last(emu, deps, db, clock):
-    from bot.app import running
+    from bot.assemble import running
 
     clock.frozen = NOW
     await add_member(db, "苏建华", telegram_user_id=7003)

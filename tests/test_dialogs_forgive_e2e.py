@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot import activities, events, info
-from bot.reminders import policy_from_settings
+from bot.services import activities, events, info
+from bot.services.reminders import policy_from_settings
 from models import ReportDraft
 from tests.conftest import add_member
 

@@ -12,17 +12,18 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from bot.annual import annual_figures
-from bot.annual import render_text as annual_text
-from bot.app import make_deps, running
-from bot.clock import Clock, to_db
-from bot.digest import IsoWeek, WeekError, build_digest, digest_week_for, render_text
-from bot.digest_send import due_week, parse_digest_time, queue_weekly_digest, recipients
-from bot.exports import digest_workbook, export
-from bot.figures import Period, member_records, shortfall
-from bot.i18n import t
-from bot.points import member_points
-from bot.rules import load_rules
+from bot.assemble import make_deps, running
+from bot.core.clock import Clock, to_db
+from bot.core.i18n import t
+from bot.core.rules import load_rules
+from bot.core.schedule import parse_digest_time
+from bot.services.annual import annual_figures
+from bot.services.annual import render_text as annual_text
+from bot.services.digest import IsoWeek, WeekError, build_digest, digest_week_for, render_text
+from bot.services.digest_send import due_week, queue_weekly_digest, recipients
+from bot.services.exports import digest_workbook, export
+from bot.services.figures import Period, member_records, shortfall
+from bot.services.points import member_points
 from models import (
     ActivityReport,
     Deadline,
@@ -311,7 +312,7 @@ async def test_minimums_shown_when_the_year_ends_within_30_days(db, rules) -> No
 
 
 async def test_sql_figures_match_the_points_feature(db, rules) -> None:
-    """Per-member records (SQL) equal bot.points.member_points member by member: caps, leave and
+    """Per-member records (SQL) equal bot.services.points.member_points member by member: caps, leave and
     absence points, co-authors' share, bonuses."""
     m = await _fixture(db)
     async with db.session() as session:
@@ -359,7 +360,7 @@ async def test_chart_png_opens_and_uses_a_cjk_font(db, rules) -> None:
     from fontTools.ttLib import TTCollection, TTFont
     from PIL import Image
 
-    from bot.digest_chart import build_figures, figure_texts, find_cjk_font, render_pngs
+    from bot.services.digest_chart import build_figures, figure_texts, find_cjk_font, render_pngs
 
     await _fixture(db)
     async with db.session() as session:
@@ -382,7 +383,7 @@ async def test_chart_png_opens_and_uses_a_cjk_font(db, rules) -> None:
 
 
 async def test_chart_without_a_cjk_font_falls_back_to_english(db, rules, monkeypatch) -> None:
-    from bot import digest_chart
+    from bot.services import digest_chart
 
     await _fixture(db)
     async with db.session() as session:
@@ -507,7 +508,7 @@ async def test_shortfall_of_a_points_deadline(db, rules) -> None:
         short is not None and short.count == 2 and "苏建华" not in short.names and "廖艳" not in short.names
     )
     async with db.session() as session:
-        from bot.deadlines import complies
+        from bot.services.deadlines import complies
 
         deadline = Deadline(
             title="积分", due_on=date(2025, 12, 31), requirement={"type": "points", "min": 20}
@@ -572,7 +573,7 @@ def test_a_workbook_abandoned_half_way_is_cleaned_up_without_noise() -> None:
     import sys
 
     script = (
-        "from bot.exports import building, new_book\n"
+        "from bot.services.exports import building, new_book\n"
         "try:\n"
         "    with building(new_book()) as book:\n"
         "        sheet = book.create_sheet('x')\n"
@@ -591,7 +592,7 @@ def test_a_workbook_abandoned_half_way_is_cleaned_up_without_noise() -> None:
 def test_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(monkeypatch) -> None:
     from matplotlib import font_manager
 
-    from bot.digest_chart import find_cjk_font
+    from bot.services.digest_chart import find_cjk_font
 
     if not any("cjk" in path.lower() for path in font_manager.findSystemFonts()):
         pytest.skip("no CJK font file on this machine (install fonts-noto-cjk)")
@@ -617,7 +618,7 @@ async def test_instructions_are_counted_in_the_digest(db, rules) -> None:
 
 
 async def test_charts_fit_a_phone_with_integer_ticks_both_weeks_labelled_and_the_legend_outside(db, rules) -> None:
-    from bot.digest_chart import build_figures
+    from bot.services.digest_chart import build_figures
 
     await _fixture(db)
     async with db.session() as session:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot.clock import to_db
-from bot.digest import IsoWeek, digest_week_for, week_label
-from bot.i18n import t
+from bot.core.clock import to_db
+from bot.core.i18n import t
+from bot.services.digest import IsoWeek, digest_week_for, week_label
 from models import ActivityReport
 from tests.conftest import add_member
 

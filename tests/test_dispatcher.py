@@ -20,10 +20,11 @@ from sqlmodel import select
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.clock import Clock, to_db
-from bot.emulator import BotApiEmulator
-from bot.outbox import Dispatcher, Queued, RateLimiter, enqueue, enqueue_many, notify_member
-from bot.reminders import QuietHours
+from bot.core.clock import Clock, to_db
+from bot.core.schedule import QuietHours
+from bot.devtools.emulator import BotApiEmulator
+from bot.services.outbox import Queued, enqueue, enqueue_many, notify_member
+from bot.telegram.dispatcher import Dispatcher, RateLimiter
 from models import Member, Outbox
 from models.db import Database
 from tests.conftest import TOKEN, add_member
@@ -277,8 +278,8 @@ DISPATCH_SCRIPT = textwrap.dedent(
     import asyncio, sys
     from datetime import datetime, UTC
     from telegram import Bot
-    from bot.clock import Clock
-    from bot.outbox import Dispatcher
+    from bot.core.clock import Clock
+    from bot.telegram.dispatcher import Dispatcher
     from models.db import Database
 
     async def main():

@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.emulator import DEFAULT_PHOTO, BotApiEmulator, parse_html
+from bot.devtools.emulator import DEFAULT_PHOTO, BotApiEmulator, parse_html
 
 SAMPLES = json.loads((Path(__file__).parent / "data" / "telegram_updates.sample.json").read_text("utf-8"))
 SAMPLE = {s["kind"]: s["update"] for s in SAMPLES}

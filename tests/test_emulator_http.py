@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from bot.devtools.emulator import BotApiEmulator
 
 
 @pytest.fixture

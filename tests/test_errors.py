@@ -8,8 +8,8 @@ import logging
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
-from bot.i18n import t
-from bot.redact import redact
+from bot.core.i18n import t
+from bot.core.redact import redact
 from tests.conftest import add_member
 
 PHONE = "13812345678"

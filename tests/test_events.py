@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from bot import deadlines, events
-from bot.clock import to_db
-from bot.config import Settings
-from bot.reminders import QuietHours, ReminderPolicy
-from bot.rules import load_rules
+from bot.core.clock import to_db
+from bot.core.config import Settings
+from bot.core.rules import load_rules
+from bot.core.schedule import QuietHours
+from bot.services import deadlines, events
+from bot.services.reminders import ReminderPolicy
 from models import ActivityReport, Member, Outbox
 from models.event import ATTEND, CLOSED, LEAVE, Invitation
 from tests.conftest import add_member

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from models import ActivityReport, Outbox
 from models.event import Invitation
 from tests.conftest import add_member

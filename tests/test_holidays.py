@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, load_settings
-from bot.holidays import load_calendar
-from bot.reminders import deadline_slots, policy_from_settings
+from bot.core.config import ConfigError, load_settings
+from bot.core.holidays import load_calendar
+from bot.services.reminders import deadline_slots, policy_from_settings
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -49,7 +49,7 @@ def test_the_file_adds_and_overrides_days(tmp_path) -> None:
 def test_a_year_the_package_does_not_know_falls_back_to_weekdays_with_one_warning_a_day(caplog) -> None:
     today = [date(2026, 12, 1)]
     calendar = load_calendar("", today=lambda: today[0])
-    with caplog.at_level(logging.WARNING, logger="bot.holidays"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.holidays"):
         assert calendar.is_workday(date(2099, 10, 1))  # a Thursday: a workday by weekday
         assert not calendar.is_workday(date(2099, 10, 3))  # a Saturday
         assert calendar.is_workday(date(2099, 10, 5))

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from bot import activities, info
-from bot.activities import Evidence
-from bot.emulator import DEFAULT_PHOTO
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.devtools.emulator import DEFAULT_PHOTO
+from bot.services import activities, info
+from bot.services.activities import Evidence
 from tests.conftest import add_member
 
 HUGE = "99999999999999999999"  # 20 digits: beyond every integer column
@@ -129,8 +129,8 @@ async def _edit_world(bot_app, db, emu) -> dict:
     """What the dialogs act on: a pending report, a submitted item, a published event."""
     from datetime import timedelta
 
-    from bot import events
-    from bot.reminders import policy_from_settings
+    from bot.services import events
+    from bot.services.reminders import policy_from_settings
 
     deps = bot_app.bot_data["deps"]
     member = await _world(bot_app, db, emu)
@@ -195,7 +195,7 @@ ELSEWHERE = {"id": -1001000555, "type": "supergroup", "title": "某个微信转�
 async def test_in_groups_the_bot_speaks_only_where_and_what_the_secretariat_group_allows(
     emu, db, db_url, clock, caplog
 ):
-    from bot.app import make_deps, running
+    from bot.assemble import make_deps, running
     from tests.conftest import make_settings
 
     caplog.set_level(logging.INFO)

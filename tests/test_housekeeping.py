@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.app import running
-from bot.clock import Clock, to_db
-from bot.config import ConfigError
-from bot.housekeeping import prune
-from bot.i18n import t
-from bot.outbox import enqueue
+from bot.assemble import running
+from bot.core.clock import Clock, to_db
+from bot.core.config import ConfigError
+from bot.core.i18n import t
+from bot.services.housekeeping import prune
+from bot.services.outbox import enqueue
 from models import BindFailure, Outbox, ProcessedUpdate
 from tests.conftest import add_member, make_deps, make_settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from bot.i18n import catalogue, normalize, t
+from bot.core.i18n import catalogue, normalize, t
 
 
 def _fields(text: str) -> set[str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot import info
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.services import info
 from tests.conftest import add_member
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai

@@ -12,15 +12,15 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import col, func, select
 
-from bot import info
-from bot.info_export import export_year
-from bot.rules import load_rules, parse_rules
+from bot.core.rules import load_rules, parse_rules
+from bot.services import info
+from bot.services.info_export import export_year
 from models import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence, Outbox
 from tests.conftest import add_member
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-RULES_FILE = Path(__file__).parents[1] / "bot" / "rules.default.toml"
+RULES_FILE = Path(__file__).parents[1] / "bot" / "core" / "rules.default.toml"
 RULES = load_rules(RULES_FILE)
 RULES_TEXT = RULES_FILE.read_text(encoding="utf-8")
 BODY = (

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from sqlmodel import col, func, select
 
-from bot import info
-from bot.dates import format_day
-from bot.i18n import t
+from bot.core.dates import format_day
+from bot.core.i18n import t
+from bot.services import info
 from models import DialogState, InfoAttachment, InfoAuthor, InfoEvent, InfoItem
 from tests.conftest import Expect, add_member, matches, start_bot_process, stop_bot_process, until
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot import invites
-from bot.invites import BindOutcome
+from bot.services import invites
+from bot.services.invites import BindOutcome
 from models import Invite, Member
 from tests.conftest import add_member
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.i18n import t
+from bot.core.i18n import t
 from models import Member, ProcessedUpdate
 from tests.conftest import DATA, add_member, expect_reply, until
 
@@ -75,7 +75,7 @@ async def test_secretariat_help_lists_staff_commands(emu, bot_app, db):
 
 
 async def test_bad_code_then_lockout_binds_nothing(emu, bot_app, db):
-    from bot import invites
+    from bot.services import invites
 
     member = await add_member(db, "廖艳")
     async with db.session() as session:
@@ -216,7 +216,7 @@ async def test_blocking_the_bot_marks_the_member_unreachable_and_unblocking_rest
 
 
 async def test_binding_takes_the_telegram_apps_language_unless_one_was_chosen(emu, bot_app, db):
-    from bot import invites
+    from bot.services import invites
 
     now = bot_app.bot_data["deps"].clock.now()
     english_app = await add_member(db, "Liao Yan")
@@ -242,8 +242,8 @@ async def test_binding_takes_the_telegram_apps_language_unless_one_was_chosen(em
 async def test_a_member_who_binds_after_an_event_was_published_is_invited(emu, bot_app, db, deps, clock):
     from datetime import UTC, datetime, timedelta
 
-    from bot import events, invites
-    from bot.reminders import policy_from_settings
+    from bot.services import events, invites
+    from bot.services.reminders import policy_from_settings
     from models.event import Invitation
 
     now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)

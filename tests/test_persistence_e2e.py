@@ -11,8 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
-from bot.app import running
-from bot.i18n import t
+from bot.assemble import running
+from bot.core.i18n import t
 from handlers.report import DESCRIPTION
 from models import DialogState, ProcessedUpdate
 from tests.conftest import add_member, expect_reply, until

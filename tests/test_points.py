@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import activities
-from bot.points import member_points, points_for_now
-from bot.rules import load_rules
+from bot.core.rules import load_rules
+from bot.services import activities
+from bot.services.points import member_points, points_for_now
 from models import ActivityReport
 from tests.conftest import add_member
 
-RULES = load_rules(Path(__file__).parents[1] / "bot" / "rules.default.toml")
+RULES = load_rules(Path(__file__).parents[1] / "bot" / "core" / "rules.default.toml")
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)
 
@@ -122,7 +122,7 @@ async def test_minimums_still_owed(db):
 
 
 async def test_info_points_and_the_info_minimum_come_from_the_info_feature(db):
-    from bot import info
+    from bot.services import info
 
     member = await add_member(db, "尹华")
     assert any(o.key == "info" and o.missing == 1 for o in (await _points(db, member.id)).owed)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from bot.i18n import t
+from bot.core.i18n import t
 from models import ActivityReport
 from tests.conftest import add_member, expect_reply
 

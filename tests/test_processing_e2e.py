@@ -4,8 +4,8 @@ benchmark bench/flood.py.)"""
 
 from __future__ import annotations
 
-from bot.app import make_deps, running
-from bot.i18n import t
+from bot.assemble import make_deps, running
+from bot.core.i18n import t
 from models.db import Database
 from tests.conftest import add_member, make_settings
 

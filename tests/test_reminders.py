@@ -8,16 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.holidays import HolidayFileError, parse_calendar
-from bot.reminders import (
-    NO_QUIET,
+from bot.core.holidays import HolidayFileError, parse_calendar
+from bot.core.schedule import NO_QUIET, QuietHours, parse_quiet_hours
+from bot.services.reminders import (
     OffsetError,
-    QuietHours,
     deadline_slots,
     offset_moment,
     out_of_quiet,
     parse_offsets,
-    parse_quiet_hours,
     plan_event_times,
 )
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.emulator import _make_png
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.devtools.emulator import _make_png
 from models import ActivityPhoto, ActivityReport, DialogState, ReportDraft
 from tests.conftest import add_member, expect_reply, start_bot_process, until
 from tests.conftest import inline_buttons as _buttons
@@ -180,7 +180,7 @@ async def test_cancel_at_a_step_stores_nothing_and_a_short_text_is_asked_again(e
 
 
 async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock, settings):
-    from bot.app import make_deps, running
+    from bot.assemble import make_deps, running
 
     clock.frozen = NOW
     settings.dialog_timeout_minutes = 0.02  # about a second: the real PTB timeout job fires
@@ -193,7 +193,7 @@ async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock
         await expect_reply(user, lambda: user.send_text("11月3日"), "第 3 步")
         notice = t("report.timeout_kept", "zh", minutes=0.02)
         await emu.wait_for(
-            lambda: notice in user.texts(), timeout=10, what="the timeout notice via the outbox"
+            lambda: notice in user.texts(), what="the timeout notice via the outbox"
         )
         (draft,) = await _rows(db, ReportDraft)
         assert draft.member_id == member.id
@@ -215,7 +215,7 @@ async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock
 
 
 async def test_a_dialog_open_at_a_restart_still_times_out_with_its_notice(emu, db, clock, settings):
-    from bot.app import make_deps, running
+    from bot.assemble import make_deps, running
 
     clock.frozen = NOW
     await add_member(db, "丁欣怡", telegram_user_id=4007)
@@ -227,7 +227,7 @@ async def test_a_dialog_open_at_a_restart_still_times_out_with_its_notice(emu, d
     settings.dialog_timeout_minutes = 0.01
     async with running(make_deps(settings, db, clock), poll_timeout=1):
         notice = t("report.timeout_kept", "zh", minutes=0.01)
-        await emu.wait_for(lambda: notice in user.texts(), timeout=10, what="the timeout notice after the restart")
+        await emu.wait_for(lambda: notice in user.texts(), what="the timeout notice after the restart")
         (draft,) = await _rows(db, ReportDraft)
         assert draft.data["type"] == "study"
         # the dialog is over: a typed date is not taken as an answer any more

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot import activities
-from bot.activities import Evidence
-from bot.emulator import _make_png
-from bot.i18n import t
+from bot.core.i18n import t
+from bot.devtools.emulator import _make_png
+from bot.services import activities
+from bot.services.activities import Evidence
 from models import ActivityReport, Outbox
 from tests.conftest import add_member, expect_reply
 from tests.conftest import inline_buttons as _buttons
@@ -95,7 +95,7 @@ async def test_two_reviewers_race_forged_and_member_presses_then_member_sees_poi
     assert len(notices) == 1 and notices[0].dedupe_key == f"report:{report.id}:approved"
     # the member is notified once, through the outbox
     notice = t("review.notice_approved", "zh", date="2025年11月3日（周一）", type="调研", points="3")
-    await emu.wait_for(lambda: notice in owner.texts(), timeout=10, what="approval notice")
+    await emu.wait_for(lambda: notice in owner.texts(), what="approval notice")
 
     # /me after approval: 3 confirmed points for 调研, what is still owed, the report listed
     me = await expect_reply(owner, lambda: owner.send_text("/me"), t("me.totals", "zh", confirmed="3", pending="0"))
@@ -141,7 +141,7 @@ async def test_return_with_reason_then_member_corrects_and_reviewer_skips(emu, b
     notice = t(
         "review.notice_returned", "zh", date="2025年11月3日（周一）", type="视察", reason="请补充调研地点和照片"
     )
-    await emu.wait_for(lambda: notice in owner.texts(), timeout=10, what="return notice")
+    await emu.wait_for(lambda: notice in owner.texts(), what="return notice")
     returned_msg = next(m for m in owner.messages() if m.get("text") == notice)
     # the member corrects it from the notice's button and resubmits
     await expect_reply(owner, lambda: owner.press_button(t("report.btn_correct", "zh"), returned_msg), "类型：")

@@ -11,8 +11,8 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
-from bot import roster
-from bot.roster import RosterFileError, check_roster, import_roster, read_table
+from bot.services import roster
+from bot.services.roster import RosterFileError, check_roster, import_roster, read_table
 from models import Member, Role
 from tests.conftest import DATA
 

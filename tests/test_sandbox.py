@@ -18,12 +18,12 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from bot import outbox
-from bot.config import load_settings
-from bot.emulator import DEFAULT_PHOTO
-from bot.i18n import catalogue
-from bot.sandbox import DB_FILE, PortBusy, Sandbox, clock_target
-from bot.sandbox.seed import NEWCOMER_USER_ID, ROSTER, STAFF_USER_ID, STRANGER_USER_ID
+from bot.core.config import load_settings
+from bot.core.i18n import catalogue
+from bot.devtools.emulator import DEFAULT_PHOTO
+from bot.devtools.sandbox import DB_FILE, PortBusy, Sandbox, clock_target
+from bot.devtools.sandbox.seed import NEWCOMER_USER_ID, ROSTER, STAFF_USER_ID, STRANGER_USER_ID
+from bot.services import outbox
 from models import Member, Outbox
 
 ROOT = Path(__file__).resolve().parents[1]

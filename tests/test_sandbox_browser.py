@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import FEATURES
-from bot.rules import load_rules
-from bot.sandbox import DB_FILE
-from bot.sandbox.seed import NEWCOMER_USER_ID, STAFF_USER_ID
+from bot.assemble import FEATURES
+from bot.core.rules import load_rules
+from bot.devtools.sandbox import DB_FILE
+from bot.devtools.sandbox.seed import NEWCOMER_USER_ID, STAFF_USER_ID
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).with_name("artifacts")
@@ -94,11 +94,11 @@ def _chat(page):  # type: ignore[no-untyped-def]
 
 def test_join_report_review_and_approval_in_the_browser(sandbox_url: str) -> None:
     if "handlers.report" not in FEATURES or "handlers.review" not in FEATURES:
-        pytest.skip("the /report and /review features are not registered in bot.app.FEATURES yet")
+        pytest.skip("the /report and /review features are not registered in bot.assemble.FEATURES yet")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=WAIT_MS)
-    research = load_rules(Path(__file__).resolve().parents[1] / "bot" / "rules.default.toml").activities[
+    research = load_rules(Path(__file__).resolve().parents[1] / "bot" / "core" / "rules.default.toml").activities[
         "research"
     ]
     description = "参加街道社区议事会，就垃圾分类收运提出三条建议。"

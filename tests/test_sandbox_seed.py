@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from bot.config import load_settings
-from bot.digest import build_digest, digest_week_for
-from bot.rules import load_rules
-from bot.sandbox.seed import seed_demo
+from bot.core.config import load_settings
+from bot.core.rules import load_rules
+from bot.devtools.sandbox.seed import seed_demo
+from bot.services.digest import build_digest, digest_week_for
 from models import ActivityReport, Event, Invitation, Member
 
 

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot import activities, deadlines, events, info, roster
-from bot.annual import annual_figures
-from bot.digest import IsoWeek, build_digest, render_text
-from bot.figures import Period, member_records
-from bot.reminders import ReminderPolicy
-from bot.rules import load_rules
+from bot.core.rules import load_rules
+from bot.services import activities, deadlines, events, info, roster
+from bot.services.annual import annual_figures
+from bot.services.digest import IsoWeek, build_digest, render_text
+from bot.services.figures import Period, member_records
+from bot.services.reminders import ReminderPolicy
 from models import Deadline, Invitation, Member, Role
 from tests.conftest import DATA
 

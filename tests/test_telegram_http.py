@@ -6,7 +6,7 @@ import asyncio
 
 from telegram import Bot
 
-from bot.telegram_http import BUSY_UPDATES, PacedUpdatesRequest
+from bot.telegram.http import BUSY_UPDATES, PacedUpdatesRequest
 from tests.conftest import TOKEN
 
 
@@ -51,7 +51,7 @@ async def test_started_bot_polls_through_the_paced_request_and_freezes_start_up_
 async def test_an_update_the_library_cannot_read_is_skipped_logged_once_without_its_body(bot_app, emu, db, caplog):  # type: ignore[no-untyped-def]
     import logging
 
-    from bot.i18n import t
+    from bot.core.i18n import t
     from tests.conftest import add_member, expect_reply
 
     await add_member(db, "苏建华", telegram_user_id=504)
@@ -73,7 +73,7 @@ async def test_an_update_the_library_cannot_read_is_skipped_logged_once_without_
 def test_repeated_log_lines_are_capped_and_the_left_out_ones_counted(caplog) -> None:  # type: ignore[no-untyped-def]
     import logging
 
-    from bot.telegram_http import RepeatCap
+    from bot.telegram.http import RepeatCap
 
     now = [0.0]
     logger = logging.getLogger("tests.repeat_cap")

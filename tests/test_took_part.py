@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import activities
-from bot.annual import annual_figures
-from bot.digest import IsoWeek, build_digest
-from bot.figures import Period, member_records
-from bot.rules import load_rules
+from bot.core.rules import load_rules
+from bot.services import activities
+from bot.services.annual import annual_figures
+from bot.services.digest import IsoWeek, build_digest
+from bot.services.figures import Period, member_records
 from tests.conftest import add_member
 
 SH = ZoneInfo("Asia/Shanghai")

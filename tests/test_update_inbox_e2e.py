@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from bot.i18n import t
+from bot.core.i18n import t
 from tests.conftest import add_member, expect_reply, start_bot_process, stop_bot_process
 
 

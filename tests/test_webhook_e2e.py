@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.i18n import t
+from bot.core.i18n import t
 from models import UpdateInbox
 from tests.conftest import (
     WEBHOOK_SECRET,

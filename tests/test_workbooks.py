@@ -18,13 +18,13 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from bot import activities, info
-from bot.annual import annual_figures
-from bot.annual import render_text as annual_text
-from bot.digest import IsoWeek, build_digest, render_text
-from bot.exports import digest_workbook, export
-from bot.info_export import export_year
-from bot.rules import load_rules
+from bot.core.rules import load_rules
+from bot.services import activities, info
+from bot.services.annual import annual_figures
+from bot.services.annual import render_text as annual_text
+from bot.services.digest import IsoWeek, build_digest, render_text
+from bot.services.exports import digest_workbook, export
+from bot.services.info_export import export_year
 from models import Member
 from tests.conftest import add_member
 
@@ -205,8 +205,8 @@ def test_invites_csv_escapes_cells_a_spreadsheet_would_run(db_url, tmp_path) -> 
 
 
 async def test_invite_codes_never_need_escaping_in_the_csv(db) -> None:
-    from bot import invites
-    from bot.sheets import csv_cell
+    from bot.services import invites
+    from bot.services.sheets import csv_cell
 
     member = await add_member(db, "苏建华")
     async with db.session() as session:

@@ -10,10 +10,10 @@ from typing import TypeVar
 
 import typer
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.dates import FIRST_YEAR, LAST_YEAR, year_in_range
-from bot.i18n import t
-from bot.rules import Rules, RulesError, load_rules
+from bot.core.config import ConfigError, Settings, load_settings
+from bot.core.dates import FIRST_YEAR, LAST_YEAR, year_in_range
+from bot.core.i18n import t
+from bot.core.rules import Rules, RulesError, load_rules
 from models.base import MAX_ROW_ID
 from models.db import Database, open_database
 
@@ -100,9 +100,9 @@ def run() -> None:
         typer.echo(t("cli.no_token", settings.locale), err=True)
         raise typer.Exit(2)
     setup_logging(settings.log_level, settings.log_format)
+    from bot.assemble import run as run_bot
     from bot.telegram.leader import AlreadyRunning
     from bot.telegram.runtime import LostLeadership
-    from bot.telegram.runtime import run as run_bot
 
     rules_or_exit(settings)
     try:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import typer
 
-from bot import activities
-from bot.clock import Clock
-from bot.dates import parse_activity_date, today_in
-from bot.i18n import t
+from bot.core.clock import Clock
+from bot.core.dates import parse_activity_date, today_in
+from bot.core.i18n import t
+from bot.services import activities
 from models.db import Database
 
 app = typer.Typer(help="Duty activities: record meeting attendance.", no_args_is_help=True)

@@ -20,9 +20,9 @@ def annual(
     """Print the year's figures as text (Chinese by default) or JSON."""
     from datetime import datetime
 
-    from bot.annual import annual_figures, render_text
     from bot.cli import rules_or_exit, settings_or_exit, with_database, year_or_exit
-    from bot.i18n import normalize
+    from bot.core.i18n import normalize
+    from bot.services.annual import annual_figures, render_text
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)

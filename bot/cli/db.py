@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.i18n import t
+from bot.core.i18n import t
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 

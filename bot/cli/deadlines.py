@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import typer
 
-from bot import deadlines as service
-from bot.clock import Clock
-from bot.dates import parse_day, today_in
-from bot.i18n import t
+from bot.core.clock import Clock
+from bot.core.dates import parse_day, today_in
+from bot.core.i18n import t
+from bot.services import deadlines as service
 from models.db import Database
 
 app = typer.Typer(help="Assessment deadlines and their reminders.", no_args_is_help=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import typer
 
-from bot.clock import Clock
-from bot.i18n import t
+from bot.core.clock import Clock
+from bot.core.i18n import t
 from models.db import Database
 
 app = typer.Typer(help="The secretariat's weekly digest (履职周报).", invoke_without_command=True)
@@ -20,9 +20,9 @@ def digest(
 ) -> None:
     """Print the digest of an ISO week; with --send also queue it for the secretariat."""
     from bot.cli import rules_or_exit, settings_or_exit, with_database
-    from bot.digest import IsoWeek, WeekError, build_digest, digest_week_for, render_text, week_label
-    from bot.digest_send import queue_weekly_digest
-    from bot.i18n import normalize
+    from bot.core.i18n import normalize
+    from bot.services.digest import IsoWeek, WeekError, build_digest, digest_week_for, render_text, week_label
+    from bot.services.digest_send import queue_weekly_digest
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)

@@ -9,11 +9,11 @@ from typing import NoReturn
 
 import typer
 
-from bot import events as service
-from bot.clock import Clock
-from bot.i18n import t
-from bot.reminders import policy_from_settings
-from bot.roster import RosterFileError, read_table
+from bot.core.clock import Clock
+from bot.core.i18n import t
+from bot.services import events as service
+from bot.services.reminders import policy_from_settings
+from bot.services.roster import RosterFileError, read_table
 from models.db import Database
 
 UNREADABLE = ("bad_datetime",)  # EventError codes of a value that is not a time at all

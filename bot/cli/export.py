@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from bot.i18n import t
+from bot.core.i18n import t
 from models.db import Database
 
 app = typer.Typer(help="Excel exports for the year-end assessment.", no_args_is_help=True)
@@ -18,8 +18,8 @@ OUT_HELP = "The .xlsx file to write"
 
 def _export(subjects: tuple[str, ...], period: int, out: Path, lang: str | None) -> None:
     from bot.cli import rules_or_exit, settings_or_exit, with_database, year_or_exit
-    from bot.exports import export
-    from bot.i18n import normalize
+    from bot.core.i18n import normalize
+    from bot.services.exports import export
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)

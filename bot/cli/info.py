@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from bot.i18n import t
+from bot.core.i18n import t
 from models.db import Database
 
 app = typer.Typer(help="Social-condition information (社情民意信息).", no_args_is_help=True)
@@ -20,7 +20,7 @@ def export(
 ) -> None:
     """Every item of a year with all its fields, and its full history, as an Excel workbook."""
     from bot.cli import settings_or_exit, with_database, year_or_exit
-    from bot.info_export import export_year
+    from bot.services.info_export import export_year
 
     settings = settings_or_exit()
     wanted = year_or_exit(datetime.now(settings.tz).year if year is None else year, settings.locale)

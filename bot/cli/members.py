@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from bot import invites, members, roster
-from bot.clock import Clock
-from bot.config import Settings
-from bot.i18n import t
-from bot.sheets import csv_row
+from bot.core.clock import Clock
+from bot.core.config import Settings
+from bot.core.i18n import t
+from bot.services import invites, members, roster
+from bot.services.sheets import csv_row
 from models import Member
 from models.db import Database
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import typer
 
-from bot.clock import local
-from bot.i18n import t
-from bot.undelivered import undelivered
+from bot.core.clock import local
+from bot.core.i18n import t
+from bot.services.undelivered import undelivered
 from models.db import Database
 
 app = typer.Typer(help="Messages the bot sends on its own (notices, reminders, digests).", no_args_is_help=True)

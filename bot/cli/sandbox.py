@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from bot.config import ConfigError, load_settings
-from bot.i18n import t
+from bot.core.config import ConfigError, load_settings
+from bot.core.i18n import t
 
 app = typer.Typer(
     help="Offline sandbox: the real bot and a chat page in the browser, no token needed.",
@@ -39,7 +39,7 @@ def sandbox(
     if ctx.invoked_subcommand is not None:
         return
     from bot.cli import setup_logging
-    from bot.sandbox import PortBusy, serve
+    from bot.devtools.sandbox import PortBusy, serve
 
     try:
         # Only the page's port, language and log level come from the environment here;

@@ -1,1 +1,2 @@
-"""Core: configuration and plumbing that imports nothing else of the project."""
+"""The bottom layer: settings, the clock, message catalogues, point rules, day and time parsing.
+Imports nothing else of the project (see docs/development.md)."""

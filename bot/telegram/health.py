@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from bot.clock import Clock, to_db
+from bot.core.clock import Clock, to_db
 from models import Outbox
 from models.db import Database, alembic_config
 
@@ -43,7 +43,7 @@ class Health:
         self.db = db
         self.clock = clock or Clock()
         self.role = "starting"
-        self.dispatcher: Any = None  # bot.outbox.Dispatcher of the active process
+        self.dispatcher: Any = None  # bot.telegram.dispatcher.Dispatcher of the active process
         self._heads = set(ScriptDirectory.from_config(alembic_config(db.url)).get_heads())
 
     async def readiness(self) -> Readiness:

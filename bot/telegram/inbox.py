@@ -2,7 +2,7 @@
 
 Telegram forgets an update once it is confirmed: by the next getUpdates' offset (which
 python-telegram-bot sends as soon as it has queued a batch, before handling it) or by the webhook's
-200. So the request object of the long poll (`bot.telegram_http.PacedUpdatesRequest`) and the
+200. So the request object of the long poll (`bot.telegram.http.PacedUpdatesRequest`) and the
 webhook (`bot.telegram.web`) store each update here first; at start-up (and when a standby takes
 over) the stored updates that are not in `processed_update` yet are handed to the Application again,
 oldest first. An update that was being handled when a process died is handled by the next one; one
@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import Application
 
-from bot.clock import utcnow
+from bot.core.clock import utcnow
 from models import ProcessedUpdate, UpdateInbox
 from models.db import Database
 
@@ -75,7 +75,7 @@ class Inbox:
 
     async def replay(self, app: Application) -> int:
         """Queue the stored, unhandled updates for `app` (before it starts taking new ones)."""
-        from bot.telegram_http import readable
+        from bot.telegram.http import readable
 
         payloads = await self.unhandled()
         for data in readable(payloads):

@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
+from bot.core.config import Settings
 from bot.telegram.health import Health
 from models.db import Database
 

@@ -11,60 +11,32 @@ loses the leadership.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
-from telegram import Update
 from telegram.ext import Application
 
-from bot.app import _on_startup, build_application, make_deps, running
-from bot.config import Settings
-from bot.deps import Deps
+from bot.core.config import Settings
+from bot.telegram.deps import Deps
 from bot.telegram.health import Health
 from bot.telegram.web import Web
 from models.db import Database, upgrade_async
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_MAX_CONNECTIONS = 40  # Telegram's default: updates of different chats are posted at once
+Running = Callable[..., AbstractAsyncContextManager[Application]]
 
 
 class LostLeadership(Exception):
     """The active process lost its lock's connection and stopped (a standby takes over)."""
 
 
-@contextlib.asynccontextmanager
-async def bot_running(deps: Deps, web: Web | None = None, *, poll_timeout: int = 10) -> AsyncIterator[Application]:
-    """The bot taking updates for the duration of the block: by webhook when WEBHOOK_URL is set
-    (through `web`), else by long polling. The webhook stays set when the block ends: the standby
-    that takes over sets it again, and Telegram keeps the updates meanwhile."""
-    settings = deps.settings
-    if not settings.webhook_url:
-        async with running(deps, poll_timeout=poll_timeout) as app:
-            if web is not None:
-                web.health.dispatcher = deps.extras.get("dispatcher")
-            yield app
-        return
-    assert web is not None, "webhook mode needs the HTTP server (LISTEN)"
-    app = build_application(deps, updater=False)
-    async with app:
-        await _on_startup(app)
-        await app.start()
-        try:
-            await app.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
-                                      allowed_updates=Update.ALL_TYPES, max_connections=WEBHOOK_MAX_CONNECTIONS)  # fmt: skip
-            web.health.dispatcher = deps.extras.get("dispatcher")
-            web.app = app
-            yield app
-        finally:
-            web.app = None
-            await app.stop()
-
-
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run one process until `stop` is set (SIGTERM, SIGINT) or the leadership is lost."""
+async def serve(settings: Settings, *, running: Running, make_deps: Callable[[Settings, Database], Deps],
+                stop: asyncio.Event | None = None) -> None:  # fmt: skip
+    """Run one process until `stop` is set (SIGTERM, SIGINT) or the leadership is lost. `running`
+    is the composition root's (`bot.assemble.running`): the Application with every feature."""
     from bot.telegram.leader import leadership
 
     stop = stop or _stop_on_signals()
@@ -79,7 +51,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             if lead is None:
                 return  # stopped while waiting as the standby
             deps = make_deps(settings, db)
-            async with bot_running(deps, web):
+            async with running(deps, web=web):
                 health.role = "active"
                 log.info("lvzhi is running (%s); SIGTERM or Ctrl-C stops it",
                          "webhook" if settings.webhook_url else "long polling")  # fmt: skip
@@ -110,5 +82,3 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def run(settings: Settings) -> None:
-    asyncio.run(serve(settings))

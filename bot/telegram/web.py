@@ -25,13 +25,14 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
-from bot.config import Settings
+from bot.core.config import Settings
 from bot.telegram.health import Health
 from bot.telegram.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+WEBHOOK_MAX_CONNECTIONS = 40  # Telegram's default: updates of different chats are posted at once
 
 
 class _Server(uvicorn.Server):
@@ -81,6 +82,13 @@ class Web:
                 await self._task
             self._task = None
 
+    async def take_updates(self, app: Application) -> None:
+        """Become the active process's webhook: tell Telegram where to post, then take its posts."""
+        await app.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_secret,
+                                  allowed_updates=Update.ALL_TYPES, max_connections=WEBHOOK_MAX_CONNECTIONS)  # fmt: skip
+        self.health.dispatcher = app.bot_data["deps"].extras.get("dispatcher")
+        self.app = app
+
     async def _healthz(self, _request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
@@ -112,7 +120,7 @@ class Web:
                         data["update_id"], type(exc).__name__)  # fmt: skip
             return PlainTextResponse("not stored\n", status_code=500)
         if new:  # a repeat is in hand already (or handled)
-            from bot.telegram_http import readable
+            from bot.telegram.http import readable
 
             (readable_data,) = readable([data])
             await app.update_queue.put(Update.de_json(readable_data, app.bot))
