@@ -39,7 +39,7 @@ from bot.core import i18n
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
 from bot.services import members
-from bot.telegram import presses
+from bot.telegram import metrics, presses
 from bot.telegram.deps import Deps
 from bot.telegram.persistence import DatabasePersistence
 from models import Member
@@ -251,6 +251,7 @@ class Dialog(ConversationHandler):
     async def _trigger_timeout(self, context: Any) -> None:
         """PTB's timeout (the TIMEOUT handlers, then the end), saved at once: no update follows it."""
         await super()._trigger_timeout(context)
+        metrics.DIALOG_TIMEOUTS.labels(self.name or "dialog").inc()
         data = context.job.data
         persistence = data.application.persistence
         if isinstance(persistence, DatabasePersistence):

@@ -9,6 +9,7 @@ from telegram import Message, Update
 
 from bot.core.i18n import t
 from bot.core.redact import redacted_traceback
+from bot.telegram import metrics
 from handlers.common import Context, lang_of, load_member, refuse
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ async def on_error(update: object, context: Context) -> None:
     error = context.error
     detail = redacted_traceback(error, typed_texts(update)) if error is not None else "no exception"
     log.error("update %s failed: %s\n%s", update_id, type(error).__name__, detail)
+    metrics.UPDATE_ERRORS.inc()
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:

@@ -8,13 +8,14 @@ import gc
 import logging
 from collections.abc import Callable
 from datetime import time, timedelta
+from time import perf_counter
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.core.schedule import parse_quiet_hours
 from bot.services import housekeeping
-from bot.telegram import dedupe, presses
+from bot.telegram import dedupe, metrics, presses
 from bot.telegram.commands import bot_commands
 from bot.telegram.deps import Deps
 from bot.telegram.dispatcher import Dispatcher
@@ -48,6 +49,7 @@ class LvzhiApplication(Application):
         assert isinstance(persistence, DatabasePersistence)
         user = update.effective_user
         in_hand.add(update.update_id)
+        kind, started = metrics.update_type(update), perf_counter()
         try:
             with persistence.updating(user.id if user else None), presses.pressing(update):
                 await super().process_update(update)  # PTB marks the person's data for saving at its end
@@ -55,6 +57,8 @@ class LvzhiApplication(Application):
                 await dedupe.finish_update(self, update)
         finally:
             in_hand.discard(update.update_id)
+            metrics.UPDATES.labels(kind).inc()
+            metrics.UPDATE_SECONDS.labels(kind).observe(perf_counter() - started)
 
     async def stop(self) -> None:
         """The outbox stops first: PTB's `stop()` waits for the running jobs, so the dispatcher is

@@ -32,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.core.clock import Clock, from_db, to_db
 from bot.core.schedule import QuietHours
 from bot.services.members import mark_unreachable
+from bot.telegram import metrics
 from models import Outbox
 from models.db import Database
 
@@ -267,6 +268,7 @@ class Dispatcher:
             for row in expired:
                 row.status, row.last_error = "dropped", "expired before it could be sent"
                 session.add(row)
+                metrics.OUTBOX.labels("dropped").inc()
                 log.info(
                     "outbox %s dropped: fell due while the bot was down and is no longer useful",
                     row.dedupe_key,
@@ -404,6 +406,8 @@ class Dispatcher:
 
     async def _mark(self, row_id: int, **values: Any) -> None:
         await self._execute(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
+        if outcome := metrics.outbox_outcome(values.get("status"), values.get("last_error")):
+            metrics.OUTBOX.labels(outcome).inc()
 
     async def _execute(self, statement: Update) -> int:
         return await self._own.execute(statement)
@@ -474,7 +478,7 @@ class Dispatcher:
                 .where(col(Outbox.id) == row.id)  # type: ignore[call-overload]
                 .values(status="failed", last_error=f"403 {reason}")
             )
-            await session.exec(
+            withdrawn = await session.exec(
                 update(Outbox)
                 .where(
                     col(Outbox.chat_id) == row.chat_id,  # type: ignore[call-overload]
@@ -483,6 +487,8 @@ class Dispatcher:
                 .values(status="dropped", last_error="recipient blocked the bot")
             )
             await mark_unreachable(session, row.chat_id)
+        metrics.OUTBOX.labels("403").inc()
+        metrics.OUTBOX.labels("dropped").inc(int(withdrawn.rowcount or 0))
         log.info("outbox: chat of member %s blocked the bot; marked unreachable", row.member_id)
 
     async def _call(self, row: Outbox) -> None:

@@ -26,6 +26,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.core.config import Settings
+from bot.telegram import metrics
 from bot.telegram.health import Health
 from bot.telegram.inbox import Inbox
 
@@ -97,6 +98,11 @@ class Web:
         return JSONResponse(state.as_json(), status_code=200 if state.ready else 503)
 
     async def _metrics(self, _request: Request) -> Response:
+        state = await self.health.readiness()
+        metrics.ACTIVE.set(1 if state.role == "active" else 0)
+        if state.outbox_backlog is not None:
+            metrics.OUTBOX_BACKLOG.set(state.outbox_backlog)
+            metrics.OUTBOX_OLDEST_DUE.set(state.oldest_due_seconds or 0.0)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def _webhook(self, request: Request) -> Response:
