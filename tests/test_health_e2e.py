@@ -12,7 +12,15 @@ from sqlalchemy import text
 from bot.core.clock import Clock
 from bot.services.outbox import enqueue
 from bot.telegram.health import Health
-from tests.conftest import WAIT, add_member, expect_reply, free_port, start_bot_process, stop_bot_process, until
+from tests.conftest import (
+    WAIT,
+    add_member,
+    expect_reply,
+    free_port,
+    start_bot_process,
+    stop_bot_process,
+    until,
+)
 
 
 def _metric(body: str, name: str) -> float:
