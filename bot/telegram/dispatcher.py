@@ -395,9 +395,17 @@ class Dispatcher:
                 await self._mark(row.id, send_after=to_db(later))
                 return False
             # Waiting would make it useless (the event starts before the quiet hours end): send now.
+        # FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): a row another dispatcher
+        # is claiming at this moment is skipped, not waited for and then re-checked.
+        free = (
+            select(col(Outbox.id))
+            .where(col(Outbox.id) == row.id, col(Outbox.status) == "pending")
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
         claimed = await self._execute(
             update(Outbox)
-            .where(col(Outbox.id) == row.id, col(Outbox.status) == "pending")
+            .where(col(Outbox.id) == free, col(Outbox.status) == "pending")
             .values(status="sending", claimed_at=to_db(now), attempts=col(Outbox.attempts) + 1)
         )
         if claimed:
