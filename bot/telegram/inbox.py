@@ -11,6 +11,7 @@ that keeps killing the process is given up after MAX_REPLAYS starts, with a line
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 
@@ -35,6 +36,33 @@ class Inbox:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._waiting: list[tuple[dict, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def keep_one(self, update: dict) -> bool:
+        """Store one update (the webhook's); True if it is new. Updates posted while a write is
+        under way are written together by the next one: a transaction for every post would make
+        each post wait for the one before it (SQLite has one writer)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((update, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        return await future
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                new = await self.keep(posted for posted, _ in batch)
+            except Exception as exc:  # every post of the batch is answered "not stored"
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for posted, future in batch:
+                if not future.done():
+                    future.set_result(posted["update_id"] in new)
+                    new.discard(posted["update_id"])  # the same update twice in a batch: new once
 
     async def keep(self, updates: Iterable[dict]) -> set[int]:
         """Store updates as received (JSON objects with an `update_id`); the ids that were new.

@@ -120,7 +120,7 @@ class Web:
             log.warning("the webhook received a request that is no update; ignored")
             return PlainTextResponse("not an update\n", status_code=400)
         try:
-            new = await self._inbox.keep([data])
+            new = await self._inbox.keep_one(data)
         except Exception as exc:  # not stored: Telegram must try again
             log.warning("update %s could not be stored (%s); Telegram will send it again",
                         data["update_id"], type(exc).__name__)  # fmt: skip
