@@ -1,11 +1,16 @@
-"""What the deployment's reverse proxy does (deploy/Caddyfile, deploy/nginx.conf), for tests and the
-failover benchmark: Telegram's webhook posts go to the backend whose /readyz answers 200; with none
-ready the post gets 503 and Telegram tries again."""
+"""The reverse proxy in front of two bot processes: Telegram's webhook posts go to the backend whose
+/readyz answers 200; with none ready the post fails and Telegram tries again. `ReadyzProxy` does
+this in Python (for any machine and the failover benchmark); `CaddyProxy` runs the shipped
+deploy/Caddyfile with Caddy."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import time
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -57,3 +62,46 @@ class ReadyzProxy:
             with contextlib.suppress(BaseException):
                 await self._task
         await self._client.aclose()
+
+
+class CaddyProxy:
+    """The shipped deploy/Caddyfile itself, run by Caddy (`apt-get install caddy`) with the test's
+    ports: plain http on this machine instead of the public name with TLS, no admin endpoint."""
+
+    def __init__(self, backends: list[str], port: int, workdir: Path) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/telegram"
+        shipped = (Path(__file__).resolve().parents[1] / "deploy" / "Caddyfile").read_text()
+        ports = " ".join(base.removeprefix("http://") for base in backends)
+        config = shipped.replace("bot.example.org {", f"http://127.0.0.1:{port} {{").replace(
+            "127.0.0.1:8443 127.0.0.1:8444", ports
+        )
+        assert ports in config and f"127.0.0.1:{port}" in config, "the shipped Caddyfile changed shape"
+        self.config = workdir / "Caddyfile"
+        self.config.write_text("{\n\tadmin off\n}\n" + config)
+        self.workdir = workdir
+        self._proc: subprocess.Popen | None = None
+
+    def _spawn(self) -> subprocess.Popen:
+        env = {**os.environ, "XDG_DATA_HOME": str(self.workdir), "XDG_CONFIG_HOME": str(self.workdir)}
+        with (self.workdir / "caddy.log").open("ab") as log:
+            return subprocess.Popen(["caddy", "run", "--config", str(self.config), "--adapter", "caddyfile"],
+                                    env=env, stdout=log, stderr=log)  # fmt: skip
+
+    async def __aenter__(self) -> CaddyProxy:
+        self._proc = self._spawn()
+        deadline = time.monotonic() + 30
+        while True:  # listening: a post without a ready backend gets Caddy's own answer
+            try:
+                async with httpx.AsyncClient(timeout=1) as client:
+                    await client.get(f"http://127.0.0.1:{self.port}/")
+                return self
+            except httpx.HTTPError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"caddy did not start: {(self.workdir / 'caddy.log').read_text()[-500:]}") from None
+                await asyncio.sleep(0.05)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            await asyncio.to_thread(self._proc.wait, 10)

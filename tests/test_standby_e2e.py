@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from tests.conftest import (
     stop_bot_process,
     until,
 )
-from tests.readyz_proxy import ReadyzProxy
+from tests.readyz_proxy import CaddyProxy, ReadyzProxy
 
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
 MAX_IN_FLIGHT = 8  # the dispatcher's sends under way at once (bot.telegram.dispatcher)
@@ -57,7 +58,11 @@ class Pair:
         self.db_url, self.emu, self.tmp_path, self.mode = db_url, emu, tmp_path, mode
         self.ports = [free_port(), free_port()]
         self.bases = [f"http://127.0.0.1:{p}" for p in self.ports]
-        self.proxy = ReadyzProxy(self.bases, free_port()) if mode == "webhook" else None
+        self.proxy: ReadyzProxy | CaddyProxy | None = None
+        if mode == "webhook":
+            self.proxy = ReadyzProxy(self.bases, free_port())
+        elif mode == "webhook-caddy":
+            self.proxy = CaddyProxy(self.bases, free_port(), tmp_path)
         self.procs: list[subprocess.Popen] = []
 
     def env(self, i: int) -> dict[str, str]:
@@ -103,8 +108,12 @@ async def _report_state(db, user_id: int) -> int | None:  # type: ignore[no-unty
         return None if row is None else row.data.get("state")
 
 
+CADDY = pytest.param("webhook-caddy", marks=pytest.mark.skipif(
+    shutil.which("caddy") is None, reason="caddy is not installed (apt-get install caddy): the shipped Caddyfile is not run"))  # fmt: skip
+
+
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-@pytest.mark.parametrize("mode", ["polling", "webhook"])
+@pytest.mark.parametrize("mode", ["polling", "webhook", CADDY])
 async def test_the_standby_takes_over_in_the_middle_of_a_report(emu, db, db_url, tmp_path, mode):
     await add_member(db, "苏建华", telegram_user_id=5601)
     user = emu.user(5601, "建华")
