@@ -3,12 +3,14 @@
 1. Failover: two real `lvzhi run` processes on one PostgreSQL database (long polling, and webhook
    behind a proxy that routes by /readyz); the active one is SIGKILLed and a member sends /help at
    once: the time until the standby's answer arrives. Median of --rounds (5) kills; target < 5 s.
-2. Throughput: the whole /report dialog for --members concurrent members, the bot in this process,
+2. Throughput: the whole /report dialog for --members concurrent members (PostgreSQL, or --db
+   sqlite), the bot in this process,
    the emulator in a child process (bench/report_throughput.py's load), taking updates by webhook
    and by long polling in turns for --turns rounds; updates/s of each and the ratio of the medians
    (webhook / polling; target >= 0.9).
 
-    .venv/bin/python bench/failover.py [--rounds 5] [--members 200] [--turns 3] [--skip failover|throughput]
+    .venv/bin/python bench/failover.py [--rounds 5] [--members 200] [--turns 3] [--db postgres|sqlite]
+                                       [--skip failover|throughput]
 """
 
 from __future__ import annotations
@@ -143,8 +145,9 @@ async def _more(user, count: int) -> bool:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- throughput
 
 
-async def throughput(mode: str, members: int) -> float:
-    """Updates per second of the whole /report dialog for `members` members at once."""
+async def throughput(mode: str, members: int, kind: str = "postgres") -> tuple[float, float]:
+    """Updates per second of the whole /report dialog for `members` members at once, and the bot's
+    CPU milliseconds per update (less sensitive to a busy machine than the rate)."""
     from bot.assemble import make_deps, running
     from bot.core.config import load_settings
     from bot.telegram.health import Health
@@ -152,7 +155,7 @@ async def throughput(mode: str, members: int) -> float:
     from models.db import Database, upgrade
 
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = make_database("sqlite", Path(tmp))
+        url, drop = make_database(kind, Path(tmp))
         try:
             upgrade(url)
             db = Database(url)
@@ -174,7 +177,9 @@ async def throughput(mode: str, members: int) -> float:
                 try:
                     async with running(deps, poll_timeout=1, web=web):
                         await asyncio.to_thread(emu.call, "users", ids)
+                        cpu = time.process_time()
                         elapsed, latencies, *_ = await asyncio.to_thread(emu.call, "drive", "report", ids, None)
+                        cpu = time.process_time() - cpu
                 finally:
                     if web is not None:
                         await web.stop()
@@ -182,7 +187,7 @@ async def throughput(mode: str, members: int) -> float:
             await db.dispose()
         finally:
             drop()
-    return len(latencies) / elapsed
+    return len(latencies) / elapsed, cpu * 1000 / len(latencies)
 
 
 async def main() -> None:
@@ -191,6 +196,8 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--skip", choices=["failover", "throughput"])
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres",
+                        help="database of the throughput part (webhook mode is the PostgreSQL set-up)")
     args = parser.parse_args()
     import logging
 
@@ -202,14 +209,18 @@ async def main() -> None:
             print(f"  {mode:8} median {statistics.median(times):.2f} s over {len(times)} kills "
                   f"(each: {', '.join(f'{x:.2f}' for x in times)}); target < 5 s")  # fmt: skip
     if args.skip != "throughput":
-        print(f"/report throughput, {args.members} members at once, SQLite, {args.turns} turns each")
+        print(f"/report throughput, {args.members} members at once, {args.db}, {args.turns} turns each")
         rates: dict[str, list[float]] = {"webhook": [], "polling": []}
+        cpus: dict[str, list[float]] = {"webhook": [], "polling": []}
         for _ in range(args.turns):
             for mode in rates:
-                rates[mode].append(await throughput(mode, args.members))
+                rate, cpu = await throughput(mode, args.members, args.db)
+                rates[mode].append(rate)
+                cpus[mode].append(cpu)
         for mode, values in rates.items():
             print(f"  {mode:8} median {statistics.median(values):.0f} updates/s "
-                  f"(each: {', '.join(f'{x:.0f}' for x in values)})")  # fmt: skip
+                  f"(each: {', '.join(f'{x:.0f}' for x in values)}), "
+                  f"bot CPU {statistics.median(cpus[mode]):.2f} ms/update")  # fmt: skip
         ratio = statistics.median(rates["webhook"]) / statistics.median(rates["polling"])
         print(f"  ratio webhook / polling {ratio:.2f}; target >= 0.9")
 
