@@ -29,7 +29,9 @@ sandbox: $(STAMP)
 test: $(DEV_STAMP)
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
-# ruff, then the layers (import-linter contracts in pyproject.toml: a wrong-way import or a cycle fails)
+# ruff, the layers (import-linter contracts in pyproject.toml: a wrong-way import or a cycle fails),
+# then the types (mypy, [tool.mypy] in pyproject.toml)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy

@@ -108,7 +108,7 @@ async def running(deps: Deps, *, poll_timeout: int = 10, web: Web | None = None)
                 await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout,
                                                 allowed_updates=Update.ALL_TYPES)
                 if web is not None:
-                    web.health.dispatcher = deps.extras.get("dispatcher")
+                    web.health.dispatcher = deps.dispatcher
             yield app
         finally:
             if web is not None:

@@ -44,11 +44,7 @@ MAX_LISTED = 10
 
 
 def policy(context: Context) -> ReminderPolicy:
-    d = deps(context)
-    cached = d.extras.get("events.policy")
-    if cached is None:
-        cached = d.extras["events.policy"] = policy_from_settings(d.settings)
-    return cached
+    return deps(context).reminder_policy
 
 
 def _event_id(update: Update) -> int | None:

@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.core.dates import format_day, today_in
 from bot.core.i18n import t
 from bot.services import activities
-from bot.services.points import PointsSummary, TypePoints, points_for_now
+from bot.services.figures import PointsSummary, TypePoints, points_for_now
 from handlers.button_data import button_number
 from handlers.common import PRIVATE, Context, answer_once, deps, lang_of, member_only, menu_pattern
 from models import ActivityReport, Member

@@ -31,6 +31,13 @@ class ActivityReport(SQLModel, table=True):
         UniqueConstraint("member_id", "source_key", name="uq_activity_report_member_source"),
         Index("ix_activity_report_status_submitted", "status", "submitted_at"),
         Index("ix_activity_report_member_date", "member_id", "activity_date"),
+        # The /report draft it was submitted from (submit_key): one report per draft.
+        Index("ux_activity_report_submit_key", "submit_key", unique=True),
+        # The digest counts reports by submission time; the year in review and the exports by
+        # activity day, summing a year's confirmed reports per member and type from the index alone.
+        Index("ix_digest_activity_submitted", "submitted_at"),
+        Index("ix_digest_activity_status_date",
+              "status", "activity_date", "member_id", "type_code", "attendance", "points"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -40,12 +47,12 @@ class ActivityReport(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=120)  # e.g. the meeting's name when recorded
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     status: str = Field(default=PENDING, max_length=16)
-    # Points of this one item as credited (before the per-period cap, which bot.services.points applies).
+    # Points of this one item as credited (before the per-period cap, which bot.services.figures applies).
     points: float = Field(default=0, sa_column=Column(Float, nullable=False))
     attendance: str | None = Field(default=None, max_length=16)  # present / leave / absent
     source_key: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
     # The /report draft it was submitted from: a confirm repeated after a crash finds this report.
-    submit_key: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, unique=True))
+    submit_key: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     recorded_by: int | None = Field(default=None, foreign_key="member.id")
     submitted_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
     reviewed_at: datetime | None = when_field()

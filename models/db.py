@@ -46,8 +46,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Bring the schema to the newest revision (every feature's head)."""
-    command.upgrade(alembic_config(url), "heads")
+    """Bring the schema to the newest revision (one history: a second head is an error here)."""
+    command.upgrade(alembic_config(url), "head")
 
 
 async def upgrade_async(url: str) -> None:

@@ -19,7 +19,10 @@ NO_ANSWER, ATTEND, LEAVE = "none", "attend", "leave"
 
 class Event(SQLModel, table=True):
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_status_starts", "status", "starts_at"),)
+    __table_args__ = (
+        Index("ix_event_status_starts", "status", "starts_at"),
+        Index("ux_event_create_key", "create_key", unique=True),  # one event per /newevent dialog
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=120)
@@ -47,7 +50,7 @@ class Event(SQLModel, table=True):
     version: int = Field(default=1)
     created_by: int | None = Field(default=None, foreign_key="member.id")
     # The /newevent dialog it was made in: 发布 repeated after a crash finds this event.
-    create_key: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, unique=True))
+    create_key: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     published_at: datetime | None = when_field()
     cancelled_at: datetime | None = when_field()
     closed_at: datetime | None = when_field()

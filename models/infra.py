@@ -39,7 +39,7 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
     kind: str = Field(default="notice", max_length=32, index=True)
-    chat_id: int | None = big_int_field(nullable=False, index=True)
+    chat_id: int = big_int_field(nullable=False, index=True)
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     # {"method": "sendMessage"|"sendPhoto"|"sendDocument", "text": ..., "reply_markup": ..., ...}
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -27,7 +27,7 @@ class Role(StrEnum):
 
 class Member(SQLModel, table=True):
     __tablename__ = "member"
-    model_config = {"ignored_types": (hybrid_property,)}  # type: ignore[assignment]
+    model_config = {"ignored_types": (hybrid_property,)}
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,10 @@ from bot.core.dates import (
     parse_activity_date,
     parse_day,
     parse_moment,
+    read_clock,
+    read_iso_day,
+    read_iso_week,
+    read_weekly_time,
     today_in,
 )
 
@@ -180,3 +184,21 @@ def test_days_ahead_and_behind():
     assert parse_day("12月8日", today=today).day == date(2025, 12, 8)  # looking back by default
     assert parse_day("12月8日", today=today, ahead=True).day == date(2026, 12, 8)
     assert parse_day("3月2日", today=today).day == date(2026, 3, 2)
+
+
+def test_the_settings_forms_of_times_weeks_and_days():
+    """DIGEST_TIME, DEADLINE_REMIND_TIME, QUIET_HOURS, /digest's week and a holidays file are read here too."""
+    assert read_clock("09:00") == read_clock(" 9:00 ") == read_clock("09:00:00") == time(9, 0)
+    assert read_clock("23:59") == time(23, 59)
+    for bad in ("24:00", "9", "09:60", "nine", "", "09:00+08:00"):
+        assert read_clock(bad) is None, bad
+    assert read_weekly_time("MON 09:00") == read_weekly_time("09:00") == (0, time(9, 0))
+    assert read_weekly_time("Friday 17:30") == read_weekly_time("fri 17:30") == (4, time(17, 30))
+    for bad in ("XYZ 09:00", "MON 25:00", "nine", "MON"):
+        assert read_weekly_time(bad) is None, bad
+    assert read_iso_week("2025-W47") == read_iso_week(" 2025w47 ") == (2025, 47)
+    assert read_iso_week("2026-W53") == (2026, 53)  # 2026 has 53 ISO weeks, 2025 does not
+    for bad in ("2025-W53", "2025-W00", "2025-47", "W47", "1999-W01"):
+        assert read_iso_week(bad) is None, bad
+    assert read_iso_day("2025-12-20") == read_iso_day("2025/12/20") == date(2025, 12, 20)
+    assert read_iso_day("2025-02-30") is None and read_iso_day("9999-12-31") is None

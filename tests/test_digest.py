@@ -22,8 +22,7 @@ from bot.services.annual import render_text as annual_text
 from bot.services.digest import IsoWeek, WeekError, build_digest, digest_week_for, render_text
 from bot.services.digest_send import due_week, queue_weekly_digest, recipients
 from bot.services.exports import digest_workbook, export
-from bot.services.figures import Period, member_records, shortfall
-from bot.services.points import member_points
+from bot.services.figures import Period, member_points, member_records, shortfall
 from models import (
     ActivityReport,
     Deadline,
@@ -311,9 +310,9 @@ async def test_minimums_shown_when_the_year_ends_within_30_days(db, rules) -> No
     assert "苏建华" not in digest.action.minimums.names and "马晓燕" not in digest.action.minimums.names
 
 
-async def test_sql_figures_match_the_points_feature(db, rules) -> None:
-    """Per-member records (SQL) equal bot.services.points.member_points member by member: caps, leave and
-    absence points, co-authors' share, bonuses."""
+async def test_points_per_member_and_in_the_records_match_hand_counts(db, rules) -> None:
+    """The one points engine (bot.services.figures), for one member (/me) and for every member (records),
+    against hand counts: caps, leave and absence points, co-authors' share, bonuses, the 社情民意 cap."""
     m = await _fixture(db)
     async with db.session() as session:
         session.add(_report(m["b"], "plenary", sh(2025, 3, 1), "confirmed", points=-10, attendance="absent"))
@@ -334,21 +333,27 @@ async def test_sql_figures_match_the_points_feature(db, rules) -> None:
             ],
             coauthors=[m["a"], m["b"]],
         )
+    # By hand. 苏建华: study 3 × 1 + research 7 × 3 capped at 15 = 18; 社情民意 13 (city) + 10
+    # (accepted: district) + 15 (half of item 4's 5 + 20 national + 5 instruction) = 38, capped at 30.
+    # 廖艳: plenary absent −10; 5 + 15. 朱宇浩: plenary leave 20; 30 (capped at 30). 丁欣怡: nothing.
+    expected = {  # total, 社情民意 points, 社情民意 items, duties owed
+        "a": (48, 30, 3, ["plenary"]),
+        "b": (10, 20, 2, ["plenary", "activity"]),
+        "c": (50, 30, 1, ["plenary", "activity"]),
+        "d": (0, 0, 0, ["plenary", "activity", "info"]),
+    }
     period = Period.of_year(2025, SH)
     async with db.session() as session:
         records = {r["member_id"]: r for r in await member_records(session, period, rules)}
         assert m["s"].id not in records  # staff are not 委员
-        for member in (m[k] for k in "abcd"):
-            expected = await member_points(
-                session, member.id, start=period.start, end=period.end, rules=rules, zone=SH
-            )
+        for key, (total, info_points, info_submitted, owed) in expected.items():
+            member = m[key]
+            mine = await member_points(session, member.id, period, rules)
             record = records[member.id]
-            assert record["total"] == round(expected.confirmed, 2), member.name
-            assert (
-                record["info_points"] == expected.info_points
-                and record["info_submitted"] == expected.info_submitted
-            )
-            assert record["owed"] == [o.key for o in expected.owed], member.name
+            assert record["total"] == round(mine.confirmed, 2) == total, member.name
+            assert record["info_points"] == mine.info_points == info_points, member.name
+            assert record["info_submitted"] == mine.info_submitted == info_submitted, member.name
+            assert record["owed"] == [o.key for o in mine.owed] == owed, member.name
     assert records[m["a"].id]["p_research"] == 15  # 7 × 3 capped at 15
     assert records[m["b"].id]["att_absent"] == 1 and records[m["c"].id]["att_leave"] == 1
 
@@ -479,7 +484,7 @@ async def test_delivered_once_across_a_restart(db, settings, emu, data_dir) -> N
     assert ["photo" in m for m in messages[1:4]] == [True] * 3
     assert messages[4]["document"]["file_name"] == "履职周报-2025年第47周.xlsx"
     async with running(make_deps(settings, db, clock), poll_timeout=1) as app:
-        await app.bot_data["deps"].extras["dispatcher"].drain()  # anything queued would go now
+        await app.bot_data["deps"].dispatcher.drain()  # anything queued would go now
     assert len(staff.messages()) == 5
     assert emu.sent_to(1001) == []
     async with db.session() as session:

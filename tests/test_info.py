@@ -4,6 +4,7 @@ and illegal move, notices, the duplicate hint, points, statistics and the Excel 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +15,8 @@ from sqlmodel import col, func, select
 
 from bot.core.rules import load_rules, parse_rules
 from bot.services import info
-from bot.services.info_export import export_year
+from bot.services.exports import export_info_year
+from bot.services.figures import Period, member_points
 from models import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence, Outbox
 from tests.conftest import add_member
 
@@ -367,6 +369,18 @@ async def test_duplicates_are_found_through_kept_fingerprints_and_in_items_store
 # --------------------------------------------------------------------------- points and statistics
 
 
+@dataclass
+class _InfoPoints:
+    submitted: int
+    points: float
+
+
+async def _info_points(session, member_id, period, rules) -> _InfoPoints:  # type: ignore[no-untyped-def]
+    """The 社情民意 part of a member's points, from the one points engine (bot.services.figures)."""
+    summary = await member_points(session, member_id, period, rules)
+    return _InfoPoints(summary.info_submitted, summary.info_points)
+
+
 async def test_points_share_bonus_by_highest_level_and_cap(db):
     author, coauthor, staff, _ = await _people(db)
     one = await _submit(db, author, coauthors=[coauthor])
@@ -377,17 +391,17 @@ async def test_points_share_bonus_by_highest_level_and_cap(db):
     two = await _submit(db, author, text=body(2))
     await _move(db, two, "reject", staff, text="重复")
     await _submit(db, author, text=body(3), now=datetime(2024, 6, 1, tzinfo=UTC))  # another year
-    start, end = RULES.period_of_year(2025, TZ)
+    period = Period.of_year(2025, TZ)
     async with db.session() as session:
-        mine = await info.member_info_summary(session, author.id, start, end, RULES)
-        theirs = await info.member_info_summary(session, coauthor.id, start, end, RULES)
+        mine = await _info_points(session, author.id, period, RULES)
+        theirs = await _info_points(session, coauthor.id, period, RULES)
     # one: 5 + region 12 (highest, not the sum) + instruction 5 = 22; two: 5 (submission only)
     assert mine.submitted == 2 and mine.points == 27
     assert theirs.submitted == 1 and theirs.points == 11  # half of 22
     capped = parse_rules(RULES_TEXT.replace("cap = 30\ncoauthor", "cap = 20\ncoauthor"))
     async with db.session() as session:
-        assert (await info.member_info_summary(session, author.id, start, end, capped)).points == 20
-        empty = await info.member_info_summary(session, staff.id, start, end, RULES)
+        assert (await _info_points(session, author.id, period, capped)).points == 20
+        empty = await _info_points(session, staff.id, period, RULES)
     assert (empty.submitted, empty.points) == (0, 0)
 
 
@@ -458,7 +472,7 @@ async def test_export_has_every_item_and_its_history(db, tmp_path):
     await _submit(db, author, text=body(2), now=datetime(2024, 5, 1, tzinfo=UTC))  # other year
     out = tmp_path / "info.xlsx"
     async with db.session() as session:
-        assert await export_year(session, 2025, out, TZ) == 1
+        assert await export_info_year(session, 2025, out, zone=TZ) == 1
     book = load_workbook(out)
     items, history = book["信息"], book["处理记录"]
     header = [c.value for c in items[1]]

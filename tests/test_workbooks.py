@@ -23,8 +23,7 @@ from bot.services import activities, info
 from bot.services.annual import annual_figures
 from bot.services.annual import render_text as annual_text
 from bot.services.digest import IsoWeek, build_digest, render_text
-from bot.services.exports import digest_workbook, export
-from bot.services.info_export import export_year
+from bot.services.exports import digest_workbook, export, export_info_year
 from models import Member
 from tests.conftest import add_member
 
@@ -96,7 +95,7 @@ def _books(tmp_path) -> dict[str, object]:  # type: ignore[no-untyped-def]
 async def _write_all(db, rules, tmp_path) -> dict:  # type: ignore[no-untyped-def]
     async with db.session() as session:
         await export(session, ["members", "activities", "info"], 2025, tmp_path / "all.xlsx", rules=rules, zone=SH)
-        await export_year(session, 2025, tmp_path / "info.xlsx", SH, "zh")
+        await export_info_year(session, 2025, tmp_path / "info.xlsx", zone=SH, lang="zh")
         await digest_workbook(session, IsoWeek(2025, 47), tmp_path / "digest.xlsx", rules=rules, zone=SH, lang="zh")
     return _books(tmp_path)
 

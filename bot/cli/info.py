@@ -20,14 +20,14 @@ def export(
 ) -> None:
     """Every item of a year with all its fields, and its full history, as an Excel workbook."""
     from bot.cli import settings_or_exit, with_database, year_or_exit
-    from bot.services.info_export import export_year
+    from bot.services.exports import export_info_year
 
     settings = settings_or_exit()
     wanted = year_or_exit(datetime.now(settings.tz).year if year is None else year, settings.locale)
 
     async def work(db: Database) -> int:
         async with db.session() as session:
-            return await export_year(session, wanted, out, settings.tz, settings.locale)
+            return await export_info_year(session, wanted, out, zone=settings.tz, lang=settings.locale)
 
     count = with_database(settings, work)
     typer.echo(t("info.export.done", settings.locale, count=count, path=str(out)))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
@@ -17,6 +19,7 @@ from models import Member
 from models.db import Database
 
 app = typer.Typer(help="Members of the committee.", no_args_is_help=True)
+T = TypeVar("T")
 
 
 def _bot_username(settings: Settings) -> str:
@@ -111,10 +114,25 @@ def list_(unbound: bool = typer.Option(False, "--unbound", help="Only members wh
     typer.echo(t("cli.count", lang, count=len(rows)))
 
 
+def _for_member(settings: Settings, name: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    """`work` on the member named on the command line, or one line and exit code 1 if there is none
+    by that name, or more than one."""
+    from bot.cli import with_database
+
+    try:
+        return with_database(settings, work)
+    except members.MemberNotFound:
+        typer.echo(t("cli.member_not_found", settings.locale, name=name), err=True)
+        raise typer.Exit(1) from None
+    except members.AmbiguousMember as exc:
+        typer.echo(t("cli.member_ambiguous", settings.locale, name=name, matches=str(exc)), err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def invite(name: str = typer.Argument(..., help="Member's name (name/sector if two share a name)")) -> None:
     """Issue a new invite code for one member; earlier codes stop working."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import settings_or_exit
 
     settings = settings_or_exit()
     username = _bot_username(settings)
@@ -125,21 +143,14 @@ def invite(name: str = typer.Argument(..., help="Member's name (name/sector if t
             code = await invites.new_invite(session, member, now=Clock().now(), ttl_days=settings.invite_ttl_days)
             return member, code
 
-    try:
-        member, code = with_database(settings, work)
-    except members.MemberNotFound:
-        typer.echo(t("cli.member_not_found", settings.locale, name=name), err=True)
-        raise typer.Exit(1) from None
-    except members.AmbiguousMember as exc:
-        typer.echo(t("cli.member_ambiguous", settings.locale, name=name, matches=str(exc)), err=True)
-        raise typer.Exit(1) from None
+    member, code = _for_member(settings, name, work)
     typer.echo(f"{member.name}\t{code}\t{invites.invite_link(username, code)}")
 
 
 @app.command()
 def deactivate(name: str = typer.Argument(..., help="Member's name (name/sector if two share a name)")) -> None:
     """Deactivate a member: they can no longer use the bot and get no reminders."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import settings_or_exit
 
     settings = settings_or_exit()
 
@@ -149,12 +160,5 @@ def deactivate(name: str = typer.Argument(..., help="Member's name (name/sector 
             await members.deactivate(session, member)
             return member
 
-    try:
-        member = with_database(settings, work)
-    except members.MemberNotFound:
-        typer.echo(t("cli.member_not_found", settings.locale, name=name), err=True)
-        raise typer.Exit(1) from None
-    except members.AmbiguousMember as exc:
-        typer.echo(t("cli.member_ambiguous", settings.locale, name=name, matches=str(exc)), err=True)
-        raise typer.Exit(1) from None
+    member = _for_member(settings, name, work)
     typer.echo(t("cli.deactivated", settings.locale, name=member.name))

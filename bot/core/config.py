@@ -142,12 +142,10 @@ class Settings(BaseSettings):
     @field_validator("deadline_remind_time")
     @classmethod
     def _remind_time(cls, value: str) -> str:
-        from datetime import time
+        from bot.core.dates import read_clock
 
-        try:
-            time.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"expected HH:MM, not {value!r}") from None
+        if read_clock(value) is None:
+            raise ValueError(f"expected HH:MM, not {value!r}")
         return value
 
     @field_validator("deadline_remind_days")

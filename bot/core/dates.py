@@ -8,6 +8,9 @@ today tomorrow yesterday · 3 days ago · in 3 days · last/this/next friday · 
 November 3 2025. Times after the day: 14:30 14：30 14点 14点半 14点30分 下午2点 下午2:30 晚上7点
 2pm 2:30 pm.
 
+Settings and commands: a time of day 09:00 (`read_clock`), a weekly time MON 09:00
+(`read_weekly_time`), an ISO week 2025-W47 (`read_iso_week`), a day 2025-12-20 (`read_iso_day`).
+
 A day given without a year, or a bare weekday, looks backwards when the day asked for has passed
 (an activity that took place: this year's 11月3日, or last year's if it has not come yet; the latest
 周五) and forwards when it is still ahead (an event: the next 12月8日, the next 周五).
@@ -60,6 +63,45 @@ def read_iso_day(text: str) -> date | None:
     except ValueError:
         return None
     return day if year_in_range(day.year) else None
+
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_WEEKLY = re.compile(r"^(?:([a-z]{3})[a-z]*\s+)?(\S+)$")
+_ISO_WEEK = re.compile(r"^(\d{4})\s*-?\s*w\s*(\d{1,2})$")
+
+
+def read_clock(text: str) -> time | None:
+    """A time of day written 09:00 or 9:00 (seconds allowed: 09:00:00), else None."""
+    m = _CLOCK.match((text or "").strip())
+    if m is None:
+        return None
+    hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    return time(hour, minute, second) if hour <= 23 and minute <= 59 and second <= 59 else None
+
+
+def read_weekly_time(text: str) -> tuple[int, time] | None:
+    """A weekday and a time of day, `MON 09:00` (`Monday 9:00`; no weekday: Monday) → (0 = Monday, time)."""
+    m = _WEEKLY.match((text or "").strip().lower())
+    if m is None:
+        return None
+    weekday = WEEKDAYS_EN.get(m.group(1), -1) if m.group(1) else 0
+    at = read_clock(m.group(2))
+    return (weekday, at) if weekday >= 0 and at is not None else None
+
+
+def read_iso_week(text: str) -> tuple[int, int] | None:
+    """An ISO week written 2025-W47 (or 2025W47, 2025-w47) within the supported years → (year, week)."""
+    m = _ISO_WEEK.match((text or "").strip().lower())
+    if m is None:
+        return None
+    year, week = int(m.group(1)), int(m.group(2))
+    if not year_in_range(year):
+        return None
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError:
+        return None
+    return year, week
 @dataclass(frozen=True)
 class MomentAnswer:
     at: datetime | None  # aware UTC

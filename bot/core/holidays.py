@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from bot.core.dates import read_iso_day
+
 log = logging.getLogger(__name__)
 
 HOLIDAY_WORDS = {"休", "假", "holiday", "off"}
@@ -80,10 +82,10 @@ NO_CALENDAR = HolidayCalendar()
 
 
 def _day(text: str, source: str, number: int) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise HolidayFileError(f"{source}:{number}: not a date (YYYY-MM-DD): {text.strip()!r}") from None
+    day = read_iso_day(text)
+    if day is None:
+        raise HolidayFileError(f"{source}:{number}: not a date (YYYY-MM-DD): {text.strip()!r}")
+    return day
 
 
 def parse_calendar(text: str, source: str = "<holidays>") -> HolidayCalendar:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
+from bot.core.dates import read_clock, read_weekly_time
+
 MAX_OFFSET_MINUTES = 60 * 24 * 60  # 60 days
 MAX_OFFSETS = 6
 MAX_DEADLINE_DAYS = MAX_OFFSET_MINUTES // (60 * 24)  # reminders of deadlines reach as far as events'
-WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-_TIME_RE = re.compile(r"^\s*(?:([A-Za-z]{3})[A-Za-z]*\s+)?(\d{1,2}):(\d{2})\s*$")
 
 
 def from_wall(wall: datetime, zone: tzinfo) -> datetime:
@@ -67,11 +67,11 @@ def parse_quiet_hours(text: str) -> QuietHours:
     text = (text or "").strip().lower()
     if text in ("", "off", "none", "0"):
         return NO_QUIET
-    try:
-        first, last = (part.strip() for part in text.split("-", 1))
-        return QuietHours(time.fromisoformat(first), time.fromisoformat(last))
-    except ValueError:
-        raise ValueError(f"QUIET_HOURS: expected HH:MM-HH:MM, not {text!r}") from None
+    first, _, last = text.partition("-")
+    start, end = read_clock(first), read_clock(last)
+    if start is None or end is None:
+        raise ValueError(f"QUIET_HOURS: expected HH:MM-HH:MM, not {text!r}")
+    return QuietHours(start, end)
 
 
 def parse_days(text: str) -> list[int]:
@@ -107,11 +107,7 @@ class DigestTime:
 
 def parse_digest_time(text: str) -> DigestTime:
     """`MON 09:00` (weekday optional, Monday by default)."""
-    match = _TIME_RE.match(text or "")
-    if not match:
+    found = read_weekly_time(text)
+    if found is None:
         raise ValueError(f"DIGEST_TIME {text!r}: expected e.g. 'MON 09:00'")
-    day, hour, minute = match.group(1), int(match.group(2)), int(match.group(3))
-    weekday = WEEKDAYS.index(day.upper()) if day and day.upper() in WEEKDAYS else 0 if not day else -1
-    if weekday < 0 or hour > 23 or minute > 59:
-        raise ValueError(f"DIGEST_TIME {text!r}: expected e.g. 'MON 09:00'")
-    return DigestTime(weekday, time(hour, minute))
+    return DigestTime(*found)

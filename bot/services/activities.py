@@ -146,7 +146,7 @@ async def _already_recorded(
 
 
 async def _replace_photos(session: AsyncSession, report_id: int, photos: list[Evidence]) -> None:
-    await session.exec(delete(ActivityPhoto).where(col(ActivityPhoto.report_id) == report_id))  # type: ignore[call-overload]
+    await session.exec(delete(ActivityPhoto).where(col(ActivityPhoto.report_id) == report_id))
     session.add_all(
         [
             ActivityPhoto(
@@ -206,14 +206,15 @@ async def submit_report(
     else:
         # Conditional: a report confirmed or withdrawn meanwhile is not changed.
         result = await session.exec(
-            update(ActivityReport)  # type: ignore[call-overload]
+            update(ActivityReport)
             .where(*_still_open(report_id, member_id))
             .values(**values)
         )
         if result.rowcount != 1:
             raise ReportError("not_editable")
-        report = await session.get(ActivityReport, report_id, populate_existing=True)
-        assert report is not None
+        stored = await session.get(ActivityReport, report_id, populate_existing=True)
+        assert stored is not None
+        report = stored
     assert report.id is not None
     await _replace_photos(session, report.id, photos)
     log.info("report %s by member %s stored as %s", report.id, member_id, status)
@@ -244,7 +245,7 @@ def _still_open(report_id: int, member_id: int) -> tuple:
 async def withdraw_report(session: AsyncSession, *, report_id: int, member_id: int, now: datetime) -> bool:
     """The member takes back their own pending or returned report. False if it was not theirs or not open."""
     result = await session.exec(
-        update(ActivityReport)  # type: ignore[call-overload]
+        update(ActivityReport)
         .where(*_still_open(report_id, member_id))
         .values(status=WITHDRAWN, updated_at=to_db(now))
     )
@@ -270,7 +271,7 @@ async def list_reports(
 ) -> tuple[list[ActivityReport], int]:
     """A member's reports, newest activity first (withdrawn ones left out), and how many there are."""
     where = (col(ActivityReport.member_id) == member_id, col(ActivityReport.status) != WITHDRAWN)
-    total = (await session.exec(select(func.count()).select_from(ActivityReport).where(*where))).one()  # type: ignore[call-overload]
+    total = (await session.exec(select(func.count()).select_from(ActivityReport).where(*where))).one()
     query = (
         select(ActivityReport)
         .where(*where)
@@ -292,7 +293,7 @@ class Decision(StrEnum):
 
 async def pending_count(session: AsyncSession) -> int:
     query = select(func.count()).select_from(ActivityReport).where(ActivityReport.status == PENDING)
-    return int((await session.exec(query)).one())  # type: ignore[call-overload]
+    return int((await session.exec(query)).one())
 
 
 async def next_pending(session: AsyncSession, *, skip: list[int] | None = None) -> ActivityReport | None:
@@ -308,7 +309,7 @@ async def _decide(session: AsyncSession, report_id: int, values: dict[str, Any])
     # The conditional UPDATE is the first statement of the transaction: of two reviewers pressing
     # at once, exactly one changes the row; the other sees rowcount 0.
     result = await session.exec(
-        update(ActivityReport)  # type: ignore[call-overload]
+        update(ActivityReport)
         .where(col(ActivityReport.id) == report_id, col(ActivityReport.status) == PENDING)
         .values(**values)
     )
@@ -502,7 +503,7 @@ async def record_attendance(
         result = await session.exec(
             update(ActivityReport)
             .where(
-                col(ActivityReport.id) == report.id,  # type: ignore[call-overload]
+                col(ActivityReport.id) == report.id,
                 col(ActivityReport.source_key).is_(None),
             )
             .values(
@@ -549,7 +550,7 @@ async def record_attendance(
             .on_conflict_do_nothing(index_elements=["member_id", "source_key"])
             .returning(ActivityReport.id)
         )
-        created += len((await session.exec(stmt)).all())  # type: ignore[call-overload]
+        created += len((await session.exec(stmt)).all())
     log.info(
         "attendance %s recorded: %s %s for %d member(s)", source_key, type_code, status, created + taken_over
     )
@@ -664,7 +665,7 @@ async def save_draft(session: AsyncSession, member_id: int, data: dict[str, Any]
         index_elements=["member_id"],
         set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
     )
-    await session.exec(stmt)  # type: ignore[call-overload]
+    await session.exec(stmt)
     return True
 
 
@@ -674,7 +675,7 @@ async def load_draft(session: AsyncSession, member_id: int) -> dict[str, Any] | 
 
 
 async def discard_draft(session: AsyncSession, member_id: int) -> None:
-    await session.exec(delete(ReportDraft).where(col(ReportDraft.member_id) == member_id))  # type: ignore[call-overload]
+    await session.exec(delete(ReportDraft).where(col(ReportDraft.member_id) == member_id))
 
 
 __all__ = [

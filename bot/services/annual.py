@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import case, distinct, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.i18n import t
@@ -21,11 +21,10 @@ from bot.services.figures import (
     MB,
     MBT,
     Period,
-    attended_invitation,
-    held_in,
+    event_attendance_by_kind,
     member_points_query,
     of_members,
-    self_declared_invitation,
+    run,
     took_part,
 )
 from bot.services.info import level_label
@@ -87,14 +86,13 @@ async def annual_figures(
 ) -> AnnualFigures:
     """The year's figures; events count once held (closed out, or started by `now`)."""
     from bot.services.info import info_statistics
-    from models.event import Event, Invitation
 
     period = Period.of_year(year, zone)
     out = AnnualFigures(year=year)
     out.members, out.bound = (
         int(v or 0)
         for v in (
-            await session.exec(
+            await run(session,
                 select(func.count(), func.sum(case((MB.telegram_user_id.is_not(None), 1), else_=0))).where(
                     Member.is_active_member
                 )
@@ -110,27 +108,13 @@ async def annual_figures(
         took_part(),
     )
     for code, n in (
-        await session.exec(select(AR.type_code, func.count()).where(*in_year).group_by(AR.type_code))
+        await run(session, select(AR.type_code, func.count()).where(*in_year).group_by(AR.type_code))
     ).all():
         out.by_type[code] = int(n)
 
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
-    held = (held_in(ev, period, now or datetime.now(UTC)),)
     events_by_kind: dict[str, tuple[int, int, int]] = {}
-    query = (
-        select(
-            ev.kind,
-            func.count(distinct(ev.id)),
-            func.count(inv.id),
-            func.sum(case((attended_invitation(inv), 1), else_=0)),
-            func.sum(case((self_declared_invitation(inv), 1), else_=0)),
-        )
-        .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
-        .where(*held)
-        .group_by(ev.kind)
-    )
-    for kind, n, invited, attended, self_declared in (await session.exec(query)).all():
+    query = event_attendance_by_kind(period, now or datetime.now(UTC))
+    for kind, n, invited, attended, self_declared in (await run(session, query)).all():
         events_by_kind[kind] = (int(n), int(invited or 0), int(attended or 0))
         out.events_held += int(n)
         out.event_invitations += int(invited or 0)
@@ -142,7 +126,7 @@ async def annual_figures(
         func.count(distinct(case((AR.type_code.in_(codes), AR.member_id), else_=None)))
         for codes in GROUPS.values()
     ]
-    counts = (await session.exec(select(*distinct_members).where(*in_year))).one()
+    counts = (await run(session, select(*distinct_members).where(*in_year))).one()
     for (name, codes), members in zip(GROUPS.items(), counts, strict=True):
         figures = GroupFigures(members=int(members or 0))
         for code in codes:
@@ -162,7 +146,7 @@ async def annual_figures(
     )
 
     committees = select(MB.committee, func.count()).where(Member.is_active_member).group_by(MB.committee)
-    for committee, n in (await session.exec(committees)).all():
+    for committee, n in (await run(session, committees)).all():
         out.by_committee.setdefault(committee or "", CommitteeFigures()).members += int(n)
     reports = (
         select(MB.committee, func.count(), func.count(distinct(AR.member_id)))
@@ -171,13 +155,13 @@ async def annual_figures(
         .where(*in_year)  # the same took-part rule as the figures by type: the totals agree
         .group_by(MB.committee)
     )
-    for committee, n, reporting in (await session.exec(reports)).all():
+    for committee, n, reporting in (await run(session, reports)).all():
         entry = out.by_committee.setdefault(committee or "", CommitteeFigures())
         entry.reports, entry.reporting = int(n), int(reporting)
 
     points = member_points_query(period, rules).where(MB.active.is_(True)).subquery("points")
     passed, excellent = (
-        await session.exec(
+        await run(session,
             select(
                 func.sum(case((points.c.total >= rules.assessment.pass_mark, 1), else_=0)),
                 func.sum(case((points.c.total >= rules.assessment.excellent_mark, 1), else_=0)),

@@ -17,7 +17,7 @@ members already reminded for it, so they plan nothing in one query per deadline.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.sql import ColumnElement
@@ -95,9 +95,9 @@ async def create_deadline(
     due_on: date,
     requirement: dict[str, Any],
     now: datetime,
-    zone,
+    zone: tzinfo,
     created_by: int | None = None,
-) -> Deadline:  # type: ignore[no-untyped-def]
+) -> Deadline:
     title = title.strip()
     if not title:
         raise DeadlineError("empty_title")
@@ -119,17 +119,17 @@ async def cancel_deadline(session: AsyncSession, deadline: Deadline) -> None:
     await drop_pending(session, key_prefix=f"deadline:{deadline.id}:", reason="deadline cancelled")
 
 
-def due_end(deadline: Deadline, zone) -> datetime:  # type: ignore[no-untyped-def]
+def due_end(deadline: Deadline, zone: tzinfo) -> datetime:
     """The end of the due day (local midnight after it), aware UTC."""
     return datetime.combine(deadline.due_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
-def _period(deadline: Deadline, rules: Rules, zone) -> Period:  # type: ignore[no-untyped-def]
+def _period(deadline: Deadline, rules: Rules, zone: tzinfo) -> Period:
     start, end = rules.period_bounds(datetime.combine(deadline.due_on, time(12), tzinfo=zone), zone)
     return Period.between(start, end, zone)
 
 
-def _met(deadline: Deadline, rules: Rules, zone) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+def _met(deadline: Deadline, rules: Rules, zone: tzinfo) -> ColumnElement[bool]:
     """A condition on `member.id`: meets the deadline's requirement (`bot.services.figures`, in SQL)."""
     condition = requirement_met(deadline.requirement, _period(deadline, rules, zone), rules)
     if condition is None:
@@ -137,15 +137,15 @@ def _met(deadline: Deadline, rules: Rules, zone) -> ColumnElement[bool]:  # type
     return condition
 
 
-async def complies(session: AsyncSession, deadline: Deadline, member_id: int, *, rules: Rules, zone) -> bool:  # type: ignore[no-untyped-def]
+async def complies(session: AsyncSession, deadline: Deadline, member_id: int, *, rules: Rules, zone: tzinfo) -> bool:
     """Whether the member meets the deadline's requirement now."""
-    found = await session.exec(select(MB.id).where(MB.id == member_id, _met(deadline, rules, zone)))  # type: ignore[call-overload]
+    found = await session.exec(select(MB.id).where(MB.id == member_id, _met(deadline, rules, zone)))
     return found.first() is not None
 
 
 async def members_behind(
-    session: AsyncSession, deadline: Deadline, *, rules: Rules, zone, not_reminded: str | None = None
-) -> list[Member]:  # type: ignore[no-untyped-def]
+    session: AsyncSession, deadline: Deadline, *, rules: Rules, zone: tzinfo, not_reminded: str | None = None
+) -> list[Member]:
     """Serving 委员 who do not meet the requirement yet, in one query; with `not_reminded` (a
     dedupe-key prefix), only those without an outbox row under it yet."""
     query = select(Member).where(Member.is_active_member, ~_met(deadline, rules, zone))
@@ -228,8 +228,8 @@ async def plan_deadline_reminders(
 
 
 async def list_deadlines(
-    session: AsyncSession, *, include_past: bool = False, now: datetime, zone
-) -> list[Deadline]:  # type: ignore[no-untyped-def]
+    session: AsyncSession, *, include_past: bool = False, now: datetime, zone: tzinfo
+) -> list[Deadline]:
     query = select(Deadline).order_by(col(Deadline.due_on))
     if not include_past:
         query = query.where(col(Deadline.due_on) >= now.astimezone(zone).date(), Deadline.status == "active")

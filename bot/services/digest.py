@@ -7,7 +7,6 @@ converted to UTC for the queries. Every figure is a SQL aggregate (GROUP BY / CO
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -15,7 +14,7 @@ from sqlalchemy import and_, case, distinct, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import local, to_db
-from bot.core.dates import year_in_range
+from bot.core.dates import read_iso_week
 from bot.core.i18n import t
 from bot.core.rules import INFO_LEVELS, Rules
 from bot.services.figures import (
@@ -27,18 +26,17 @@ from bot.services.figures import (
     MBT,
     Period,
     Shortfall,
-    attended_invitation,
     days_between,
-    held_in,
+    event_attendance_by_kind,
     members_where,
     minimums_requirements,
-    of_members,
-    self_declared_invitation,
+    run,
     shortfall,
     took_part,
 )
 from bot.services.info import level_label
 from models.activity import CONFIRMED, PENDING
+from models.base import table_of
 from models.member import Member
 
 REVIEW_WAIT = timedelta(days=3)  # reports and 社情民意 waiting longer than this need action
@@ -46,9 +44,6 @@ DEADLINE_HORIZON_DAYS = 30
 NAMES_SHOWN = 10
 UPCOMING_SHOWN = 15
 TEXT_LIMIT = 4096  # Telegram's message length
-
-_WEEK_RE = re.compile(r"^\s*(\d{4})\s*-?\s*[Ww]\s*(\d{1,2})\s*$")
-
 
 class WeekError(ValueError):
     """Not an ISO week like 2025-W47."""
@@ -61,17 +56,10 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        match = _WEEK_RE.match(text or "")
-        if not match:
+        found = read_iso_week(text)
+        if found is None:
             raise WeekError(text)
-        year, week = int(match.group(1)), int(match.group(2))
-        if not year_in_range(year):
-            raise WeekError(text)
-        try:
-            date.fromisocalendar(year, week, 1)
-        except ValueError:
-            raise WeekError(text) from None
-        return cls(year, week)
+        return cls(*found)
 
     @classmethod
     def containing(cls, moment: datetime, zone: tzinfo) -> IsoWeek:
@@ -240,7 +228,6 @@ class Digest:
 async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: datetime) -> WeekNumbers:
     """The week's figures, each a GROUP BY in the database."""
     from bot.services.info import info_statistics
-    from models.event import Event, Invitation
 
     period = week.period(zone)
     out = WeekNumbers()
@@ -252,7 +239,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
         .where(AR.submitted_at >= period.db_start, AR.submitted_at < period.db_end, Member.is_member, took_part())
         .group_by(AR.type_code, MB.committee, MB.sector)
     )
-    for code, committee, sector, n, ok in (await session.exec(reports)).all():
+    for code, committee, sector, n, ok in (await run(session, reports)).all():
         n, ok = int(n), int(ok or 0)
         for table, key in (
             (out.by_type, code),
@@ -274,28 +261,18 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
     )
     out.info_reported = {level: int(stats.reported.get(level, 0)) for level in INFO_LEVELS}
 
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
-    held = (
-        select(
-            func.count(distinct(ev.id)),
-            func.count(inv.id),
-            func.sum(case((attended_invitation(inv), 1), else_=0)),
-            func.sum(case((self_declared_invitation(inv), 1), else_=0)),
-        )
-        .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, and_(inv.event_id == ev.id, of_members(inv.member_id)))
-        .where(held_in(ev, period, now))
-    )
-    events, invited, attended, self_declared = (await session.exec(held)).one()
-    out.events_held, out.invited, out.attended = int(events or 0), int(invited or 0), int(attended or 0)
-    out.attended_self = int(self_declared or 0)
+    for row in (await run(session, event_attendance_by_kind(period, now))).all():
+        out.events_held += int(row.events)
+        out.invited += int(row.invited)
+        out.attended += int(row.attended)
+        out.attended_self += int(row.self_declared)
 
     bound = (
         select(func.count())
         .select_from(MBT)
         .where(MB.bound_at >= period.db_start, MB.bound_at < period.db_end, Member.is_member)
     )
-    out.newly_bound = int((await session.exec(bound)).scalar_one())
+    out.newly_bound = int((await run(session, bound)).scalar_one())
     return out
 
 
@@ -305,7 +282,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
     out = NeedsAction()
     cutoff = to_db(now - REVIEW_WAIT)
     n, oldest = (
-        await session.exec(
+        await run(session,
             select(func.count(), func.min(AR.submitted_at)).where(
                 AR.status == PENDING, AR.submitted_at < cutoff
             )
@@ -313,7 +290,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
     ).one()
     out.reports_waiting, out.reports_oldest_days = int(n), days_between(oldest, now)
     n, oldest = (
-        await session.exec(
+        await run(session,
             select(func.count(), func.min(II.last_submitted_at)).where(
                 II.state == "submitted", II.last_submitted_at < cutoff
             )
@@ -324,7 +301,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
     # 社情民意 transferred to a department with no feedback recorded since.
     answered = select(IE.item_id).where(IE.kind == "feedback")
     n, oldest = (
-        await session.exec(
+        await run(session,
             select(func.count(distinct(IE.item_id)), func.min(IE.at)).where(
                 IE.kind == "transferred", IE.item_id.not_in(answered)
             )
@@ -337,9 +314,9 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
 
     today = now.astimezone(zone).date()
     horizon = today + timedelta(days=DEADLINE_HORIZON_DAYS)
-    dl = Deadline.__table__.c  # type: ignore[attr-defined]
+    dl = table_of(Deadline).c
     deadlines = (
-        await session.exec(
+        await run(session,
             select(dl.title, dl.due_on, dl.requirement)
             .where(dl.status == "active", dl.due_on >= today, dl.due_on <= horizon)
             .order_by(dl.due_on)
@@ -372,7 +349,7 @@ async def upcoming_events(
 ) -> list[Upcoming]:
     from models.event import ATTEND, LEAVE, PUBLISHED, Event, Invitation
 
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
+    ev, inv = table_of(Event).c, table_of(Invitation).c
     query = (
         select(
             ev.id,
@@ -382,8 +359,8 @@ async def upcoming_events(
             func.sum(case((inv.answer == ATTEND, 1), else_=0)),
             func.sum(case((inv.answer == LEAVE, 1), else_=0)),
         )
-        .select_from(Event.__table__)
-        .outerjoin(Invitation.__table__, inv.event_id == ev.id)
+        .select_from(table_of(Event))
+        .outerjoin(table_of(Invitation), inv.event_id == ev.id)
         .where(ev.status == PUBLISHED, ev.starts_at >= to_db(start), ev.starts_at < to_db(end))
         .group_by(ev.id, ev.title, ev.starts_at)
         .order_by(ev.starts_at, ev.id)
@@ -393,7 +370,7 @@ async def upcoming_events(
         Upcoming(
             title=title, starts_at=local(starts, zone), invited=int(n), attend=int(a or 0), leave=int(lv or 0)
         )
-        for _id, title, starts, n, a, lv in (await session.exec(query)).all()
+        for _id, title, starts, n, a, lv in (await run(session, query)).all()
     ]
 
 

@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from bot.core.i18n import t
 from bot.core.rules import INFO_LEVELS, Rules  # noqa: E402
@@ -98,8 +99,7 @@ def find_cjk_font() -> ChartFont | None:
     override = os.environ.get("LVZHI_CJK_FONT")
     if override and Path(override).is_file():
         font_manager.fontManager.addfont(override)
-        entry = font_manager.FontProperties(fname=override)
-        family = entry.get_name()
+        family = font_manager.FontProperties(fname=override).get_name()
         found = ChartFont(family, override, 0)
         if covers(found, PROBE):
             return found
@@ -165,7 +165,7 @@ def _subjects(digest: Digest, lang: str, rules: Rules) -> list[Bars]:
     info_keys = ["submitted", "accepted", "instructions", *INFO_LEVELS, "transferred"]
 
     def info_value(numbers, key: str) -> int:  # type: ignore[no-untyped-def]
-        return numbers.info_reported.get(key, 0) if key in INFO_LEVELS else getattr(numbers, f"info_{key}")
+        return int(numbers.info_reported.get(key, 0) if key in INFO_LEVELS else getattr(numbers, f"info_{key}"))
 
     return [
         Bars(
@@ -291,7 +291,8 @@ def render_pngs(digest: Digest, lang: str, rules: Rules) -> list[tuple[str, byte
 def figure_texts(fig: Figure) -> list[tuple[str, str]]:
     """(text, font file) of every visible text in the figure, for checks."""
     out = []
-    for text in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_fontproperties")):
+    for text in fig.findobj(Text):
+        assert isinstance(text, Text)
         value = text.get_text()
         if value and text.get_visible():
             out.append((value, str(font_manager.findfont(text.get_fontproperties()))))

@@ -12,16 +12,18 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlmodel import col
 
 from bot.core.config import Settings
 from bot.core.i18n import normalize, t
 from bot.core.rules import Rules
 from bot.core.schedule import DigestTime
 from bot.services.digest import Digest, IsoWeek, build_digest, caption, digest_week_for, render_text
-from bot.services.figures import MB
+from bot.services.figures import MB, run
 from bot.services.outbox import enqueue
 from models import Outbox, Role
 from models.db import Database
@@ -61,7 +63,7 @@ async def recipients(db: Database, settings: Settings) -> list[Recipient]:
     """Active, bound, reachable secretariat members and admins, and SECRETARIAT_CHAT_ID if set."""
     async with db.session() as session:
         rows = (
-            await session.exec(
+            await run(session,
                 select(MB.id, MB.telegram_user_id, MB.language)
                 .where(
                     MB.active.is_(True),
@@ -141,7 +143,7 @@ async def queue_weekly_digest(
     async with db.session() as session:
         keys = [dedupe_key(week, r.chat_id) for r in people]
         done = set(
-            (await session.exec(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))).scalars()
+            (await run(session, select(col(Outbox.dedupe_key)).where(col(Outbox.dedupe_key).in_(keys)))).scalars()
         )
     todo = [r for r in people if dedupe_key(week, r.chat_id) not in done]
     if not todo:
@@ -159,7 +161,7 @@ async def queue_weekly_digest(
         for person in todo:
             key = dedupe_key(week, person.chat_id)
             charts, xlsx = files[person.lang]
-            common = {
+            common: dict[str, Any] = {
                 "chat_id": person.chat_id,
                 "member_id": person.member_id,
                 "now": now,

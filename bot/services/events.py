@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from sqlalchemy import insert, update
@@ -62,12 +62,12 @@ class Audience:
     member_ids: tuple[int, ...] = ()
 
 
-def format_when(moment: datetime, zone, lang: str, today: date | None = None) -> str:  # type: ignore[no-untyped-def]
+def format_when(moment: datetime, zone: tzinfo, lang: str, today: date | None = None) -> str:
     """When an event starts, as members read it: 12月8日（周二）14:30."""
     return format_moment(moment, zone, lang, today)
 
 
-def parse_local_datetime(text: str, zone, *, now: datetime | None = None, day: date | None = None) -> datetime:  # type: ignore[no-untyped-def]
+def parse_local_datetime(text: str, zone: tzinfo, *, now: datetime | None = None, day: date | None = None) -> datetime:
     """A day and time as typed (bot.core.dates.parse_moment: 2025-12-01 14:30, 12月8日 14:30, 下周二 14:30 …)
     in the committee's zone → aware UTC; a time alone is on `day`. Raises EventError."""
     answer = parse_moment(text, now=now or datetime.now(UTC), zone=zone, day=day)
@@ -77,7 +77,7 @@ def parse_local_datetime(text: str, zone, *, now: datetime | None = None, day: d
     return answer.at
 
 
-def local_start(iso: str, zone) -> datetime:  # type: ignore[no-untyped-def]
+def local_start(iso: str, zone: tzinfo) -> datetime:
     """An ISO moment kept in a dialog, in the committee's zone."""
     return datetime.fromisoformat(iso).astimezone(zone)
 
@@ -341,6 +341,7 @@ def _reminder_rows(
     for member in recipients:
         if not _can_receive(member):
             continue
+        assert member.telegram_user_id is not None  # _can_receive
         lang = member.language or policy.default_lang
         params = _params(event, policy, lang)
         text = t("events.reminder", lang, **params)
@@ -349,7 +350,7 @@ def _reminder_rows(
                 Queued(
                     f"{prefix}:r{planned.offset}:{member.id}",
                     member.telegram_user_id,
-                    text,  # type: ignore[arg-type]
+                    text,
                     member.id,
                     "reminder",
                     planned.at,
@@ -361,7 +362,7 @@ def _reminder_rows(
             rows.append(
                 Queued(
                     f"{prefix}:checkin:{member.id}",
-                    member.telegram_user_id,  # type: ignore[arg-type]
+                    member.telegram_user_id,
                     t("events.checkin_open_self" if event.checkin_self_declared else "events.checkin_open", lang, **params),
                     member.id,
                     "checkin",
@@ -380,7 +381,7 @@ async def _invitations(session: AsyncSession, event: Event) -> list[tuple[Invita
         .where(Invitation.event_id == event.id)
         .order_by(col(Member.id))
     )
-    return list((await session.exec(query)).all())  # type: ignore[arg-type]
+    return list((await session.exec(query)).all())
 
 
 async def publish_event(session: AsyncSession, event: Event, *, now: datetime, policy: ReminderPolicy) -> int:
@@ -397,7 +398,7 @@ async def publish_event(session: AsyncSession, event: Event, *, now: datetime, p
         {"event_id": event.id, "member_id": m.id, "answer": NO_ANSWER, "invited_at": to_db(now)}
         for m in audience
     ]
-    await session.exec(insert(Invitation), params=rows)  # type: ignore[call-overload]  # executemany: fast for a few thousand members
+    await session.exec(insert(Invitation), params=rows)  # executemany: fast for a few thousand members
     event.status, event.published_at, event.updated_at = PUBLISHED, to_db(now), to_db(now)
     session.add(event)
     start = from_db(event.starts_at)
@@ -630,9 +631,9 @@ async def answer_invitation(
     elif previous == LEAVE:
         await session.exec(
             update(Outbox)
-            .where(  # type: ignore[call-overload]
+            .where(
                 col(Outbox.dedupe_key).startswith(prefix, autoescape=True),
-                Outbox.member_id == member.id,
+                col(Outbox.member_id) == member.id,
                 col(Outbox.status) == "dropped",
                 col(Outbox.kind).in_(["reminder", "checkin"]),
                 col(Outbox.send_after) > to_db(now),
@@ -657,7 +658,7 @@ def _window_open(event: Event, now: datetime) -> bool:
     return event.status == PUBLISHED and event.checkin_opens_at <= to_db(now) < event.checkin_closes_at
 
 
-def activity_day(event: Event, zone) -> date:  # type: ignore[no-untyped-def]
+def activity_day(event: Event, zone: tzinfo) -> date:
     return local(event.starts_at, zone).date()
 
 
@@ -667,7 +668,7 @@ async def check_in(
     member: Member,
     now: datetime,
     rules: Rules,
-    zone,  # type: ignore[no-untyped-def]
+    zone: tzinfo,
     event_id: int | None = None,
     code: str | None = None,
     default_lang: str = "zh",
@@ -675,6 +676,7 @@ async def check_in(
     """签到 by the code shown at the venue (`code`; a member who was not invited but is there is
     added), or by the 📍 button (`event_id`) where the event lets invitees declare attendance
     themselves; the record says which. Credits the event's points at once."""
+    event: Event | None
     if code is not None:
         code = code.strip()
         candidates = (
@@ -702,7 +704,8 @@ async def check_in(
             return CheckIn.NO_EVENT, event
         if not _window_open(event, now):
             return CheckIn.NOT_OPEN, event
-    _, invitation = await invitation_for(session, event.id, member)  # type: ignore[arg-type]
+    assert event.id is not None and member.id is not None
+    _, invitation = await invitation_for(session, event.id, member)
     if code is None and invitation is not None and invitation.checked_in_at is None:
         if not event.checkin_self_declared:
             return CheckIn.NEED_CODE, event
@@ -712,7 +715,7 @@ async def check_in(
         invitation = Invitation(
             event_id=event.id,
             member_id=member.id,
-            answer=ATTEND,  # type: ignore[arg-type]
+            answer=ATTEND,
             answered_at=to_db(now),
             invited_at=to_db(now),
         )
@@ -723,7 +726,7 @@ async def check_in(
     session.add(invitation)
     await session.flush()
     note = None if code is not None else t("events.self_declared_note", default_lang)
-    await _record(session, event, [member.id], "present", now=now, rules=rules, zone=zone, note=note)  # type: ignore[list-item]
+    await _record(session, event, [member.id], "present", now=now, rules=rules, zone=zone, note=note)
     return CheckIn.DONE, event
 
 
@@ -735,9 +738,9 @@ async def _record(
     *,
     now: datetime,
     rules: Rules,
-    zone,
+    zone: tzinfo,
     note: str | None = None,
-) -> int:  # type: ignore[no-untyped-def]
+) -> int:
     if not member_ids:
         return 0
     from bot.services.activities import record_attendance
@@ -758,8 +761,8 @@ async def _record(
 
 
 async def close_attendance(
-    session: AsyncSession, event: Event, *, now: datetime, rules: Rules, zone
-) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    session: AsyncSession, event: Event, *, now: datetime, rules: Rules, zone: tzinfo
+) -> dict[str, int]:
     """After check-in closes: checked in → present, 请假 → leave, everyone else → absent, each
     credited as the rules define for the event's activity type."""
     if event.status != PUBLISHED:
@@ -780,7 +783,7 @@ async def close_attendance(
     return {k: len(v) for k, v in groups.items()}
 
 
-async def close_due_events(session: AsyncSession, *, now: datetime, rules: Rules, zone) -> int:  # type: ignore[no-untyped-def]
+async def close_due_events(session: AsyncSession, *, now: datetime, rules: Rules, zone: tzinfo) -> int:
     """Close every published event whose check-in window has ended."""
     due = (
         await session.exec(
@@ -806,7 +809,7 @@ async def upcoming_for_member(
         )
         .order_by(col(Event.starts_at))
     )
-    return list((await session.exec(query)).all())  # type: ignore[arg-type]
+    return list((await session.exec(query)).all())
 
 
 async def list_events(session: AsyncSession, *, now: datetime, include_past: bool = False) -> list[Event]:

@@ -1,7 +1,7 @@
 """Excel workbooks for the secretariat (openpyxl, write-only mode so a province's rows stream to
 disk instead of piling up in memory): the digest's attachment (the week's rows and per-member
-totals for the period) and `lvzhi export members|activities|info` (one sheet per subject,
-headers in Chinese by default).
+totals for the period), `lvzhi export members|activities|info` (one sheet per subject, headers in
+Chinese by default) and `lvzhi info export` (the year's 社情民意 with every field and step).
 """
 
 from __future__ import annotations
@@ -10,19 +10,26 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from openpyxl import Workbook
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import defer
+from sqlmodel import col
+from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.i18n import t
 from bot.core.rules import INFO_LEVELS, Rules
-from bot.services.figures import AR, ART, IA, IAT, IE, II, IIT, MB, MBT, Period, _level_rank, member_records
-from bot.services.info import level_label
-from bot.services.sheets import Column, Sheet, When
+from bot.services.figures import AR, ART, MB, MBT, Period, member_records, run
+from bot.services.info import ItemView, highest_level, item_views, level_label, state_label
+from bot.services.sheets import Column, Sheet, When, without_empty
 from models.activity import RETURNED
+from models.info import InfoEvent, InfoItem
 from models.member import Member
+
+if TYPE_CHECKING:
+    from bot.services.digest import IsoWeek
 
 SUBJECTS = ("members", "activities", "info")
 STREAM_BATCH = 2000
@@ -162,7 +169,7 @@ async def write_activities(
     title_key: str = "digest.xlsx.sheet_activities",
 ) -> int:
     """Reports submitted in `submitted` (the digest's week) or done in `activity_days` (a year)."""
-    where = [Member.is_member]  # a staff member's own rows are not the committee's
+    where: list[Any] = [Member.is_member]  # a staff member's own rows are not the committee's
     if submitted is not None:
         where += [AR.submitted_at >= submitted.db_start, AR.submitted_at < submitted.db_end]
     if activity_days is not None:
@@ -170,7 +177,7 @@ async def write_activities(
     # Which optional columns any row fills (one aggregate, so the rows still stream).
     returned_reason = case((and_(AR.status == RETURNED, AR.return_reason.is_not(None)), 1), else_=None)
     counts = (
-        await session.exec(
+        await run(session,
             select(
                 func.count(func.nullif(AR.title, "")),
                 func.count(AR.attendance),
@@ -233,11 +240,129 @@ async def write_activities(
 # --------------------------------------------------------------------------- 社情民意
 
 
+# One row per item, built from the item, its authors, attachments and history (bot.services.info.item_views),
+# for both workbooks: the figures' sheet (`lvzhi export info`, the digest's week: how far each item
+# went) and the full record (`lvzhi info export`: every field, and every step on a second sheet).
+# Columns: (key in the row, header in the catalogue, width).
 INFO_COLUMNS = (
-    ("number", 14), ("info_title", 30), ("category", 10), ("info_state", 9), ("author", 10),
-    ("coauthors", 9), ("submitted_at", 17), ("highest_level", 10), ("reported_levels", 20),
-    ("transferred", 8), ("instruction", 6), ("feedback", 6),
+    ("number", "digest.xlsx.number", 14), ("title", "digest.xlsx.info_title", 30),
+    ("category", "digest.xlsx.category", 10), ("info_state", "digest.xlsx.info_state", 9),
+    ("author", "digest.xlsx.author", 10), ("coauthor_count", "digest.xlsx.coauthors", 9),
+    ("submitted_at", "digest.xlsx.submitted_at", 17), ("highest_level", "digest.xlsx.highest_level", 10),
+    ("reported_levels", "digest.xlsx.reported_levels", 20), ("transfer_count", "digest.xlsx.transferred", 8),
+    ("instruction_count", "digest.xlsx.instruction", 6), ("feedback_count", "digest.xlsx.feedback", 6),
 )  # fmt: skip
+INFO_RECORD_COLUMNS = (
+    ("number", "info.export.number", 14), ("title", "info.export.title", 30),
+    ("category", "info.export.category", 10), ("state", "info.export.state", 9),
+    ("author", "info.export.author", 10), ("coauthors", "info.export.coauthors", 16),
+    ("submitted_at", "info.export.submitted_at", 17), ("accepted_at", "info.export.accepted_at", 17),
+    ("highest_level", "digest.xlsx.highest_level", 10), ("reported", "info.export.reported", 22),
+    ("transferred", "info.export.transferred", 22), ("instructions", "info.export.instructions", 24),
+    ("feedback", "info.export.feedback", 30), ("duplicate", "info.export.duplicate", 14),
+    ("attachments", "info.export.attachments", 20), ("body", "info.export.body", 60),
+    ("original_title", "info.export.original_title", 24), ("original_body", "info.export.original_body", 40),
+)  # fmt: skip
+INFO_HISTORY_COLUMNS = (
+    ("number", "info.export.number", 14), ("time", "info.export.time", 17), ("step", "info.export.step", 10),
+    ("level", "info.export.level", 8), ("target", "info.export.target", 20), ("date", "info.export.date", 12),
+    ("text", "info.export.text", 40), ("actor", "info.export.actor", 10),
+)  # fmt: skip
+INFO_WRAPPED = ("body", "feedback", "original_body", "text")
+# Left out of a workbook in which no item (or step) has them: no always-empty columns.
+INFO_OPTIONAL = (
+    "coauthors", "accepted_at", "highest_level", "reported_levels", "reported", "transferred", "instructions",
+    "feedback", "duplicate", "attachments", "original_title", "original_body", "level", "target", "date", "text",
+    "actor",
+)  # fmt: skip
+INFO_BATCH = 500  # items whose authors, attachments and history are read together
+
+
+def _info_columns(spec: Iterable[tuple[str, str, float]], lang: str) -> list[Column]:
+    return [
+        Column(key, t(header, lang), width, wrap=key in INFO_WRAPPED, optional=key in INFO_OPTIONAL)
+        for key, header, width in spec
+    ]
+
+
+async def info_views(session: AsyncSession, period: Period) -> list[ItemView]:
+    """Items first submitted in the period, in the order of submission (the order of their numbers)."""
+    query = (
+        model_select(InfoItem)
+        .where(col(InfoItem.submitted_at) >= period.db_start, col(InfoItem.submitted_at) < period.db_end)
+        .order_by(col(InfoItem.submitted_at), col(InfoItem.id))
+        .options(defer(InfoItem.bigrams), defer(InfoItem.signature))  # type: ignore[arg-type]
+    )
+    items = list((await session.exec(query)).all())
+    views: list[ItemView] = []
+    for first in range(0, len(items), INFO_BATCH):
+        views += await item_views(session, items[first : first + INFO_BATCH])
+    return views
+
+
+def info_row(view: ItemView, zone: tzinfo, lang: str) -> dict[str, Any]:
+    """Every figure of one item, by column key (each workbook shows its columns of them)."""
+    item, events = view.item, view.events
+    sep = "、" if lang == "zh" else ", "
+
+    def level(code: str | None) -> str:
+        return level_label(code, lang) if code else ""
+
+    def steps(kind: str) -> list[InfoEvent]:
+        return [e for e in events if e.kind == kind]
+
+    reported, transferred = steps("reported"), steps("transferred")
+    instructions, feedback = steps("instruction"), steps("feedback")
+    return {
+        "number": item.number,
+        "title": item.title,
+        "category": item.category,
+        "state": state_label(item.state, lang),
+        "info_state": t(f"digest.info_state.{item.state}", lang),
+        "author": view.authors[0].name if view.authors else "",
+        "coauthors": sep.join(m.name for m in view.authors[1:]),
+        "coauthor_count": len(view.authors[1:]),
+        "submitted_at": When(item.submitted_at, zone),
+        "accepted_at": When(next((e.at for e in events if e.kind == "accepted"), None), zone),
+        "highest_level": level(highest_level(item.state == "accepted", view.reported_levels)),
+        "reported_levels": sep.join(level(lv) for lv in INFO_LEVELS if lv in view.reported_levels),
+        "reported": sep.join(f"{level(e.level)} {e.on_date or ''}".strip() for e in reported),
+        "transferred": sep.join(f"{e.target} {e.on_date or ''}".strip() for e in transferred),
+        "transfer_count": len(transferred),
+        "instructions": sep.join(f"{level(e.level)} {e.text or ''}".strip() for e in instructions),
+        "instruction_count": len(instructions),
+        "feedback": "\n".join(e.text or "" for e in feedback),
+        "feedback_count": len(feedback),
+        "duplicate": item.duplicate_of or "",
+        "attachments": "\n".join(a.file_name or f"{a.kind} {a.file_unique_id}" for a in view.attachments),
+        "body": item.body,
+        "original_title": item.original_title or "",
+        "original_body": item.original_body or "",
+    }
+
+
+def info_history_rows(view: ItemView, zone: tzinfo, lang: str) -> list[dict[str, Any]]:
+    """Every step of one item's history."""
+    return [
+        {
+            "number": view.item.number,
+            "time": When(event.at, zone),
+            "step": t(f"info.step.{event.kind}", lang),
+            "level": level_label(event.level, lang) if event.level else "",
+            "target": event.target or "",
+            "date": event.on_date,
+            "text": event.text or "",
+            "actor": view.actors.get(event.actor_id or 0, ""),
+        }
+        for event in view.events
+    ]
+
+
+def _write(book: Workbook, title: str, columns: list[Column], rows: list[dict[str, Any]]) -> int:
+    sheet = Sheet(book, title, without_empty(columns, rows))
+    for row in rows:
+        sheet.append(row)
+    return sheet.rows
 
 
 async def write_info(
@@ -248,93 +373,19 @@ async def write_info(
     lang: str,
     title_key: str = "digest.xlsx.sheet_info",
 ) -> int:
-    """Items first submitted in the period, with how far each went (aggregated per item in SQL)."""
-    steps = (
-        select(
-            IE.item_id,
-            func.max(case((IE.kind == "reported", _level_rank(IE.level)), else_=0)).label("rank"),
-            func.sum(case((IE.kind == "transferred", 1), else_=0)).label("transferred"),
-            func.sum(case((IE.kind == "instruction", 1), else_=0)).label("instructions"),
-            func.sum(case((IE.kind == "feedback", 1), else_=0)).label("feedback"),
-            *[
-                func.sum(case(((IE.kind == "reported") & (IE.level == lv), 1), else_=0)).label(f"r_{lv}")
-                for lv in INFO_LEVELS
-            ],
-        )
-        .where(IE.kind.in_(["reported", "transferred", "instruction", "feedback"]))
-        .group_by(IE.item_id)
-        .subquery("steps")
-    )
-    first = (
-        select(IA.item_id, MB.name)
-        .select_from(IAT)
-        .join(MBT, MB.id == IA.member_id)
-        .where(IA.position == 0)
-        .subquery("first_author")
-    )
-    others = (
-        select(IA.item_id, func.count().label("n"))
-        .where(IA.position > 0)
-        .group_by(IA.item_id)
-        .subquery("coauthors")
-    )
-    query = (
-        select(
-            II.number,
-            II.title,
-            II.category,
-            II.state,
-            first.c.name,
-            others.c.n,
-            II.submitted_at,
-            steps.c.rank,
-            steps.c.transferred,
-            steps.c.instructions,
-            steps.c.feedback,
-            *[steps.c[f"r_{lv}"] for lv in INFO_LEVELS],
-        )
-        .select_from(IIT)
-        .outerjoin(steps, steps.c.item_id == II.id)
-        .outerjoin(first, first.c.item_id == II.id)
-        .outerjoin(others, others.c.item_id == II.id)
-        .where(II.submitted_at >= period.db_start, II.submitted_at < period.db_end)
-        .order_by(II.submitted_at, II.id)
-    )
-    listed = query.subquery("listed")
-    reached_any, reported_any = (
-        await session.exec(
-            select(
-                func.count(case((or_(listed.c.rank > 0, listed.c.state == "accepted"), 1), else_=None)),
-                func.count(case((listed.c.rank > 0, 1), else_=None)),
-            )
-        )
-    ).one()
-    present = {key for key, n in (("highest_level", reached_any), ("reported_levels", reported_any)) if n}
-    columns = _columns(lang, INFO_COLUMNS, optional=("highest_level", "reported_levels"))
-    sheet = Sheet(book, t(title_key, lang), [c for c in columns if not c.optional or c.key in present])
-    sep = "、" if lang == "zh" else ", "
-    async for row in _stream(session, query):
-        per_level = row[11:]
-        reached = row.rank or (1 if row.state == "accepted" else 0)
-        sheet.append(
-            {
-                "number": row.number,
-                "info_title": row.title,
-                "category": row.category,
-                "info_state": t(f"digest.info_state.{row.state}", lang),
-                "author": row.name or "",
-                "coauthors": int(row.n or 0),
-                "submitted_at": When(row.submitted_at, zone),
-                "highest_level": level_label(INFO_LEVELS[reached - 1], lang) if reached else "",
-                "reported_levels": sep.join(
-                    level_label(lv, lang) for lv, n in zip(INFO_LEVELS, per_level, strict=True) if n
-                ),
-                "transferred": int(row.transferred or 0),
-                "instruction": int(row.instructions or 0),
-                "feedback": int(row.feedback or 0),
-            }
-        )
-    return sheet.rows
+    """Items first submitted in the period, with how far each went."""
+    rows = [info_row(view, zone, lang) for view in await info_views(session, period)]
+    return _write(book, t(title_key, lang), _info_columns(INFO_COLUMNS, lang), rows)
+
+
+async def write_info_record(book: Workbook, session: AsyncSession, period: Period, zone: tzinfo, lang: str) -> int:
+    """Items first submitted in the period with all their fields, and their history on a second sheet."""
+    views = await info_views(session, period)
+    rows = [info_row(view, zone, lang) for view in views]
+    _write(book, t("info.export.sheet_items", lang), _info_columns(INFO_RECORD_COLUMNS, lang), rows)
+    history = [step for view in views for step in info_history_rows(view, zone, lang)]
+    _write(book, t("info.export.sheet_history", lang), _info_columns(INFO_HISTORY_COLUMNS, lang), history)
+    return len(rows)
 
 
 # --------------------------------------------------------------------------- workbooks
@@ -352,10 +403,10 @@ def save(book: Workbook, target: Path | IO[bytes]) -> None:
 
 async def digest_workbook(
     session: AsyncSession,
-    week,
+    week: IsoWeek,
     target: Path | IO[bytes],
     *,
-    rules: Rules,  # type: ignore[no-untyped-def]
+    rules: Rules,
     zone: tzinfo,
     lang: str,
 ) -> None:
@@ -405,3 +456,14 @@ async def export(
                 raise ValueError(subject)
         save(book, target)
     return counts
+
+
+async def export_info_year(
+    session: AsyncSession, year: int, target: Path | IO[bytes], *, zone: tzinfo, lang: str = "zh"
+) -> int:
+    """`lvzhi info export`: every item of the year (the year of its number, which is the year of its
+    first submission in the committee's zone) with all its fields and its history; returns the items."""
+    with building(new_book()) as book:
+        count = await write_info_record(book, session, Period.of_year(year, zone), zone, lang)
+        save(book, target)
+    return count

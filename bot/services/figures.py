@@ -1,34 +1,34 @@
-"""SQL building blocks for the secretariat's figures (weekly digest, exports, year in review).
+"""The one points engine: SQL building blocks for a member's points (/me) and the secretariat's
+figures (weekly digest, exports, year in review).
 
 Everything here is aggregated in the database (GROUP BY / COUNT / SUM, CASE for the per-type caps)
 so that a province's worth of rows never travels into Python: the results are one row per member
-at most. The semantics mirror `bot.services.points.member_points` and `bot.services.info.member_info_summary`
-(tests check that both give the same numbers).
+(or, for one member, per activity type) at most. Points are computed from the stored reports and
+items every time (there is no running total to drift).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, false, func, literal, or_, select, true
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy import Float, and_, case, cast, distinct, false, func, literal, or_, select, true
+from sqlalchemy.engine import Result
+from sqlalchemy.sql import ColumnElement, Executable, Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import to_db
 from bot.core.rules import INFO_LEVELS, Rules
 from models.activity import ABSENT, CONFIRMED, LEAVE, NOT_TAKING_PART, PENDING, RETURNED, ActivityReport
+from models.base import table_of
 from models.info import InfoAuthor, InfoEvent, InfoItem
 from models.member import Member
 
-AR = ActivityReport.__table__.c  # type: ignore[attr-defined]
-MB = Member.__table__.c  # type: ignore[attr-defined]
-II = InfoItem.__table__.c  # type: ignore[attr-defined]
-IA = InfoAuthor.__table__.c  # type: ignore[attr-defined]
-IE = InfoEvent.__table__.c  # type: ignore[attr-defined]
-# The tables themselves, for FROM and JOIN.
-ART, MBT, IIT, IAT, IET = (m.__table__ for m in (ActivityReport, Member, InfoItem, InfoAuthor, InfoEvent))  # type: ignore[attr-defined]
+# The tables, for FROM and JOIN, and their columns.
+ART, MBT, IIT, IAT, IET = (table_of(m) for m in (ActivityReport, Member, InfoItem, InfoAuthor, InfoEvent))
+AR, MB, II, IA, IE = ART.c, MBT.c, IIT.c, IAT.c, IET.c
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,13 @@ class Period:
         return to_db(self.end)
 
 
+async def run(session: AsyncSession, query: Executable) -> Result[Any]:
+    """Run a Core query built here (over table columns). SQLModel types `session.exec` only for its
+    own `select` and for INSERT/UPDATE/DELETE; it runs any statement."""
+    result: Result[Any] = await session.exec(query)  # type: ignore[call-overload]
+    return result
+
+
 def of_members(member_id: ColumnElement) -> ColumnElement[bool]:
     """Rows of a 委员 (`Member.is_member`): a staff member's own rows are not the committee's figures."""
     return member_id.in_(select(MB.id).where(Member.is_member))
@@ -77,6 +84,12 @@ def _capped(value: ColumnElement, cap: float | None) -> ColumnElement:
     if cap is None:
         return value
     return case((value > cap, literal(float(cap))), else_=value)
+
+
+def _capped_by_type(type_code: ColumnElement, value: ColumnElement, rules: Rules) -> ColumnElement:
+    """`value` after the cap of the activity type in `type_code` (types without a cap: as it is)."""
+    cases = [(type_code == code, _capped(value, a.cap)) for code, a in rules.activities.items() if a.cap is not None]
+    return case(*cases, else_=value) if cases else value
 
 
 def activity_points_by_type(period: Period) -> Select:
@@ -100,10 +113,7 @@ def activity_points_pivot(period: Period, rules: Rules) -> Select:
     """One row per member with reports: capped points per type (columns `p_<code>`), their total
     (`activity_points`), confirmed counts per type (`n_<code>`) and attended items per type (`a_<code>`)."""
     per = activity_points_by_type(period).subquery("per_type")
-    capped_cases = [
-        (per.c.type_code == code, _capped(per.c.raw, a.cap)) for code, a in rules.activities.items()
-    ]
-    capped = case(*capped_cases, else_=per.c.raw) if capped_cases else per.c.raw
+    capped = _capped_by_type(per.c.type_code, per.c.raw, rules)
     cols: list = [per.c.member_id, func.sum(capped).label("activity_points")]
     for code, activity in rules.activities.items():
         cols.append(
@@ -119,12 +129,7 @@ def activity_points_pivot(period: Period, rules: Rules) -> Select:
 def activity_points_total(period: Period, rules: Rules) -> Select:
     """member_id and `activity_points`: confirmed points after the per-type caps (no pivot columns)."""
     per = activity_points_by_type(period).subquery("per_type")
-    capped_cases = [
-        (per.c.type_code == code, _capped(per.c.raw, a.cap))
-        for code, a in rules.activities.items()
-        if a.cap is not None
-    ]
-    capped = case(*capped_cases, else_=per.c.raw) if capped_cases else per.c.raw
+    capped = _capped_by_type(per.c.type_code, per.c.raw, rules)
     return select(per.c.member_id, func.sum(capped).label("activity_points")).group_by(per.c.member_id)
 
 
@@ -149,7 +154,8 @@ def info_steps_per_item() -> Select:
 def info_points_per_member(period: Period, rules: Rules) -> Select:
     """member_id, items authored or co-authored (`info_submitted`, `info_first`) and capped points,
     for items first submitted in the period. An item's points: submission + the bonus of the highest
-    level reached + instruction bonus (`bot.services.info.item_points`); co-authors get `coauthor_share`."""
+    level reached (`bot.services.info.highest_level`) + instruction bonus; co-authors get `coauthor_share`; the
+    total is capped. Bonuses count for the period of the item's submission, whenever they were earned."""
     steps = info_steps_per_item().subquery("steps")
     # A report upward always outranks acceptance (district), so: the bonus of the highest reported
     # level, else the district bonus if accepted.
@@ -193,6 +199,173 @@ def member_points_query(period: Period, rules: Rules) -> Select:
     )
 
 
+# --------------------------------------------------------------------------- one member (/me)
+
+
+@dataclass(frozen=True)
+class TypePoints:
+    """One activity type in a period."""
+
+    code: str
+    confirmed_count: int  # confirmed items the member took part in (not leave or absence records)
+    confirmed_raw: float  # sum of the items' points, before the cap
+    confirmed: float  # what counts, after the cap
+    pending_count: int
+    pending: float  # what the pending items would add, within the cap
+    cap: float | None
+    leave_count: int = 0  # recorded leaves and absences: they count for points, not as participation
+    leave_points: float = 0.0
+    absent_count: int = 0
+    absent_points: float = 0.0
+
+    @property
+    def capped(self) -> bool:
+        return self.cap is not None and self.confirmed_raw > self.cap
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A minimum duty not yet met: `key` is an activity code, "activity" (any) or "info"."""
+
+    key: str
+    required: int
+    done: int
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.required - self.done)
+
+
+@dataclass(frozen=True)
+class PointsSummary:
+    start: datetime  # aware UTC, inclusive
+    end: datetime  # aware UTC, exclusive
+    by_type: list[TypePoints]
+    info_points: float  # 社情民意, capped by its feature
+    info_submitted: int
+    pass_mark: float
+    excellent_mark: float
+    owed: list[Owed] = field(default_factory=list)
+
+    @property
+    def confirmed(self) -> float:
+        return sum(t.confirmed for t in self.by_type) + self.info_points
+
+    @property
+    def pending(self) -> float:
+        return sum(t.pending for t in self.by_type)
+
+    @property
+    def passed(self) -> bool:
+        return self.confirmed >= self.pass_mark
+
+    @property
+    def excellent(self) -> bool:
+        return self.confirmed >= self.excellent_mark
+
+
+def owed_duties(rules: Rules, *, info_submitted: int, attended: Mapping[str, int]) -> list[Owed]:
+    """The rules' minimum duties (委员作业) not met, from the items the member took part in per type:
+    "activity" counts any type apart from those with a minimum of their own."""
+    minimums = rules.assessment.minimums
+    owed = []
+    for key, required in minimums.items():
+        if key == "info":
+            done = info_submitted
+        elif key == "activity":
+            done = sum(n for code, n in attended.items() if code not in minimums)
+        else:
+            done = attended.get(key, 0)
+        if done < required:
+            owed.append(Owed(key=key, required=required, done=done))
+    return owed
+
+
+def member_activity_by_type(period: Period, rules: Rules, member_id: int) -> Select:
+    """One member's confirmed and pending reports per type whose activity day is in the period: points
+    before and after the cap, what the pending ones would add within the cap, and the counts of items
+    taken part in, pending, and of recorded leaves and absences (with their points)."""
+    confirmed, pending = AR.status == CONFIRMED, AR.status == PENDING
+
+    def points(condition: ColumnElement[bool]) -> ColumnElement:
+        return func.coalesce(func.sum(case((condition, AR.points), else_=0.0)), 0.0)
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement:
+        return func.sum(case((condition, 1), else_=0))
+
+    counted = _capped_by_type(AR.type_code, points(confirmed), rules)
+    with_pending = _capped_by_type(AR.type_code, points(AR.status.in_([CONFIRMED, PENDING])), rules)
+    added = with_pending - counted
+    return (
+        select(
+            AR.type_code,
+            points(confirmed).label("confirmed_raw"),
+            counted.label("confirmed"),
+            case((added > 0, added), else_=0.0).label("pending"),
+            count(confirmed & took_part()).label("attended"),
+            count(pending).label("pending_count"),
+            count(confirmed & (AR.attendance == LEAVE)).label("leave_count"),
+            points(confirmed & (AR.attendance == LEAVE)).label("leave_points"),
+            count(confirmed & (AR.attendance == ABSENT)).label("absent_count"),
+            points(confirmed & (AR.attendance == ABSENT)).label("absent_points"),
+        )
+        .where(
+            AR.member_id == member_id,
+            AR.status.in_([CONFIRMED, PENDING]),
+            AR.activity_date >= period.first_day,
+            AR.activity_date < period.end_day,
+        )
+        .group_by(AR.type_code)
+    )
+
+
+async def member_points(session: AsyncSession, member_id: int, period: Period, rules: Rules) -> PointsSummary:
+    """Points of one member for the period: per activity type in the rules' order (types the rules
+    no longer know last), 社情民意, the pass and excellent marks and the minimum duties still owed.
+    A report counts in the period of its activity day in the committee's zone; an item in the
+    period of its first submission."""
+    rows = {row.type_code: row for row in (await run(session, member_activity_by_type(period, rules, member_id))).all()}
+    by_type = []
+    for code in [*(c for c in rules.activities if c in rows), *sorted(set(rows) - set(rules.activities))]:
+        row = rows[code]
+        activity = rules.activities.get(code)
+        by_type.append(
+            TypePoints(
+                code=code,
+                confirmed_count=int(row.attended or 0),
+                confirmed_raw=float(row.confirmed_raw),
+                confirmed=float(row.confirmed),
+                pending_count=int(row.pending_count or 0),
+                pending=float(row.pending),
+                cap=activity.cap if activity else None,
+                leave_count=int(row.leave_count or 0),
+                leave_points=float(row.leave_points),
+                absent_count=int(row.absent_count or 0),
+                absent_points=float(row.absent_points),
+            )
+        )
+    info = (await run(session, info_points_per_member(period, rules).where(IA.member_id == member_id))).first()
+    info_submitted = int(info.info_submitted) if info is not None else 0
+    attended = {t.code: t.confirmed_count for t in by_type}
+    return PointsSummary(
+        start=period.start,
+        end=period.end,
+        by_type=by_type,
+        info_points=round(float(info.info_points or 0), 2) if info is not None else 0.0,
+        info_submitted=info_submitted,
+        pass_mark=rules.assessment.pass_mark,
+        excellent_mark=rules.assessment.excellent_mark,
+        owed=owed_duties(rules, info_submitted=info_submitted, attended=attended),
+    )
+
+
+async def points_for_now(
+    session: AsyncSession, member_id: int, *, now: datetime, rules: Rules, zone: tzinfo
+) -> PointsSummary:
+    """The current period's points (what /me shows)."""
+    return await member_points(session, member_id, Period.between(*rules.period_bounds(now, zone), zone), rules)
+
+
 # --------------------------------------------------------------------------- requirements
 
 
@@ -223,7 +396,7 @@ def requirement_met(requirement: dict, period: Period, rules: Rules) -> ColumnEl
             own = [k for k in rules.assessment.minimums if k not in ("activity", "info")]
             which = AR.type_code.not_in(own) if own else true()
         # A deadline counts pending reports too (as bot.services.deadlines does); the rules' minimum duties
-        # (bot.services.points) count confirmed ones only.
+        # (`owed_duties`) count confirmed ones only.
         states = [CONFIRMED] if requirement.get("confirmed_only") else [CONFIRMED, PENDING]
         done = (
             select(AR.member_id)
@@ -285,7 +458,7 @@ async def members_where(session: AsyncSession, where: ColumnElement[bool], *, na
         .order_by(MB.name, MB.id)
         .limit(max(names, 1))
     )
-    rows = (await session.exec(query)).all()
+    rows = (await run(session, query)).all()
     return Shortfall(count=int(rows[0].total) if rows else 0, names=[row.name for row in rows[:names]])
 
 
@@ -315,7 +488,7 @@ async def member_records(
     )
     members_q = members_q.where(Member.is_member if include_inactive else Member.is_active_member)
     records: dict[int, dict] = {}
-    for mid, name, sector, committee, active, tg in (await session.exec(members_q)).all():
+    for mid, name, sector, committee, active, tg in (await run(session, members_q)).all():
         records[mid] = {
             "member_id": mid,
             "name": name,
@@ -326,9 +499,9 @@ async def member_records(
         }
 
     pivot = activity_points_pivot(period, rules)
-    act_rows = {row.member_id: row for row in (await session.exec(pivot)).all()}
+    act_rows = {row.member_id: row for row in (await run(session, pivot)).all()}
     info_rows = {
-        row.member_id: row for row in (await session.exec(info_points_per_member(period, rules))).all()
+        row.member_id: row for row in (await run(session, info_points_per_member(period, rules))).all()
     }
     states = (
         select(AR.member_id, AR.status, func.count())
@@ -336,7 +509,7 @@ async def member_records(
         .group_by(AR.member_id, AR.status)
     )
     by_state: dict[int, dict[str, int]] = {}
-    for mid, status, n in (await session.exec(states)).all():
+    for mid, status, n in (await run(session, states)).all():
         by_state.setdefault(mid, {})[status] = int(n)
     attendance = (
         select(AR.member_id, AR.attendance, func.count())
@@ -349,32 +522,27 @@ async def member_records(
         .group_by(AR.member_id, AR.attendance)
     )
     att: dict[int, dict[str, int]] = {}
-    for mid, status, n in (await session.exec(attendance)).all():
+    for mid, status, n in (await run(session, attendance)).all():
         att.setdefault(mid, {})[status] = int(n)
-    ev, inv = Event.__table__.c, Invitation.__table__.c  # type: ignore[attr-defined]
+    ev, inv = table_of(Event).c, table_of(Invitation).c
     invites_q = (
         select(inv.member_id, func.count(), func.sum(case((attended_invitation(inv), 1), else_=0)))
-        .select_from(Invitation.__table__)
-        .join(Event.__table__, ev.id == inv.event_id)
+        .select_from(table_of(Invitation))
+        .join(table_of(Event), ev.id == inv.event_id)
         .where(held_in(ev, period, now))
         .group_by(inv.member_id)
     )
-    invited = {mid: (int(n), int(a or 0)) for mid, n, a in (await session.exec(invites_q)).all()}
+    invited = {mid: (int(n), int(a or 0)) for mid, n, a in (await run(session, invites_q)).all()}
 
-    minimums = rules.assessment.minimums
-    own = set(minimums) - {"activity", "info"}
     for mid, rec in records.items():
         row = act_rows.get(mid)
         total = 0.0
-        attended_any = 0
+        attended: dict[str, int] = {}
         for code in rules.activities:
             points = float(getattr(row, f"p_{code}") or 0) if row is not None else 0.0
             rec[f"p_{code}"] = round(points, 2)
             rec[f"n_{code}"] = int(getattr(row, f"n_{code}") or 0) if row is not None else 0
-            attended = int(getattr(row, f"a_{code}") or 0) if row is not None else 0
-            rec[f"a_{code}"] = attended
-            if code not in own:
-                attended_any += attended
+            attended[code] = rec[f"a_{code}"] = int(getattr(row, f"a_{code}") or 0) if row is not None else 0
             total += points
         inf = info_rows.get(mid)
         rec["info_submitted"] = int(inf.info_submitted) if inf is not None else 0
@@ -390,18 +558,8 @@ async def member_records(
         rec["events_invited"], rec["events_attended"] = invited.get(mid, (0, 0))
         rec["passed"] = rec["total"] >= rules.assessment.pass_mark
         rec["excellent"] = rec["total"] >= rules.assessment.excellent_mark
-        owed = []
-        for key, required in minimums.items():
-            done = (
-                rec["info_submitted"]
-                if key == "info"
-                else attended_any
-                if key == "activity"
-                else rec.get(f"a_{key}", 0)
-            )
-            if done < required:
-                owed.append(key)
-        rec["owed"] = owed
+        owed = owed_duties(rules, info_submitted=rec["info_submitted"], attended=attended)
+        rec["owed"] = [o.key for o in owed]
     return list(records.values())
 
 
@@ -434,6 +592,27 @@ def self_declared_invitation(inv) -> ColumnElement[bool]:  # type: ignore[no-unt
     return and_(attended_invitation(inv), inv.checkin_method.in_(SELF_DECLARED_METHODS))
 
 
+def event_attendance_by_kind(period: Period, now: datetime) -> Select:
+    """Per kind of event held in the period: events, invitations of 委员, attended, and of those the
+    self-declared (`kind`, `events`, `invited`, `attended`, `self_declared`)."""
+    from models.event import Event, Invitation
+
+    ev, inv = table_of(Event).c, table_of(Invitation).c
+    return (
+        select(
+            ev.kind,
+            func.count(distinct(ev.id)).label("events"),
+            func.count(inv.id).label("invited"),
+            func.coalesce(func.sum(case((attended_invitation(inv), 1), else_=0)), 0).label("attended"),
+            func.coalesce(func.sum(case((self_declared_invitation(inv), 1), else_=0)), 0).label("self_declared"),
+        )
+        .select_from(table_of(Event))
+        .outerjoin(table_of(Invitation), and_(inv.event_id == ev.id, of_members(inv.member_id)))
+        .where(held_in(ev, period, now))
+        .group_by(ev.kind)
+    )
+
+
 def days_between(earlier: datetime | None, now: datetime) -> int:
     if earlier is None:
         return 0
@@ -447,10 +626,15 @@ __all__ = [
     "IET",
     "IIT",
     "MBT",
+    "Owed",
     "Period",
+    "PointsSummary",
     "Shortfall",
-    "member_records",
+    "TypePoints",
+    "member_points",
     "member_points_query",
+    "member_records",
+    "points_for_now",
     "requirement_met",
     "shortfall",
 ]

@@ -43,22 +43,22 @@ class Pruned:
 
 async def prune(session: AsyncSession, *, now: datetime, outbox_retention: timedelta) -> Pruned:
     """Delete what is no longer needed (see the module docstring); how many rows of each table went."""
-    handled = await session.exec(  # type: ignore[call-overload]
+    handled = await session.exec(
         delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < to_db(now - HANDLED_IDS_KEPT))
     )
     last_attempt = func.coalesce(col(Outbox.sent_at), col(Outbox.claimed_at), col(Outbox.created_at))
-    outbox = await session.exec(  # type: ignore[call-overload]
+    outbox = await session.exec(
         delete(Outbox).where(
             col(Outbox.status).in_(DONE_STATUSES),
             last_attempt < to_db(now - outbox_retention),
             or_(col(Outbox.expires_at).is_(None), col(Outbox.expires_at) < to_db(now)),
         )
     )
-    failures = await session.exec(  # type: ignore[call-overload]
+    failures = await session.exec(
         delete(BindFailure).where(col(BindFailure.at) < to_db(now - BIND_FAILURES_KEPT))
     )
     handled_ids = select(col(ProcessedUpdate.update_id))
-    received = await session.exec(  # type: ignore[call-overload]
+    received = await session.exec(
         delete(UpdateInbox).where(
             or_(col(UpdateInbox.update_id).in_(handled_ids), col(UpdateInbox.received_at) < to_db(now - HANDLED_IDS_KEPT))
         )

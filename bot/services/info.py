@@ -1,6 +1,7 @@
 """社情民意信息 services: submission with a gap-free per-year tracking number, the review
 workflow (a table of legal moves; every step a history row and a notice to every author),
-a duplicate hint, points, statistics for any date range, and the texts that describe an item.
+a duplicate hint, statistics for any date range, and the texts that describe an item (its points
+are the points engine's: bot.services.figures).
 
 No Telegram here: handlers parse the update and call these with a session and an explicit `now`.
 """
@@ -11,9 +12,10 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 import numpy as np
-from sqlalchemy import distinct, func, update
+from sqlalchemy import ColumnElement, distinct, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -169,7 +171,7 @@ async def next_sequence(session: AsyncSession, year: int) -> int:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.exec(
         insert(InfoSequence)
-        .values(year=year, value=0)  # type: ignore[call-overload]
+        .values(year=year, value=0)
         .on_conflict_do_nothing(index_elements=["year"])
     )
     result = await session.exec(
@@ -220,7 +222,8 @@ def signature(grams: set[str]) -> bytes:
         return bytes(4 * SIGNATURE_SIZE)
     codes = np.fromiter(((ord(g[0]) << 21) | ord(g[1]) for g in grams), dtype=np.uint64, count=len(grams))
     hashed = (_MULTIPLY[:, None] * (codes % _PRIME)[None, :] + _ADD[:, None]) % _PRIME
-    return hashed.min(axis=1).astype("<u4").tobytes()
+    least: bytes = hashed.min(axis=1).astype("<u4").tobytes()
+    return least
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,7 @@ async def _similar(session: AsyncSession, new: Fingerprint, now: datetime, exclu
         .limit(DUPLICATE_SCAN)
     )
     rows = [row for row in (await session.exec(recent)).all() if row[0] != exclude_id]
-    computed: dict[int, Fingerprint] = {}  # items stored before fingerprints were kept
+    computed: dict[int | None, Fingerprint] = {}  # items stored before fingerprints were kept
     missing = [item_id for item_id, _number, stored in rows if stored is None]
     if missing:
         texts = select(InfoItem.id, InfoItem.title, InfoItem.body).where(col(InfoItem.id).in_(missing))
@@ -306,20 +309,11 @@ class AttachmentIn:
 
     @classmethod
     def from_dict(cls, data: dict) -> AttachmentIn:
-        return cls(
-            **{
-                k: data.get(k)
-                for k in (
-                    "kind",
-                    "file_id",
-                    "file_unique_id",
-                    "file_name",
-                    "mime_type",
-                    "file_size",
-                    "caption",
-                )
-            }
-        )
+        fields: dict[str, Any] = {
+            k: data.get(k)
+            for k in ("kind", "file_id", "file_unique_id", "file_name", "mime_type", "file_size", "caption")
+        }
+        return cls(**fields)
 
 
 async def _valid_coauthors(session: AsyncSession, author_id: int, coauthor_ids: list[int]) -> list[int]:
@@ -335,8 +329,8 @@ async def _set_parts(
     session: AsyncSession, item: InfoItem, coauthor_ids: list[int], attachments: list[AttachmentIn]
 ) -> None:
     assert item.id is not None
-    await session.exec(delete(InfoAuthor).where(col(InfoAuthor.item_id) == item.id))  # type: ignore[call-overload]
-    await session.exec(delete(InfoAttachment).where(col(InfoAttachment.item_id) == item.id))  # type: ignore[call-overload]
+    await session.exec(delete(InfoAuthor).where(col(InfoAuthor.item_id) == item.id))
+    await session.exec(delete(InfoAttachment).where(col(InfoAttachment.item_id) == item.id))
     session.add(InfoAuthor(item_id=item.id, member_id=item.author_id, position=0))
     for position, member_id in enumerate(
         await _valid_coauthors(session, item.author_id, coauthor_ids), start=1
@@ -622,7 +616,7 @@ def _gist(event: InfoEvent, lang: str) -> str:
     return text
 
 
-def event_params(item: InfoItem, event: InfoEvent, lang: str, today: date | None = None) -> dict[str, object]:
+def event_params(item: InfoItem, event: InfoEvent, lang: str, today: date | None = None) -> dict[str, Any]:
     return {
         "number": item.number,
         "title": item.title,
@@ -738,6 +732,7 @@ async def item_views(session: AsyncSession, items: list[InfoItem]) -> list[ItemV
         for member_id, name in (
             await session.exec(select(Member.id, Member.name).where(col(Member.id).in_(list(actor_ids) or [-1])))
         ).all()
+        if member_id is not None
     }
     return [ItemView(i, authors[i.id], files[i.id], history[i.id], actors) for i in items]  # type: ignore[index]
 
@@ -826,6 +821,7 @@ async def find_items(
     text = " ".join(text.split())[:40]
     if not text:
         return [], 0
+    where: ColumnElement[bool]
     if m := NUMBER_PATTERN.match(text):
         where = (col(InfoItem.year) == int(m.group(1))) & (col(InfoItem.seq) == int(m.group(2)))
     else:
@@ -851,14 +847,7 @@ async def search_members(
     return list((await session.exec(query)).all()), int(total)
 
 
-# --------------------------------------------------------------------------- points and statistics
-
-
-@dataclass
-class InfoSummary:
-    submitted: int = 0
-    points: float = 0.0
-    items: list[tuple[str, float]] = field(default_factory=list)  # (number, this member's points)
+# --------------------------------------------------------------------------- levels and statistics
 
 
 def level_label(level: str, lang: str) -> str:
@@ -871,59 +860,6 @@ def highest_level(accepted: bool, levels: set[str]) -> str | None:
     reached = ({"district"} if accepted else set()) | levels
     ordered = [level for level in INFO_LEVELS if level in reached]
     return ordered[-1] if ordered else None
-
-
-def item_points(rules: Rules, *, accepted: bool, levels: set[str], instruction: bool) -> float:
-    points = rules.info.submit_points
-    top = highest_level(accepted, levels)
-    if top is not None:
-        points += rules.info.adopt_bonus.get(top, 0)
-    if instruction:
-        points += rules.info.instruction_bonus
-    return points
-
-
-async def member_info_summary(
-    session: AsyncSession, member_id: int, start: datetime, end: datetime, rules: Rules
-) -> InfoSummary:
-    """Items the member authored or co-authored, submitted in [start, end), and their points: the
-    first author gets the item's points, co-authors `coauthor_share` of them; the total is capped.
-    Bonuses count for the period of the item's submission, whenever they were earned."""
-    query = (
-        select(InfoItem.id, InfoItem.number, InfoItem.state, InfoAuthor.position)
-        .join(InfoAuthor, col(InfoAuthor.item_id) == InfoItem.id)
-        .where(
-            InfoAuthor.member_id == member_id,
-            col(InfoItem.submitted_at) >= to_db(start),
-            col(InfoItem.submitted_at) < to_db(end),
-        )
-        .order_by(col(InfoItem.submitted_at))
-    )
-    rows = list((await session.exec(query)).all())
-    summary = InfoSummary(submitted=len(rows))
-    if not rows:
-        return summary
-    levels: dict[int, set[str]] = {row[0]: set() for row in rows}
-    instructed: set[int] = set()
-    events = select(InfoEvent.item_id, InfoEvent.kind, InfoEvent.level).where(
-        col(InfoEvent.item_id).in_(list(levels)), col(InfoEvent.kind).in_(["reported", "instruction"])
-    )
-    for item_id, kind, level in (await session.exec(events)).all():
-        if kind == "instruction":
-            instructed.add(item_id)
-        elif level:
-            levels[item_id].add(level)
-    total = 0.0
-    for item_id, number, state, position in rows:
-        points = item_points(
-            rules, accepted=state == "accepted", levels=levels[item_id], instruction=item_id in instructed
-        )
-        share = points if position == 0 else points * rules.info.coauthor_share
-        summary.items.append((number, share))
-        total += share
-    cap = rules.info.cap
-    summary.points = round(min(total, cap) if cap is not None else total, 2)
-    return summary
 
 
 @dataclass
@@ -966,14 +902,14 @@ async def info_statistics(session: AsyncSession, start: datetime, end: datetime)
     in_range = (col(InfoEvent.at) >= begin, col(InfoEvent.at) < finish)
     stats = InfoStats()
     by_kind = (
-        select(InfoEvent.kind, func.count(distinct(InfoEvent.item_id)))
+        select(InfoEvent.kind, func.count(distinct(col(InfoEvent.item_id))))
         .where(*in_range, col(InfoEvent.kind).in_(list(_STAT_FIELDS)))
         .group_by(col(InfoEvent.kind))
     )
     for kind, n in (await session.exec(by_kind)).all():
         setattr(stats, _STAT_FIELDS[kind], int(n))
     by_level = (
-        select(InfoEvent.level, func.count(distinct(InfoEvent.item_id)))
+        select(InfoEvent.level, func.count(distinct(col(InfoEvent.item_id))))
         .where(*in_range, InfoEvent.kind == "reported")
         .group_by(col(InfoEvent.level))
     )
@@ -981,7 +917,7 @@ async def info_statistics(session: AsyncSession, start: datetime, end: datetime)
         if level in stats.reported:
             stats.reported[level] = int(n)
     answered = select(InfoEvent.item_id).where(InfoEvent.kind == "feedback", col(InfoEvent.at) < finish)
-    waiting = select(func.count(distinct(InfoEvent.item_id))).where(
+    waiting = select(func.count(distinct(col(InfoEvent.item_id)))).where(
         InfoEvent.kind == "transferred", col(InfoEvent.at) < finish, col(InfoEvent.item_id).not_in(answered)
     )
     stats.waiting_feedback = int((await session.exec(waiting)).one())
@@ -1066,7 +1002,7 @@ def render_card(
         lines.append(t("info.duplicate", lang, number=item.duplicate_of))
     if not (history and view.events):
         return _cut("\n".join(lines), limit)
-    names = {**view.actors, **{m.id: m.name for m in view.authors}}
+    names = {**view.actors, **{m.id: m.name for m in view.authors if m.id is not None}}
     steps = ["· " + describe_event(e, lang, tz, names.get(e.actor_id or 0, ""), today) for e in view.events]
     lines.append(t("info.card_history", lang))
     text = "\n".join(lines + steps)
@@ -1087,7 +1023,3 @@ def render_card(
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def local_today(now: datetime, tz: tzinfo) -> date:
-    return now.astimezone(tz).date()

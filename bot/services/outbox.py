@@ -56,7 +56,7 @@ async def enqueue(
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = await session.exec(stmt)  # type: ignore[call-overload]
+    result = await session.exec(stmt)
     return bool(result.rowcount)
 
 
@@ -141,8 +141,8 @@ async def enqueue_many(session: AsyncSession, messages: list[Queued], *, now: da
             continue
         # executemany (one compiled statement, batched by the driver); rowcount is not reliable
         # for it on every driver, so the new rows are counted by their returned ids
-        stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Outbox.id)
-        result = await session.exec(stmt, params=values)  # type: ignore[call-overload]
+        stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(col(Outbox.id))
+        result = await session.exec(stmt, params=values)
         queued += len(result.all())
     return queued
 
@@ -164,5 +164,5 @@ async def drop_pending(
         stmt = stmt.where(col(Outbox.member_id) == member_id)
     if kinds:
         stmt = stmt.where(col(Outbox.kind).in_(kinds))
-    result = await session.exec(stmt.values(status="dropped", last_error=reason))  # type: ignore[call-overload]
+    result = await session.exec(stmt.values(status="dropped", last_error=reason))
     return int(result.rowcount or 0)

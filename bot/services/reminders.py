@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from bot.core.dates import read_clock
 from bot.core.holidays import NO_CALENDAR, HolidayCalendar, load_calendar
 from bot.core.schedule import (
     MAX_OFFSET_MINUTES,
@@ -176,11 +177,14 @@ class ReminderPolicy:
 
 
 def policy_from_settings(settings: Settings) -> ReminderPolicy:
+    deadline_time = read_clock(settings.deadline_remind_time)
+    if deadline_time is None:  # Settings refuses it; a Settings built without validation does not
+        raise ValueError(f"DEADLINE_REMIND_TIME: expected HH:MM, not {settings.deadline_remind_time!r}")
     return ReminderPolicy(
         zone=settings.tz,
         quiet=parse_quiet_hours(settings.quiet_hours),
         deadline_days=tuple(parse_days(settings.deadline_remind_days)),
-        deadline_time=time.fromisoformat(settings.deadline_remind_time.strip()),
+        deadline_time=deadline_time,
         calendar=load_calendar(settings.holidays_file),
         default_lang=settings.locale,
     )

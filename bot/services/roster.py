@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -172,7 +173,7 @@ async def import_roster(session: AsyncSession, rows: list[RosterRow]) -> ImportR
     by_name = {(m.name, m.sector): m for m in existing}
     for row in rows:
         member = (by_phone.get(row.phone) if row.phone else None) or by_name.get((row.name, row.sector))
-        wanted = {"name": row.name, "sector": row.sector, "committee": row.committee,
+        wanted: dict[str, Any] = {"name": row.name, "sector": row.sector, "committee": row.committee,
                   "role": row.role.value, "also_member": row.also_member, "phone": row.phone or (member.phone if member else None)}
         if member is None:
             member = Member(**wanted)

@@ -18,6 +18,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -84,7 +85,7 @@ class Sheet:
         self.rows = 0
         self._filter()
 
-    def cell(self, value: Any, *, wrap: bool = False) -> WriteOnlyCell:
+    def cell(self, value: Any, *, wrap: bool = False) -> Cell:
         """One cell: text as text (never a formula), dates as date cells, numbers as numbers."""
         if isinstance(value, When):
             value = local(value.moment, value.zone).replace(tzinfo=None) if value.moment else None

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from datetime import time, timedelta
 from time import perf_counter
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
@@ -36,14 +37,19 @@ class LvzhiApplication(Application):
     changed for its person is saved with its id, in one transaction (bot/telegram/dedupe.py). And a
     shutdown that does not wait for the outbox's backlog."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # ids of the updates being handled: one replayed from the inbox may be fetched again
+        # before Telegram had it confirmed
+        self._in_hand: set[int] = set()
+
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
             await super().process_update(update)
             return
         d: Deps = self.bot_data["deps"]
-        in_hand: set[int] = d.extras.setdefault("updates_in_hand", set())
-        # in hand already: replayed from the inbox and fetched again before it was confirmed
-        if update.update_id in in_hand or await dedupe.journal_of(d).seen(d.db, update.update_id):
+        in_hand = self._in_hand
+        if update.update_id in in_hand or await d.journal.seen(d.db, update.update_id):
             return
         persistence = self.persistence
         assert isinstance(persistence, DatabasePersistence)
@@ -64,7 +70,8 @@ class LvzhiApplication(Application):
         """The outbox stops first: PTB's `stop()` waits for the running jobs, so the dispatcher is
         told to start no more sends before, and the sends under way are waited for (and recorded)
         after. A backlog of thousands stays queued for the next start."""
-        dispatcher: Dispatcher | None = self.bot_data["deps"].extras.get("dispatcher")
+        deps: Deps = self.bot_data["deps"]
+        dispatcher = deps.dispatcher
         if dispatcher is not None:
             dispatcher.request_stop()
         await super().stop()
@@ -103,7 +110,7 @@ async def housekeeping_job(deps: Deps) -> None:
     retention = timedelta(days=deps.settings.outbox_retention_days)
     async with deps.db.session() as session:
         await housekeeping.prune(session, now=deps.clock.now(), outbox_retention=retention)
-    await dedupe.journal_of(deps).load(deps.db)
+    await deps.journal.load(deps.db)
 
 
 async def start_plumbing(app: Application) -> None:
@@ -117,7 +124,7 @@ async def start_plumbing(app: Application) -> None:
     # Quiet hours hold back reminders (kind "reminder") that fall due at night, e.g. after a restart.
     dispatcher = Dispatcher(deps.db, app.bot, deps.clock, quiet=parse_quiet_hours(deps.settings.quiet_hours),
                             zone=deps.settings.tz)
-    deps.extras["dispatcher"] = dispatcher
+    deps.dispatcher = dispatcher
     recovered = await dispatcher.recover()
     if recovered:
         log.info("outbox: %d message(s) were in flight at the last stop; sending again", recovered)

@@ -247,7 +247,7 @@ class Dispatcher:
         (at most those repeat) rather than lose them."""
         async with self.db.session() as session:
             result = await session.exec(
-                update(Outbox).where(col(Outbox.status) == "sending").values(status="pending")  # type: ignore[call-overload]
+                update(Outbox).where(col(Outbox.status) == "sending").values(status="pending")
             )
             return int(result.rowcount or 0)
 
@@ -410,7 +410,7 @@ class Dispatcher:
         )
         if claimed:
             row.attempts += 1
-        return claimed
+        return claimed > 0
 
     async def _mark(self, row_id: int, **values: Any) -> None:
         await self._execute(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
@@ -483,13 +483,13 @@ class Dispatcher:
         async with self.db.session() as session:
             await session.exec(
                 update(Outbox)
-                .where(col(Outbox.id) == row.id)  # type: ignore[call-overload]
+                .where(col(Outbox.id) == row.id)
                 .values(status="failed", last_error=f"403 {reason}")
             )
             withdrawn = await session.exec(
                 update(Outbox)
                 .where(
-                    col(Outbox.chat_id) == row.chat_id,  # type: ignore[call-overload]
+                    col(Outbox.chat_id) == row.chat_id,
                     col(Outbox.status) == "pending",
                 )
                 .values(status="dropped", last_error="recipient blocked the bot")

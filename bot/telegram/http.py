@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
-from telegram._utils.types import JSONDict
 from telegram.request import HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ class PacedUpdatesRequest(HTTPXRequest):
         super().__init__(connection_pool_size=1, **kwargs)
         self._in_hand = in_hand
         self._keep = keep
-        self._kept: tuple[bytes, JSONDict] | None = None  # a payload parsed to store it, for PTB's parse
+        self._kept: tuple[bytes, dict[str, Any]] | None = None  # a payload parsed to store it, for PTB's parse
         self._pause = pause
         self._offset: object = None  # offset of the request under way
         self._last_offset: object = None  # offset and size of the last batch received
@@ -69,7 +68,7 @@ class PacedUpdatesRequest(HTTPXRequest):
             self._kept = (payload, data)
         return status, payload
 
-    def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]  # PTB calls it on the instance
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]  # PTB calls it on the instance
         kept, self._kept = self._kept, None
         data = kept[1] if kept is not None and kept[0] is payload else super().parse_json_payload(payload)
         updates = data.get("result")

@@ -74,7 +74,7 @@ class Inbox:
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         stmt = insert(UpdateInbox).on_conflict_do_nothing(index_elements=["update_id"])
         async with self.db.session() as session:
-            result = await session.exec(stmt.returning(col(UpdateInbox.update_id)), params=rows)  # type: ignore[call-overload]
+            result = await session.exec(stmt.returning(col(UpdateInbox.update_id)), params=rows)
             return {row[0] for row in result.all()}
 
     async def unhandled(self) -> list[dict]:
@@ -94,7 +94,7 @@ class Inbox:
                 session.add_all(ProcessedUpdate(update_id=i) for i in given_up)
             again = [r for r in rows if r.replays < MAX_REPLAYS]
             if again:
-                await session.exec(  # type: ignore[call-overload]
+                await session.exec(
                     update(UpdateInbox)
                     .where(col(UpdateInbox.update_id).in_([r.update_id for r in again]))
                     .values(replays=col(UpdateInbox.replays) + 1)

@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x6C767A6869  # "lvzhi"; advisory locks are per database, so one key serves every deployment
 STANDBY_POLL_SECONDS = 0.25
 WATCH_SECONDS = 1.0
-# A connection to a server that went away is noticed within about this long (TCP keepalives).
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2}
 
 
 class AlreadyRunning(Exception):
@@ -57,9 +55,11 @@ async def leadership(settings: Settings, db: Database, health: Health,
         with sqlite_sole_process(db.url):
             yield Lead()
         return
+    # TCP keepalives: a server that went away is noticed within about 10 s
     conninfo = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, application_name="lvzhi-leader",
-                                                 **KEEPALIVES)  # fmt: skip
+                                                 keepalives=1, keepalives_idle=5, keepalives_interval=2,
+                                                 keepalives_count=2)  # fmt: skip
     try:
         health.role = "standby"
         waited = False

@@ -15,7 +15,7 @@ import contextvars
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
@@ -26,13 +26,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, BasePersistence, PersistenceInput
-from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.core.clock import utcnow
 from models import DialogState
 from models.db import Database
 
 log = logging.getLogger(__name__)
+
+# The types of PTB's documented persistence signatures (its own aliases live in a private module,
+# telegram.ext._utils.types, which a minor release may move).
+ConversationKey = tuple[int | str, ...]
+ConversationDict = MutableMapping[ConversationKey, object]
 
 # Set while `save` collects an update's changes; outside it (PTB's timer, a job, shutdown) changes
 # are written straight away by `flush`.
@@ -156,7 +160,7 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         # Every stored row was loaded at start-up, so a key never written has no row to delete.
         gone = [key for key, data in batch.items() if data is None and key in self._written]
         if gone:
-            await session.exec(delete(DialogState).where(col(DialogState.key).in_(gone)))  # type: ignore[call-overload]
+            await session.exec(delete(DialogState).where(col(DialogState.key).in_(gone)))
             stored.update(dict.fromkeys(gone))
         changed: list[dict] = []
         for key, data in batch.items():
@@ -172,7 +176,7 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
             stmt = insert(DialogState).values(changed)
             stmt = stmt.on_conflict_do_update(index_elements=["key"],
                                               set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at})
-            await session.exec(stmt)  # type: ignore[call-overload]
+            await session.exec(stmt)
         return stored
 
     @staticmethod

@@ -87,7 +87,7 @@ class Web:
         """Become the active process's webhook: tell Telegram where to post, then take its posts."""
         await app.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_secret,
                                   allowed_updates=Update.ALL_TYPES, max_connections=WEBHOOK_MAX_CONNECTIONS)  # fmt: skip
-        self.health.dispatcher = app.bot_data["deps"].extras.get("dispatcher")
+        self.health.dispatcher = app.bot_data["deps"].dispatcher
         self.app = app
 
     async def _healthz(self, _request: Request) -> Response:

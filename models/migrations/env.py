@@ -18,7 +18,9 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None  # models.db.alembic_config sets it
+    engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         # batch mode lets later migrations alter columns on SQLite
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)

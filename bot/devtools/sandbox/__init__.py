@@ -132,7 +132,7 @@ def _due_in_jump(trigger: Any, start: datetime, end: datetime, baseline: timedel
     once its run date plus `baseline`, the clock's offset when it was set, is reached.
     """
     if isinstance(trigger, DateTrigger):
-        return trigger.run_date + baseline <= end
+        return bool(trigger.run_date + baseline <= end)
     first = trigger.get_next_fire_time(None, start + timedelta(microseconds=1))
     return first is not None and first <= end
 
@@ -295,17 +295,17 @@ class Sandbox:
         self.identity(user_id)
         if not data:
             raise PageError("empty_file")
-        caption = caption.strip()[:1024] or None
+        text = caption.strip()[:1024] or None
         user = self.emu.user(user_id)
         if mime_type in PHOTO_TYPES:
             if len(data) > MAX_PHOTO:
                 raise PageError("file_too_big", 413)
-            return self._remember(user_id, user.send_photo(data, caption=caption))
+            return self._remember(user_id, user.send_photo(data, caption=text))
         if len(data) > MAX_DOCUMENT:
             raise PageError("file_too_big", 413)
         name = Path(file_name or "file").name[:128] or "file"
         return self._remember(
-            user_id, user.send_document(data, name, mime_type or "application/octet-stream", caption=caption)
+            user_id, user.send_document(data, name, mime_type or "application/octet-stream", caption=text)
         )
 
     def press(self, user_id: int, message_id: Any, data: Any) -> str:
@@ -346,7 +346,7 @@ class Sandbox:
         # The offset a timer was set under: timers seen for the first time were set since the
         # last jump, so under the offset before this one.
         self._timer_offsets = {
-            job.id: self._timer_offsets.get(job.id, offset)
+            str(job.id): self._timer_offsets.get(str(job.id), offset)
             for job in jobs
             if isinstance(job.job.trigger, DateTrigger)
         }
@@ -357,7 +357,7 @@ class Sandbox:
                     continue  # run last, below, once the other jobs have queued their messages
                 due = True
             else:
-                due = _due_in_jump(trigger, before, after, self._timer_offsets.get(job.id, offset))
+                due = _due_in_jump(trigger, before, after, self._timer_offsets.get(str(job.id), offset))
             if not due or job.removed:
                 continue
             if isinstance(trigger, DateTrigger):
@@ -365,7 +365,7 @@ class Sandbox:
                     job.schedule_removal()  # one run only: real time must not repeat it
             await job.run(self.app)
             ran.append(job.name or "job")
-        dispatcher = self.app.bot_data["deps"].extras.get("dispatcher")
+        dispatcher = self.app.bot_data["deps"].dispatcher
         if dispatcher is not None:
             # a run already under way read its rows before the jump: wait for it, then send
             await dispatcher.drain()

@@ -23,6 +23,7 @@ from bot.core.clock import local, to_db
 from bot.core.config import Settings
 from bot.services import invites, roster
 from models import Member, Outbox
+from models.activity import PENDING
 from models.db import Database
 
 log = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ async def add_demo_history(
     async with db.session() as session:
         await session.exec(
             update(Outbox)
-            .where(col(Outbox.status) == "pending")  # type: ignore[call-overload]
+            .where(col(Outbox.status) == "pending")
             .values(status="dropped", last_error="sandbox demo history (not delivered)")
         )
     if _feature("bot.services.events") and _feature("bot.services.reminders"):
@@ -278,7 +279,7 @@ async def _demo_reports(
             continue  # e.g. a day before this year's assessment period, early in January
         stored += 1
         reviewed = min(submitted + timedelta(hours=14), now)
-        if report.status != activities.PENDING or staff_id is None:
+        if report.status != PENDING or staff_id is None or report.id is None:
             continue
         async with db.session() as session:
             if outcome == "approve":
@@ -330,6 +331,7 @@ async def _demo_info(
             continue
         stored += 1
         for move, after_days, extra in moves:
+            options: dict[str, Any] = extra
             if staff_id is None:
                 break
             async with db.session() as session:
@@ -342,7 +344,7 @@ async def _demo_info(
                     actor=staff,
                     tz=zone,
                     now=min(submitted + timedelta(days=after_days), now),
-                    **extra,
+                    **options,
                 )
     return stored
 
@@ -409,6 +411,7 @@ async def _demo_past_event(
             event_id = event.id
     except events.EventError:
         return 0
+    assert event_id is not None
     async with db.session() as session:
         invited = [m for m in await events.audience_members(session, event) if m.telegram_user_id is not None]
     for index, member in enumerate(invited):

@@ -1,15 +1,15 @@
 """update_inbox: every update as received, kept until it is handled (a crash between a fetch and
 the handling no longer loses it)
 
-Revision ID: 0016_update_inbox
-Revises: 0001_foundation
+Revision ID: 0017_update_inbox
+Revises: 0016_one_history
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0016_update_inbox'
-down_revision = '0001_foundation'
+revision = '0017_update_inbox'
+down_revision = '0016_one_history'
 branch_labels = None
 depends_on = None
 
