@@ -44,7 +44,7 @@ class Health:
         self.clock = clock or Clock()
         self.role = "starting"
         self.dispatcher: Any = None  # bot.telegram.dispatcher.Dispatcher of the active process
-        self._heads = set(ScriptDirectory.from_config(alembic_config(db.url)).get_heads())
+        self._heads: set[str] | None = None  # read on the first probe, not at every start
 
     async def readiness(self) -> Readiness:
         database = schema = False
@@ -54,6 +54,8 @@ class Health:
             async with asyncio.timeout(PROBE_TIMEOUT), self.db.session() as session:
                 revisions = {r for (r,) in (await session.exec(text("SELECT version_num FROM alembic_version"))).all()}  # type: ignore[call-overload]
                 database = True
+                if self._heads is None:
+                    self._heads = set(ScriptDirectory.from_config(alembic_config(self.db.url)).get_heads())
                 schema = revisions == self._heads
                 now = to_db(self.clock.now())
                 due = (col(Outbox.status) == "sending") | (
