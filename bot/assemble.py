@@ -20,6 +20,8 @@ from bot.core.config import Settings
 from bot.core.rules import load_rules
 from bot.telegram.app import housekeeping_job, new_application, settle_garbage_collector, start_plumbing
 from bot.telegram.deps import Deps
+from bot.telegram.inbox import Inbox
+from bot.telegram.web import Web
 from handlers import errors, gate, onboarding
 from handlers.dialog import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
@@ -73,6 +75,7 @@ def build_application(deps: Deps, *, updater: bool = True) -> Application:
 async def _on_startup(app: Application) -> None:
     deps: Deps = app.bot_data["deps"]
     await housekeeping_job(deps)  # before the handled updates are read: an old id must not hide a new update
+    await Inbox(deps.db).replay(app)  # what a stopped process received and did not handle, first
     recall_dialog_use(app)
     if rearmed := rearm_dialog_timeouts(app):
         log.info("%d open dialog(s) will time out as they would have without the restart", rearmed)
@@ -88,38 +91,42 @@ def make_deps(settings: Settings, db: Database, clock: Clock | None = None) -> D
 
 
 @asynccontextmanager
-async def running(deps: Deps, *, poll_timeout: int = 10) -> AsyncIterator[Application]:
-    """Start the bot (polling, jobs) for the duration of the block; used everywhere but `run`."""
-    app = build_application(deps)
+async def running(deps: Deps, *, poll_timeout: int = 10, web: Web | None = None) -> AsyncIterator[Application]:
+    """Start the bot (jobs, and updates by long polling, or by webhook through `web` when
+    WEBHOOK_URL is set) for the duration of the block. The webhook stays set when the block ends:
+    the process that takes over sets it again, and Telegram keeps the updates meanwhile."""
+    webhook = bool(deps.settings.webhook_url)
+    assert web is not None or not webhook, "webhook mode needs the HTTP server (LISTEN)"
+    app = build_application(deps, updater=not webhook)
     async with app:
         await _on_startup(app)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout,
-                                        allowed_updates=Update.ALL_TYPES)
         try:
+            if webhook:
+                assert web is not None
+                await web.take_updates(app)
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout,
+                                                allowed_updates=Update.ALL_TYPES)
+                if web is not None:
+                    web.health.dispatcher = deps.dispatcher
             yield app
         finally:
-            await app.updater.stop()
+            if web is not None:
+                web.app = None
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
             await app.stop()
 
 
 def run(settings: Settings) -> None:
-    """`lvzhi run`: migrate, then poll until Ctrl-C."""
-    from models.db import upgrade
+    """`lvzhi run` (`bot.telegram.runtime`): migrate, wait to be the active process, serve."""
+    import asyncio
 
-    upgrade(settings.database_url)
-    db = Database(settings.database_url)
-    deps = make_deps(settings, db)
-    app = build_application(deps)
-    app.post_init = _on_startup
+    from bot.telegram.runtime import serve
 
-    async def _shutdown(_app: Application) -> None:
-        await db.dispose()
-
-    app.post_shutdown = _shutdown
-    log.info("lvzhi is running; press Ctrl-C to stop")
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    asyncio.run(serve(settings, running=running, make_deps=make_deps))
 
 
 __all__ = ["FEATURES", "STARTUP_HOOKS", "build_application", "make_deps", "open_database", "run", "running"]

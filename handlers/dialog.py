@@ -33,6 +33,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
+from bot.telegram import metrics
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, refuse, reply
 from handlers.common import MENU_BUTTONS, PRIVATE, lang_of, load_member
@@ -208,6 +209,7 @@ class Dialog(ConversationHandler[Context]):
         if found is None:
             return
         await self.handle_update(update, app, found, Context.from_update(update, app))
+        metrics.DIALOG_TIMEOUTS.labels(self.name or "dialog").inc()
         if isinstance(app.persistence, DatabasePersistence):
             await app.persistence.save_idle(app, person_of_conversation(key))
 

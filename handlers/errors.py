@@ -11,6 +11,7 @@ from telegram import Message, Update
 from bot.core.i18n import t
 from bot.core.redact import redacted_traceback
 from bot.core.refusals import Refusal
+from bot.telegram import metrics
 from bot.telegram.ui import Context, refuse
 from handlers.common import lang_of, load_member
 
@@ -44,6 +45,7 @@ async def on_error(update: object, context: Context) -> None:
         return
     detail = redacted_traceback(error, typed_texts(update)) if error is not None else "no exception"
     log.error("update %s failed: %s\n%s", update_id, type(error).__name__, detail)
+    metrics.UPDATE_ERRORS.inc()
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:

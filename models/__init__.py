@@ -1,9 +1,9 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
-from models.infra import DialogState, Outbox, ProcessedUpdate
+from models.infra import DialogState, Outbox, ProcessedUpdate, UpdateInbox
 from models.member import BindFailure, Invite, Member, Role
 
-__all__ = ["BindFailure", "DialogState", "Invite", "Member", "Outbox", "ProcessedUpdate", "Role"]
+__all__ = ["BindFailure", "DialogState", "Invite", "Member", "Outbox", "ProcessedUpdate", "Role", "UpdateInbox"]
 
 from models.info import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence  # noqa: E402
 

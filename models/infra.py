@@ -1,4 +1,4 @@
-"""Plumbing tables: handled updates, the outbox, and persisted dialog state."""
+"""Plumbing tables: received and handled updates, the outbox, and persisted dialog state."""
 
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ class ProcessedUpdate(SQLModel, table=True):
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     processed_at: datetime = created_field()
+
+
+class UpdateInbox(SQLModel, table=True):
+    """Every update as received (getUpdates or the webhook), stored before Telegram is told it
+    arrived: one not yet in `processed_update` after a crash is handled at the next start."""
+
+    __tablename__ = "update_inbox"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = created_field()
+    replays: int = Field(default=0)  # starts that handed it on again (an update that kills the bot stops at a limit)
 
 
 class Outbox(SQLModel, table=True):

@@ -4,6 +4,7 @@ emulator and a running bot pointed at it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -204,6 +205,54 @@ async def bot_app(deps: Deps, emu):  # type: ignore[no-untyped-def]
         yield app
 
 
+WEBHOOK_SECRET = "test-secret_0"
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a bot's LISTEN)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def webhook_settings(port: int) -> dict[str, str]:
+    """The settings of a bot in webhook mode on `port` of this machine (no proxy in between)."""
+    return {"webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_secret": WEBHOOK_SECRET,
+            "listen": f"127.0.0.1:{port}"}
+
+
+@contextlib.asynccontextmanager
+async def webhook_bot(deps: Deps):  # type: ignore[no-untyped-def]
+    """The real bot in webhook mode: its HTTP server on a free port, the emulator posting to it."""
+    from bot.telegram.health import Health
+    from bot.telegram.web import Web
+
+    deps.settings = deps.settings.model_copy(update=webhook_settings(free_port()))
+    health = Health(deps.db)
+    web = Web(deps.settings, health)
+    await web.start()
+    try:
+        async with running(deps, web=web) as app:
+            health.role = "active"
+            yield app
+    finally:
+        await web.stop()
+
+
+@pytest.fixture(params=["polling", "webhook"])
+async def bot_app_both_ways(request: pytest.FixtureRequest, deps: Deps, emu):  # type: ignore[no-untyped-def]
+    """The real bot taking updates by long polling, then by webhook (a module opts in by naming
+    this fixture `bot_app`)."""
+    if request.param == "polling":
+        async with running(deps, poll_timeout=1) as app:
+            yield app
+    else:
+        async with webhook_bot(deps) as app:
+            yield app
+
+
 async def add_member(db: Database, name: str, *, role: str = "member", telegram_user_id: int | None = None,
                      sector: str = "民建", committee: str = "经济委员会", phone: str | None = None,
                      language: str | None = None) -> Member:
@@ -223,17 +272,18 @@ WAIT = 45.0
 BOT_START_TIMEOUT = 60.0  # a start takes seconds on a loaded machine
 
 
-def start_bot_process(db_url: str, emu, tmp_path: Path) -> Launched:  # type: ignore[no-untyped-def]
+def start_bot_process(db_url: str, emu, tmp_path: Path, **env_extra: str) -> Launched:  # type: ignore[no-untyped-def]
     """`lvzhi run` as a process of its own against the emulator, for tests that kill it (SIGKILL);
     forked from a launcher that has imported the bot already (tests/launcher.py).
 
     Returns once the bot polls (its deleteWebhook, which python-telegram-bot sends as polling
     starts, after the start-up work, reached the emulator) or once it has exited (a test may
     kill it during its start): the waits of a test are for the bot's answers, and must not
-    count the seconds an import takes on a loaded machine."""
+    count the seconds an import takes on a loaded machine. `env_extra` adds settings
+    (WEBHOOK_URL=…, LISTEN=…)."""
     env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": emu.base_url, "TELEGRAM_API_FILE_URL": emu.base_file_url,
-           "BOT_USERNAME": "lvzhi_test_bot", "LOG_LEVEL": "WARNING"}
+           "BOT_USERNAME": "lvzhi_test_bot", "LOG_LEVEL": "WARNING", **env_extra}
     polling = threading.Event()
 
     def listener(call) -> None:  # type: ignore[no-untyped-def]

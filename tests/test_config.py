@@ -42,6 +42,10 @@ def test_defaults_and_derived_file_url():
     ("secretariat_chat_id", 0, "SECRETARIAT_CHAT_ID: not a Telegram chat id"),
     ("sandbox_port", 70000, "SANDBOX_PORT: expected a port from 0 to 65535"),
     ("log_level", "LOUD", "LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR"),
+    ("log_format", "xml", "LOG_FORMAT: expected text or json"),
+    ("webhook_url", "http://bot.example.org/tg", "WEBHOOK_URL: expected the public https:// URL"),
+    ("listen", "8443", "LISTEN: expected host:port"),
+    ("listen", "127.0.0.1:99999", "LISTEN: expected host:port"),
 ])
 def test_bad_values_name_the_setting(name, value, needle):
     with pytest.raises(ConfigError) as info:
@@ -70,6 +74,36 @@ def test_bad_setting_stops_with_one_line(tmp_path):
     result = _run({"TIMEZONE": "Mars/Olympus", "TELEGRAM_BOT_TOKEN": "1:x"}, tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "TIMEZONE" in result.stderr
+
+
+WEBHOOK = {"webhook_url": "https://bot.example.org/telegram", "listen": "127.0.0.1:8443"}
+
+
+@pytest.mark.parametrize(("secret", "needle"), [
+    ("", "WEBHOOK_SECRET: required with WEBHOOK_URL"),
+    ("has space", "WEBHOOK_SECRET: 1 to 256 characters"),
+    ("秘密", "WEBHOOK_SECRET: 1 to 256 characters"),
+    ("x" * 257, "WEBHOOK_SECRET: 1 to 256 characters"),
+])
+def test_a_webhook_needs_a_secret_telegram_accepts(secret, needle):
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None, **WEBHOOK, webhook_secret=secret)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_webhook_needs_listen_and_a_good_one_is_taken():
+    with pytest.raises(ConfigError, match="LISTEN: required with WEBHOOK_URL"):
+        load_settings(_env_file=None, webhook_url=WEBHOOK["webhook_url"], webhook_secret="s3cret_-X")
+    ok = load_settings(_env_file=None, **WEBHOOK, webhook_secret="A" * 256)
+    assert ok.webhook_path == "/telegram" and ok.listen_address == ("127.0.0.1", 8443)
+    assert load_settings(_env_file=None, listen="[::1]:9000").listen_address == ("::1", 9000)
+
+
+def test_a_bad_webhook_secret_stops_run_with_one_line(tmp_path):
+    result = _run({"TELEGRAM_BOT_TOKEN": "1:x", "WEBHOOK_URL": WEBHOOK["webhook_url"], "LISTEN": "127.0.0.1:0",
+                   "WEBHOOK_SECRET": "not allowed!"}, tmp_path)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "WEBHOOK_SECRET" in result.stderr
 
 
 def test_broken_rules_file_stops_with_file_and_line(tmp_path):

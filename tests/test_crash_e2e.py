@@ -147,17 +147,22 @@ async def test_a_kill_at_the_first_call_after_confirm_stores_the_report_once(emu
     user = emu.user(5103, "尹华")
     edit = lambda call: call.method == "editMessageText" and call.params.get("chat_id") == 5103  # noqa: E731
     card, confirm = await _confirm_and_kill(emu, db_url, tmp_path, user, edit)
-    emu.forget_press(confirm)  # it died with the process
     assert await _count(db, ActivityReport) == 1
+    assert confirm not in emu.callback_answers  # the press died with the process
 
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        # the member did not see it go through and confirms again on the card they still have
-        done = await expect_reply(user, lambda: user.press("rep:ok", card), "已提交")
+        # the new process handles the press the killed one had taken (the update inbox) ...
         (report,) = await _all(db, ActivityReport)
-        assert done["text"] == t("report.submitted_pending", "zh", id=report.id, points="3")
+        stored = t("report.submitted_pending", "zh", id=report.id, points="3")
+        await expect_reply(user, lambda: None, stored)
+        # ... and a confirm pressed again on the old card is answered and stores nothing
+        again = user.press("rep:ok", card)
+        await emu.wait_for(lambda: again in emu.callback_answers, what="the second confirm answered")
+        assert emu.callback_answers[again]["text"] == t("common.stale_button", "zh")  # the dialog is over
     finally:
         stop_bot_process(proc)
+    assert await _count(db, ActivityReport) == 1
 
 
 async def test_a_kill_after_submitted_before_the_step_is_saved_offers_nothing_again(emu, db, db_url, tmp_path):
@@ -246,10 +251,13 @@ async def test_an_event_published_just_before_a_kill_is_not_published_twice(emu,
 
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        # the secretary saw no confirmation and presses 发布 again on the same card
-        done = await expect_reply(staff, lambda: staff.press("ne:pub", summary), "已发布活动")
+        # the press the killed process had taken is handled again (the update inbox): the same event
+        done = await expect_reply(staff, lambda: None, "已发布活动")
         (event,) = await _all(db, Event)
         assert f"#{event.id}" in done["text"] and f"{invited} 位委员" in done["text"]
+        # and 发布 pressed again on the same card is answered and publishes nothing
+        again = staff.press("ne:pub", summary)
+        await emu.wait_for(lambda: again in emu.callback_answers, what="the second 发布 answered")
     finally:
         stop_bot_process(proc)
     assert await _count(db, Event) == 1 and await _count(db, Invitation) == invited

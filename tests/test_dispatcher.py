@@ -394,3 +394,21 @@ async def test_a_stop_ends_a_run_at_once_and_waits_only_for_the_sends_under_way(
     statuses = [r.status for r in (await rows(db)).values()]
     assert "sending" not in statuses  # the sends under way were answered and recorded
     assert statuses.count("sent") == len(delivered(emu)) and statuses.count("pending") > 0
+
+
+async def test_two_dispatchers_on_one_table_never_send_a_row_twice(db_url, db, emu):
+    """A second dispatcher by mistake (two processes both thinking they are active): each row is
+    claimed by one of them (FOR UPDATE SKIP LOCKED on PostgreSQL), so every message goes once."""
+    items = [(6000 + i, f"both-{i}") for i in range(120)]
+    for chat_id, _ in items:
+        emu.user(chat_id, f"u{chat_id}")
+    await queue_texts(db, items)
+    other = Database(db_url)
+    try:
+        async with make_bot(emu) as bot_a, make_bot(emu) as bot_b:
+            sent = await asyncio.gather(Dispatcher(db, bot_a, Clock(frozen=NOW), max_in_flight=16).drain(),
+                                        Dispatcher(other, bot_b, Clock(frozen=NOW), max_in_flight=16).drain())  # fmt: skip
+    finally:
+        await other.dispose()
+    assert sum(sent) == 120 and all(sent)  # both took part
+    assert sorted(delivered(emu)) == sorted(f"msg {k}" for _, k in items)  # each exactly once

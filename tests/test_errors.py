@@ -53,3 +53,29 @@ def test_redact_keeps_the_shape_of_an_error_and_drops_what_was_typed():
     assert "KeyError: 'photos'" in out and "4242" in out
     assert "5678" not in out and "hello there" not in out and "neighbour" not in out
     assert redact("备注：请联系王先生") == "[text]"
+
+
+async def test_with_log_format_json_each_event_is_one_json_line_and_the_traceback_stays_scrubbed(emu, bot_app, db):
+    import io
+    import json
+
+    from bot.core.logs import JsonFormatter
+
+    await add_member(db, "苏建华", telegram_user_id=5302, phone=PHONE)
+    bot_app.add_handler(MessageHandler(filters.Regex("路灯"), failing_handler), group=-50)
+    user = emu.user(5302, "苏建华")
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        user.send_text(f"{BODY}，请回电 {PHONE}")
+        await emu.wait_for(lambda: t("common.error", "zh") in user.texts(), 10, what="the apology")
+    finally:
+        root.removeHandler(handler)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]  # every line is one event
+    (failed,) = [e for e in events if e["logger"] == "handlers.errors"]
+    assert failed["level"] == "ERROR" and "Traceback" in failed["msg"] and "parse_complaint" in failed["msg"]
+    for secret in (PHONE, "1381234", BODY, "路灯"):
+        assert secret not in out.getvalue(), secret

@@ -16,6 +16,12 @@ from models import Member, ProcessedUpdate
 from tests.conftest import DATA, add_member, expect_reply, run_cli, until
 
 
+@pytest.fixture
+def bot_app(bot_app_both_ways):  # type: ignore[no-untyped-def]
+    """These paths run by long polling and by webhook."""
+    return bot_app_both_ways
+
+
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     return run_cli(args, env={**os.environ, **env}, cwd=cwd)
 

@@ -19,6 +19,13 @@ from models import ActivityPhoto, ActivityReport, DialogState, ReportDraft
 from tests.conftest import add_member, expect_reply, start_bot_process, until
 from tests.conftest import inline_buttons as _buttons
 
+
+@pytest.fixture
+def bot_app(bot_app_both_ways):  # type: ignore[no-untyped-def]
+    """These paths run by long polling and by webhook."""
+    return bot_app_both_ways
+
+
 NOW = datetime(2025, 11, 5, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
 ROOT = Path(__file__).parents[1]

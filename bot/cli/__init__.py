@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -86,23 +85,34 @@ def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) 
     return asyncio.run(main())
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token in the URL
+def setup_logging(level: str, fmt: str = "text") -> None:
+    from bot.core.logs import configure
+
+    configure(level, fmt)
 
 
 @app.command()
 def run() -> None:
-    """Run the bot (long polling) until Ctrl-C."""
+    """Run the bot (long polling, or a webhook with WEBHOOK_URL) until SIGTERM or Ctrl-C; on
+    PostgreSQL a second one waits as the standby."""
     settings = settings_or_exit()
     if not settings.telegram_bot_token:
         typer.echo(t("cli.no_token", settings.locale), err=True)
         raise typer.Exit(2)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     from bot.assemble import run as run_bot
+    from bot.telegram.leader import AlreadyRunning
+    from bot.telegram.runtime import LostLeadership
 
     rules_or_exit(settings)
-    run_bot(settings)
+    try:
+        run_bot(settings)
+    except AlreadyRunning as exc:
+        typer.echo(t("cli.already_running", settings.locale, path=str(exc)), err=True)
+        raise typer.Exit(2) from None
+    except LostLeadership:
+        typer.echo(t("cli.lost_leadership", settings.locale), err=True)
+        raise typer.Exit(1) from None
 
 
 for module_name, command_name in SUBCOMMANDS.items():

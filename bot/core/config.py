@@ -5,6 +5,7 @@ A bad value stops the program with one line naming the setting (see `load_settin
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # more than a day (beyond them, dates overflow or timers cannot be set).
 UPPER_BOUNDS = {"invite_ttl_days": 365, "dialog_timeout_minutes": 24 * 60}
 MIN_OUTBOX_RETENTION_DAYS = 14
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
+LOG_FORMATS = ("text", "json")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")  # plain http is fine only on this machine (tests)
 
 
 class ConfigError(Exception):
@@ -51,6 +55,11 @@ class Settings(BaseSettings):
     data_dir: str = ""
     log_level: str = "INFO"
     outbox_retention_days: int = 90
+    log_format: str = "text"
+    # Webhook mode (empty URL: long polling). The order matters: each check reads the ones before it.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    listen: str = ""
 
     @field_validator("secretariat_chat_id", mode="before")
     @classmethod
@@ -167,6 +176,47 @@ class Settings(BaseSettings):
             raise ValueError(f"expected {', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}, not {value[:20]!r}")
         return value
 
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in LOG_FORMATS:
+            raise ValueError(f"expected text or json, not {value[:20]!r}")
+        return value.lower()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        if not value:
+            return value
+        scheme, _, rest = value.partition("://")
+        host = rest.split("/", 1)[0].rsplit(":", 1)[0] if rest else ""
+        if scheme == "http" and host in LOOPBACK_HOSTS:
+            return value
+        if scheme != "https" or not host:
+            raise ValueError(f"expected the public https:// URL Telegram posts to, not {value[:60]!r}")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str, info: ValidationInfo) -> str:
+        if value and not WEBHOOK_SECRET.fullmatch(value):
+            raise ValueError("1 to 256 characters, each A-Z, a-z, 0-9, _ or -")
+        if info.data.get("webhook_url") and not value:
+            raise ValueError("required with WEBHOOK_URL (1 to 256 characters, each A-Z, a-z, 0-9, _ or -)")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            if info.data.get("webhook_url"):
+                raise ValueError("required with WEBHOOK_URL: host:port the webhook listens on, e.g. 127.0.0.1:8443")
+            return value
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"expected host:port, e.g. 127.0.0.1:8443, not {value[:40]!r}")
+        return value
+
     @model_validator(mode="after")
     def _derive_file_url(self) -> Settings:
         if not self.telegram_api_file_url:
@@ -178,6 +228,21 @@ class Settings(BaseSettings):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def listen_address(self) -> tuple[str, int] | None:
+        """LISTEN as (host, port); None: no HTTP server."""
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the webhook is served (the proxy passes it on as it is)."""
+        rest = self.webhook_url.partition("://")[2]
+        path = "/" + rest.partition("/")[2] if "/" in rest else "/"
+        return path.split("?", 1)[0]
 
     @property
     def rules_path(self) -> Path:

@@ -472,6 +472,8 @@ class EmuUser:
 # and reset connections under load.
 
 LISTEN_BACKLOG = 1024
+WEBHOOK_TIMEOUT = 10.0  # seconds an update's POST may take before it counts as not answered
+WEBHOOK_RETRY = (0.05, 1.0)  # first and longest wait before posting a refused update again
 MAX_HEAD = 64 * 1024  # request line + headers
 MAX_BODY = 64 * 1024 * 1024  # uploads: the cloud Bot API takes up to 50 MB
 
@@ -604,6 +606,96 @@ def _request_params(query: str, body: bytes, ctype: str) -> tuple[dict, dict[str
 # --------------------------------------------------------------------------- the emulator
 
 
+class _HookClient:
+    """Keep-alive HTTP/1.1 POSTs to the webhook on asyncio streams, as few bytes and steps as
+    Telegram's own client would take (httpx cost the emulator more CPU per update than the bot's
+    whole webhook request, which skewed a benchmark of webhook beside polling). Plain http only:
+    an https webhook cannot be reached from here anyway and counts as "no connection"."""
+
+    class NoAnswer(Exception):
+        """No answer within the timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._idle: dict[tuple[str, int], list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = {}
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """The answer's status; raises OSError (no connection) or NoAnswer."""
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise OSError(f"cannot reach {parts.scheme} webhooks from the emulator")
+        address = (parts.hostname, parts.port or 80)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {len(body)}\r\n{head}\r\n"
+                   ).encode("latin-1") + body  # fmt: skip
+        idle = self._idle.setdefault(address, [])
+        for reused in (True, False):
+            if reused and not idle:
+                continue
+            reader, writer = idle.pop() if reused else await asyncio.open_connection(*address)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    writer.write(request)
+                    await writer.drain()
+                    status, keep = await self._answer(reader)
+            except TimeoutError:
+                writer.close()
+                raise self.NoAnswer from None
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                writer.close()
+                if reused:
+                    continue  # a kept connection the server had closed: once more on a new one
+                raise OSError("the connection broke") from None
+            if keep:
+                idle.append((reader, writer))
+            else:
+                writer.close()
+            return status
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
+        status_line = await reader.readline()
+        if not status_line:
+            raise asyncio.IncompleteReadError(b"", None)
+        status = int(status_line.split()[1])
+        length, chunked, keep = 0, False, True
+        while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value:
+                chunked = True
+            elif name == "connection" and value == "close":
+                keep = False
+        if chunked:
+            while (size := int((await reader.readline()).split(b";")[0], 16)) > 0:
+                await reader.readexactly(size + 2)
+            await reader.readline()
+        elif length:
+            await reader.readexactly(length)
+        return status, keep
+
+    def close(self) -> None:
+        for connections in self._idle.values():
+            for _reader, writer in connections:
+                writer.close()
+        self._idle.clear()
+
+
+def _sender(update: dict) -> object:
+    """Whose update this is (a webhook posts one sender's updates one at a time): the user, else
+    the chat, else the update itself."""
+    for value in update.values():
+        if isinstance(value, dict):
+            who = value.get("from") or value.get("user") or value.get("chat")
+            if isinstance(who, dict) and "id" in who:
+                return who["id"]
+    return ("update", update.get("update_id"))
+
+
 class BotApiEmulator:
     """In-process Telegram Bot API: state, HTTP server, test helpers.
 
@@ -663,6 +755,13 @@ class BotApiEmulator:
         self._media_group_seq = 0
         self._failures: dict[str, deque[ApiError]] = {}
         self._delays: dict[str, deque[float]] = {}
+        self._swallows: dict[str, deque[int | None]] = {}  # method -> chat ids (None: any chat)
+        # setWebhook: updates are POSTed there instead of waiting for getUpdates (see _deliver_webhook)
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_timeout = WEBHOOK_TIMEOUT
+        self.webhook_posts: list[tuple[int, int | str]] = []  # (update_id, HTTP status or error), in order
+        self._webhook_task: asyncio.Task | None = None
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message) for getWebhookInfo
         self._listeners: list[Callable[[Call], None]] = []
         self._global_window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
@@ -997,6 +1096,13 @@ class BotApiEmulator:
         with self._lock:
             self._delays.setdefault(method.lower(), deque()).append(seconds)
 
+    def swallow_next(self, method: str, chat_id: int | None = None) -> None:
+        """Lose the next call of ``method`` (to ``chat_id``) on the way: it takes no effect and is
+        never answered, like a request still travelling when the bot's process dies. It is recorded
+        with status 0, so a test can wait for it."""
+        with self._lock:
+            self._swallows.setdefault(method.lower(), deque()).append(chat_id)
+
     def add_listener(self, listener: Callable[[Call], None]) -> None:
         """Call ``listener(call)`` in the server thread after each API call completes."""
         with self._lock:
@@ -1046,10 +1152,22 @@ class BotApiEmulator:
             delay = self.delay + (delays.popleft() if delays else 0.0)
             failures = self._failures.get(key)
             failure = failures.popleft() if failures else None
+            swallows = self._swallows.get(key)
+            swallowed = swallows is not None and bool(swallows) and swallows[0] in (None, params.get("chat_id"))
+            if swallows is not None and swallowed:
+                swallows.popleft()
+        if swallowed:
+            self._record(name, params, 0, None, "swallowed", uploads)
+            assert self._stopping is not None
+            await self._stopping.wait()  # never answered; the caller's connection goes with it
+            return 503, {"ok": False, "error_code": 503, "description": "emulator stopped"}, 0.0
         try:
             if failure is not None:
                 raise failure
             if key == "getupdates":
+                if self.webhook is not None:
+                    raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                        "use deleteWebhook to delete the webhook first")
                 result = await self._get_updates(params)  # waits without holding the lock
             else:
                 with self._lock:
@@ -1387,6 +1505,95 @@ class BotApiEmulator:
                 with self._lock:
                     self._polls_waiting -= 1
 
+    # ------------------------------------------------------------------ webhook delivery
+    def _wake_webhook(self) -> None:
+        """Lock held: have the webhook deliverer (it waits on the long polls' event) look again."""
+        if self.webhook is not None or self._webhook_task is not None:
+            if self._loop is not None:
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(self._fire_poll_event)
+
+    async def _deliver_webhook(self) -> None:
+        """POST queued updates to the webhook like Telegram: different senders at once (up to
+        max_connections), one sender's updates one after another and in order; an update whose
+        POST is not answered 2xx (an error status, no answer within `webhook_timeout`, no
+        connection) is posted again after a growing pause, and the sender's later ones wait."""
+        assert self._stopping is not None
+        in_flight: dict[object, asyncio.Task] = {}  # sender -> its POST under way
+        client = _HookClient(self.webhook_timeout)
+        try:
+            while not self._stopping.is_set():
+                with self._lock:
+                    hook = self.webhook
+                    if hook is None:
+                        break
+                    posting = {t.get_name() for t in in_flight.values()}
+                    start: list[dict] = []
+                    held: set[object] = set(in_flight)
+                    for upd in self._updates:
+                        sender = _sender(upd)
+                        if sender in held or str(upd["update_id"]) in posting:
+                            held.add(sender)
+                            continue
+                        held.add(sender)
+                        if len(in_flight) + len(start) < hook["max_connections"]:
+                            start.append(upd)
+                    event = self._poll_event
+                    self._polls_waiting += 1
+                for upd in start:
+                    task = asyncio.ensure_future(self._post_update(client, hook, _clone(upd)))
+                    task.set_name(str(upd["update_id"]))
+                    in_flight[_sender(upd)] = task
+                waits: set[asyncio.Future] = {*in_flight.values()}
+                if event is not None:
+                    waits.add(asyncio.ensure_future(event.wait()))
+                waits.add(asyncio.ensure_future(self._stopping.wait()))
+                try:
+                    await asyncio.wait(waits, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    with self._lock:
+                        self._polls_waiting -= 1
+                    for w in waits:
+                        if w not in in_flight.values():
+                            w.cancel()
+                for sender, task in list(in_flight.items()):
+                    if task.done():
+                        del in_flight[sender]
+            for task in in_flight.values():
+                task.cancel()
+        finally:
+            client.close()
+
+    async def _post_update(self, client: _HookClient, hook: dict, upd: dict) -> None:
+        assert self._stopping is not None
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+        body = json.dumps(upd, ensure_ascii=False).encode()
+        pause = WEBHOOK_RETRY[0]
+        while not self._stopping.is_set() and self.webhook is hook:
+            outcome: int | str
+            try:
+                outcome = await client.post(hook["url"], body, headers)
+                error = None if 200 <= outcome < 300 else (
+                    f"Wrong response from the webhook: {outcome} {_reason(outcome)}")
+            except _HookClient.NoAnswer:
+                outcome, error = "timeout", "Read timeout expired"
+            except OSError as exc:
+                outcome, error = "no connection", f"Connection failed: {type(exc).__name__}"
+            with self._lock:
+                self.webhook_posts.append((upd["update_id"], outcome))
+                if error is None:
+                    self.confirmed_offset = max(self.confirmed_offset, upd["update_id"] + 1)
+                    self._updates = [u for u in self._updates if u["update_id"] != upd["update_id"]]
+                    if isinstance(upd.get("callback_query"), dict):
+                        self._presses_delivered[str(upd["callback_query"].get("id"))] = None
+                    return
+                self._webhook_error = (int(time.time()), error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
+            pause = min(pause * 2, WEBHOOK_RETRY[1])
+
     # ------------------------------------------------------------------ Bot API methods
     # Each _m_<Method> runs with the lock held and returns the "result" or raises ApiError.
 
@@ -1396,13 +1603,45 @@ class BotApiEmulator:
     def _m_getUpdates(self, params: dict, uploads: dict) -> list:  # _handle awaits _get_updates instead
         raise NotImplementedError
 
+    def _m_setWebhook(self, params: dict, uploads: dict) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return self._m_deleteWebhook(params, uploads)
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad("bad webhook: secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook = {"url": url, "secret_token": None if secret is None else str(secret),
+                        "max_connections": int(params.get("max_connections") or 40),
+                        "allowed_updates": params.get("allowed_updates")}  # fmt: skip
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_webhook())
+            self._tasks.add(self._webhook_task)
+            self._webhook_task.add_done_callback(self._tasks.discard)
+        self._wake_webhook()
+        return True
+
     def _m_deleteWebhook(self, params: dict, uploads: dict) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
+        self._wake_webhook()
         return True
 
     def _m_getWebhookInfo(self, params: dict, uploads: dict) -> dict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        hook = self.webhook or {}
+        info = {"url": hook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(self._updates)}  # fmt: skip
+        if hook:
+            info["max_connections"] = hook["max_connections"]
+            if hook.get("allowed_updates"):
+                info["allowed_updates"] = hook["allowed_updates"]
+        if hook and self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
 
     def _m_close(self, params: dict, uploads: dict) -> bool:
         return True

@@ -5,6 +5,7 @@
   new one — after a week without updates Telegram may start update ids afresh, and an id still on
   record would make the new update be skipped as "handled". The start-up run comes before the
   record is read, so a bot that was down for weeks starts clean.
+- Received updates (the inbox) go once handled, and unhandled ones after the same 2 days.
 - Outbox rows that are done with (sent, dropped, failed, uncertain) go after OUTBOX_RETENTION_DAYS,
   counted from their last attempt, but never while they can still matter: a row whose `expires_at`
   is ahead (an event's invitation, an open deadline's reminder) stays, because its dedupe key is
@@ -19,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import to_db
-from models import BindFailure, Outbox, ProcessedUpdate
+from models import BindFailure, Outbox, ProcessedUpdate, UpdateInbox
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Pruned:
     handled_updates: int
     outbox_rows: int
     bind_failures: int
+    received_updates: int = 0
 
 
 async def prune(session: AsyncSession, *, now: datetime, outbox_retention: timedelta) -> Pruned:
@@ -55,7 +57,14 @@ async def prune(session: AsyncSession, *, now: datetime, outbox_retention: timed
     failures = await session.exec(
         delete(BindFailure).where(col(BindFailure.at) < to_db(now - BIND_FAILURES_KEPT))
     )
-    pruned = Pruned(int(handled.rowcount or 0), int(outbox.rowcount or 0), int(failures.rowcount or 0))
+    handled_ids = select(col(ProcessedUpdate.update_id))
+    received = await session.exec(
+        delete(UpdateInbox).where(
+            or_(col(UpdateInbox.update_id).in_(handled_ids), col(UpdateInbox.received_at) < to_db(now - HANDLED_IDS_KEPT))
+        )
+    )
+    pruned = Pruned(int(handled.rowcount or 0), int(outbox.rowcount or 0), int(failures.rowcount or 0),
+                    int(received.rowcount or 0))
     if any((pruned.handled_updates, pruned.outbox_rows, pruned.bind_failures)):
         log.info(
             "housekeeping: removed %d handled update id(s), %d outbox row(s), %d wrong invite code(s)",

@@ -8,17 +8,20 @@ import gc
 import logging
 from collections.abc import Callable
 from datetime import time, timedelta
+from time import perf_counter
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.core.schedule import parse_quiet_hours
 from bot.services import housekeeping
-from bot.telegram import dedupe, presses
+from bot.telegram import dedupe, metrics, presses
 from bot.telegram.commands import bot_commands
 from bot.telegram.deps import Deps
 from bot.telegram.dispatcher import Dispatcher
 from bot.telegram.http import PacedUpdatesRequest, cap_polling_logs
+from bot.telegram.inbox import Inbox
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.processing import PerUserUpdateProcessor
 from bot.telegram.ui import CONTEXT_TYPES, DEPS_KEY
@@ -35,20 +38,34 @@ class LvzhiApplication(Application):
     changed for its person is saved with its id, in one transaction (bot/telegram/dedupe.py). And a
     shutdown that does not wait for the outbox's backlog."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # ids of the updates being handled: one replayed from the inbox may be fetched again
+        # before Telegram had it confirmed
+        self._in_hand: set[int] = set()
+
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):
             await super().process_update(update)
             return
         d: Deps = self.bot_data["deps"]
-        if await d.journal.seen(d.db, update.update_id):
+        in_hand = self._in_hand
+        if update.update_id in in_hand or await d.journal.seen(d.db, update.update_id):
             return
         persistence = self.persistence
         assert isinstance(persistence, DatabasePersistence)
         user = update.effective_user
-        with persistence.updating(user.id if user else None), presses.pressing(update):
-            await super().process_update(update)  # PTB marks the person's data for saving at its end
-            await presses.answer_if_unanswered(update)
-            await dedupe.finish_update(self, update)
+        in_hand.add(update.update_id)
+        kind, started = metrics.update_type(update), perf_counter()
+        try:
+            with persistence.updating(user.id if user else None), presses.pressing(update):
+                await super().process_update(update)  # PTB marks the person's data for saving at its end
+                await presses.answer_if_unanswered(update)
+                await dedupe.finish_update(self, update)
+        finally:
+            in_hand.discard(update.update_id)
+            metrics.UPDATES.labels(kind).inc()
+            metrics.UPDATE_SECONDS.labels(kind).observe(perf_counter() - started)
 
     async def stop(self) -> None:
         """The outbox stops first: PTB's `stop()` waits for the running jobs, so the dispatcher is
@@ -78,7 +95,8 @@ def new_application(deps: Deps, register: Callable[[Application], None], *, upda
         .concurrent_updates(processor)
         .connection_pool_size(64)
         .get_updates_request(
-            PacedUpdatesRequest(lambda: processor.current_concurrent_updates, read_timeout=35)
+            PacedUpdatesRequest(lambda: processor.current_concurrent_updates, read_timeout=35,
+                                keep=Inbox(deps.db).keep)
         )
     )
     if not updater:

@@ -32,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.core.clock import Clock, from_db, to_db
 from bot.core.schedule import QuietHours
 from bot.services.members import mark_unreachable
+from bot.telegram import metrics
 from models import Outbox
 from models.db import Database
 
@@ -234,6 +235,7 @@ class Dispatcher:
         self.refetch_seconds = refetch_seconds
         self.run_seconds = run_seconds
         self.delivered = 0  # sends answered by Telegram since start
+        self.last_run: float | None = None  # monotonic time the job last came (readiness: it is alive)
         self._lock = asyncio.Lock()
         self._own = OwnConnection(db.engine)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -266,6 +268,7 @@ class Dispatcher:
             for row in expired:
                 row.status, row.last_error = "dropped", "expired before it could be sent"
                 session.add(row)
+                metrics.OUTBOX.labels("dropped").inc()
                 log.info(
                     "outbox %s dropped: fell due while the bot was down and is no longer useful",
                     row.dedupe_key,
@@ -274,6 +277,7 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """The job: start what is due for about `run_seconds`; returns the sends answered meanwhile."""
+        self.last_run = time.monotonic()
         if self._lock.locked() or self._stopping.is_set():
             return 0  # the previous run is still sending, or the bot is stopping
         async with self._lock:
@@ -391,9 +395,17 @@ class Dispatcher:
                 await self._mark(row.id, send_after=to_db(later))
                 return False
             # Waiting would make it useless (the event starts before the quiet hours end): send now.
+        # FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): a row another dispatcher
+        # is claiming at this moment is skipped, not waited for and then re-checked.
+        free = (
+            select(col(Outbox.id))
+            .where(col(Outbox.id) == row.id, col(Outbox.status) == "pending")
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
         claimed = await self._execute(
             update(Outbox)
-            .where(col(Outbox.id) == row.id, col(Outbox.status) == "pending")
+            .where(col(Outbox.id) == free, col(Outbox.status) == "pending")
             .values(status="sending", claimed_at=to_db(now), attempts=col(Outbox.attempts) + 1)
         )
         if claimed:
@@ -402,6 +414,8 @@ class Dispatcher:
 
     async def _mark(self, row_id: int, **values: Any) -> None:
         await self._execute(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
+        if outcome := metrics.outbox_outcome(values.get("status"), values.get("last_error")):
+            metrics.OUTBOX.labels(outcome).inc()
 
     async def _execute(self, statement: Update) -> int:
         return await self._own.execute(statement)
@@ -472,7 +486,7 @@ class Dispatcher:
                 .where(col(Outbox.id) == row.id)
                 .values(status="failed", last_error=f"403 {reason}")
             )
-            await session.exec(
+            withdrawn = await session.exec(
                 update(Outbox)
                 .where(
                     col(Outbox.chat_id) == row.chat_id,
@@ -481,6 +495,8 @@ class Dispatcher:
                 .values(status="dropped", last_error="recipient blocked the bot")
             )
             await mark_unreachable(session, row.chat_id)
+        metrics.OUTBOX.labels("403").inc()
+        metrics.OUTBOX.labels("dropped").inc(int(withdrawn.rowcount or 0))
         log.info("outbox: chat of member %s blocked the bot; marked unreachable", row.member_id)
 
     async def _call(self, row: Outbox) -> None:

@@ -11,14 +11,20 @@ read on its own; one that cannot be read is logged once by its id (never its con
 by an empty update with the same id, so the poll moves on. PTB's own two lines about such a batch
 (they quote what was received) are dropped; its other polling lines lose their tracebacks and are
 capped when they repeat (a network outage retries for as long as it lasts).
+
+Every batch is stored (`keep`, the update inbox of `bot.telegram.inbox`) before PTB sees it: PTB
+confirms a batch with its next getUpdates, before the updates are handled, so what is not stored by
+then is lost with the process. When the store fails, PTB is told the request failed and fetches the
+same batch again (nothing was confirmed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -35,11 +41,14 @@ class PacedUpdatesRequest(HTTPXRequest):
     """HTTPXRequest for getUpdates that pauses first while `in_hand()` is at least BUSY_UPDATES,
     and that skips updates PTB cannot read."""
 
-    __slots__ = ("_full", "_in_hand", "_last_count", "_last_offset", "_offset", "_pause")
+    __slots__ = ("_full", "_in_hand", "_keep", "_kept", "_last_count", "_last_offset", "_offset", "_pause")
 
-    def __init__(self, in_hand: Callable[[], int], *, pause: float = PAUSE_SECONDS, **kwargs: Any) -> None:
+    def __init__(self, in_hand: Callable[[], int], *, pause: float = PAUSE_SECONDS,
+                 keep: Callable[[list], Awaitable[object]] | None = None, **kwargs: Any) -> None:  # fmt: skip
         super().__init__(connection_pool_size=1, **kwargs)
         self._in_hand = in_hand
+        self._keep = keep
+        self._kept: tuple[bytes, dict[str, Any]] | None = None  # a payload parsed to store it, for PTB's parse
         self._pause = pause
         self._offset: object = None  # offset of the request under way
         self._last_offset: object = None  # offset and size of the last batch received
@@ -51,10 +60,17 @@ class PacedUpdatesRequest(HTTPXRequest):
         self._offset = request_data.parameters.get("offset") if request_data is not None else None
         if self._in_hand() >= BUSY_UPDATES and not self._full:
             await asyncio.sleep(self._pause)
-        return await super().do_request(url, method, request_data, *args, **kwargs)
+        status, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+        if self._keep is not None and status == 200:
+            data = json.loads(payload.decode("utf-8", "replace"))
+            if isinstance(data.get("result"), list) and data["result"]:
+                await self._keep(data["result"])  # before PTB can confirm them
+            self._kept = (payload, data)
+        return status, payload
 
     def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]  # PTB calls it on the instance
-        data = super().parse_json_payload(payload)
+        kept, self._kept = self._kept, None
+        data = kept[1] if kept is not None and kept[0] is payload else super().parse_json_payload(payload)
         updates = data.get("result")
         if isinstance(updates, list):
             if updates and self._last_count and self._offset == self._last_offset:

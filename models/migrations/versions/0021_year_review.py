@@ -1,14 +1,14 @@
 """year review: event organiser, tags, guests, outcomes (quantities, documents) and the work log
 
 Revision ID: 0021_year_review
-Revises: 0016_one_history
+Revises: 0017_update_inbox
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_year_review"
-down_revision = "0016_one_history"
+down_revision = "0017_update_inbox"
 branch_labels = None
 depends_on = None
 
