@@ -78,6 +78,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     them on PostgreSQL too)."""
     if "db_url" not in metafunc.fixturenames:
         return
+    if any("db_url" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its database itself (e.g. PostgreSQL only: the standby's advisory lock)
     params = [pytest.param("sqlite", id="sqlite")]
     one = metafunc.definition.get_closest_marker("one_database") is not None
     if not one or metafunc.config.getoption("every_database"):
@@ -272,7 +274,7 @@ WAIT = 45.0
 BOT_START_TIMEOUT = 60.0  # a start takes seconds on a loaded machine
 
 
-def start_bot_process(db_url: str, emu, tmp_path: Path, **env_extra: str) -> Launched:  # type: ignore[no-untyped-def]
+def start_bot_process(db_url: str, emu, tmp_path: Path, *, wait_polling: bool = True, **env_extra: str) -> Launched:  # type: ignore[no-untyped-def]
     """`lvzhi run` as a process of its own against the emulator, for tests that kill it (SIGKILL);
     forked from a launcher that has imported the bot already (tests/launcher.py).
 
@@ -280,14 +282,15 @@ def start_bot_process(db_url: str, emu, tmp_path: Path, **env_extra: str) -> Lau
     starts, after the start-up work, reached the emulator) or once it has exited (a test may
     kill it during its start): the waits of a test are for the bot's answers, and must not
     count the seconds an import takes on a loaded machine. `env_extra` adds settings
-    (WEBHOOK_URL=…, LISTEN=…)."""
+    (WEBHOOK_URL=…, LISTEN=…); `wait_polling=False` returns at once (a standby never polls: its
+    test waits for /healthz and /readyz instead)."""
     env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": emu.base_url, "TELEGRAM_API_FILE_URL": emu.base_file_url,
            "BOT_USERNAME": "lvzhi_test_bot", "LOG_LEVEL": "WARNING", **env_extra}
     polling = threading.Event()
 
     def listener(call) -> None:  # type: ignore[no-untyped-def]
-        if call.method == "deleteWebhook":
+        if call.method in ("deleteWebhook", "setWebhook"):  # polling starts / the webhook is set
             polling.set()
 
     emu.add_listener(listener)
@@ -295,7 +298,7 @@ def start_bot_process(db_url: str, emu, tmp_path: Path, **env_extra: str) -> Lau
         log_path = tmp_path / "bot.log"
         proc = launch(["run"], env=env, cwd=tmp_path, stderr=log_path)
         deadline = time.monotonic() + BOT_START_TIMEOUT
-        while not polling.wait(0.05) and proc.poll() is None:
+        while wait_polling and not polling.wait(0.05) and proc.poll() is None:
             if time.monotonic() > deadline:
                 proc.kill()
                 proc.wait(timeout=5)

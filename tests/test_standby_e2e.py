@@ -75,9 +75,9 @@ class Pair:
         """The first becomes active, the second waits as the standby (alive, not ready)."""
         if self.proxy is not None:
             await self.proxy.__aenter__()
-        self.procs.append(start_bot_process(self.db_url, self.emu, self.tmp_path, **self.env(0)))
+        self.procs.append(start_bot_process(self.db_url, self.emu, self.tmp_path, wait_polling=False, **self.env(0)))
         await until(lambda: self._is(0, "/readyz", 200), "the first process to be ready", timeout=WAIT)
-        self.procs.append(start_bot_process(self.db_url, self.emu, self.tmp_path, **self.env(1)))
+        self.procs.append(start_bot_process(self.db_url, self.emu, self.tmp_path, wait_polling=False, **self.env(1)))
         await until(lambda: self._is(1, "/healthz", 200), "the standby to be alive", timeout=WAIT)
         async with httpx.AsyncClient(timeout=3) as client:
             body = (await client.get(self.bases[1] + "/readyz")).json()

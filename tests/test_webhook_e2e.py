@@ -97,7 +97,7 @@ async def test_the_emulator_posts_again_after_an_error_status_or_no_answer(emu):
             await task
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.one_database  # the inbox replay: what is stored is SQL-neutral; SQLite shows it
 async def test_an_update_posted_while_the_bot_is_down_is_handled_when_it_is_back(emu, db, db_url, tmp_path):
     await add_member(db, "苏建华", telegram_user_id=5303)
     user = emu.user(5303, "建华")
