@@ -130,9 +130,9 @@ async def test_return_notice_is_not_repeated_after_a_kill_right_after_delivery(e
         def cards() -> list[dict]:  # the secretary may get the weekly digest at start-up too
             return [m for m in staff.messages() if "廖艳" in m.get("text", "") and inline_buttons(m)]
 
-        await emu.wait_for(lambda: bool(cards()), 15, what="the review card")
+        await emu.wait_for(lambda: bool(cards()), what="the review card")
         staff.press_button(t("review.btn_return", "zh"), cards()[0])
-        await emu.wait_for(lambda: any("原因" in x for x in staff.texts()), 10, what="the reason prompt")
+        await emu.wait_for(lambda: any("原因" in x for x in staff.texts()), what="the reason prompt")
         notice = "的履职报告（调研）被退回，原因：请补充照片"
         kill_after_delivery(emu, [proc], 7001, notice, KILL_AFTER)
         staff.send_text("请补充照片")

@@ -68,7 +68,7 @@ class Walker:
             return next((m for m in self.user.messages()[since:] if fragment in m.get("text", "")), None)
 
         try:
-            await self.emu.wait_for(lambda: found() is not None, 10, what=f"{fragment!r} to {self.user.id}")
+            await self.emu.wait_for(lambda: found() is not None, what=f"{fragment!r} to {self.user.id}")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; the bot said last: {self.user.texts()[-3:]}") from None
         return found()  # type: ignore[return-value]

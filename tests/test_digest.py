@@ -480,7 +480,7 @@ async def test_delivered_once_across_a_restart(db, settings, emu, data_dir) -> N
     clock = Clock(frozen=sh(2025, 11, 24, 10, 30))  # the bot was down at 09:00: sent late, at start-up
     deps = make_deps(settings, db, clock)
     async with running(deps, poll_timeout=1):
-        await emu.wait_for(lambda: any("document" in m for m in staff.messages()), 10, what="the workbook")
+        await emu.wait_for(lambda: any("document" in m for m in staff.messages()), what="the workbook")
         messages = staff.messages()
     assert messages[0]["text"].startswith("📊 履职周报 · 第47周（11月17日—23日）")
     assert ["photo" in m for m in messages[1:4]] == [True] * 3

@@ -41,14 +41,14 @@ async def test_secretariat_chooses_last_week_or_this_week_so_far(emu, bot_app, d
         session.add(_report(member.id, now.astimezone(zone).date(), now - timedelta(minutes=1)))
     staff = emu.user(2005, "晓燕")
     staff.send_text("/digest")
-    await emu.wait_for(lambda: any(t("digest.choose_week", "zh") in x for x in staff.texts()), 10, what="choice")
+    await emu.wait_for(lambda: any(t("digest.choose_week", "zh") in x for x in staff.texts()), what="choice")
     last_label = t("digest.btn_last_week", "zh", week=week_label(last_week, "zh"))
     this_label = t("digest.btn_this_week", "zh", week=week_label(this_week, "zh"))
     assert last_label.startswith("上周 · 第") and this_label.startswith("本周至今 · 第")
 
     staff.press_button(this_label)
     title = f"📊 履职周报 · 本周至今 · {week_label(this_week, 'zh')}，截至"
-    await emu.wait_for(lambda: any("document" in m for m in staff.messages()), 10, what="this week's workbook")
+    await emu.wait_for(lambda: any("document" in m for m in staff.messages()), what="this week's workbook")
     messages = staff.messages()
     text = next(m["text"] for m in messages if m.get("text", "").startswith(title))
     assert t("digest.row", "zh", label="学习培训、专题讲座", submitted=1, confirmed=1, trend="持平") in text
@@ -66,7 +66,7 @@ async def test_secretariat_chooses_last_week_or_this_week_so_far(emu, bot_app, d
     before = len(staff.messages())
     staff.press_button(last_label, messages[0])
     last_title = f"📊 履职周报 · {week_label(last_week, 'zh')}"
-    await emu.wait_for(lambda: sum("document" in m for m in staff.messages()) == 2, 10, what="last week's workbook")
+    await emu.wait_for(lambda: sum("document" in m for m in staff.messages()) == 2, what="last week's workbook")
     assert any(m.get("text", "").startswith(last_title + "\n") for m in staff.messages()[before:])
 
     staff.send_text("/digest 2025-W47")  # the command line form still works
@@ -74,11 +74,11 @@ async def test_secretariat_chooses_last_week_or_this_week_so_far(emu, bot_app, d
                                    x.startswith("📊 履职周报 · 第47周（11月17日—23日）") for x in staff.texts()),
                        10, what="2025-W47")  # fmt: skip
     staff.send_text("/digest 下周")
-    await emu.wait_for(lambda: t("digest.bad_week", "zh", text="下周") in staff.texts(), 10, what="bad week")
+    await emu.wait_for(lambda: t("digest.bad_week", "zh", text="下周") in staff.texts(), what="bad week")
     future = IsoWeek.containing(datetime.now(UTC), zone).next()
     staff.send_text(f"/digest {future}")
     answer = t("digest.future_week", "zh", week=week_label(future, "zh"))
-    await emu.wait_for(lambda: answer in staff.texts(), 10, what="future week")
+    await emu.wait_for(lambda: answer in staff.texts(), what="future week")
 
 
 async def test_a_forged_week_press_is_refused_and_a_member_cannot_press(emu, bot_app, db) -> None:
@@ -86,15 +86,15 @@ async def test_a_forged_week_press_is_refused_and_a_member_cannot_press(emu, bot
     await add_member(db, "马晓燕", role="secretariat", telegram_user_id=2005)
     staff = emu.user(2005, "晓燕")
     staff.send_text("/digest")
-    await emu.wait_for(lambda: any(t("digest.choose_week", "zh") in x for x in staff.texts()), 10, what="choice")
+    await emu.wait_for(lambda: any(t("digest.choose_week", "zh") in x for x in staff.texts()), what="choice")
     staff.press("dg:w:0001-W99")
-    await emu.wait_for(lambda: bool(emu.calls_of("answerCallbackQuery")), 10, what="the press answered")
+    await emu.wait_for(lambda: bool(emu.calls_of("answerCallbackQuery")), what="the press answered")
     assert emu.calls_of("answerCallbackQuery")[-1].params.get("text") == t("common.stale_button", "zh")
     member = emu.user(2001, "建华")
     member.send_text("/help")
-    await emu.wait_for(lambda: bool(member.texts()), 10, what="help")
+    await emu.wait_for(lambda: bool(member.texts()), what="help")
     member.press("dg:w:2025-W47", member.messages()[0])
-    await emu.wait_for(lambda: len(emu.calls_of("answerCallbackQuery")) == 2, 10, what="the member's press")
+    await emu.wait_for(lambda: len(emu.calls_of("answerCallbackQuery")) == 2, what="the member's press")
     assert emu.calls_of("answerCallbackQuery")[-1].params.get("text") == t("common.not_allowed", "zh")
     assert emu.calls_of("sendPhoto") == [] and emu.calls_of("sendDocument") == []
 
@@ -103,10 +103,10 @@ async def test_member_and_stranger_are_refused(emu, bot_app, db) -> None:
     await add_member(db, "苏建华", telegram_user_id=2001)
     member = emu.user(2001, "建华")
     member.send_text("/digest")
-    await emu.wait_for(lambda: t("common.not_allowed", "zh") in member.texts(), 10, what="refusal")
+    await emu.wait_for(lambda: t("common.not_allowed", "zh") in member.texts(), what="refusal")
     stranger = emu.user(2999, "路人")
     stranger.send_text("/digest")
-    await emu.wait_for(lambda: t("onboarding.stranger", "zh") in stranger.texts(), 10, what="stranger")
+    await emu.wait_for(lambda: t("onboarding.stranger", "zh") in stranger.texts(), what="stranger")
     assert emu.calls_of("sendPhoto") == [] and emu.calls_of("sendDocument") == []
 
 

@@ -39,7 +39,7 @@ async def test_a_failing_handler_logs_the_traceback_without_body_or_phone(emu, b
     with caplog.at_level(logging.INFO):
         user.send_text(f"{BODY}，请回电 {PHONE}")
         apology = t("common.error", "zh")
-        await emu.wait_for(lambda: apology in user.texts(), 10, what="the apology")
+        await emu.wait_for(lambda: apology in user.texts(), what="the apology")
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "Traceback" in logged and "parse_complaint" in logged and "failing_handler" in logged
     assert "ValueError" in logged and "RuntimeError" in logged  # the chain, with its types
@@ -71,7 +71,7 @@ async def test_with_log_format_json_each_event_is_one_json_line_and_the_tracebac
     root.addHandler(handler)
     try:
         user.send_text(f"{BODY}，请回电 {PHONE}")
-        await emu.wait_for(lambda: t("common.error", "zh") in user.texts(), 10, what="the apology")
+        await emu.wait_for(lambda: t("common.error", "zh") in user.texts(), what="the apology")
     finally:
         root.removeHandler(handler)
     events = [json.loads(line) for line in out.getvalue().splitlines()]  # every line is one event

@@ -30,7 +30,7 @@ async def _snapshot(db) -> dict[str, list]:
 
 
 async def _answer(emu, cq_id: str) -> dict:
-    await emu.wait_for(lambda: cq_id in emu.callback_answers, 10, what=f"an answer to press {cq_id}")
+    await emu.wait_for(lambda: cq_id in emu.callback_answers, what=f"an answer to press {cq_id}")
     return emu.callback_answers[cq_id]
 
 
@@ -42,7 +42,7 @@ async def _step(emu, user, action, fragment: str) -> None:
     """Do something as the user and wait for one more bot message containing `fragment`."""
     seen = sum(fragment in x for x in user.texts())
     action()
-    await emu.wait_for(lambda: sum(fragment in x for x in user.texts()) > seen, 10, what=repr(fragment[:40]))
+    await emu.wait_for(lambda: sum(fragment in x for x in user.texts()) > seen, what=repr(fragment[:40]))
 
 
 async def _world(bot_app, db, emu):
@@ -121,7 +121,7 @@ async def test_digest_of_a_week_outside_the_calendar_is_refused(emu, bot_app, db
     staff = emu.user(5903, "小王")
     staff.send_text(f"/digest {week}")
     refusal = t("digest.bad_week", "zh", text=week)
-    await emu.wait_for(lambda: refusal in staff.texts(), 10, what="the refusal of the week")
+    await emu.wait_for(lambda: refusal in staff.texts(), what="the refusal of the week")
     assert _errors(caplog) == []
 
 

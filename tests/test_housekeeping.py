@@ -80,7 +80,7 @@ async def test_an_update_id_handed_out_afresh_is_not_skipped_after_a_long_silenc
     deps = make_deps(make_settings(db_url, emu), db, Clock())
     async with running(deps, poll_timeout=1) as app:
         user.send_text("/help")  # gets the id of an update handled nine days ago
-        await emu.wait_for(lambda: bool(user.texts()), 10, what="the answer to /help")
+        await emu.wait_for(lambda: bool(user.texts()), what="the answer to /help")
         jobs = {job.name for job in app.job_queue.jobs()}
     assert "housekeeping" in jobs
     async with db.session() as session:

@@ -24,7 +24,7 @@ async def _wait_text(emu, user, fragment: str, since: int = 0) -> dict:  # type:
     def found() -> dict | None:
         return next((m for m in user.messages()[since:] if fragment in m.get("text", "")), None)
 
-    await emu.wait_for(lambda: found() is not None, 10, what=f"{fragment!r}")
+    await emu.wait_for(lambda: found() is not None, what=f"{fragment!r}")
     return found()  # type: ignore[return-value]
 
 
@@ -138,5 +138,5 @@ async def test_every_handled_card_is_closed(emu, bot_app, db, deps, clock):
     def current(message: dict) -> dict:
         return next(m for m in staff.messages() if m["message_id"] == message["message_id"])
 
-    await emu.wait_for(lambda: not current(card).get("reply_markup"), 10, what="the item's old card closed")
+    await emu.wait_for(lambda: not current(card).get("reply_markup"), what="the item's old card closed")
     assert not current(ask).get("reply_markup")  # and the question that was answered

@@ -40,7 +40,7 @@ async def _new(user, before: int, last: Expect) -> list[dict]:
 
 
 async def _answer(emu, cq_id: str) -> dict:
-    await emu.wait_for(lambda: cq_id in emu.callback_answers, 10, what="callback answer")
+    await emu.wait_for(lambda: cq_id in emu.callback_answers, what="callback answer")
     return emu.callback_answers[cq_id]
 
 
@@ -280,7 +280,7 @@ async def test_returned_item_is_revised_and_resubmitted_in_chat(emu, bot_app, db
     returned = t(
         "info.notice.returned", "zh", number=item.number, title=item.title, text="请补充具体小区数据"
     )
-    await emu.wait_for(lambda: returned in author.texts(), 15, what="the return notice")
+    await emu.wait_for(lambda: returned in author.texts(), what="the return notice")
 
     # another member forging the revise button of someone else's item
     await _say(other, "/myinfo", t("info.my_none", "zh"))

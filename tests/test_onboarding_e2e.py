@@ -301,7 +301,7 @@ async def test_staff_get_the_staff_keyboard_and_its_buttons_work(emu, bot_app, d
     staff, member = emu.user(4401, "王秘书"), emu.user(4402, "建华")
     staff.send_text("/start")
     member.send_text("/start")
-    await emu.wait_for(lambda: staff.keyboard is not None and member.keyboard is not None, 10, what="keyboards")
+    await emu.wait_for(lambda: staff.keyboard is not None and member.keyboard is not None, what="keyboards")
     labels = [[b["text"] for b in row] for row in staff.keyboard["keyboard"]]
     assert labels == [
         [t("menu.review", "zh"), t("menu.inbox", "zh")],
@@ -315,10 +315,10 @@ async def test_staff_get_the_staff_keyboard_and_its_buttons_work(emu, bot_app, d
         await emu.wait_for(lambda w=wanted: any(w in x for x in staff.texts()), 10, what=label)
     staff.send_text("/cancel")
     staff.send_text(t("menu.inbox", "zh"))
-    await emu.wait_for(lambda: any("📮 社情民意信息 · 待处理" in x for x in staff.texts()), 10, what="inbox")
+    await emu.wait_for(lambda: any("📮 社情民意信息 · 待处理" in x for x in staff.texts()), what="inbox")
     # a member typing a staff button's text is refused politely
     member.send_text(t("menu.inbox", "zh"))
-    await emu.wait_for(lambda: t("common.not_allowed", "zh") in member.texts(), 10, what="refusal")
+    await emu.wait_for(lambda: t("common.not_allowed", "zh") in member.texts(), what="refusal")
 
 
 @pytest.mark.one_database
@@ -329,6 +329,6 @@ async def test_staff_who_are_also_members_get_both_keyboards(emu, bot_app, db):
                            telegram_user_id=4501))
     both = emu.user(4501, "李委员")
     both.send_text("/start")
-    await emu.wait_for(lambda: both.keyboard is not None, 10, what="the keyboard")
+    await emu.wait_for(lambda: both.keyboard is not None, what="the keyboard")
     labels = [b["text"] for row in both.keyboard["keyboard"] for b in row]
     assert t("menu.review", "zh") in labels and t("menu.report", "zh") in labels and t("menu.help", "zh") in labels

@@ -100,11 +100,11 @@ async def test_me_says_what_an_absence_is(emu, bot_app, db) -> None:
             )
     user = emu.user(3101, "吴敏")
     user.send_text("/me")
-    await emu.wait_for(lambda: any("全体会议" in t for t in user.texts()), 10, what="/me for an absence")
+    await emu.wait_for(lambda: any("全体会议" in t for t in user.texts()), what="/me for an absence")
     text = next(t for t in user.texts() if "全体会议" in t)
     assert "· 全体会议：-10 分（缺席 1 次，扣 10 分）" in text, text
     assert "0 分（1 次）" not in text
     on_leave = emu.user(3102, "郑红")
     on_leave.send_text("/me")
-    await emu.wait_for(lambda: any("全体会议" in t for t in on_leave.texts()), 10, what="/me for a leave")
+    await emu.wait_for(lambda: any("全体会议" in t for t in on_leave.texts()), what="/me for a leave")
     assert "· 全体会议：20 分（请假 1 次，计 20 分）" in next(t for t in on_leave.texts() if "全体会议" in t)

@@ -82,7 +82,7 @@ async def test_the_emulator_posts_again_after_an_error_status_or_no_answer(emu):
                                                                  "secret_token": "s3cret"})).json()["ok"]  # fmt: skip
             emu.user(5302).send_text("hello")
             (update_id,) = [u["update_id"] for u in emu.pending_updates()]
-            await emu.wait_for(lambda: not emu.pending_updates(), 10, what="the update to be taken")
+            await emu.wait_for(lambda: not emu.pending_updates(), what="the update to be taken")
             assert emu.webhook_posts == [(update_id, 500), (update_id, "timeout"), (update_id, 200)]
             info = (await client.get(f"{api}/getWebhookInfo")).json()["result"]
             assert info["url"].endswith("/hook") and info["pending_update_count"] == 0
