@@ -60,6 +60,19 @@ def step_label(number: int, of: int, lang: str) -> str:
     return t("common.step", lang, n=number, of=of)
 
 
+def numbered(steps: dict[Any, int], state: object, key: str, lang: str, *, of: int | None = None,
+             **params: object) -> str:
+    """A step's question after its label: `steps` numbers the states, `of` the total if not the last number."""
+    return step_label(steps[state], of or max(steps.values()), lang) + t(key, lang, **params)
+
+
+def draft(context: Context, key: str) -> dict[str, Any]:
+    """A dialog's draft: the person's data under the dialog's key (saved with its state)."""
+    assert context.user_data is not None
+    data: dict[str, Any] = context.user_data.setdefault(key, {})
+    return data
+
+
 def person_of_conversation(key: Any) -> int:
     """The user of a conversation key ((chat, user) for every dialog here)."""
     return int(key[-1] if isinstance(key, tuple) else key)

@@ -6,8 +6,6 @@ thing to add. The role is checked on every step; a refused answer asks the same 
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
@@ -29,7 +27,7 @@ from bot.telegram.ui import (
     rows_of,
 )
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft
 from models import Member
 
 PICK, CARD, AMOUNT, GUESTS, DOC_KIND, DOC_TITLE, INSTRUCTION = (
@@ -43,12 +41,6 @@ QUANTITY = BUTTONS("q", word=True)  # a [[quantity]] code of the rules
 DOCUMENT, GUESTS_BUTTON, DONE = BUTTONS("doc"), BUTTONS("g"), BUTTONS("done")
 INSTRUCTION_BUTTON = BUTTONS("i", numbers=ROW_IDS)  # a document's id
 DOC_KIND_BUTTON = BUTTONS("k", word=True)  # a [[document]] code of the rules
-
-
-def _data(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    data: dict[str, Any] = context.user_data.setdefault(KEY, {})
-    return data
 
 
 # --------------------------------------------------------------------------- what each step asks
@@ -69,7 +61,7 @@ async def _card_prompt(update: Update, context: Context, lang: str) -> Prompt:
     d = context.deps
     review = d.rules.review
     async with d.db.session() as session:
-        recorded = await service.event_outcomes(session, int(_data(context)["event"]))
+        recorded = await service.event_outcomes(session, int(draft(context, KEY)["event"]))
     lines = service.describe_outcomes(recorded, review, lang) or [t("outcomes.cli.nothing_yet", lang)]
     head = t("outcomes.cli.event_head", lang, id=recorded.event.id, title=recorded.event.title)
     quantities = [(q.button(lang), QUANTITY(code)) for code, q in review.quantities.items()]
@@ -83,7 +75,7 @@ async def _card_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 
 async def _amount_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    quantity = context.deps.rules.review.quantities[_data(context)["quantity"]]
+    quantity = context.deps.rules.review.quantities[draft(context, KEY)["quantity"]]
     return t("outcomes.chat.ask_amount", lang, label=quantity.label(lang), unit=quantity.unit(lang)), None
 
 
@@ -97,7 +89,7 @@ async def _doc_kind_prompt(update: Update, context: Context, lang: str) -> Promp
 
 
 async def _doc_title_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    kind = context.deps.rules.review.documents[_data(context)["doc_kind"]]
+    kind = context.deps.rules.review.documents[draft(context, KEY)["doc_kind"]]
     return t("outcomes.chat.ask_doc_title", lang, kind=kind.label(lang), limit=service.MAX_DOC_TITLE), None
 
 
@@ -144,7 +136,7 @@ async def start(update: Update, context: Context, member: Member) -> Next:
 async def _open(update: Update, context: Context, event_id: int, lang: str) -> Next:
     async with context.deps.db.session() as session:
         event = await service.open_event(session, event_id)  # refuses an unknown or cancelled event
-    _data(context)["event"] = event.id
+    draft(context, KEY)["event"] = event.id
     return await ask(update, context, CARD, lang)
 
 
@@ -158,9 +150,9 @@ async def picked(update: Update, context: Context, member: Member) -> Next:
 @staff_only
 async def chose_quantity(update: Update, context: Context, member: Member) -> Next:
     code = QUANTITY.read(update).word
-    if code not in context.deps.rules.review.quantities or "event" not in _data(context):
+    if code not in context.deps.rules.review.quantities or "event" not in draft(context, KEY):
         raise AskAgain("common.stale_button")
-    _data(context)["quantity"] = code
+    draft(context, KEY)["quantity"] = code
     return await ask(update, context, AMOUNT, lang_of(member, context))
 
 
@@ -176,7 +168,7 @@ async def chose_document(update: Update, context: Context, member: Member) -> Ne
 
 @staff_only
 async def chose_instruction(update: Update, context: Context, member: Member) -> Next:
-    _data(context)["doc"] = INSTRUCTION_BUTTON.read(update).number
+    draft(context, KEY)["doc"] = INSTRUCTION_BUTTON.read(update).number
     return await ask(update, context, INSTRUCTION, lang_of(member, context))
 
 
@@ -191,7 +183,7 @@ async def done(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_amount(update: Update, context: Context, member: Member) -> Next:
-    d, data = context.deps, _data(context)
+    d, data = context.deps, draft(context, KEY)
     amount = service.parse_amount(typed_text(update))
     async with d.db.session() as session:
         await service.set_quantity(session, code=data["quantity"], amount=amount, rules=d.rules, now=d.clock.now(),
@@ -204,7 +196,7 @@ async def got_guests(update: Update, context: Context, member: Member) -> Next:
     text = typed_text(update)
     names = [] if text.casefold() in CLEAR_GUESTS else service.split_names(text)
     async with context.deps.db.session() as session:
-        event = await service.open_event(session, int(_data(context)["event"]))
+        event = await service.open_event(session, int(draft(context, KEY)["event"]))
         await service.set_guests(session, event, names)
     return await _card(update, context, lang_of(member, context))
 
@@ -214,13 +206,13 @@ async def got_doc_kind(update: Update, context: Context, member: Member) -> Next
     code = DOC_KIND_BUTTON.read(update).word
     if code not in context.deps.rules.review.documents:
         raise AskAgain("common.stale_button")
-    _data(context)["doc_kind"] = code
+    draft(context, KEY)["doc_kind"] = code
     return await ask(update, context, DOC_TITLE, lang_of(member, context))
 
 
 @staff_only
 async def got_doc_title(update: Update, context: Context, member: Member) -> Next:
-    d, data = context.deps, _data(context)
+    d, data = context.deps, draft(context, KEY)
     async with d.db.session() as session:
         await service.add_document(session, kind=data["doc_kind"], title=typed_text(update), rules=d.rules,
                                    now=d.clock.now(), zone=d.settings.tz, event_id=int(data["event"]),
@@ -230,7 +222,7 @@ async def got_doc_title(update: Update, context: Context, member: Member) -> Nex
 
 @staff_only
 async def got_instruction(update: Update, context: Context, member: Member) -> Next:
-    d, data = context.deps, _data(context)
+    d, data = context.deps, draft(context, KEY)
     async with d.db.session() as session:
         await service.record_instruction(session, document_id=int(data["doc"]), by=typed_text(update),
                                          on_date=today_in(d.clock.now(), d.settings.tz), actor_id=member.id)  # fmt: skip

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Any
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
@@ -19,7 +18,7 @@ from bot.core.review_rules import LogKind
 from bot.services import worklog as service
 from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, State, ask, dialog, step_label
+from handlers.dialog import END, Next, PromptFor, State, ask, dialog, draft, numbered
 from models import Member
 
 KIND, DAY, COUNT, NOTE, MARK, CONFIRM = "kind", "day", "count", "note", "mark", "confirm"
@@ -35,20 +34,14 @@ MARK_BUTTON = BUTTONS("m", numbers=range(0, 2))  # no, yes
 SAVE, CANCEL = BUTTONS("ok"), BUTTONS("x")
 
 
-def _data(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    data: dict[str, Any] = context.user_data.setdefault(KEY, {})
-    return data
-
-
 def _kind(context: Context) -> LogKind | None:
-    return context.deps.rules.review.log_kinds.get(_data(context).get("kind", ""))
+    return context.deps.rules.review.log_kinds.get(draft(context, KEY).get("kind", ""))
 
 
 def _numbered(context: Context, state: State, key: str, lang: str, **params: object) -> str:
     kind = _kind(context)
     total = 5 if kind is not None and kind.mark_zh else 4
-    return step_label(STEPS[state], total, lang) + t(key, lang, **params)
+    return numbered(STEPS, state, key, lang, of=total, **params)
 
 
 async def _kind_prompt(update: Update, context: Context, lang: str) -> Prompt:
@@ -79,7 +72,7 @@ async def _mark_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 
 async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    data, kind = _data(context), _kind(context)
+    data, kind = draft(context, KEY), _kind(context)
     d = context.deps
     today = today_in(d.clock.now(), d.settings.tz)
     summary = t(
@@ -116,7 +109,7 @@ async def got_kind(update: Update, context: Context, member: Member) -> Next:
     code = KIND_BUTTON.read(update).word
     if code not in context.deps.rules.review.log_kinds:
         raise AskAgain("common.stale_button")
-    _data(context)["kind"] = code
+    draft(context, KEY)["kind"] = code
     return await ask(update, context, DAY, lang_of(member, context))
 
 
@@ -127,27 +120,27 @@ async def got_day(update: Update, context: Context, member: Member) -> Next:
         day = today_in(d.clock.now(), d.settings.tz) - timedelta(days=DAY_BUTTON.read(update).number)
     else:
         day = service.parse_log_day(typed_text(update), now=d.clock.now(), zone=d.settings.tz)
-    _data(context)["day"] = day.isoformat()
+    draft(context, KEY)["day"] = day.isoformat()
     return await ask(update, context, COUNT, lang_of(member, context))
 
 
 @staff_only
 async def got_count(update: Update, context: Context, member: Member) -> Next:
     typed = str(ONE.read(update).number) if update.callback_query is not None else typed_text(update)
-    _data(context)["count"] = service.parse_count(typed)
+    draft(context, KEY)["count"] = service.parse_count(typed)
     return await ask(update, context, NOTE, lang_of(member, context))
 
 
 @staff_only
 async def got_note(update: Update, context: Context, member: Member) -> Next:
-    _data(context)["note"] = "" if update.callback_query is not None else service.check_note(typed_text(update))
+    draft(context, KEY)["note"] = "" if update.callback_query is not None else service.check_note(typed_text(update))
     kind = _kind(context)
     return await ask(update, context, MARK if kind is not None and kind.mark_zh else CONFIRM, lang_of(member, context))
 
 
 @staff_only
 async def got_mark(update: Update, context: Context, member: Member) -> Next:
-    _data(context)["marked"] = MARK_BUTTON.read(update).number == 1
+    draft(context, KEY)["marked"] = MARK_BUTTON.read(update).number == 1
     return await ask(update, context, CONFIRM, lang_of(member, context))
 
 
@@ -155,7 +148,7 @@ async def got_mark(update: Update, context: Context, member: Member) -> Next:
 async def save(update: Update, context: Context, member: Member) -> Next:
     d, lang = context.deps, lang_of(member, context)
     assert context.user_data is not None
-    data = dict(_data(context))
+    data = dict(draft(context, KEY))
     if "day" not in data or "kind" not in data:
         raise AskAgain("common.stale_button")
     entry = service.LogEntryIn(kind=data["kind"], on_date=date.fromisoformat(data["day"]), count=data.get("count", 1),

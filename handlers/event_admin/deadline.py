@@ -9,13 +9,14 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.core.dates import format_day, parse_day, short_day, today_in
+from bot.core.dates import format_day, parse_day, short_day
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import deadlines as service
 from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
+from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, State, ask, dialog, step_label
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, numbered
 from models import Member
 
 TITLE, DUE, REQUIREMENT, TYPE, VALUE, CONFIRM = "title", "due", "requirement", "type", "value", "confirm"
@@ -28,53 +29,37 @@ TYPE_BUTTON = BUTTONS("t", word=True)  # an activity code of the rules
 SAVE, CANCEL = BUTTONS("ok"), BUTTONS("cancel")
 
 
-def _data(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    data: dict[str, Any] = context.user_data.setdefault(KEY, {})
-    return data
-
-
-def _today(context: Context) -> date:
-    d = context.deps
-    return today_in(d.clock.now(), d.settings.tz)
-
-
-def _numbered(state: State, key: str, lang: str, **params: object) -> str:
-    """A step's question after its label (第 2 步，共 3 步：)."""
-    return step_label(STEPS[state], max(STEPS.values()), lang) + t(key, lang, **params)
-
-
 async def _title_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    return _numbered(TITLE, "deadlines.ask_title", lang, limit=service.MAX_TITLE), None
+    return numbered(STEPS, TITLE, "deadlines.ask_title", lang, limit=service.MAX_TITLE), None
 
 
 async def _due_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    example = short_day(_today(context) + timedelta(days=14), lang)
-    return _numbered(DUE, "deadlines.ask_due", lang, example=example), None
+    example = short_day(days.today(context) + timedelta(days=14), lang)
+    return numbered(STEPS, DUE, "deadlines.ask_due", lang, example=example), None
 
 
 async def _requirement_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kinds = [(t(f"deadlines.req_button_{k}", lang), REQUIREMENT_BUTTON(k)) for k in service.REQUIREMENT_TYPES]
-    return _numbered(REQUIREMENT, "deadlines.ask_requirement", lang), grid(kinds, 3)
+    return numbered(STEPS, REQUIREMENT, "deadlines.ask_requirement", lang), grid(kinds, 3)
 
 
 async def _type_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kinds = [(a.button(lang), TYPE_BUTTON(a.code)) for a in context.deps.rules.activities.values()]
-    return _numbered(TYPE, "deadlines.ask_type", lang), grid(kinds, 2)
+    return numbered(STEPS, TYPE, "deadlines.ask_type", lang), grid(kinds, 2)
 
 
 async def _value_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    kind = _data(context).get("type", "info")
-    return _numbered(VALUE, f"deadlines.ask_value_{kind}", lang), None
+    kind = draft(context, KEY).get("type", "info")
+    return numbered(STEPS, VALUE, f"deadlines.ask_value_{kind}", lang), None
 
 
 async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    data = _data(context)
+    data = draft(context, KEY)
     summary = t(
         "deadlines.summary",
         lang,
         title=data["title"],
-        due=format_day(date.fromisoformat(data["due"]), lang, _today(context)),
+        due=format_day(date.fromisoformat(data["due"]), lang, days.today(context)),
         requirement=service.describe(data["requirement"], context.deps.rules, lang),
     )
     return summary, keyboard(
@@ -106,7 +91,7 @@ async def new_deadline(update: Update, context: Context, member: Member) -> Next
                 "deadlines.list_item",
                 lang,
                 title=x.title,
-                due=format_day(x.due_on, lang, _today(context)),
+                due=format_day(x.due_on, lang, days.today(context)),
                 requirement=service.describe(x.requirement, d.rules, lang),
             )
             for x in current[:20]
@@ -120,26 +105,26 @@ async def got_title(update: Update, context: Context, member: Member) -> Next:
     title = typed_text(update)
     if not title or len(title) > service.MAX_TITLE:
         raise AskAgain("deadlines.error.title_too_long", limit=service.MAX_TITLE)
-    _data(context)["title"] = title
+    draft(context, KEY)["title"] = title
     return await ask(update, context, DUE, lang_of(member, context))
 
 
 @staff_only
 async def got_due(update: Update, context: Context, member: Member) -> Next:
-    today = _today(context)
+    today = days.today(context)
     answer = parse_day(typed_text(update), today=today, ahead=True)
     if answer.day is None:
         raise AskAgain("deadlines.error.bad_date", text=typed_text(update)[:20])
     if answer.day < today:
         raise AskAgain("deadlines.error.in_past")
-    _data(context)["due"] = answer.day.isoformat()
+    draft(context, KEY)["due"] = answer.day.isoformat()
     return await ask(update, context, REQUIREMENT, lang_of(member, context))
 
 
 @staff_only
 async def got_requirement(update: Update, context: Context, member: Member) -> Next:
     kind = REQUIREMENT_BUTTON.read(update).word
-    data = _data(context)
+    data = draft(context, KEY)
     data["type"] = kind
     data.pop("code", None)
     return await ask(update, context, TYPE if kind == "activity" else VALUE, lang_of(member, context))
@@ -150,13 +135,13 @@ async def got_type(update: Update, context: Context, member: Member) -> Next:
     code = TYPE_BUTTON.read(update).word
     if code not in context.deps.rules.activities:
         raise AskAgain("common.stale_button")
-    _data(context)["code"] = code
+    draft(context, KEY)["code"] = code
     return await ask(update, context, VALUE, lang_of(member, context))
 
 
 @staff_only
 async def got_value(update: Update, context: Context, member: Member) -> Next:
-    data = _data(context)
+    data = draft(context, KEY)
     spec = data["type"] + (f":{data['code']}" if data.get("code") else "") + f":{typed_text(update)}"
     data["requirement"] = service.parse_requirement(spec, context.deps.rules)
     return await ask(update, context, CONFIRM, lang_of(member, context))
@@ -165,7 +150,7 @@ async def got_value(update: Update, context: Context, member: Member) -> Next:
 @staff_only
 async def save(update: Update, context: Context, member: Member) -> Next:
     d, lang = context.deps, lang_of(member, context)
-    data = dict(_data(context))
+    data = dict(draft(context, KEY))
     if "requirement" not in data:
         raise AskAgain("common.stale_button")
     async with d.db.session() as session:
@@ -181,7 +166,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
     assert context.user_data is not None
     context.user_data.pop(KEY, None)
     await close_pressed(update)
-    due = format_day(deadline.due_on, lang, _today(context))
+    due = format_day(deadline.due_on, lang, days.today(context))
     await reply(update, t("deadlines.saved", lang, title=deadline.title, due=due))
     return END
 

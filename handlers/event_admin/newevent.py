@@ -4,13 +4,13 @@ reminders — then publish or keep as a draft."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.core.dates import format_span, short_day, today_in
+from bot.core.dates import format_span, short_day
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import events as service
@@ -28,8 +28,9 @@ from bot.telegram.ui import (
     keyboard,
     reply,
 )
+from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, menu_button, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, State, ask, dialog, step_label
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, numbered
 from handlers.event_admin import tags
 from handlers.events import policy
 from models import Member
@@ -48,61 +49,45 @@ CHOICE = BUTTONS("av", numbers=OFFSETS)  # a committee or sector, by its place i
 PUBLISH, DRAFT, TOGGLE_CHECKIN, CANCEL = BUTTONS("pub"), BUTTONS("draft"), BUTTONS("self"), BUTTONS("cancel")
 
 
-def _data(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    data: dict[str, Any] = context.user_data.setdefault(KEY, {})
-    return data
-
-
-def _today(context: Context) -> date:
-    d = context.deps
-    return today_in(d.clock.now(), d.settings.tz)
-
-
-def _numbered(state: State, key: str, lang: str, **params: object) -> str:
-    """A step's question after its label (第 2 步，共 7 步：)."""
-    return step_label(STEPS[state], max(STEPS.values()), lang) + t(key, lang, **params)
-
-
 # ------------------------------------------------------------------ what each step asks
 
 
 async def _title_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    return _numbered(TITLE, "events.admin.ask_title", lang, limit=service.MAX_TITLE), None
+    return numbered(STEPS, TITLE, "events.admin.ask_title", lang, limit=service.MAX_TITLE), None
 
 
 async def _kind_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kinds = [(a.button(lang), KIND_BUTTON(a.code)) for a in context.deps.rules.activities.values()]
-    return _numbered(KIND, "events.admin.ask_kind", lang), grid(kinds, 2)
+    return numbered(STEPS, KIND, "events.admin.ask_kind", lang), grid(kinds, 2)
 
 
 async def _start_prompt(update: Update, context: Context, lang: str) -> Prompt:
     # an example start a week from now, so the example always lies ahead
-    example = t("events.admin.example_start", lang, day=short_day(_today(context) + timedelta(days=7), lang))
-    return _numbered(START, "events.admin.ask_start", lang, example=example), None
+    example = t("events.admin.example_start", lang, day=short_day(days.today(context) + timedelta(days=7), lang))
+    return numbered(STEPS, START, "events.admin.ask_start", lang, example=example), None
 
 
 async def _end_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    return _numbered(FINISH, "events.admin.ask_end", lang), keyboard(
+    return numbered(STEPS, FINISH, "events.admin.ask_end", lang), keyboard(
         [[(t("events.admin.skip", lang), SKIP())]]
     )
 
 
 async def _place_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    text = _numbered(PLACE, "events.admin.ask_place", lang, limit=service.MAX_PLACE)
+    text = numbered(STEPS, PLACE, "events.admin.ask_place", lang, limit=service.MAX_PLACE)
     return text, keyboard([[(t("events.admin.skip", lang), SKIP())]])
 
 
 async def _audience_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kinds = [(t(f"events.admin.audience_{k}", lang), AUDIENCE_BUTTON(k)) for k in service.AUDIENCE_KINDS]
-    return _numbered(AUDIENCE, "events.admin.ask_audience", lang), grid(kinds, 2)
+    return numbered(STEPS, AUDIENCE, "events.admin.ask_audience", lang), grid(kinds, 2)
 
 
 async def _audience_value_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    data = _data(context)
+    data = draft(context, KEY)
     kind = data.get("audience_kind", "members")
     if kind == "members":
-        return _numbered(AUDIENCE_VALUE, "events.admin.ask_audience_members", lang), None
+        return numbered(STEPS, AUDIENCE_VALUE, "events.admin.ask_audience_members", lang), None
     choices = data.get("choices")
     if choices is None:  # every committee (or sector), with its size
         async with context.deps.db.session() as session:
@@ -112,11 +97,11 @@ async def _audience_value_prompt(update: Update, context: Context, lang: str) ->
     else:
         labels = {name: name for name in choices}
     buttons = [(labels[name], CHOICE(i)) for i, name in enumerate(choices)]
-    return _numbered(AUDIENCE_VALUE, f"events.admin.ask_audience_{kind}", lang), grid(buttons, 1)
+    return numbered(STEPS, AUDIENCE_VALUE, f"events.admin.ask_audience_{kind}", lang), grid(buttons, 1)
 
 
 async def _remind_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    text = _numbered(
+    text = numbered(STEPS,
         REMIND, "events.admin.ask_remind", lang, default=service.describe_offsets(DEFAULT_OFFSETS, lang)
     )
     return text, keyboard([[(t("events.admin.default_remind", lang), SKIP())]])
@@ -124,7 +109,7 @@ async def _remind_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
     d = context.deps
-    data = _data(context)
+    data = draft(context, KEY)
     start = datetime.fromisoformat(data["start"])
     end = datetime.fromisoformat(data["end"]) if data.get("end") else start + service.DEFAULT_LENGTH
     async with d.db.session() as session:
@@ -135,7 +120,7 @@ async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt
         lang,
         title=data["title"],
         kind=d.rules.activities[data["kind"]].label(lang),
-        when=format_span(start, end, d.settings.tz, lang, _today(context)),
+        when=format_span(start, end, d.settings.tz, lang, days.today(context)),
         place=data.get("place") or t("events.place_tbd", lang),
         audience=who,
         remind=service.describe_offsets(data.get("remind") or DEFAULT_OFFSETS, lang),
@@ -183,7 +168,7 @@ async def got_title(update: Update, context: Context, member: Member) -> Next:
     title = typed_text(update)
     if not title or len(title) > service.MAX_TITLE:
         raise AskAgain("events.admin.bad_title", limit=service.MAX_TITLE)
-    _data(context)["title"] = title
+    draft(context, KEY)["title"] = title
     return await ask(update, context, KIND, lang_of(member, context))
 
 
@@ -192,7 +177,7 @@ async def got_kind(update: Update, context: Context, member: Member) -> Next:
     code = KIND_BUTTON.read(update).word
     if code not in context.deps.rules.activities:
         raise AskAgain("common.stale_button")
-    _data(context)["kind"] = code
+    draft(context, KEY)["kind"] = code
     return await ask(update, context, START, lang_of(member, context))
 
 
@@ -203,7 +188,7 @@ async def got_start(update: Update, context: Context, member: Member) -> Next:
     start = service.parse_local_datetime(typed_text(update), d.settings.tz, now=now)
     if start <= now:
         raise service.EventError("in_past")
-    data = _data(context)
+    data = draft(context, KEY)
     data["start"] = start.isoformat()
     data.pop("end", None)  # an end kept from an earlier start may now lie before it
     return await ask(update, context, FINISH, lang_of(member, context))
@@ -212,7 +197,7 @@ async def got_start(update: Update, context: Context, member: Member) -> Next:
 @staff_only
 async def got_end(update: Update, context: Context, member: Member) -> Next:
     d = context.deps
-    data = _data(context)
+    data = draft(context, KEY)
     if update.callback_query is None:
         start = datetime.fromisoformat(data["start"])
         # a time alone is on the day of the start
@@ -233,14 +218,14 @@ async def got_place(update: Update, context: Context, member: Member) -> Next:
         place = typed_text(update)
         if len(place) > service.MAX_PLACE:
             raise AskAgain("events.admin.bad_place", limit=service.MAX_PLACE)
-        _data(context)["place"] = place
+        draft(context, KEY)["place"] = place
     return await ask(update, context, AUDIENCE, lang_of(member, context))
 
 
 @staff_only
 async def got_audience(update: Update, context: Context, member: Member) -> Next:
     kind = AUDIENCE_BUTTON.read(update).word
-    data = _data(context)
+    data = draft(context, KEY)
     data.pop("choices", None)
     if kind in service.WHOLE_AUDIENCES:  # everyone, or the staff only: nothing more to choose
         data["audience"] = kind
@@ -253,7 +238,7 @@ async def got_audience(update: Update, context: Context, member: Member) -> Next
 async def got_audience_value(update: Update, context: Context, member: Member) -> Next:
     """A committee or sector button, part of its name typed, or the names of members."""
     d = context.deps
-    data = _data(context)
+    data = draft(context, KEY)
     kind = data.get("audience_kind", "members")
     shown = list(data.get("choices") or [])
     text = typed_text(update)
@@ -284,7 +269,7 @@ async def got_audience_value(update: Update, context: Context, member: Member) -
 
 @staff_only
 async def got_remind(update: Update, context: Context, member: Member) -> Next:
-    data = _data(context)
+    data = draft(context, KEY)
     if update.callback_query is None:
         try:
             data["remind"] = parse_offsets(typed_text(update))
@@ -298,7 +283,7 @@ async def got_remind(update: Update, context: Context, member: Member) -> Next:
 @staff_only
 async def toggle_checkin(update: Update, context: Context, member: Member) -> Next:
     """How members check in: the venue's code, or declared by themselves."""
-    data = _data(context)
+    data = draft(context, KEY)
     data["self_declared"] = not data.get("self_declared")
     await close_pressed(update)  # the card with the other setting is replaced by this one
     return await ask(update, context, CONFIRM, lang_of(member, context))
@@ -318,7 +303,7 @@ async def publish(update: Update, context: Context, member: Member) -> Next:
     """发布 (invitations go out) or 存为草稿."""
     d, lang = context.deps, lang_of(member, context)
     published = PUBLISH.pressed(update)
-    data = dict(_data(context))
+    data = dict(draft(context, KEY))
     if "start" not in data:
         raise AskAgain("common.stale_button")
     now = d.clock.now()

@@ -30,7 +30,7 @@ from bot.telegram.ui import (
 )
 from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, load_member, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, step_label
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, step_label
 from models import Member
 
 TYPE, DATE, MEMBERS, CONFIRM = "type", "date", "members", "confirm"
@@ -47,12 +47,6 @@ LABELS = {
     "absent": tuple(all_texts("review.label_absent")),
 }
 ALL_WORDS = {w.casefold() for w in all_texts("review.word_all")}
-
-
-def _data(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    data: dict[str, Any] = context.user_data.setdefault(KEY, {})
-    return data
 
 
 def _record_types(context: Context) -> list[ActivityType]:
@@ -74,14 +68,14 @@ async def _date_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 
 async def _members_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    data = _data(context)
+    data = draft(context, KEY)
     day = date.fromisoformat(data["date"]) if data.get("date") else None
     shown = format_day(day, lang, days.today(context)) if day else ""
     return step_label(3, 3, lang) + t("review.record_ask_members", lang, date=shown), None
 
 
 async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    data = _data(context)
+    data = draft(context, KEY)
     plan = data.get("plan") or {"present": [], "leave": [], "absent": []}
     activity = context.deps.rules.activities[data["type"]]
     rows = [[(t("review.btn_record_confirm", lang), SAVE()), (t("review.btn_cancel", lang), CANCEL())]]
@@ -133,19 +127,19 @@ async def got_type(update: Update, context: Context, member: Member) -> Next:
     code = TYPE_BUTTON.read(update).word
     if code not in {a.code for a in _record_types(context)}:
         raise AskAgain("common.stale_button")
-    _data(context)["type"] = code
+    draft(context, KEY)["type"] = code
     return await ask(update, context, DATE, lang_of(member, context))
 
 
 @staff_only
 async def day_pressed(update: Update, context: Context, member: Member) -> Next:
-    _data(context)["date"] = days.pressed(context, DAY.read(update).number).isoformat()
+    draft(context, KEY)["date"] = days.pressed(context, DAY.read(update).number).isoformat()
     return await ask(update, context, MEMBERS, lang_of(member, context))
 
 
 @staff_only
 async def day_typed(update: Update, context: Context, member: Member) -> Next:
-    _data(context)["date"] = days.typed(context, typed_text(update)).isoformat()
+    draft(context, KEY)["date"] = days.typed(context, typed_text(update)).isoformat()
     return await ask(update, context, MEMBERS, lang_of(member, context))
 
 
@@ -175,14 +169,14 @@ async def got_members(update: Update, context: Context, member: Member) -> Next:
         raise AskAgain("review.record_listed_twice", hand_back=True, **exc.params) from None
     if plan.total == 0:
         raise AskAgain("review.record_nobody")
-    _data(context)["plan"] = {"present": plan.present, "leave": plan.leave, "absent": plan.absent}
+    draft(context, KEY)["plan"] = {"present": plan.present, "leave": plan.leave, "absent": plan.absent}
     return await ask(update, context, CONFIRM, lang_of(member, context))
 
 
 @staff_only
 async def save(update: Update, context: Context, member: Member) -> Next:
     lang = lang_of(member, context)
-    data = dict(_data(context))
+    data = dict(draft(context, KEY))
     if "plan" not in data:
         raise AskAgain("common.stale_button")
     assert context.user_data is not None
