@@ -18,7 +18,7 @@ from bot.core.i18n import t
 from bot.services import members
 from bot.telegram.ui import Context, refuse
 from bot.telegram.ui import answer_once as answer_once  # one kit: the press is answered there
-from models import Member
+from models import Member, Role
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,36 @@ async def load_member(update: Update, context: Context) -> Member | None:
 
 
 def member_only(func: MemberCallback[T]) -> Callback[T]:
-    """Run the handler only for an active member; strangers get the join explanation."""
+    """Run the handler only for an active member or staff; strangers get the join explanation, a
+    handling unit's contact is told it has the unit commands only."""
 
     @functools.wraps(func)
     async def wrapper(update: Update, context: Context) -> T | None:
         member = await load_member(update, context)
         if member is None:
             await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
+            return None
+        if member.role == Role.UNIT.value:
+            await refuse(update, t("common.unit_commands_only", lang_of(member, context)))
+            return None
+        return await func(update, context, member)
+
+    return wrapper
+
+
+def unit_only(func: MemberCallback[T]) -> Callback[T]:
+    """A handling unit's contact only (role "unit" with its unit): checked on every call, button
+    presses included; members and staff are refused."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context) -> T | None:
+        member = await load_member(update, context)
+        if member is None:
+            await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
+            return None
+        if member.role != Role.UNIT.value or member.unit_id is None:
+            log.info("refused unit action %s to member %s", func.__name__, member.id)
+            await refuse(update, t("common.units_only", lang_of(member, context)))
             return None
         return await func(update, context, member)
 

@@ -21,3 +21,25 @@ from models.event_detail import EventGuest, EventTag, OutcomeQuantity, OutputDoc
 from models.worklog import WorkLogEntry  # noqa: E402
 
 __all__ += ["EventGuest", "EventTag", "OutcomeQuantity", "OutputDocument", "WorkLogEntry"]
+
+from models.proposal import (  # noqa: E402
+    HandlingUnit,
+    Proposal,
+    ProposalAssignment,
+    ProposalAttachment,
+    ProposalAuthor,
+    ProposalEvent,
+    ProposalRating,
+    ProposalSequence,
+)
+
+__all__ += [
+    "HandlingUnit",
+    "Proposal",
+    "ProposalAssignment",
+    "ProposalAttachment",
+    "ProposalAuthor",
+    "ProposalEvent",
+    "ProposalRating",
+    "ProposalSequence",
+]

@@ -18,6 +18,8 @@ class Role(StrEnum):
     MEMBER = "member"
     SECRETARIAT = "secretariat"
     ADMIN = "admin"
+    # The contact of a handling unit (承办单位, models.proposal.HandlingUnit): neither staff nor a 委员.
+    UNIT = "unit"
 
     @property
     def is_staff(self) -> bool:
@@ -37,6 +39,7 @@ class Member(SQLModel, table=True):
     # A secretariat member or admin who is also a 委员 (roster role "机关+委员"): counted as a member.
     also_member: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     phone: str | None = Field(default=None, sa_column=Column(String(20), unique=True, nullable=True))
+    unit_id: int | None = Field(default=None, foreign_key="handling_unit.id")  # role "unit": whose contact
     telegram_user_id: int | None = big_int_field(unique=True)
     language: str | None = Field(default=None, max_length=8)
     active: bool = Field(default=True)

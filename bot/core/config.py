@@ -19,7 +19,14 @@ SUPPORTED_LOCALES = ("zh", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Numbers beyond these are typos: an invite link valid for more than a year, a dialog kept open for
 # more than a day (beyond them, dates overflow or timers cannot be set).
-UPPER_BOUNDS = {"invite_ttl_days": 365, "dialog_timeout_minutes": 24 * 60}
+UPPER_BOUNDS = {
+    "invite_ttl_days": 365,
+    "dialog_timeout_minutes": 24 * 60,
+    "proposal_cosign_hours": 30 * 24,
+    "proposal_object_days": 90,
+    "proposal_answer_days": 365,
+    "proposal_max_days": 365,
+}
 MIN_OUTBOX_RETENTION_DAYS = 14
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 LOG_FORMATS = ("text", "json")
@@ -44,6 +51,12 @@ class Settings(BaseSettings):
     locale: str = "zh"
     secretariat_chat_id: int | None = None
     invite_ttl_days: int = 30
+    # 提案: how long co-proposers have to answer, how long a unit may object to its assignment,
+    # the answer deadline from 交办, and the latest an extension may reach (days from 交办).
+    proposal_cosign_hours: int = 72
+    proposal_object_days: int = 10
+    proposal_answer_days: int = 90
+    proposal_max_days: int = 180
     rules_file: str = ""
     dialog_timeout_minutes: int = 30
     quiet_hours: str = "21:00-08:00"
@@ -98,7 +111,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported database URL {value!r}; use sqlite:///… or postgresql+psycopg://…")
         return value
 
-    @field_validator("invite_ttl_days", "dialog_timeout_minutes")
+    @field_validator(
+        "invite_ttl_days",
+        "dialog_timeout_minutes",
+        "proposal_cosign_hours",
+        "proposal_object_days",
+        "proposal_answer_days",
+        "proposal_max_days",
+    )
     @classmethod
     def _positive(cls, value: int, info: ValidationInfo) -> int:
         if value <= 0:

@@ -57,6 +57,37 @@ class InfoRules:
 
 
 @dataclass(frozen=True)
+class AnswerCategory:
+    code: str  # A / B / C: what a unit picks for its answer
+    zh: str
+    en: str
+
+    def label(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class ProposalRules:
+    """[proposal]: points for the lead on 立案 and for each co-proposer who agreed, bonuses for a
+    重点 and an 优秀 proposal, a cap per period; the categories; the units' answer categories."""
+
+    lead_points: float = 10
+    cosigner_points: float = 3
+    key_bonus: float = 5
+    excellent_bonus: float = 10
+    cap: float | None = 30
+    categories: tuple[str, ...] = ("经济建设", "政治建设", "文化建设", "社会建设", "生态文明建设", "其他")
+    answer_categories: tuple[AnswerCategory, ...] = (
+        AnswerCategory("A", "已解决或基本解决", "Solved or mostly solved"),
+        AnswerCategory("B", "正在解决或列入计划", "Being solved or planned"),
+        AnswerCategory("C", "因条件限制留作参考", "Kept for reference (conditions do not allow it yet)"),
+    )
+
+    def answer_category(self, code: str) -> AnswerCategory | None:
+        return next((c for c in self.answer_categories if c.code == code), None)
+
+
+@dataclass(frozen=True)
 class Assessment:
     period: str = "year"
     pass_mark: float = 60
@@ -70,6 +101,7 @@ class Rules:
     activities: dict[str, ActivityType]  # in file order: the order of the report buttons
     info: InfoRules
     source: str = ""
+    proposal: ProposalRules = field(default_factory=ProposalRules)
     review: ReviewRules = field(default_factory=ReviewRules)  # tags, outcomes, work log, annual report
 
     def activity(self, code: str) -> ActivityType:
@@ -152,7 +184,7 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
             raise fail(f'"{code}"', str(exc)) from None
 
     for key in assessment.minimums:
-        if key not in activities and key not in ("activity", "info"):
+        if key not in activities and key not in ("activity", "info", "proposal"):
             raise fail("minimums", f"minimum for unknown type {key!r}")
 
     raw_info = data.get("info", {})
@@ -168,11 +200,42 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
         )
     except ValueError as exc:
         raise fail("[info", str(exc)) from None
+    proposal = _proposal_rules(data.get("proposal", {}), fail)
     if has_review(data):
         review = parse_review(data, fail, activity_codes=activities, levels=INFO_LEVELS)
     else:
         review = shipped_review()  # an older rules file: the shipped tags, outcomes and report
-    return Rules(assessment=assessment, activities=activities, info=info, source=source, review=review)
+    return Rules(assessment=assessment, activities=activities, info=info, source=source, review=review,
+                 proposal=proposal)
+
+
+def _proposal_rules(raw: dict, fail) -> ProposalRules:  # type: ignore[no-untyped-def]
+    shipped = ProposalRules()
+    try:
+        answers = shipped.answer_categories
+        if "answer_categories" in raw:
+            answers = tuple(
+                AnswerCategory(str(a["code"]), str(a["zh"]), str(a.get("en") or a["zh"]))
+                for a in raw["answer_categories"]
+            )
+            if not answers or len({a.code for a in answers}) != len(answers):
+                raise ValueError("proposal.answer_categories needs distinct codes")
+        categories = tuple(str(c) for c in raw.get("categories", shipped.categories))
+        if not categories:
+            raise ValueError("proposal.categories is empty")
+        return ProposalRules(
+            lead_points=_number(raw.get("lead_points", shipped.lead_points), "proposal.lead_points"),
+            cosigner_points=_number(raw.get("cosigner_points", shipped.cosigner_points), "proposal.cosigner_points"),
+            key_bonus=_number(raw.get("key_bonus", shipped.key_bonus), "proposal.key_bonus"),
+            excellent_bonus=_number(raw.get("excellent_bonus", shipped.excellent_bonus), "proposal.excellent_bonus"),
+            cap=_number(raw["cap"], "proposal.cap") if "cap" in raw else shipped.cap,
+            categories=categories,
+            answer_categories=answers,
+        )
+    except (KeyError, TypeError) as exc:
+        raise fail("[proposal", f"proposal.answer_categories: each needs code and zh ({exc})") from None
+    except ValueError as exc:
+        raise fail("[proposal", str(exc)) from None
 
 
 DEFAULT_FILE = Path(__file__).with_name("rules.default.toml")

@@ -28,7 +28,7 @@ from bot.core.refusals import Refusal
 from bot.core.rules import INFO_LEVELS, Rules
 from bot.services import uploads
 from bot.services.outbox import enqueue, notify_member
-from models import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence, Member
+from models import InfoAttachment, InfoAuthor, InfoEvent, InfoItem, InfoSequence, Member, ProposalSequence
 
 TITLE_MIN, TITLE_MAX = 5, 60
 BODY_MIN, BODY_MAX = 50, 3000
@@ -163,8 +163,11 @@ def advice(title: str, body: str) -> list[str]:
 # --------------------------------------------------------------------------- numbering
 
 
-async def next_sequence(session: AsyncSession, year: int) -> int:
-    """The next number of `year`, taken inside the caller's transaction.
+async def next_sequence(
+    session: AsyncSession, year: int, counter: type[InfoSequence] | type[ProposalSequence] = InfoSequence
+) -> int:
+    """The next number of `year` in `counter` (社情民意 or 提案 filing numbers), taken inside the
+    caller's transaction.
 
     The UPDATE row-locks the counter on PostgreSQL until commit (SQLite serialises writers), so
     numbers have no duplicates; a rolled-back submission gives its number back, so no gaps either.
@@ -174,15 +177,15 @@ async def next_sequence(session: AsyncSession, year: int) -> int:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.exec(
-        insert(InfoSequence)
+        insert(counter)
         .values(year=year, value=0)
         .on_conflict_do_nothing(index_elements=["year"])
     )
     result = await session.exec(
-        update(InfoSequence)
-        .where(col(InfoSequence.year) == year)  # type: ignore[call-overload]
-        .values(value=InfoSequence.value + 1)
-        .returning(InfoSequence.value)
+        update(counter)
+        .where(col(counter.year) == year)  # type: ignore[call-overload]
+        .values(value=counter.value + 1)
+        .returning(counter.value)
     )
     return int(result.scalar_one())
 
