@@ -13,9 +13,7 @@ from bot.core.refusals import AskAgain
 from bot.services import events as service
 from bot.services.reminders import ReminderPolicy
 from bot.telegram.ui import (
-    ROW_IDS,
     App,
-    Buttons,
     Context,
     Prompt,
     Row,
@@ -34,11 +32,9 @@ REASON, CODE = "reason", "code"
 DATA_KEY, CHECKIN_KEY = "events", "checkin"
 MAX_LISTED = 10
 
-# The invitation's buttons (bot.services.events puts the same data on the invitations it sends).
-BUTTONS = Buttons("ev")
-ATTEND_BUTTON = BUTTONS("a", numbers=ROW_IDS)
-LEAVE_BUTTON = BUTTONS("l", numbers=ROW_IDS)
-CHECKIN_BUTTON = BUTTONS("c", numbers=ROW_IDS)
+# The invitation's buttons: bot.services.events puts them on the invitations it sends.
+BUTTONS, ATTEND_BUTTON, LEAVE_BUTTON = service.BUTTONS, service.ATTEND_BUTTON, service.LEAVE_BUTTON
+CHECKIN_BUTTON = service.CHECKIN_BUTTON
 
 
 def policy(context: Context) -> ReminderPolicy:

@@ -7,9 +7,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, Table
 from sqlmodel import Field, SQLModel
 
+from bot.core.buttons import MAX_ROW_ID as MAX_ROW_ID  # row ids are INTEGER columns (4 bytes)
 from bot.core.clock import utcnow
-
-MAX_ROW_ID = 2**31 - 1  # row ids are INTEGER columns (4 bytes on PostgreSQL)
 
 
 def created_field() -> Any:  # a Field: the column is a datetime

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.buttons import ROW_IDS, Buttons, inline_markup
 from bot.core.clock import to_db
 from bot.core.dates import DateProblem, check_day, format_day, today_in
 from bot.core.i18n import t
@@ -46,6 +47,8 @@ MAX_PHOTOS = 9
 MAX_REASON = 500
 ATTENDANCE = (PRESENT, LEAVE, ABSENT)
 EDITABLE = (PENDING, RETURNED)
+# ✏️ under a pending or returned report (a return notice, /myreports); handlers.report answers it.
+EDIT_BUTTON = Buttons("rep")("edit", numbers=ROW_IDS)
 
 
 class ReportError(Refusal):
@@ -392,11 +395,7 @@ async def return_report(
         member = await session.get(Member, report.member_id)
         if member is not None:
             lang = member.language or default_lang
-            button = {
-                "inline_keyboard": [
-                    [{"text": t("report.btn_correct", lang), "callback_data": f"rep:edit:{report_id}"}]
-                ]
-            }
+            button = inline_markup([[(t("report.btn_correct", lang), EDIT_BUTTON(report_id))]])
             # A report can be returned again after a resubmission, so the key carries the moment.
             await notify_member(
                 session,

@@ -20,6 +20,7 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.buttons import ROW_IDS, Buttons, inline_markup
 from bot.core.clock import from_db, local, to_db
 from bot.core.dates import DateProblem, format_moment, parse_moment
 from bot.core.i18n import t
@@ -285,21 +286,22 @@ async def create_event(
     return event
 
 
+# The invitation's buttons (handlers.events answers them).
+BUTTONS = Buttons("ev")
+ATTEND_BUTTON = BUTTONS("a", numbers=ROW_IDS)
+LEAVE_BUTTON = BUTTONS("l", numbers=ROW_IDS)
+CHECKIN_BUTTON = BUTTONS("c", numbers=ROW_IDS)
+
+
 def _keyboard(event: Event, lang: str) -> dict:
-    return {
-        "inline_keyboard": [
-            [
-                {"text": t("events.btn_attend", lang), "callback_data": f"ev:a:{event.id}"},
-                {"text": t("events.btn_leave", lang), "callback_data": f"ev:l:{event.id}"},
-            ]
-        ]
-    }
+    assert event.id is not None
+    attend, leave = t("events.btn_attend", lang), t("events.btn_leave", lang)
+    return inline_markup([[(attend, ATTEND_BUTTON(event.id)), (leave, LEAVE_BUTTON(event.id))]])
 
 
 def checkin_keyboard(event: Event, lang: str) -> dict:
-    return {
-        "inline_keyboard": [[{"text": t("events.btn_checkin", lang), "callback_data": f"ev:c:{event.id}"}]]
-    }
+    assert event.id is not None
+    return inline_markup([[(t("events.btn_checkin", lang), CHECKIN_BUTTON(event.id))]])
 
 
 def _params(event: Event, policy: ReminderPolicy, lang: str) -> dict[str, str]:

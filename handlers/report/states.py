@@ -17,7 +17,7 @@ from bot.core.i18n import t
 from bot.core.rules import Rules
 from bot.services import activities
 from bot.services.activities import MAX_DESCRIPTION, MAX_PHOTOS
-from bot.telegram.ui import ROW_IDS, Buttons, Context, Prompt, Row, keyboard, rows_of
+from bot.telegram.ui import Buttons, Context, Prompt, Row, keyboard, rows_of
 from handlers import days
 from handlers.dialog import PromptFor, State, ask, step_label
 
@@ -33,7 +33,7 @@ PHOTOS_DONE, PHOTOS_CLEAR = BUTTONS("photos:done"), BUTTONS("photos:clear")
 SUBMIT, FIX, CANCEL = BUTTONS("ok"), BUTTONS("fix"), BUTTONS("cancel")
 FIX_PART = BUTTONS("fix", words=("type", "date", "desc", "photos", "back"))
 RESUME_BUTTON, RESTART = BUTTONS("resume"), BUTTONS("restart")
-EDIT = BUTTONS("edit", numbers=ROW_IDS)  # ✏️ under a pending or returned report (/myreports, a notice)
+EDIT = activities.EDIT_BUTTON  # ✏️ under a pending or returned report (/myreports, a notice)
 # A quantity with the report (走访 N 户), for types the rules allow: handlers/report/quantities.py.
 QUANTITY = "quantity"  # the state that takes the number
 QUANTITY_BUTTON = BUTTONS("qty", word=True)  # a [[quantity]] code of the rules
