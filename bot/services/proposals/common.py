@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.buttons import ROW_IDS, Buttons
 from bot.core.clock import to_db
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
@@ -17,6 +18,15 @@ from bot.services.info import next_sequence
 from bot.services.outbox import enqueue, notify_member
 from models import Member, Proposal, ProposalAuthor, ProposalEvent, ProposalSequence, Role
 from models.proposal import AGREED, LEAD
+
+
+# Buttons one part puts on a message and another part answers (each part's own buttons live in
+# its own module). Prefixes of the proposal parts: prop (submit dialog), pcos (co-proposer cards),
+# prate (rating), pstaff (secretariat), punit (handling units).
+RATE_BUTTON = Buttons("prate")("go", numbers=ROW_IDS)  # proposal id: on an answer notice → the rating
+UNIT_SIGN_BUTTON = Buttons("punit")("sign", numbers=ROW_IDS)  # assignment id: on the 交办 card → 签收
+UNIT_OBJECT_BUTTON = Buttons("punit")("object", numbers=ROW_IDS)  # assignment id → 申请调整
+STAFF_OPEN_BUTTON = Buttons("pstaff")("open", numbers=ROW_IDS)  # proposal id: on a notice to the secretariat
 
 
 class ProposalError(Refusal):
