@@ -19,7 +19,6 @@ from bot.services.outbox import enqueue, notify_member
 from models import Member, Proposal, ProposalAuthor, ProposalEvent, ProposalSequence, Role
 from models.proposal import AGREED, LEAD
 
-
 # Buttons one part puts on a message and another part answers (each part's own buttons live in
 # its own module). Prefixes of the proposal parts: prop (submit dialog), pcos (co-proposer cards),
 # prate (rating), pstaff (secretariat), punit (handling units).
