@@ -15,7 +15,17 @@ from sqlmodel import col, select
 from bot.assemble import make_deps, running
 from bot.core.i18n import t
 from bot.services.proposals import submission as service
-from models import HandlingUnit, Member, Outbox, Proposal, ProposalAssignment, ProposalAuthor, ProposalRating
+from bot.services.proposals.common import record
+from models import (
+    HandlingUnit,
+    Member,
+    Outbox,
+    Proposal,
+    ProposalAssignment,
+    ProposalAuthor,
+    ProposalEvent,
+    ProposalRating,
+)
 from models.proposal import AGREED, ANSWERED, COSIGNING, DECLINED, LEAD, MAIN, PENDING, SUBMITTED
 from tests.conftest import Expect, add_member, make_settings, matches
 
@@ -318,3 +328,49 @@ async def test_rating_an_answered_proposal(emu, bot_app, db, deps):
         (pid, co_row.id, 1, "basically", "satisfied", None),
     ]
     assert len([m for m in emu.sent_to(GROUP["id"]) if "不满意" in (m.get("text") or "")]) == 1
+
+
+@pytest.mark.one_database
+async def test_the_lead_revises_a_returned_proposal_and_resubmits_it(emu, bot_app, db, deps):
+    lead_row = await add_member(db, "苏建华", telegram_user_id=3301, language="zh")
+    co_row = await add_member(db, "Liao Yan", telegram_user_id=3302, language="en")
+    lead, co = emu.user(3301, "建华"), emu.user(3302, "Yan", language_code="en")
+    staff_row = await add_member(db, "机关小王", role="secretariat", telegram_user_id=3390)
+    now = deps.clock.now()
+    async with db.session() as session:
+        proposal = await service.submit(session, lead_id=lead_row.id, title=TITLE, category="社会建设",
+                                        analysis=PART1, suggestion=SUGGESTION, now=now, tz=deps.settings.tz,
+                                        rules=deps.rules, cosign_hours=72, coproposer_ids=[co_row.id])
+        await service.answer_cosign(session, proposal_id=proposal.id, member=co_row, agree=True, now=now)
+        proposal.state = "returned"  # as the filing review does it (退回修改 with a note)
+        session.add(proposal)
+        await record(session, proposal, "returned", actor_id=staff_row.id, now=now, text="请补充资金测算")
+        pid = proposal.id
+    replies = await _say(lead, "/myproposals", lambda m: TITLE in (m.get("text") or ""))
+    assert "退回修改" in replies[-1]["text"] and "请补充资金测算" in replies[-1]["text"]
+    revise = _button(replies[-1], "prop:rev:")
+    await _new(co, 0, lambda m: "invites you to co-sign" in (m.get("text") or ""))
+    assert await _alert(emu, co, revise) == t("proposals_submit.err.not_yours", "en")  # only the lead revises
+    confirm = t("proposals_submit.confirm_question", "zh")
+    replies = await _press(lead, revise, lambda m: m.get("text") == confirm, replies[-1])
+    assert "请补充资金测算" in replies[0]["text"]
+    await _press(lead, "prop:edit", t("proposals_submit.edit_which", "zh"))
+    ask_suggestion = t("proposals_submit.ask_suggestion", "zh", min=10, max=3000)
+    await _press(lead, "prop:edit:suggestion", _ends(ask_suggestion))
+    revised = SUGGESTION + "预计需要财政资金 500 万元。"
+    await _say(lead, revised, t("proposals_submit.text_progress", "zh", length=len(revised),
+                                total=len(PART1) + len(revised), max=3000))
+    await _press(lead, "prop:done:suggestion", lambda m: m.get("text") == confirm)
+    await _press(lead, "prop:ok", t("proposals_submit.resubmitted", "zh", title=TITLE))
+    await _new(co, 0, t("proposals_submit.notice_resubmitted", "en", title=TITLE, lead="苏建华"))
+    await emu.wait_for(lambda: any("重新提交" in (m.get("text") or "") for m in emu.sent_to(GROUP["id"])), 30,
+                       what="the secretariat's notice")
+    async with db.session() as session:
+        again = await session.get(Proposal, pid)
+        assert (again.state, again.suggestion) == (SUBMITTED, revised)
+        kinds = (await session.exec(select(ProposalEvent.kind).where(ProposalEvent.proposal_id == pid)
+                                    .order_by(col(ProposalEvent.id)))).all()
+    assert list(kinds) == ["submitted", "cosign_agreed", "cosign_closed", "returned", "resubmitted"]
+    replies = await _say(lead, "/myproposals", lambda m: TITLE in (m.get("text") or ""))
+    assert "待审查" in replies[-1]["text"] and "修改后重新提交（苏建华）" in replies[-1]["text"]
+    assert "prop:rev" not in str(replies[-1].get("reply_markup"))

@@ -558,11 +558,12 @@ class ProposalView:
 
 
 async def member_proposals(session: AsyncSession, member_id: int, limit: int = 10) -> list[ProposalView]:
-    """The member's proposals (lead, or co-proposer invited), newest first, with their history."""
+    """The member's proposals (lead, or co-proposer invited and not declined), newest first, with
+    their history."""
     query = (
         select(Proposal)
         .join(ProposalAuthor, col(ProposalAuthor.proposal_id) == Proposal.id)
-        .where(col(ProposalAuthor.member_id) == member_id)
+        .where(col(ProposalAuthor.member_id) == member_id, col(ProposalAuthor.consent) != DECLINED)
         .order_by(col(Proposal.submitted_at).desc(), col(Proposal.id).desc())
         .limit(limit)
     )
