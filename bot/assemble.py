@@ -25,6 +25,7 @@ from bot.telegram.web import Web
 from handlers import errors, gate, onboarding
 from handlers.dialog import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
+from handlers.proposals import start_jobs as _proposals_start_jobs
 from models.db import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ FEATURES: list[str] = [
     "handlers.digest",
     "handlers.worklog",
     "handlers.outcomes",
+    "handlers.proposals",  # 提案: /proposal, 联名, /myproposals, 评价
 ]
 
 # Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.
@@ -57,6 +59,7 @@ async def _digest_start(app: Application) -> None:
 
 
 STARTUP_HOOKS.append(_digest_start)  # weekly digest job; queues a digest missed while the bot was down
+STARTUP_HOOKS.append(_proposals_start_jobs)  # co-signing sweep of proposals (at start-up, then every 10 min)
 
 
 def register_features(app: Application) -> None:

@@ -28,12 +28,13 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, T | None]]
 
 # Main menu rows: catalogue keys of reply-keyboard buttons, each leading to a command. Members get
 # what they do; the secretariat gets its own work (a staff member who is also a 委员 gets both).
-MEMBER_ROWS = [["menu.report", "menu.info"], ["menu.events", "menu.me"]]
+MEMBER_ROWS = [["menu.report", "menu.info", "menu.proposal"], ["menu.events", "menu.me"]]
 STAFF_ROWS = [["menu.review", "menu.inbox"], ["menu.digest", "menu.newevent"]]
 HELP_ROW = ["menu.help"]
 MENU_COMMANDS = {
     "menu.report": "report",
     "menu.info": "info",
+    "menu.proposal": "proposal",
     "menu.events": "events",
     "menu.me": "me",
     "menu.help": "help",
