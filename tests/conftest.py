@@ -353,14 +353,21 @@ def matches(message: dict, expect: Expect) -> bool:
     return expect in (message.get("text") or message.get("caption") or "")
 
 
+def seen(user) -> set[int]:  # type: ignore[no-untyped-def]
+    """The ids of the messages in the user's chat so far (`expect_reply(..., before=seen(user))`)."""
+    return {m["message_id"] for m in user.history()}
+
+
 async def expect_reply(user, action: Callable[[], object], expect: Expect,  # type: ignore[no-untyped-def]
-                       *, timeout: float = WAIT) -> dict:  # noqa: ASYNC109
+                       *, timeout: float = WAIT, before: set[int] | None = None) -> dict:  # noqa: ASYNC109
     """Do `action` as the user, then wait for a new bot message in their chat that contains the
     text `expect` (or satisfies the predicate `expect`); returns that message.
 
     It waits for what the step should say, never for a number of messages: a late message of an
-    earlier step cannot be taken for this step's answer, and a slow machine only takes longer."""
-    before = {m["message_id"] for m in user.history()}
+    earlier step cannot be taken for this step's answer, and a slow machine only takes longer.
+    `before` (from `seen`): the messages already there when the cause began, for an answer that
+    can come before this call, e.g. a replayed update handled while a new bot process starts."""
+    before = seen(user) if before is None else before
     action()
     found: list[dict] = []
 

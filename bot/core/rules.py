@@ -6,6 +6,7 @@ A broken file stops start-up with the file, the line and the reason (`RulesError
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from bot.core.review_rules import ReviewRules, has_review, parse_review
 
 INFO_LEVELS = ("district", "city", "region", "national")
 SHORT_MAX = 8  # characters of a Chinese button label that fit two to a row on a 390 px phone
+# An activity code travels in button data (`prefix:action:code`) and in callback patterns.
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class RulesError(Exception):
@@ -127,6 +130,16 @@ def _line_of(text: str, needle: str) -> int:
     return 1
 
 
+def _code_line(text: str, code: str) -> int:
+    """The line of `code = "<code>"` (however the file spells the string), else 1."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(r"\s*code\s*=", line):
+            with contextlib.suppress(tomllib.TOMLDecodeError):
+                if tomllib.loads(line).get("code") == code:
+                    return number
+    return 1
+
+
 def _number(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{what} must be a number, not {value!r}")
@@ -163,6 +176,11 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
         code = raw.get("code")
         if not code or not isinstance(code, str):
             raise fail("[[activity]]", "an [[activity]] has no code")
+        if not CODE_PATTERN.fullmatch(code):
+            raise RulesError(
+                f"{source}:{_code_line(text, code)}: activity code {code!r} may hold only lowercase letters, "
+                "digits and _, starting with a letter, at most 32 characters (it goes into the buttons' data)"
+            )
         if code in activities:
             raise fail(f'"{code}"', f"activity code {code!r} is defined twice")
         zh_short = str(raw.get("zh_short") or "")
