@@ -224,7 +224,8 @@ async def test_submit_with_two_co_proposers_one_declining(emu, bot_app, db, deps
     assert await _state(db) == (2, [("王强", LEAD), ("苏建华", LEAD), ("Liao Yan", AGREED), ("王强", DECLINED)])
     async with db.session() as session:
         assert (await session.get(Proposal, pid)).state == SUBMITTED
-    # a second press on the card changes nothing
+    # a second press on the card changes nothing; a forged one neither
+    assert await _alert(emu, no, "pcos:yes:999999") == t("proposals.err.no_proposal", "zh")
     assert await _alert(emu, no, f"pcos:yes:{pid}") == t("proposals_submit.err.cosign_answered", "zh")
 
     # /myproposals: the state and history, in each member's language
