@@ -224,7 +224,8 @@ async def test_submit_with_two_co_proposers_one_declining(emu, bot_app, db, deps
     assert await _state(db) == (2, [("王强", LEAD), ("苏建华", LEAD), ("Liao Yan", AGREED), ("王强", DECLINED)])
     async with db.session() as session:
         assert (await session.get(Proposal, pid)).state == SUBMITTED
-    # a second press on the card changes nothing
+    # a second press on the card changes nothing; a forged one neither
+    assert await _alert(emu, no, "pcos:yes:999999") == t("proposals.err.no_proposal", "zh")
     assert await _alert(emu, no, f"pcos:yes:{pid}") == t("proposals_submit.err.cosign_answered", "zh")
 
     # /myproposals: the state and history, in each member's language
@@ -259,7 +260,7 @@ async def test_co_signing_ends_after_its_time_across_a_restart_and_a_draft_survi
     ask_category = t("proposals_submit.ask_category", "zh")
     async with running(deps, poll_timeout=1):
         await _new(silent, 0, lambda m: "invites you to co-sign" in (m.get("text") or ""))
-        await _say(lead, "/proposal", _ends(t("proposals_submit.ask_title", "zh", min=5, max=60)))
+        await _say(lead, t("menu.proposal", "zh"), _ends(t("proposals_submit.ask_title", "zh", min=5, max=60)))
         await _say(lead, "关于发展夜间经济的建议", _ends(ask_category))
     clock.advance(timedelta(hours=72, minutes=1))
     async with running(deps, poll_timeout=1):  # the sweep at start-up closes the co-signing
@@ -346,6 +347,7 @@ async def test_the_lead_revises_a_returned_proposal_and_resubmits_it(emu, bot_ap
         session.add(proposal)
         await record(session, proposal, "returned", actor_id=staff_row.id, now=now, text="请补充资金测算")
         pid = proposal.id
+    await _new(lead, 0, lambda m: "的联名已结束" in (m.get("text") or ""))  # before /myproposals: not taken for its card
     replies = await _say(lead, "/myproposals", lambda m: TITLE in (m.get("text") or ""))
     assert "退回修改" in replies[-1]["text"] and "请补充资金测算" in replies[-1]["text"]
     revise = _button(replies[-1], "prop:rev:")

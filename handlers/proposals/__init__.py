@@ -20,6 +20,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.core.dates import today_in
 from bot.core.i18n import t
+from bot.core.refusals import Refusal
 from bot.services.proposals import submission as service
 from bot.services.proposals.common import RATE_BUTTON
 from bot.telegram.ui import App, Context, close_pressed, deps_of, keyboard, refuse, reply
@@ -94,7 +95,7 @@ async def _cosign(update: Update, context: Context, member: Member, agree: bool)
                                                    now=d.clock.now(), default_lang=d.settings.locale,
                                                    staff_chat_id=d.settings.secretariat_chat_id)  # fmt: skip
             title = proposal.title
-    except service.SubmitError as refusal:
+    except Refusal as refusal:  # not invited, answered already, closed, no such proposal
         await refuse(update, refusal.text(lang))
         return
     key = "proposals_submit.cosign_agreed" if agree else "proposals_submit.cosign_declined"

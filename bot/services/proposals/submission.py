@@ -79,6 +79,8 @@ class SubmitError(Refusal):
     prefix = "proposals_submit.err."
     FINAL = frozenset({"no_proposal", "not_yours", "not_returned", "rated", "cannot_rate", "no_member"})
     HAND_BACK = frozenset({"title_long", "text_long", "comment_long"})
+    # refused on the summary card (e.g. the rules' categories changed meanwhile): the step to ask
+    FIELDS = {"title_short": "title", "title_long": "title", "category": "category"}
 
 
 class AlreadySubmitted(Exception):
