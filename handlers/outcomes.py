@@ -27,7 +27,7 @@ from bot.telegram.ui import (
     rows_of,
 )
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, leave
 from models import Member
 
 PICK, CARD, AMOUNT, GUESTS, DOC_KIND, DOC_TITLE, INSTRUCTION = (
@@ -174,11 +174,7 @@ async def chose_instruction(update: Update, context: Context, member: Member) ->
 
 @staff_only
 async def done(update: Update, context: Context, member: Member) -> Next:
-    assert context.user_data is not None
-    await close_pressed(update)
-    context.user_data.pop(KEY, None)
-    await reply(update, t("outcomes.chat.done", lang_of(member, context)))
-    return END
+    return await leave(update, context, KEY, "outcomes.chat.done", member)
 
 
 @staff_only
@@ -230,10 +226,7 @@ async def got_instruction(update: Update, context: Context, member: Member) -> N
 
 
 async def cancel_command(update: Update, context: Context) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await reply(update, t("outcomes.chat.done", lang_of(None, context, update)))
-    return END
+    return await leave(update, context, KEY, "outcomes.chat.done")
 
 
 def register(app: App) -> None:

@@ -18,7 +18,7 @@ from bot.core.review_rules import LogKind
 from bot.services import worklog as service
 from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, State, ask, dialog, draft, numbered
+from handlers.dialog import END, Next, PromptFor, State, ask, dialog, draft, leave, numbered
 from models import Member
 
 KIND, DAY, COUNT, NOTE, MARK, CONFIRM = "kind", "day", "count", "note", "mark", "confirm"
@@ -165,19 +165,12 @@ async def save(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def cancel(update: Update, context: Context, member: Member) -> Next:
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
-    await close_pressed(update)
-    await reply(update, t("worklog.cancelled", lang_of(member, context)))
-    return END
+    return await leave(update, context, KEY, "worklog.cancelled", member)
 
 
 async def cancel_command(update: Update, context: Context) -> int:
     """/cancel at any step: nothing is stored."""
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await reply(update, t("worklog.cancelled", lang_of(None, context, update)))
-    return END
+    return await leave(update, context, KEY, "worklog.cancelled")
 
 
 def register(app: App) -> None:

@@ -16,7 +16,7 @@ from bot.services import deadlines as service
 from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
 from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, numbered
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, leave, numbered
 from models import Member
 
 TITLE, DUE, REQUIREMENT, TYPE, VALUE, CONFIRM = "title", "due", "requirement", "type", "value", "confirm"
@@ -173,11 +173,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
 
 async def cancel(update: Update, context: Context) -> int:
     """/cancel at any step: nothing is stored."""
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await close_pressed(update)
-    await reply(update, t("events.admin.cancelled", lang_of(None, context, update)))
-    return END
+    return await leave(update, context, KEY, "events.admin.cancelled")
 
 
 @staff_only

@@ -30,7 +30,7 @@ from bot.telegram.ui import (
 )
 from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, menu_button, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, numbered
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, leave, numbered
 from handlers.event_admin import tags
 from handlers.events import policy
 from models import Member
@@ -291,11 +291,7 @@ async def toggle_checkin(update: Update, context: Context, member: Member) -> Ne
 
 @staff_only
 async def cancel(update: Update, context: Context, member: Member) -> Next:
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
-    await close_pressed(update)
-    await reply(update, t("events.admin.cancelled", lang_of(member, context)))
-    return END
+    return await leave(update, context, KEY, "events.admin.cancelled", member)
 
 
 @staff_only

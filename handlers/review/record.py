@@ -25,12 +25,11 @@ from bot.telegram.ui import (
     deps_of,
     keyboard,
     pressed_text,
-    reply,
     rows_of,
 )
 from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, load_member, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, step_label
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, leave, step_label
 from models import Member
 
 TYPE, DATE, MEMBERS, CONFIRM = "type", "date", "members", "confirm"
@@ -205,12 +204,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
 
 async def cancel(update: Update, context: Context) -> int:
     """取消 or /cancel: nothing is recorded."""
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    member = await load_member(update, context)
-    await close_pressed(update)
-    await reply(update, t("review.record_cancelled", lang_of(member, context, update)))
-    return END
+    return await leave(update, context, KEY, "review.record_cancelled", await load_member(update, context))
 
 
 def build_dialog(app: App) -> Any:
