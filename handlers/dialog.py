@@ -10,6 +10,7 @@ state (None: stay; END: done). A step refuses an answer by raising a `bot.core.r
 from __future__ import annotations
 
 import functools
+import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
@@ -58,6 +59,15 @@ def draft(context: Context, key: str) -> dict[str, Any]:
     """A dialog's draft: the person's data under the dialog's key (saved with its state)."""
     assert context.user_data is not None
     data: dict[str, Any] = context.user_data.setdefault(key, {})
+    return data
+
+
+def new_draft(context: Context, key: str, *, once: bool = False) -> dict[str, Any]:
+    """A dialog's draft, empty, at its entry point. `once`: with a "key" naming the work it stores,
+    so the work is stored once however often its last button is pressed (the services take it)."""
+    assert context.user_data is not None
+    data: dict[str, Any] = {"key": uuid.uuid4().hex} if once else {}
+    context.user_data[key] = data
     return data
 
 

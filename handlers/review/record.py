@@ -29,7 +29,7 @@ from bot.telegram.ui import (
 )
 from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, load_member, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, leave, step_label
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, drop_draft, leave, new_draft, step_label
 from models import Member
 
 TYPE, DATE, MEMBERS, CONFIRM = "type", "date", "members", "confirm"
@@ -116,8 +116,7 @@ def parse_attendance_text(text: str) -> dict[str, list[str]]:
 
 @staff_only
 async def record_command(update: Update, context: Context, member: Member) -> Next:
-    assert context.user_data is not None
-    context.user_data[KEY] = {}
+    new_draft(context, KEY)
     return await ask(update, context, TYPE, lang_of(member, context))
 
 
@@ -178,8 +177,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
     data = dict(draft(context, KEY))
     if "plan" not in data:
         raise AskAgain("common.stale_button")
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
+    drop_draft(context, KEY)
     d = context.deps
     async with d.db.session() as session:
         created = await activities.record_plan(
