@@ -10,6 +10,7 @@ state (None: stay; END: done). A step refuses an answer by raising a `bot.core.r
 from __future__ import annotations
 
 import functools
+import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
@@ -21,11 +22,12 @@ from telegram.warnings import PTBUserWarning
 
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
-from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, refuse, reply
+from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, close_pressed, refuse, reply
 from handlers.common import MENU_BUTTONS, PRIVATE, lang_of, load_member
 from handlers.dialog_timeouts import END as END  # END and TIMEOUT are part of this module's API
 from handlers.dialog_timeouts import TIMEOUT as TIMEOUT
 from handlers.dialog_timeouts import Expiry, TimedConversation
+from models.member import Member
 
 State = str
 Next = State | int | None  # where a step goes: a state, END, or None (the same step)
@@ -58,6 +60,30 @@ def draft(context: Context, key: str) -> dict[str, Any]:
     assert context.user_data is not None
     data: dict[str, Any] = context.user_data.setdefault(key, {})
     return data
+
+
+def new_draft(context: Context, key: str, *, once: bool = False) -> dict[str, Any]:
+    """A dialog's draft, empty, at its entry point. `once`: with a "key" naming the work it stores,
+    so the work is stored once however often its last button is pressed (the services take it)."""
+    assert context.user_data is not None
+    data: dict[str, Any] = {"key": uuid.uuid4().hex} if once else {}
+    context.user_data[key] = data
+    return data
+
+
+def drop_draft(context: Context, key: str) -> None:
+    """Forget a dialog's draft (it ended, or its work is stored)."""
+    if context.user_data is not None:
+        context.user_data.pop(key, None)
+
+
+async def leave(update: Update, context: Context, key: str, text_key: str, member: Member | None = None) -> int:
+    """End a dialog with nothing stored (取消, /cancel): its draft goes, a pressed card loses its
+    buttons, and the person reads `text_key` (in `member`'s language; none given: their app's)."""
+    drop_draft(context, key)
+    await close_pressed(update)
+    await reply(update, t(text_key, lang_of(member, context, update)))
+    return END
 
 
 class Dialog(TimedConversation):

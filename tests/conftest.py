@@ -380,6 +380,24 @@ async def expect_reply(user, action: Callable[[], object], expect: Expect,  # ty
     return found[0]
 
 
+async def new_event_card(  # type: ignore[no-untyped-def]
+    staff, title: str, kind: str, start: str, *, audience: str = "ne:a:all",
+    asked_audience: Callable[[dict], object] | None = None,
+) -> dict:
+    """/newevent as the secretariat up to its confirm card: `title`, the type `kind`, `start` typed,
+    no end and no place, the `audience` button (`asked_audience` sees the question), no reminder."""
+    await expect_reply(staff, lambda: staff.send_text("/newevent"), "请输入活动标题")
+    await expect_reply(staff, lambda: staff.send_text(title), "请选择活动类型")
+    await expect_reply(staff, lambda: staff.press(f"ne:k:{kind}"), "活动什么时候开始")
+    await expect_reply(staff, lambda: staff.send_text(start), "什么时候结束")
+    await expect_reply(staff, lambda: staff.press("ne:skip"), "在哪里举行")
+    asked = await expect_reply(staff, lambda: staff.press("ne:skip"), "请哪些委员参加")
+    if asked_audience is not None:
+        asked_audience(asked)
+    await expect_reply(staff, lambda: staff.press(audience), "活动前多久提醒")
+    return await expect_reply(staff, lambda: staff.press("ne:skip"), "请确认")
+
+
 def inline_buttons(message: dict) -> dict[str, str]:
     """A bot message's inline buttons: label -> callback data."""
     return {

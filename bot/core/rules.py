@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
-from bot.core.review_rules import ReviewRules, has_review, parse_review
+from bot.core.review_rules import Labelled, ReviewRules, has_review, parse_review
 
 INFO_LEVELS = ("district", "city", "region", "national")
 SHORT_MAX = 8  # characters of a Chinese button label that fit two to a row on a 390 px phone
@@ -26,27 +26,17 @@ class RulesError(Exception):
     """`<file>:<line>: <reason>`."""
 
 
-@dataclass(frozen=True)
-class ActivityType:
-    code: str
-    zh: str
-    en: str
+@dataclass(frozen=True, kw_only=True)
+class ActivityType(Labelled):
+    """An activity type: its names (the short one on buttons, which a phone cuts: at most SHORT_MAX
+    characters), its points and cap, whether a report of it is reviewed, and a meeting's points for
+    leave and absence."""
+
     points: float
     cap: float | None
     review: bool
     leave_points: float | None = None
     absence_points: float | None = None
-    zh_short: str = ""  # on buttons, which a phone cuts: at most SHORT_MAX characters
-    en_short: str = ""
-
-    def label(self, lang: str) -> str:
-        """The full name, on cards and in lists."""
-        return self.en if lang == "en" else self.zh
-
-    def button(self, lang: str) -> str:
-        """The short name, on buttons."""
-        short = self.en_short if lang == "en" else self.zh_short
-        return short or self.label(lang)
 
 
 @dataclass(frozen=True)
