@@ -43,6 +43,7 @@ FEATURES: list[str] = [
     "handlers.digest",
     "handlers.worklog",
     "handlers.outcomes",
+    "handlers.proposal_review",
 ]
 
 # Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.
