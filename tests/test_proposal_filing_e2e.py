@@ -43,6 +43,14 @@ async def _received(emu, user, fragment: str) -> dict:  # type: ignore[no-untype
     return found()  # type: ignore[return-value]
 
 
+async def _alert(emu, action) -> str:  # type: ignore[no-untyped-def]
+    """What the bot answered to the press `action` makes (a refusal is an alert on the press)."""
+    before = len(emu.calls_of("answerCallbackQuery"))
+    action()
+    await emu.wait_for(lambda: len(emu.calls_of("answerCallbackQuery")) > before, what="the press answered")
+    return str(emu.calls_of("answerCallbackQuery")[before].params.get("text") or "")
+
+
 def _count(user, fragment: str) -> int:  # type: ignore[no-untyped-def]
     return sum(fragment in (m.get("text") or "") for m in user.messages())
 
@@ -67,10 +75,7 @@ async def test_filing_and_assignment_to_a_main_and_an_assisting_unit(emu, bot_ap
     filed = await _received(emu, staff, "2026-001「关于老旧小区加装电梯的建议」")
     assert "📨 交办" in inline_buttons(filed) and "✅ 立案" not in inline_buttons(filed)
     # the old card's 立案 pressed again: refused, nothing changes
-    before = len(emu.calls_of("answerCallbackQuery"))
-    staff.press(inline_buttons(card)["✅ 立案"], card)
-    await emu.wait_for(lambda: len(emu.calls_of("answerCallbackQuery")) > before, what="the press answered")
-    assert "不在待审查状态" in emu.calls_of("answerCallbackQuery")[-1].params.get("text", "")
+    assert "不在待审查状态" in await _alert(emu, lambda: staff.press(inline_buttons(card)["✅ 立案"], card))
 
     mode = await expect_reply(staff, lambda: staff.press_button("📨 交办", filed), "请选择办理方式")
     main = await expect_reply(staff, lambda: staff.press_button("主办 + 协办", mode), "请选择主办单位")
@@ -210,3 +215,91 @@ async def test_a_member_a_unit_contact_and_a_stranger_get_nothing(emu, bot_app, 
         assert proposal is not None and proposal.state == "submitted" and proposal.number is None
         assert (await session.exec(select(ProposalEvent))).first() is None
     assert isinstance(w, World)
+
+
+GROUP = {"id": -1001000777, "type": "supergroup", "title": "政协机关工作群"}
+
+
+async def test_the_open_button_in_the_secretariat_group_sends_the_card_privately(emu, db, db_url, clock) -> None:
+    from bot.assemble import make_deps, running
+    from tests.conftest import make_settings
+
+    clock.frozen = NOW
+    deps = make_deps(make_settings(db_url, emu, secretariat_chat_id=GROUP["id"]), db, clock)
+    w = await _world(db)
+    proposal_id = await _proposal(db, w, ASSIGNED, title="关于学校门口交通的建议", seq=1)
+    staff, member = emu.user(9001, "王秘书"), emu.user(9002, "李委员")
+    async with running(deps, poll_timeout=1):
+        staff.send_text("大家好", GROUP)  # the group as the bot knows it (the gate lets nothing of this through)
+        async with db.session() as session:
+            proposal = await common.lock(session, proposal_id)
+            event = await common.record(session, proposal, "objected", actor_id=w.contacts[0].id, now=NOW)
+            await common.tell_secretariat(session, proposal, event, "proposals.state.assigned", chat_id=GROUP["id"],
+                                          now=NOW, reply_markup=inline_markup([[("📄", common.STAFF_OPEN_BUTTON(proposal_id))]]))  # fmt: skip
+        await emu.wait_for(lambda: bool(emu.sent_to(GROUP["id"])), what="the notice in the group")
+        notice = emu.sent_to(GROUP["id"])[0]
+        before = len(emu.calls_of("answerCallbackQuery"))
+        member.press(common.STAFF_OPEN_BUTTON(proposal_id), notice, chat=GROUP)  # a member's press: nothing
+        staff.press(common.STAFF_OPEN_BUTTON(proposal_id), notice, chat=GROUP)
+        card = await _received(emu, staff, "2026-001「关于学校门口交通的建议」")
+        assert "🔀 改派（区住房和城乡建设局）" in inline_buttons(card)
+        await emu.wait_for(lambda: len(emu.calls_of("answerCallbackQuery")) >= before + 2, what="both presses answered")
+        texts = [c.params.get("text") for c in emu.calls_of("answerCallbackQuery")[before:]]
+        assert t("proposals_filing.inbox.opened_private", "zh") in texts
+    assert len(emu.sent_to(GROUP["id"])) == 1 and member.messages() == []
+
+
+async def test_return_separate_handling_key_nudge_rework_and_excellent(emu, bot_app, db, clock) -> None:
+    clock.frozen = NOW
+    w = await _world(db)
+    returned = await _proposal(db, w, title="关于公交线路调整的建议")
+    separate = await _proposal(db, w, "filed", title="关于河道治理的建议", seq=1)
+    answered = await _proposal(db, w, "answered", title="关于社区养老的建议", seq=2)
+    staff, lead, unit = emu.user(9001, "王秘书"), emu.user(1001, "苏建华"), emu.user(3001, "联络员0")
+
+    inbox = await expect_reply(staff, lambda: staff.send_text("/proposals"), "待审查：共 1 件")
+    card = await _card(staff, 1, inbox)
+    ask = await expect_reply(staff, lambda: staff.press_button("↩️ 退回修改", card), "请写给第一提案人的修改意见")
+    assert ask is not None
+    await expect_reply(staff, lambda: staff.send_text("请补充近三年的客流数据"), "已退回第一提案人修改")
+    await _received(emu, lead, "修改意见：请补充近三年的客流数据")
+
+    inbox = await expect_reply(staff, lambda: staff.send_text("/proposals filed"), "待交办：共 1 件")
+    card = await _card(staff, 1, inbox)
+    mode = await expect_reply(staff, lambda: staff.press_button("📨 交办", card), "请选择办理方式")
+    pick = await expect_reply(staff, lambda: staff.press_button("分办（各自答复）", mode), "请点选至少两个单位")
+    pick = await expect_reply(staff, lambda: staff.press_button("住建局", pick), "分办单位：区住房和城乡建设局")
+    assert "分办至少要两个单位" in await _alert(emu, lambda: staff.press_button("完成", pick))
+    pick = await expect_reply(staff, lambda: staff.press_button("交通局", pick), "区住房和城乡建设局、区交通运输局")
+    confirm = await expect_reply(staff, lambda: staff.press_button("完成", pick), "将交办给")
+    await expect_reply(staff, lambda: staff.press_button("✅ 确认交办", confirm), "已交办")
+    assert [(r.unit_id, r.role) for r in await _assignments(db, separate)] == [
+        (w.units[0].id, "separate"), (w.units[2].id, "separate")]  # fmt: skip
+
+    inbox = await expect_reply(staff, lambda: staff.send_text("/proposals handling"), "办理中：共 1 件")
+    card = await _card(staff, 1, inbox)
+    ask = await expect_reply(staff, lambda: staff.press_button("⭐ 重点提案", card), "领衔督办领导的姓名")
+    card = await expect_reply(staff, lambda: staff.send_text("张副主席"), lambda m: "领衔督办：张副主席" in m["text"]
+                              and m["text"].startswith("2026-001"))  # fmt: skip
+    await _received(emu, lead, "由 张副主席 领衔督办")
+    await expect_reply(staff, lambda: staff.press_button("⏰ 督办", card), "已督办 2 个承办单位")
+    await _received(emu, unit, "⏰ 督办：提案 2026-001")
+    card = next(m for m in reversed(staff.messages()) if m["text"].startswith("2026-001"))
+    # again the same day: told politely
+    assert "今天已经督办过了" in await _alert(emu, lambda: staff.press(inline_buttons(card)["⏰ 督办"], card))
+    assert _count(unit, "⏰ 督办") == 1
+
+    inbox = await expect_reply(staff, lambda: staff.send_text("/proposals rating"), "待评价：共 1 件")
+    card = await _card(staff, 1, inbox)
+    assert "社区养老" in card["text"]
+    await expect_reply(staff, lambda: staff.press_button("🔁 重办", card), "已交回承办单位重办")
+    await _received(emu, unit, "请重办并重新答复")
+    await _received(emu, lead, "已交回承办单位重办")
+    card = next(m for m in reversed(staff.messages()) if "社区养老" in m["text"] and m["text"].startswith("2026"))
+    assert "🔁 重办" not in inline_buttons(card) and "已重办" in card["text"]
+    await expect_reply(staff, lambda: staff.press_button("🏅 优秀提案", card), "已评为优秀提案")
+    await _received(emu, lead, "被评为优秀提案")
+    async with db.session() as session:
+        row = await session.get(Proposal, answered)
+        assert row is not None and (row.state, row.reworked, row.excellent) == (ASSIGNED, True, True)
+        assert (await session.get(Proposal, returned)).state == "returned"  # type: ignore[union-attr]

@@ -10,12 +10,13 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 
 from bot.core.dates import format_day, format_moment, today_in
 from bot.core.i18n import t
 from bot.services.proposals import common, filing
 from bot.services.proposals.common import role_label, state_label
-from bot.telegram.ui import OFFSETS, ROW_IDS, Buttons, Context, Row, keyboard, reply, rows_of
+from bot.telegram.ui import OFFSETS, ROW_IDS, Buttons, Context, Row, answer_once, keyboard, reply, rows_of
 from handlers.common import lang_of, staff_only
 from handlers.dialog import END, Next
 from models import Member
@@ -135,7 +136,24 @@ async def show_card(update: Update, context: Context, proposal_id: int, lang: st
 async def open_card(update: Update, context: Context, member: Member) -> Next:
     """📄 on an inbox line or on a notice to the secretariat: the proposal's card."""
     clear(context)
-    await show_card(update, context, OPEN.read(update).number, lang_of(member, context))
+    lang, proposal_id = lang_of(member, context), OPEN.read(update).number
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type == chat.PRIVATE or user is None:
+        await show_card(update, context, proposal_id, lang)
+        return END
+    # pressed in the secretariat group: the card (and the moves' questions) go to a private chat
+    async with context.deps.db.session() as session:
+        card = await filing.card(session, proposal_id)
+    if card is None:
+        raise filing.FilingError("no_proposal")
+    try:
+        await context.bot.send_message(
+            user.id, render(card, lang, context), reply_markup=move_buttons(card, lang)
+        )
+    except TelegramError:
+        await answer_once(update, t("proposals_filing.inbox.open_private_failed", lang), alert=True)
+        return END
+    await answer_once(update, t("proposals_filing.inbox.opened_private", lang))
     return END
 
 
