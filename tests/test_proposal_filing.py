@@ -573,3 +573,26 @@ async def test_units_found_by_part_of_their_name(db) -> None:
         assert [u.name for u in units] == ["区教育局"] and total == 1
         everyone, total = await filing.active_units(session, "", limit=2)
         assert len(everyone) == 2 and total == len(w.units)
+
+
+async def test_two_secretaries_filing_at_once_give_one_number(db) -> None:
+    import asyncio
+
+    w = await _world(db)
+    proposal_id = await _proposal(db, w)
+    other = await _proposal(db, w, title="关于背街小巷路灯的建议")
+
+    async def press() -> str:
+        try:
+            await _do(db, w, "file", proposal_id)
+        except FilingError as refused:
+            return refused.code
+        return "filed"
+
+    assert sorted(await asyncio.gather(press(), press())) == ["filed", "illegal_file"]
+    await _do(db, w, "file", other)
+    async with db.session() as session:
+        numbers = [(await session.get(Proposal, i)).number for i in (proposal_id, other)]  # type: ignore[union-attr]
+        filed = (await session.exec(select(ProposalEvent).where(col(ProposalEvent.kind) == "filed"))).all()
+    assert numbers == ["2026-001", "2026-002"] and len(filed) == 2
+    assert len(await _outbox(db)) == 4  # each proposer told once per filing
