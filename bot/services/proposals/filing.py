@@ -68,7 +68,7 @@ TEXT_MAX = 500  # a reason, a note
 LEADER_MAX = 64
 UNIT_CARD_LIMIT = 3800
 NUDGE_EVERY = timedelta(days=1)
-OPEN_ROLES = (A_ASSIGNED, A_SIGNED, A_OBJECTED)  # an assignment still owing something
+OPEN_STATES = (A_ASSIGNED, A_SIGNED, A_OBJECTED)  # an assignment still owing something
 
 
 class FilingError(ProposalError):
@@ -540,7 +540,7 @@ async def nudge(session: AsyncSession, proposal_id: int, *, actor: Member, now: 
         await session.exec(
             select(ProposalAssignment).where(
                 col(ProposalAssignment.proposal_id) == proposal.id,
-                col(ProposalAssignment.state).in_(OPEN_ROLES),
+                col(ProposalAssignment.state).in_(OPEN_STATES),
             )
         )  # fmt: skip
     ).all()
@@ -773,7 +773,7 @@ def _view_filter(view: str, today: date) -> ColumnElement[bool]:
         return col(Proposal.state) == ASSIGNED
     if view == "overdue":
         late = exists().where(
-            col(ProposalAssignment.proposal_id) == Proposal.id, col(ProposalAssignment.state).in_(OPEN_ROLES),
+            col(ProposalAssignment.proposal_id) == Proposal.id, col(ProposalAssignment.state).in_(OPEN_STATES),
             col(ProposalAssignment.due_on) < today)  # fmt: skip
         return and_(col(Proposal.state) == ASSIGNED, late)
     if view == "rating":
@@ -827,7 +827,7 @@ async def due_of(session: AsyncSession, proposal_ids: list[int]) -> dict[int, da
         select(ProposalAssignment.proposal_id, func.min(ProposalAssignment.due_on))
         .where(
             col(ProposalAssignment.proposal_id).in_(proposal_ids),
-            col(ProposalAssignment.state).in_(OPEN_ROLES),
+            col(ProposalAssignment.state).in_(OPEN_STATES),
         )
         .group_by(col(ProposalAssignment.proposal_id))
     )
@@ -835,7 +835,7 @@ async def due_of(session: AsyncSession, proposal_ids: list[int]) -> dict[int, da
 
 
 def is_late(assignment: ProposalAssignment, today: date) -> bool:
-    return assignment.state in OPEN_ROLES and assignment.due_on < today
+    return assignment.state in OPEN_STATES and assignment.due_on < today
 
 
 __all__ = [
