@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from bot.core.buttons import inline_markup
 from bot.core.i18n import t
 from bot.services.proposals import common
+from handlers.proposal_review.queue import MOVE
 from models import InfoAuthor, InfoItem, Proposal, ProposalAssignment, ProposalEvent
 from models.proposal import A_ASSIGNED, A_WITHDRAWN, ASSIGNED, ASSIST, EXT_APPROVED, EXT_REFUSED, MAIN
 from tests.conftest import expect_reply, inline_buttons
@@ -205,7 +206,7 @@ async def test_a_member_a_unit_contact_and_a_stranger_get_nothing(emu, bot_app, 
         # a forged press of a secretariat button is refused too (role checked on every press)
         last = user.messages()[-1]
         before = len(emu.calls_of("answerCallbackQuery"))
-        for data in (common.STAFF_OPEN_BUTTON(proposal_id), f"pstaff:m:file:{proposal_id}"):
+        for data in (common.STAFF_OPEN_BUTTON(proposal_id), MOVE("file", proposal_id)):
             user.press(data, last)
         await emu.wait_for(lambda b=before: len(emu.calls_of("answerCallbackQuery")) >= b + 2, what="presses answered")
         assert all(c.params.get("text") == refusal for c in emu.calls_of("answerCallbackQuery")[before:])
