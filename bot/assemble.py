@@ -45,6 +45,7 @@ FEATURES: list[str] = [
     "handlers.worklog",
     "handlers.outcomes",
     "handlers.proposals",  # 提案: /proposal, 联名, /myproposals, 评价
+    "handlers.proposal_review",  # 提案 for the secretariat: /proposals, 立案, 交办, 督办
 ]
 
 # Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.

@@ -10,7 +10,7 @@ from telegram import BotCommand
 from bot.core.i18n import t
 
 MEMBER_COMMANDS = ["report", "me", "myreports", "info", "myinfo", "proposal", "myproposals", "events", "checkin", "lang", "help", "cancel"]
-STAFF_COMMANDS = ["review", "inbox", "record", "newevent", "outcome", "log", "deadline", "digest"]
+STAFF_COMMANDS = ["review", "inbox", "record", "newevent", "outcome", "log", "deadline", "digest", "proposals"]
 STRANGER_COMMANDS = ["start", "help"]
 
 
