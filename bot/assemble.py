@@ -43,11 +43,21 @@ FEATURES: list[str] = [
     "handlers.digest",
     "handlers.worklog",
     "handlers.outcomes",
+    "handlers.proposal_units",
 ]
 
 # Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.
 STARTUP_HOOKS: list[Callable[[Application], Any]] = []
 STARTUP_HOOKS.append(_events_start_jobs)  # deadline sweep and attendance close-out
+
+
+async def _units_start(app: Application) -> None:
+    from handlers.proposal_units import start_jobs
+
+    await start_jobs(app)
+
+
+STARTUP_HOOKS.append(_units_start)  # 督: the handling units' reminders and overdue notices
 
 
 async def _digest_start(app: Application) -> None:
