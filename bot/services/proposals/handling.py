@@ -463,29 +463,41 @@ async def sweep(session: AsyncSession, *, now: datetime, policy: ReminderPolicy,
     today = now.astimezone(policy.zone).date()
     for a, proposal in rows:
         if now >= overdue_moment(a, policy):
-            if (proposal.id, a.unit_id, "overdue", a.due_on) in done:
+            kind, day = "overdue", a.due_on
+        else:
+            come = [s for s in reminder_slots(a, policy) if s <= now]
+            if not come or today > a.due_on:
                 continue
+            kind, day = "reminded", come[-1].astimezone(policy.zone).date()
+        if (proposal.id, a.unit_id, kind, day) in done or not await _first(session, proposal, a, kind, day):
+            continue
+        if kind == "overdue":
             queued += await _overdue(session, a, proposal, now=now, policy=policy, staff_chat=staff_chat)
             continue
-        come = [s for s in reminder_slots(a, policy) if s <= now]
-        if not come:
-            continue
-        day = come[-1].astimezone(policy.zone).date()
-        if (proposal.id, a.unit_id, "reminded", day) in done or today > a.due_on:
-            continue
-        event = await record(session, proposal, "reminded", actor_id=None, now=now, unit_id=a.unit_id, on_date=day,
+        await record(session, proposal, "reminded", actor_id=None, now=now, unit_id=a.unit_id, on_date=day,
                              text=a.due_on.isoformat())
         for contact in await unit_contacts(session, a.unit_id):
             lang = contact.language or policy.default_lang
             queued += await notify_member(
                 session, contact, "proposals_unit.reminder", now=now, default_lang=policy.default_lang,
-                dedupe_key=f"proposal:{proposal.id}:event:{event.id}:unit:{contact.id}", kind="reminder",
+                dedupe_key=f"proposal:{proposal.id}:unit:{a.id}:reminded:{day}:{contact.id}", kind="reminder",
                 reply_markup=_list_markup(lang), title=proposal.title, number=proposal.number or "",
                 days=(a.due_on - today).days, due=format_day(a.due_on, lang, today),
                 role=role_label(a.role, lang))
     if queued:
         log.info("proposal sweep queued %d notice(s)", queued)
     return queued
+
+
+async def _first(session: AsyncSession, proposal: Proposal, a: ProposalAssignment, kind: str, day: date) -> bool:
+    """Whether this reminder (or overdue notice) is still to be made, checked under the proposal's
+    lock: of two sweeps at once (the start-up one and the hourly one), one makes it."""
+    assert proposal.id is not None
+    await lock(session, proposal.id)
+    found = await session.exec(select(ProposalEvent.id).where(
+        col(ProposalEvent.proposal_id) == proposal.id, col(ProposalEvent.unit_id) == a.unit_id,
+        col(ProposalEvent.kind) == kind, col(ProposalEvent.on_date) == day))
+    return found.first() is None
 
 
 def _list_markup(lang: str) -> dict:
@@ -501,7 +513,7 @@ async def _overdue(session: AsyncSession, a: ProposalAssignment, proposal: Propo
         lang = contact.language or policy.default_lang
         queued += await notify_member(
             session, contact, "proposals_unit.overdue", now=now, default_lang=policy.default_lang,
-            dedupe_key=f"proposal:{proposal.id}:event:{event.id}:unit:{contact.id}", kind="reminder",
+            dedupe_key=f"proposal:{proposal.id}:unit:{a.id}:overdue:{a.due_on}:{contact.id}", kind="reminder",
             reply_markup=_list_markup(lang), title=proposal.title, number=proposal.number or "",
             due=format_day(a.due_on, lang, today), role=role_label(a.role, lang))
     unit = await session.get(HandlingUnit, a.unit_id)
