@@ -178,7 +178,10 @@ async def sign(session: AsyncSession, contact: Member, assignment_id: int, *, no
 
 async def check_objection(session: AsyncSession, contact: Member, assignment_id: int, *, now: datetime) -> Item:
     """Whether the unit may still ask for an adjustment (before asking for the reason)."""
-    found = await _mine(session, contact, assignment_id, locked=False)
+    return _may_object(await _mine(session, contact, assignment_id, locked=False), now)
+
+
+def _may_object(found: Item, now: datetime) -> Item:
     a = found.assignment
     if a.state == A_OBJECTED:
         raise UnitError("objected")
@@ -192,9 +195,8 @@ async def check_objection(session: AsyncSession, contact: Member, assignment_id:
 async def object_to(session: AsyncSession, contact: Member, assignment_id: int, reason: str, *,
                     now: datetime, staff_chat: int | None, lang: str = "zh") -> Item:
     """申请调整 with a reason, only until object_until; the secretariat is told (it re-assigns)."""
-    await check_objection(session, contact, assignment_id, now=now)
     reason = _text(reason, MAX_REASON)
-    found = await _mine(session, contact, assignment_id)
+    found = _may_object(await _mine(session, contact, assignment_id), now)
     a = found.assignment
     a.state, a.objection = A_OBJECTED, reason
     session.add(a)
@@ -379,7 +381,10 @@ def latest_day(a: ProposalAssignment, zone: tzinfo, max_days: int) -> date:
 
 
 async def check_extension(session: AsyncSession, contact: Member, assignment_id: int) -> Item:
-    found = await _mine(session, contact, assignment_id, locked=False)
+    return _may_extend(await _mine(session, contact, assignment_id, locked=False))
+
+
+def _may_extend(found: Item) -> Item:
     _working(found)
     if found.assignment.extension_state == EXT_REQUESTED:
         raise UnitError("extension_pending")
@@ -391,8 +396,7 @@ async def request_extension(session: AsyncSession, contact: Member, assignment_i
                             lang: str = "zh") -> Item:
     """延期: a new day after the current due day, at most the assigned day + PROPOSAL_MAX_DAYS, with
     a reason; the secretariat decides (the filing part approves or refuses)."""
-    await check_extension(session, contact, assignment_id)
-    found = await _mine(session, contact, assignment_id)
+    found = _may_extend(await _mine(session, contact, assignment_id))
     a = found.assignment
     check_extension_day(a, until, zone=zone, max_days=max_days)
     reason = _text(reason, MAX_REASON)
