@@ -46,11 +46,21 @@ FEATURES: list[str] = [
     "handlers.outcomes",
     "handlers.proposals",  # 提案: /proposal, 联名, /myproposals, 评价
     "handlers.proposal_review",  # 提案 for the secretariat: /proposals, 立案, 交办, 督办
+    "handlers.proposal_units",  # 提案 for the handling units: 签收, 答复, 延期
 ]
 
 # Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.
 STARTUP_HOOKS: list[Callable[[Application], Any]] = []
 STARTUP_HOOKS.append(_events_start_jobs)  # deadline sweep and attendance close-out
+
+
+async def _units_start(app: Application) -> None:
+    from handlers.proposal_units import start_jobs
+
+    await start_jobs(app)
+
+
+STARTUP_HOOKS.append(_units_start)  # 督: the handling units' reminders and overdue notices
 
 
 async def _digest_start(app: Application) -> None:

@@ -30,6 +30,7 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, T | None]]
 # what they do; the secretariat gets its own work (a staff member who is also a 委员 gets both).
 MEMBER_ROWS = [["menu.report", "menu.info", "menu.proposal"], ["menu.events", "menu.me"]]
 STAFF_ROWS = [["menu.review", "menu.inbox"], ["menu.digest", "menu.newevent"]]
+UNIT_ROWS = [["menu.myunit"]]  # a handling unit's contact: its proposals only
 HELP_ROW = ["menu.help"]
 MENU_COMMANDS = {
     "menu.report": "report",
@@ -42,6 +43,7 @@ MENU_COMMANDS = {
     "menu.inbox": "inbox",
     "menu.digest": "digest",
     "menu.newevent": "newevent",
+    "menu.myunit": "myunit",
 }
 
 
@@ -58,7 +60,8 @@ def main_menu(lang: str, member: Member | None = None) -> ReplyKeyboardMarkup:
     """The reply keyboard of `member`'s role (the member keyboard when unknown)."""
     staff = member is not None and member.is_staff
     keys = (
-        (STAFF_ROWS if staff else [])
+        (UNIT_ROWS if member is not None and member.role == Role.UNIT.value else [])
+        + (STAFF_ROWS if staff else [])
         + (MEMBER_ROWS if members.is_committee_member(member) else [])
         + [HELP_ROW]
     )
