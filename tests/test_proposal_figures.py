@@ -101,8 +101,8 @@ async def build_year(db) -> Year:  # type: ignore[no-untyped-def]
             await session.flush()
             assert row.id is not None
             session.add(ProposalAuthor(proposal_id=row.id, member_id=y.members[lead].id, position=0, consent=LEAD))
-            for position, (name, consent) in enumerate((cosigners or {}).items(), start=1):
-                session.add(ProposalAuthor(proposal_id=row.id, member_id=y.members[name].id, position=position,
+            for position, (who, consent) in enumerate((cosigners or {}).items(), start=1):
+                session.add(ProposalAuthor(proposal_id=row.id, member_id=y.members[who].id, position=position,
                                            consent=consent))  # fmt: skip
             y.proposals[name] = row.id
             return row.id
