@@ -322,3 +322,25 @@ async def test_export_writes_the_compilation_history_and_units(db, db_url, tmp_p
     assert en.sheetnames == ["Proposals", "History", "Handling units"]
     values = {str(c) for r in en["Proposals"].iter_rows(values_only=True) for c in r if c is not None}
     assert "answered" not in values and "Answered" in {c.value for c in en["Proposals"][1]}
+
+
+async def test_the_sandbox_seeds_units_a_unit_identity_and_proposals_from_submission_to_rating(db, db_url) -> None:
+    from sqlmodel import select
+
+    from bot.core.config import load_settings
+    from bot.devtools.sandbox.seed import seed_demo
+
+    settings = load_settings(_env_file=None, database_url=db_url)
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    result = await seed_demo(db, settings, now)
+    assert "proposals:4" in result.history
+    unit = next(i for i in result.identities if i.kind == "unit")
+    async with db.session() as session:
+        contact = await session.get(Member, unit.member_id)
+        states = {p.state for p in (await session.exec(select(Proposal))).all()}
+        rated = (await session.exec(select(ProposalRating))).all()
+        figures = await proposal_figures(session, 2026, zone=settings.tz)
+    assert contact is not None and contact.role == "unit" and contact.unit_id is not None
+    assert not contact.is_member and not contact.is_staff and contact.telegram_user_id == unit.user_id
+    assert states == {SUBMITTED, FILED, ASSIGNED, ANSWERED} and len(rated) == 2
+    assert (figures.submitted, figures.filed, figures.answered, figures.answered_rate) == (4, 3, 1, 33.3)
