@@ -9,7 +9,10 @@ district: 300 members, 10 years (≈150,000 activity reports, 30,000 社情民�
 province: 10,000 members, one year (≈500,000 reports, 100,000 社情民意, 5,000 events)
 Both with what the year in review counts: tags, organisers, guests and quantities of the events (some
 for the staff only), quantities on members' reports, documents with 批示, the work log (3,000 /
-5,000 entries), 社情民意 adopted higher up and transferred to the hotline or departments.
+5,000 entries), 社情民意 adopted higher up and transferred to the hotline or departments, and
+proposals (提案) over 10 years in every state with their proposers, units, late and on-time answers,
+ratings and history (district 10 × 200, province 10 × 5,000). "proposals" times the year's proposal
+figures of `lvzhi annual` (bot.services.proposals.figures); digest and review include them too.
 
 Generated databases are cached (bench/.cache/<scale>.db, PostgreSQL database lvzhi_bench_<scale>)
 and rebuilt when GENERATOR_VERSION changes. Each measurement runs in a subprocess of its own, so
@@ -39,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 PG_ADMIN = os.environ.get("LVZHI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 12, 8, 9, 0, tzinfo=ZONE).astimezone(UTC)  # Monday 09:00: the digest of 2025-W49
@@ -447,6 +450,7 @@ def generate_rows(scale: Scale, rules) -> dict[str, tuple[list[str], list[tuple]
         deadlines,
     )
     _review_rows(tables, scale, rules, first_day, span)
+    _proposal_rows(tables, scale, rules)
     return tables
 
 
@@ -555,7 +559,144 @@ ORDER = [
     "outcome_quantity",
     "output_document",
     "work_log",
+    "handling_unit",
+    "proposal",
+    "proposal_author",
+    "proposal_assignment",
+    "proposal_rating",
+    "proposal_event",
 ]
+
+
+# --------------------------------------------------------------------------- proposals
+
+
+PROPOSAL_YEARS = 10
+PROPOSALS_PER_YEAR = {"district": 200, "province": 5_000}
+UNITS = {"district": 40, "province": 150}
+# state shares of a past year's proposals (the bench's own year is still under way)
+PAST_STATES = (("answered", 80), ("not_filed", 6), ("merged", 4), ("converted", 4), ("assigned", 3), ("filed", 2),
+               ("returned", 1))  # fmt: skip
+OPEN_STATES = (("answered", 55), ("assigned", 20), ("filed", 5), ("submitted", 6), ("not_filed", 5), ("merged", 3),
+               ("converted", 3), ("returned", 2), ("cosigning", 1))  # fmt: skip
+REASONS = ("litigation", "personal", "vague", "multiple", "promotion", "other")
+
+
+def _pick(rng: random.Random, shares) -> str:  # type: ignore[no-untyped-def]
+    n = rng.randrange(sum(w for _, w in shares))
+    for state, weight in shares:
+        if n < weight:
+            return state
+        n -= weight
+    return shares[-1][0]
+
+
+def _proposal_rows(tables: dict, scale: Scale, rules) -> None:  # type: ignore[no-untyped-def]
+    """Proposals over PROPOSAL_YEARS years with their proposers, units, answers, ratings and history."""
+    rng = random.Random(20261202 + scale.members)
+    now = _naive(NOW)
+    created = datetime(YEAR - PROPOSAL_YEARS, 1, 1)
+    units = [(i, f"承办单位{i:03d}", f"单位{i:03d}", f"联系人{i}", None, True, created) for i in range(1, UNITS[scale.name] + 1)]
+    tables["handling_unit"] = (["id", "name", "short_name", "contact_name", "phone", "active", "created_at"], units)
+    ordinary = list(range(6, scale.members + 1))
+    categories = list(rules.proposal.categories)
+    proposals, authors, assignments, ratings, steps = [], [], [], [], []
+    pid = aid = sid = rid = eid = 0
+    for year in range(YEAR - PROPOSAL_YEARS + 1, YEAR + 1):
+        start = datetime(year, 1, 1) - timedelta(hours=8)
+        days = min(365, (now - start).days - 1)
+        seq = 0
+        filed_ids: list[int] = []
+        for _ in range(PROPOSALS_PER_YEAR[scale.name]):
+            pid += 1
+            state = _pick(rng, OPEN_STATES if year == YEAR else PAST_STATES)
+            submitted = start + timedelta(days=rng.randrange(max(days - 10, 1)), minutes=rng.randrange(1440))
+            filed = state in ("filed", "assigned", "answered")
+            number = None
+            if filed:
+                seq += 1
+                number = f"{year}-{seq:04d}"
+            filed_at = submitted + timedelta(days=rng.randint(2, 9)) if filed else None
+            assigned_at = filed_at + timedelta(days=rng.randint(1, 5)) if state in ("assigned", "answered") and filed_at else None
+            key = filed and rng.random() < 0.04
+            excellent = filed and rng.random() < 0.02
+            reworked = state == "answered" and rng.random() < 0.03
+            lead = rng.choice(ordinary)
+            round_ = 2 if reworked else 1
+            # the proposers
+            aid += 1
+            authors.append((aid, pid, lead, 0, "lead", submitted))
+            credited = [lead]
+            for position, member in enumerate(rng.sample(ordinary, rng.choice((0, 0, 1, 2, 3))), start=1):
+                if member == lead:
+                    continue
+                consent = "agreed" if rng.random() < 0.8 else ("declined" if rng.random() < 0.75 else "pending")
+                aid += 1
+                authors.append((aid, pid, member, position, consent, submitted + timedelta(hours=5)))
+                if consent == "agreed":
+                    credited.append(member)
+            # the units
+            answered_at = None
+            if assigned_at is not None:
+                due = (assigned_at + timedelta(hours=8)).date() + timedelta(days=90)
+                chosen = rng.sample(range(1, len(units) + 1), 3)
+                roles = [("separate", chosen[0]), ("separate", chosen[1])] if rng.random() < 0.1 else \
+                    [("main", chosen[0])] + [("assist", u) for u in chosen[1:1 + rng.choice((0, 1, 2))]]  # fmt: skip
+                if rng.random() < 0.03:
+                    sid += 1
+                    assignments.append((sid, pid, chosen[2], roles[0][0], "withdrawn", 1, assigned_at,
+                                        assigned_at + timedelta(days=10), due, None, None))  # fmt: skip
+                for role, unit in roles:
+                    done = None
+                    if state == "answered":
+                        done = min(assigned_at + timedelta(days=rng.randint(20, 105), minutes=rng.randrange(1440)),
+                                   now - timedelta(days=1))  # fmt: skip
+                        if role != "assist":
+                            answered_at = max(answered_at or done, done)
+                    sid += 1
+                    assignments.append((sid, pid, unit, role, "answered" if done else "signed",
+                                        round_ if role != "assist" else 1, assigned_at, assigned_at + timedelta(days=10),
+                                        due, done, rng.choice("AABC") if done and role != "assist" else None))  # fmt: skip
+            merged_into = rng.choice(filed_ids) if state == "merged" and filed_ids else None
+            if filed:
+                filed_ids.append(pid)
+            proposals.append((pid, year, number, seq if filed else None, lead, f"关于第{pid}件事项的建议",
+                              rng.choice(categories), "情况分析", "具体建议", state, key,
+                              f"领导{rng.randrange(9)}" if key else None, excellent, merged_into, None, reworked,
+                              None, submitted, None, filed_at, assigned_at, answered_at, submitted))  # fmt: skip
+            # the history and the ratings
+            eid += 1
+            steps.append((eid, pid, "submitted", lead, None, None, None, None, submitted))
+            if state == "not_filed":
+                for _ in range(rng.choice((1, 1, 2))):
+                    eid += 1
+                    steps.append((eid, pid, "not_filed", 1, None, rng.choice(REASONS), None, None,
+                                  submitted + timedelta(days=rng.randint(3, 12))))  # fmt: skip
+            if state == "submitted" and rng.random() < 0.3:
+                eid += 1
+                steps.append((eid, pid, "resubmitted", lead, None, None, None, None,
+                              min(submitted + timedelta(days=rng.randint(1, 20)), now - timedelta(hours=1))))  # fmt: skip
+            if filed_at is not None:
+                eid += 1
+                steps.append((eid, pid, "filed", 1, None, None, None, None, filed_at))
+            if answered_at is not None and rng.random() < 0.85:
+                for member in credited:
+                    for r in range(1, round_ + 1):
+                        rid += 1
+                        ratings.append((rid, pid, member, r, rng.choice(("satisfied", "satisfied", "basically", "unsatisfied")),
+                                        rng.choice(("satisfied", "basically", "unsatisfied")), None,
+                                        answered_at + timedelta(days=rng.randint(1, 20))))  # fmt: skip
+    tables["proposal"] = (["id", "year", "number", "seq", "lead_id", "title", "category", "analysis", "suggestion",
+                           "state", "key", "key_leader", "excellent", "merged_into_id", "info_item_id", "reworked",
+                           "draft_key", "submitted_at", "cosign_until", "filed_at", "assigned_at", "answered_at",
+                           "updated_at"], proposals)  # fmt: skip
+    tables["proposal_author"] = (["id", "proposal_id", "member_id", "position", "consent", "answered_at"], authors)
+    tables["proposal_assignment"] = (["id", "proposal_id", "unit_id", "role", "state", "round", "assigned_at",
+                                      "object_until", "due_on", "answered_at", "answer_category"], assignments)  # fmt: skip
+    tables["proposal_rating"] = (["id", "proposal_id", "member_id", "round", "attitude", "result", "comment", "at"],
+                                 ratings)  # fmt: skip
+    tables["proposal_event"] = (["id", "proposal_id", "kind", "actor_id", "unit_id", "reason", "on_date", "text", "at"],
+                                steps)  # fmt: skip
 
 
 def sqlite_path(scale: str) -> Path:
@@ -669,6 +810,12 @@ async def sql_review(session, rules):  # type: ignore[no-untyped-def]
     return (await year_review(session, YEAR, rules=rules, zone=ZONE, now=NOW)).as_dict()
 
 
+async def sql_proposals(session, rules):  # type: ignore[no-untyped-def]
+    from bot.services.proposals.figures import proposal_figures
+
+    return (await proposal_figures(session, YEAR, zone=ZONE)).as_dict()
+
+
 async def sql_members(session, rules):  # type: ignore[no-untyped-def]
     import tempfile
 
@@ -706,6 +853,11 @@ class Everything:
             Member,
             OutcomeQuantity,
             OutputDocument,
+            Proposal,
+            ProposalAssignment,
+            ProposalAuthor,
+            ProposalEvent,
+            ProposalRating,
             WorkLogEntry,
         )
 
@@ -725,6 +877,11 @@ class Everything:
         self.quantities = await rows(OutcomeQuantity)
         self.documents = await rows(OutputDocument)
         self.log = await rows(WorkLogEntry)
+        self.proposals = await rows(Proposal)
+        self.proposal_authors = await rows(ProposalAuthor)
+        self.proposal_assignments = await rows(ProposalAssignment)
+        self.proposal_ratings = await rows(ProposalRating)
+        self.proposal_steps = await rows(ProposalEvent)
         self.member = {m.id: m for m in self.members}
         # who counts as a 委员 (Member.is_member): staff only when the roster says they are one too
         self.is_member = {m.id: m.role == "member" or bool(m.also_member) for m in self.members}
@@ -767,6 +924,157 @@ def naive_info_points(data: Everything, start: datetime, end: datetime, rules) -
     return out
 
 
+# --------------------------------------------------------------------------- the naive proposals
+
+
+P_FILED = ("filed", "assigned", "answered")
+
+
+def naive_proposal_points(data: Everything, period, rules) -> dict[int, list]:  # type: ignore[no-untyped-def]
+    """member id -> [proposals credited, led, points (capped)] for filed proposals submitted in the period."""
+    r = rules.proposal
+    filed = {p.id: p for p in data.proposals if p.state in P_FILED and period.db_start <= p.submitted_at < period.db_end}
+    out: dict[int, list] = defaultdict(lambda: [0, 0, 0.0])
+    for a in data.proposal_authors:
+        p = filed.get(a.proposal_id)
+        if p is None or a.consent not in ("lead", "agreed"):
+            continue
+        entry = out[a.member_id]
+        entry[0] += 1
+        if a.consent == "lead":
+            entry[1] += 1
+            entry[2] += r.lead_points + (r.key_bonus if p.key else 0) + (r.excellent_bonus if p.excellent else 0)
+        else:
+            entry[2] += r.cosigner_points
+    for entry in out.values():
+        entry[2] = _capped(entry[2], r.cap)
+    return out
+
+
+def _latest_ratings(data: Everything) -> list:
+    best: dict[tuple[int, int], object] = {}
+    for row in data.proposal_ratings:
+        key = (row.proposal_id, row.member_id)
+        if key not in best or row.round > best[key].round:  # type: ignore[attr-defined]
+            best[key] = row
+    return list(best.values())
+
+
+def _ratings(rows: list):  # type: ignore[no-untyped-def]
+    from bot.services.proposals.figures import Ratings
+
+    attitude, result = Ratings(), Ratings()
+    for row in rows:
+        for ratings, value in ((attitude, row.attitude), (result, row.result)):
+            setattr(ratings, value, getattr(ratings, value) + 1)
+    return attitude, result
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.replace(tzinfo=UTC).astimezone(ZONE).date()
+
+
+def naive_proposal_figures(data: Everything, year: int):  # type: ignore[no-untyped-def]
+    from bot.services.proposals.figures import Counts, KeyProposal, ProposalFigures
+
+    out = ProposalFigures(year=year)
+    mine = [p for p in data.proposals if p.year == year]
+    ids = {p.id for p in mine}
+    out.recorded = len(mine)
+    if not mine:
+        return out
+    late = {a.proposal_id for a in data.proposal_assignments if a.proposal_id in ids and a.role in ("main", "separate")
+            and a.state == "answered" and _local_day(a.answered_at) > a.due_on}  # fmt: skip
+    last_reason: dict[int, tuple[int, str | None]] = {}
+    for step in data.proposal_steps:
+        if step.kind == "not_filed" and step.proposal_id in ids:
+            if step.proposal_id not in last_reason or step.id > last_reason[step.proposal_id][0]:
+                last_reason[step.proposal_id] = (step.id, step.reason)
+    out.not_filed_by_reason = dict.fromkeys(REASONS, 0)
+    for p in mine:
+        lead = data.member[p.lead_id]
+        out.by_category.setdefault(p.category, Counts())
+        out.by_committee.setdefault(lead.committee or "", Counts())
+        out.by_sector.setdefault(lead.sector or "", Counts())
+        counts = [out.by_category[p.category], out.by_committee[lead.committee or ""], out.by_sector[lead.sector or ""]]
+        if p.state != "cosigning":
+            out.submitted += 1
+            for c in counts:
+                c.submitted += 1
+        if p.state in P_FILED:
+            out.filed += 1
+            for c in counts:
+                c.filed += 1
+        if p.state == "answered":
+            out.answered += 1
+            out.on_time += p.id not in late
+            for c in counts:
+                c.answered += 1
+        if p.state == "not_filed":
+            reason = last_reason.get(p.id, (0, None))[1] or "other"
+            out.not_filed_by_reason[reason] = out.not_filed_by_reason.get(reason, 0) + 1
+        for state, name in (("submitted", "waiting"), ("returned", "returned"), ("not_filed", "not_filed"),
+                            ("merged", "merged"), ("converted", "converted"), ("assigned", "assigned")):  # fmt: skip
+            if p.state == state:
+                setattr(out, name, getattr(out, name) + 1)
+        out.key_count += bool(p.key)
+        out.excellent += bool(p.excellent)
+    out.attitude, out.result = _ratings([r for r in _latest_ratings(data) if r.proposal_id in ids])
+    out.key = [KeyProposal(p.number, p.title, p.key_leader, p.state, data.member[p.lead_id].name)
+               for p in sorted((p for p in mine if p.key), key=lambda p: (p.seq, p.id))]  # fmt: skip
+    return out
+
+
+def naive_proposal_week(data: Everything, period):  # type: ignore[no-untyped-def]
+    from bot.services.proposals.figures import ProposalWeek
+
+    def within(moment: datetime | None) -> bool:
+        return moment is not None and period.db_start <= moment < period.db_end
+
+    return ProposalWeek(
+        sum(1 for p in data.proposals if within(p.submitted_at) and p.state != "cosigning"),
+        sum(1 for p in data.proposals if within(p.filed_at) and p.state in P_FILED),
+        sum(1 for p in data.proposals if within(p.answered_at) and p.state == "answered"),
+    )
+
+
+def naive_proposal_action(data: Everything):  # type: ignore[no-untyped-def]
+    from bot.services.figures import days_between
+    from bot.services.proposals.figures import DUE_SOON_DAYS, RATING_WAIT, REVIEW_WAIT, ProposalAction
+
+    now = _naive(NOW)
+    out = ProposalAction()
+    resubmitted: dict[int, datetime] = {}
+    for step in data.proposal_steps:
+        if step.kind == "resubmitted":
+            resubmitted[step.proposal_id] = max(resubmitted.get(step.proposal_id, step.at), step.at)
+    waiting = [resubmitted.get(p.id, p.submitted_at) for p in data.proposals if p.state == "submitted"]
+    waiting = [w for w in waiting if w < now - REVIEW_WAIT]
+    out.review_waiting, out.review_oldest_days = len(waiting), days_between(min(waiting, default=None), NOW)
+    today = NOW.astimezone(ZONE).date()
+    state = {p.id: p.state for p in data.proposals}
+    for a in data.proposal_assignments:
+        if state[a.proposal_id] == "assigned" and a.role in ("main", "separate") and a.state in ("assigned", "signed"):
+            out.overdue += a.due_on < today
+            out.due_soon += today <= a.due_on <= today + timedelta(days=DUE_SOON_DAYS)
+    current: dict[int, int] = {}
+    for a in data.proposal_assignments:
+        if a.state != "withdrawn":
+            current[a.proposal_id] = max(current.get(a.proposal_id, 0), a.round)
+    raters: dict[int, int] = defaultdict(int)
+    for author in data.proposal_authors:
+        if author.consent in ("lead", "agreed"):
+            raters[author.proposal_id] += 1
+    rated: dict[int, int] = defaultdict(int)
+    for r in data.proposal_ratings:
+        if r.round == current.get(r.proposal_id, 1):
+            rated[r.proposal_id] += 1
+    unrated = [p.answered_at for p in data.proposals if p.state == "answered" and p.answered_at < now - RATING_WAIT
+               and rated[p.id] < raters[p.id]]  # fmt: skip
+    out.unrated, out.unrated_oldest_days = len(unrated), days_between(min(unrated, default=None), NOW)
+    return out
+
+
 def naive_points(data: Everything, period, rules) -> dict[int, float]:  # type: ignore[no-untyped-def]
     raw: dict[tuple[int, str], float] = defaultdict(float)
     for r in data.reports:
@@ -777,6 +1085,8 @@ def naive_points(data: Everything, period, rules) -> dict[int, float]:  # type: 
         activity = rules.activities.get(code)
         total[member] += _capped(value, activity.cap if activity else None)
     for member, entry in naive_info_points(data, period.db_start, period.db_end, rules).items():
+        total[member] += entry[2]
+    for member, entry in naive_proposal_points(data, period, rules).items():
         total[member] += entry[2]
     return total
 
@@ -803,6 +1113,14 @@ def naive_meets(data: Everything, requirement: dict, period, rules) -> set[int]:
                 and period.first_day <= r.activity_date < period.end_day
             ):
                 counts[r.member_id] += 1
+        return {m for m, n in counts.items() if n >= int(requirement.get("count", 1))}
+    if kind == "proposal":
+        states = set(P_FILED) | (set() if requirement.get("confirmed_only") else {"cosigning", "submitted"})
+        inside = {p.id for p in data.proposals if p.state in states and period.db_start <= p.submitted_at < period.db_end}
+        counts = defaultdict(int)
+        for a in data.proposal_authors:
+            if a.proposal_id in inside and a.consent in ("lead", "agreed"):
+                counts[a.member_id] += 1
         return {m for m, n in counts.items() if n >= int(requirement.get("count", 1))}
     minimum = float(requirement.get("min", 0))
     totals = naive_points(data, period, rules)
@@ -934,13 +1252,18 @@ def naive_digest(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
             answers[inv.event_id][1] += inv.answer == "attend"
             answers[inv.event_id][2] += inv.answer == "leave"
     upcoming = [Upcoming(e.title, local(e.starts_at, ZONE), *answers[e.id]) for e in soon]
+    action.proposals = naive_proposal_action(data)
+    current, previous = naive_week(data, week), naive_week(data, week.previous())
+    current.proposals = naive_proposal_week(data, week.period(ZONE))
+    previous.proposals = naive_proposal_week(data, week.previous().period(ZONE))
     digest = Digest(
         week=week,
         generated_at=NOW,
         action=action,
-        current=naive_week(data, week),
-        previous=naive_week(data, week.previous()),
+        current=current,
+        previous=previous,
         upcoming=upcoming,
+        proposals_year=naive_proposal_figures(data, week.sunday.year),
     )
     return digest.as_dict()
 
@@ -950,7 +1273,7 @@ def naive_members(data: Everything, rules) -> list[dict]:  # type: ignore[no-unt
 
     period = Period.of_year(YEAR, ZONE)
     minimums = rules.assessment.minimums
-    own = set(minimums) - {"activity", "info"}
+    own = set(minimums) - {"activity", "info", "proposal"}
     raw: dict[tuple[int, str], list] = defaultdict(lambda: [0.0, 0, 0])
     states: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     att: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -967,6 +1290,7 @@ def naive_members(data: Everything, rules) -> list[dict]:  # type: ignore[no-unt
             if r.attendance is not None:
                 att[r.member_id][r.attendance] += 1
     info = naive_info_points(data, period.db_start, period.db_end, rules)
+    proposals = naive_proposal_points(data, period, rules)
     held = {e.id for e in data.events if naive_held(e, period.db_start, period.db_end)}
     invited: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for inv in data.invitations:
@@ -994,12 +1318,16 @@ def naive_members(data: Everything, rules) -> list[dict]:  # type: ignore[no-unt
             attended_any += attended if code not in own else 0
             total += points
         submitted, first, info_points = info.get(m.id, (0, 0, 0.0))
+        credited, led, proposal_points = proposals.get(m.id, (0, 0, 0.0))
         rec.update(
             info_submitted=submitted,
             info_first=first,
             info_points=round(info_points, 2),
+            proposals=credited,
+            proposals_led=led,
+            proposal_points=round(proposal_points, 2),
             activity_points=round(total, 2),
-            total=round(total + round(info_points, 2), 2),
+            total=round(total + round(info_points, 2) + round(proposal_points, 2), 2),
         )
         for status in ("confirmed", "pending", "returned"):
             rec[f"reports_{status}"] = states[m.id].get(status, 0)
@@ -1011,8 +1339,8 @@ def naive_members(data: Everything, rules) -> list[dict]:  # type: ignore[no-unt
         rec["owed"] = [
             key
             for key, required in minimums.items()
-            if (submitted if key == "info" else attended_any if key == "activity" else rec.get(f"a_{key}", 0))
-            < required
+            if (submitted if key == "info" else attended_any if key == "activity" else credited if key == "proposal"
+                else rec.get(f"a_{key}", 0)) < required
         ]
         out.append(rec)
     return out
@@ -1085,7 +1413,7 @@ def naive_annual(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
 def naive_review(data: Everything, rules) -> dict:  # type: ignore[no-untyped-def]
     """The year in review's figures, each heading of the rules file counted in Python."""
     from bot.services.figures import Period
-    from bot.services.year_review import INFO_KINDS, HeadingResult, YearReview
+    from bot.services.year_review import INFO_KINDS, HeadingResult, YearReview, proposal_value
 
     period = Period.of_year(YEAR, ZONE)
     in_days = lambda day: period.first_day <= day < period.end_day  # noqa: E731
@@ -1152,8 +1480,9 @@ def naive_review(data: Everything, rules) -> dict:  # type: ignore[no-untyped-de
             mark = rules.assessment.pass_mark if f.roster == "passed" else rules.assessment.excellent_mark
             totals = naive_points(data, period, rules)
             return sum(1 for m in serving if totals.get(m.id, 0.0) >= mark)
-        return None  # proposals
+        return proposal_value(proposals, f)
 
+    proposals = naive_proposal_figures(data, YEAR)
     out = YearReview(year=YEAR)
     for heading in rules.review.headings:
         out.headings.append(HeadingResult(heading, {f.name: value(f) for f in heading.figures}))
@@ -1168,6 +1497,8 @@ async def naive(operation: str, session, rules):  # type: ignore[no-untyped-def]
         return naive_annual(data, rules)
     if operation == "review":
         return naive_review(data, rules)
+    if operation == "proposals":
+        return naive_proposal_figures(data, YEAR).as_dict()
     return naive_members(data, rules)
 
 
@@ -1214,7 +1545,7 @@ def measure(operation: str, impl: str, url: str) -> None:
                 async with db.session() as session:
                     if impl == "sql":
                         fn = {"digest": sql_digest, "annual": sql_annual, "review": sql_review,
-                              "members": sql_members}[operation]  # fmt: skip
+                              "members": sql_members, "proposals": sql_proposals}[operation]  # fmt: skip
                         result = await fn(session, rules)
                     else:
                         result = await naive(operation, session, rules)
@@ -1257,6 +1588,10 @@ def summary(operation: str, result) -> str:  # type: ignore[no-untyped-def]
             f"{len(figures)} headings, {sum(len(f) for f in figures.values())} figures: consultation {figures['consultation']}, "
             f"service {figures['service']}, publicity {figures['publicity']}, info upward {figures['info']['upward']}"
         )
+    if operation == "proposals":
+        return (f"{result['year']}: {result['submitted']} submitted, {result['filed']} filed, {result['answered']} "
+                f"answered, 办复率 {result['answered_rate']}%, on time {result['on_time_rate']}%, "
+                f"{result['key_count']} key")  # fmt: skip
     return f"{len(result)} members, {sum(1 for r in result if r['passed'])} passed"
 
 
@@ -1309,7 +1644,7 @@ def main() -> None:
             )
             if url is None:
                 continue
-            for operation in ("digest", "annual", "review", "members"):
+            for operation in ("digest", "annual", "review", "proposals", "members"):
                 fast = run_measurement(operation, "sql", url)
                 slow = run_measurement(operation, "naive", url)
                 same = fast["hash"] == slow["hash"]

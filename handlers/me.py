@@ -36,6 +36,8 @@ def owed_line(key: str, missing: int, context: Context, lang: str) -> str:
         return t("me.owed_info", lang, count=missing)
     if key == "activity":
         return t("me.owed_activity", lang, count=missing)
+    if key == "proposal":
+        return t("proposals_figures.me_owed", lang, count=missing)
     activity = context.deps.rules.activities.get(key)
     return t("me.owed_type", lang, count=missing, type=activity.label(lang) if activity else key)
 
@@ -104,7 +106,7 @@ def points_text(
             )
         )
     rules = context.deps.rules
-    if summary.by_type or summary.info_submitted:
+    if summary.by_type or summary.info_submitted or summary.proposals:
         lines.append("")
         lines.append(t("me.by_type_header", lang))
         for item in summary.by_type:
@@ -119,6 +121,10 @@ def points_text(
         if summary.info_submitted or summary.info_points:
             lines.append(
                 t("me.info_line", lang, points=_pts(summary.info_points), count=summary.info_submitted)
+            )
+        if summary.proposals or summary.proposal_points:
+            lines.append(
+                t("proposals_figures.me_line", lang, points=_pts(summary.proposal_points), count=summary.proposals)
             )
     lines.append("")
     if summary.owed:

@@ -122,11 +122,12 @@ async def test_seed_binds_sample_members_and_leaves_one_newcomer_with_an_invite(
     kinds = [(i["kind"], i["bound"]) for i in st["identities"]]
     assert kinds.count(("member", True)) == 5
     assert ("staff", True) in kinds and ("newcomer", False) in kinds and ("stranger", False) in kinds
+    assert ("unit", True) in kinds  # a handling unit's contact (role "unit"), not from the roster
     assert st["invite"]["user_id"] == NEWCOMER_USER_ID
     assert st["invite"]["command"] == "/start " + st["invite"]["code"]
     assert st["invite"]["link"].endswith("?start=" + st["invite"]["code"])
     async with sandbox.db.session() as session:
-        count = (await session.exec(select(func.count()).select_from(Member))).one()
+        count = (await session.exec(select(func.count()).select_from(Member).where(Member.role != "unit"))).one()
         staff = (await session.exec(select(Member).where(Member.telegram_user_id == STAFF_USER_ID))).one()
     assert count == len(ROSTER.read_text(encoding="utf-8-sig").strip().splitlines()) - 1
     assert staff.is_staff

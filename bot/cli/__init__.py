@@ -36,6 +36,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bot.cli.outbox": "outbox",
     "bot.cli.log": "log",
     "bot.cli.units": "units",
+    "bot.cli.proposals": "proposals",
 }
 
 

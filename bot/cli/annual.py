@@ -1,6 +1,8 @@
 """`lvzhi annual --year 2026 [--json] [--xlsx FILE]`: the committee's annual work report
 (履职工作回眸) as the rules file's [[report.heading]] list defines it, heading by heading, then the
-members' reports by type and by committee; `--xlsx` writes the rows behind every figure."""
+members' reports by type and by committee, then the proposals (提案: filed, answered, 办复率, on
+time, ratings, key proposals, by category / committee / sector; `--json`: key "proposals", what
+each figure counts is in bot.services.proposals.figures); `--xlsx` writes the rows behind every figure."""
 
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ def annual(
     from bot.core.clock import Clock
     from bot.core.i18n import normalize, t
     from bot.services.annual import reports_breakdown
+    from bot.services.proposals.figures import proposal_figures
+    from bot.services.proposals.figures import render_text as proposals_text
     from bot.services.year_review import breakdown_text, render_text, write_workbook, year_review
 
     settings = settings_or_exit()
@@ -41,20 +45,24 @@ def annual(
         async with db.session() as session:
             review = await year_review(session, wanted, rules=rules, zone=settings.tz, now=now)
             figures = await reports_breakdown(session, wanted, zone=settings.tz)
+            proposals = await proposal_figures(session, wanted, zone=settings.tz)
             rows = None
             if xlsx is not None:
                 rows = await write_workbook(session, review, xlsx, rules=rules, zone=settings.tz, lang=language, now=now)
-            return review, figures, rows
+            return review, figures, proposals, rows
 
-    review, figures, rows = with_database(settings, work)
+    review, figures, proposals, rows = with_database(settings, work)
     if as_json:
         data = review.as_dict(language)
         data["breakdown"] = figures.as_dict()
+        data["proposals"] = proposals.as_dict()
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         typer.echo(render_text(review, language))
         typer.echo("")
         typer.echo(breakdown_text(figures, rules, language))
+        typer.echo("")
+        typer.echo(proposals_text(proposals, language))
     if rows is not None:
         typer.echo(t("year_review.cli_written", language, path=str(xlsx), sheets=len(rows), rows=sum(rows.values())),
                    err=as_json)  # fmt: skip

@@ -30,11 +30,12 @@ FIGURE_KEYS: dict[str, tuple[str, ...]] = {
     "log": ("log", "marked"),  # the work log: summed counts (of entries with the kind's mark)
     "info": ("info", "levels", "target"),  # 社情民意
     "roster": ("roster",),  # serving members, bound, passed, excellent
-    "proposals": ("proposals",),  # 提案: nothing until the proposals feature exists
+    "proposals": ("proposals",),  # 提案 (bot.services.proposals.figures says what each counts)
 }
 INFO_FIGURES = ("collected", "accepted", "reported", "adopted", "transferred", "instructions", "feedback")
 ROSTER_FIGURES = ("serving", "bound", "passed", "excellent")
-PROPOSAL_FIGURES = ("received", "registered", "answered", "answered_rate", "key")
+PROPOSAL_FIGURES = ("received", "registered", "answered", "answered_rate", "key", "not_filed", "merged", "converted",
+                    "on_time", "on_time_rate", "excellent")  # fmt: skip
 TARGETS = ("hotline", "departments")
 AUDIENCES = ("members", "staff")
 SOURCES = ("events", "reports")

@@ -7,6 +7,8 @@ Requirements (JSON in `Deadline.requirement`), over the assessment period holdin
   {"type": "info", "count": N}                  at least N 社情民意 submitted
   {"type": "points", "min": N}                  at least N confirmed points
   {"type": "activity", "code": X, "count": N}   at least N reports of type X (pending or confirmed)
+  {"type": "proposal", "count": N}              at least N proposals led or co-signed (filed, or still
+                                                with the co-proposers or the filing review)
 
 Reminder rows are planned by the sweep job when a reminder moment has come (so compliance is
 judged then), one per member and moment (dedupe key `deadline:<id>:<YYYY-MM-DD>:<member>`). Who is
@@ -49,9 +51,10 @@ class DeadlineError(Refusal):
 
 
 def parse_requirement(text: str, rules: Rules) -> dict[str, Any]:
-    """`info`, `info:2`, `points:40`, `activity:research`, `activity:research:2` → requirement."""
+    """`info`, `info:2`, `points:40`, `activity:research`, `activity:research:2`, `proposal`,
+    `proposal:2` → requirement."""
     parts = [p.strip() for p in text.strip().replace("：", ":").split(":") if p.strip()]
-    if not parts or parts[0] not in REQUIREMENT_TYPES:
+    if not parts or parts[0] not in (*REQUIREMENT_TYPES, "proposal"):
         raise DeadlineError("bad_requirement", text=text.strip()[:40])
     kind, rest = parts[0], parts[1:]
 
@@ -64,8 +67,8 @@ def parse_requirement(text: str, rules: Rules) -> dict[str, Any]:
             raise DeadlineError("bad_requirement", text=text.strip()[:40])
         return n
 
-    if kind == "info":
-        return {"type": "info", "count": int(number(rest[0])) if rest else 1}
+    if kind in ("info", "proposal"):
+        return {"type": kind, "count": int(number(rest[0])) if rest else 1}
     if kind == "points":
         if not rest:
             raise DeadlineError("bad_requirement", text=text.strip()[:40])
@@ -83,6 +86,8 @@ def describe(requirement: dict[str, Any], rules: Rules, lang: str) -> str:
         return t("deadlines.req_info", lang, count=requirement.get("count", 1))
     if kind == "points":
         return t("deadlines.req_points", lang, min=f"{float(requirement['min']):g}")
+    if kind == "proposal":
+        return t("proposals_figures.req_proposal", lang, count=requirement.get("count", 1))
     activity = rules.activities.get(requirement.get("code", ""))
     label = activity.label(lang) if activity else requirement.get("code", "")
     return t("deadlines.req_activity", lang, count=requirement.get("count", 1), type=label)

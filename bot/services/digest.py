@@ -35,6 +35,7 @@ from bot.services.figures import (
     took_part,
 )
 from bot.services.info import level_label
+from bot.services.proposals import figures as proposal_figures
 from models.activity import CONFIRMED, PENDING
 from models.base import table_of
 from models.member import Member
@@ -145,6 +146,7 @@ class WeekNumbers:
     attended: int = 0
     attended_self: int = 0  # of `attended`: self-declared, not verified with the venue's code
     newly_bound: int = 0
+    proposals: proposal_figures.ProposalWeek = field(default_factory=proposal_figures.ProposalWeek)
 
     @property
     def attendance_rate(self) -> float | None:
@@ -172,10 +174,11 @@ class NeedsAction:
     unbound: Shortfall = field(default_factory=Shortfall)
     awaiting_reply: int = 0
     awaiting_oldest_days: int = 0
+    proposals: proposal_figures.ProposalAction = field(default_factory=proposal_figures.ProposalAction)
 
     @property
     def empty(self) -> bool:
-        return not (
+        return self.proposals.empty and not (
             self.reports_waiting
             or self.info_waiting
             or self.deadlines
@@ -208,6 +211,8 @@ class Digest:
     previous: WeekNumbers
     upcoming: list[Upcoming]
     zone: tzinfo = UTC
+    # The proposals of the week's year so far (bot.services.proposals.figures)
+    proposals_year: proposal_figures.ProposalFigures | None = None
 
     @property
     def zone_now(self) -> datetime:
@@ -273,6 +278,7 @@ async def week_numbers(session: AsyncSession, week: IsoWeek, zone: tzinfo, now: 
         .where(MB.bound_at >= period.db_start, MB.bound_at < period.db_end, Member.is_member)
     )
     out.newly_bound = int((await run(session, bound)).scalar_one())
+    out.proposals = await proposal_figures.proposal_week(session, period)
     return out
 
 
@@ -309,6 +315,7 @@ async def needs_action(session: AsyncSession, *, now: datetime, rules: Rules, zo
     ).one()
     out.awaiting_reply, out.awaiting_oldest_days = int(n or 0), days_between(oldest, now)
 
+    out.proposals = await proposal_figures.proposal_action(session, now=now, zone=zone)
     out.blocked = await _members(session, and_(MB.telegram_user_id.is_not(None), MB.reachable.is_(False)))
     out.unbound = await _members(session, MB.telegram_user_id.is_(None))
 
@@ -388,6 +395,7 @@ async def build_digest(
         previous=await week_numbers(session, week.previous(), zone, now),
         upcoming=await upcoming_events(session, upcoming_from, upcoming_from + timedelta(days=7), zone),
         zone=zone,
+        proposals_year=await proposal_figures.proposal_figures(session, week.sunday.year, zone=zone),
     )
 
 
@@ -489,6 +497,7 @@ def render_action(action: NeedsAction, lang: str) -> list[str]:
         lines.append(
             t("digest.action_awaiting", lang, n=action.awaiting_reply, days=action.awaiting_oldest_days)
         )
+    lines += proposal_figures.render_action(action.proposals, lang)
     return lines
 
 
@@ -555,6 +564,9 @@ def render_text(digest: Digest, lang: str, rules: Rules) -> str:
             previous_rate=_rate(prev),
         )
     )
+    year = digest.proposals_year
+    if year is not None and (year.recorded or cur.proposals.submitted or prev.proposals.submitted):
+        lines.append(proposal_figures.render_week(cur.proposals, prev.proposals, year, lang, trend))
     lines.append(
         t("digest.bound", lang, n=cur.newly_bound, trend=trend(cur.newly_bound, prev.newly_bound, lang))
     )

@@ -101,6 +101,10 @@ def member_columns(rules: Rules, lang: str) -> list[Column]:
             Column(f"p_{code}", t("digest.xlsx.points_of", lang, type=a.label(lang)), 10)
             for code, a in rules.activities.items()
         ]
+        + [
+            Column("proposals", t("proposals_figures.xlsx.member_proposals", lang), 10),
+            Column("proposal_points", t("proposals_figures.xlsx.member_proposal_points", lang), 10),
+        ]
         + _columns(lang, MEMBER_TOTALS)
     )
 
@@ -119,6 +123,8 @@ def member_row(record: dict, rules: Rules, lang: str) -> dict[str, Any]:
 def _owed_label(rules: Rules, key: str, lang: str) -> str:
     if key in ("activity", "info"):
         return t(f"digest.xlsx.owed_{key}", lang)
+    if key == "proposal":
+        return t("proposals_figures.xlsx.owed_proposal", lang)
     return _type(rules, key, lang)
 
 

@@ -25,10 +25,15 @@ from models.activity import ABSENT, CONFIRMED, LEAVE, NOT_TAKING_PART, PENDING, 
 from models.base import table_of
 from models.info import InfoAuthor, InfoEvent, InfoItem
 from models.member import Member
+from models.proposal import AGREED, COSIGNING, FILED_STATES, LEAD, SUBMITTED, Proposal, ProposalAuthor
 
 # The tables, for FROM and JOIN, and their columns.
 ART, MBT, IIT, IAT, IET = (table_of(m) for m in (ActivityReport, Member, InfoItem, InfoAuthor, InfoEvent))
 AR, MB, II, IA, IE = ART.c, MBT.c, IIT.c, IAT.c, IET.c
+PRT, PAT = table_of(Proposal), table_of(ProposalAuthor)
+PR, PA = PRT.c, PAT.c
+# A proposal that is not yet refused nor filed: a deadline counts it like a pending report.
+PROPOSAL_WAITING = (COSIGNING, SUBMITTED)
 
 
 @dataclass(frozen=True)
@@ -184,17 +189,61 @@ def info_points_per_member(period: Period, rules: Rules) -> Select:
     )
 
 
+def proposal_credited() -> ColumnElement[bool]:
+    """A proposer who is credited with a proposal: its lead, or a co-proposer who agreed (联名)."""
+    return PA.consent.in_([LEAD, AGREED])
+
+
+def proposal_points_per_member(period: Period, rules: Rules) -> Select:
+    """member_id, proposals credited (`proposals`: led or co-signed with consent, in FILED_STATES),
+    of them led (`proposals_led`), and capped points (`proposal_points`), for proposals first
+    submitted in the period (for a calendar year: `Proposal.year`). A filed proposal gives its lead
+    `lead_points` plus `key_bonus` if it is 重点 and `excellent_bonus` if it is 优秀, and each
+    co-proposer who agreed `cosigner_points`; declined, pending, not filed, converted and merged
+    proposals give nothing; the member's total is capped by `cap`."""
+    r = rules.proposal
+    lead = PA.consent == LEAD
+    bonus = case((PR.key.is_(True), float(r.key_bonus)), else_=0.0) + case(
+        (PR.excellent.is_(True), float(r.excellent_bonus)), else_=0.0
+    )
+    points = case((lead, cast(literal(float(r.lead_points)), Float) + bonus), else_=float(r.cosigner_points))
+    return (
+        select(
+            PA.member_id,
+            func.count().label("proposals"),
+            func.sum(case((lead, 1), else_=0)).label("proposals_led"),
+            _capped(func.sum(points), r.cap).label("proposal_points"),
+        )
+        .select_from(PAT)
+        .join(PRT, PR.id == PA.proposal_id)
+        .where(
+            proposal_credited(),
+            PR.state.in_(FILED_STATES),
+            PR.submitted_at >= period.db_start,
+            PR.submitted_at < period.db_end,
+        )
+        .group_by(PA.member_id)
+    )
+
+
 def member_points_query(period: Period, rules: Rules) -> Select:
-    """member_id and total confirmed points (activities after caps + 社情民意 after its cap), for every
-    委员, active or not (members with nothing have 0); staff who are not 委员 are left out."""
+    """member_id and total confirmed points (activities after caps + 社情民意 after its cap + 提案
+    after its cap), for every 委员, active or not (members with nothing have 0); staff who are not
+    委员 are left out."""
     act = activity_points_total(period, rules).subquery("act")
     inf = info_points_per_member(period, rules).subquery("inf")
-    total = func.coalesce(act.c.activity_points, 0.0) + func.coalesce(inf.c.info_points, 0.0)
+    pro = proposal_points_per_member(period, rules).subquery("pro")
+    total = (
+        func.coalesce(act.c.activity_points, 0.0)
+        + func.coalesce(inf.c.info_points, 0.0)
+        + func.coalesce(pro.c.proposal_points, 0.0)
+    )
     return (
         select(MB.id.label("member_id"), total.label("total"))
         .select_from(MBT)
         .outerjoin(act, act.c.member_id == MB.id)
         .outerjoin(inf, inf.c.member_id == MB.id)
+        .outerjoin(pro, pro.c.member_id == MB.id)
         .where(Member.is_member)
     )
 
@@ -225,7 +274,7 @@ class TypePoints:
 
 @dataclass(frozen=True)
 class Owed:
-    """A minimum duty not yet met: `key` is an activity code, "activity" (any) or "info"."""
+    """A minimum duty not yet met: `key` is an activity code, "activity" (any), "info" or "proposal"."""
 
     key: str
     required: int
@@ -246,10 +295,12 @@ class PointsSummary:
     pass_mark: float
     excellent_mark: float
     owed: list[Owed] = field(default_factory=list)
+    proposal_points: float = 0.0  # 提案, capped by its feature
+    proposals: int = 0  # proposals credited: led or co-signed with consent, filed (FILED_STATES)
 
     @property
     def confirmed(self) -> float:
-        return sum(t.confirmed for t in self.by_type) + self.info_points
+        return sum(t.confirmed for t in self.by_type) + self.info_points + self.proposal_points
 
     @property
     def pending(self) -> float:
@@ -264,14 +315,19 @@ class PointsSummary:
         return self.confirmed >= self.excellent_mark
 
 
-def owed_duties(rules: Rules, *, info_submitted: int, attended: Mapping[str, int]) -> list[Owed]:
+def owed_duties(
+    rules: Rules, *, info_submitted: int, attended: Mapping[str, int], proposals: int = 0
+) -> list[Owed]:
     """The rules' minimum duties (委员作业) not met, from the items the member took part in per type:
-    "activity" counts any type apart from those with a minimum of their own."""
+    "activity" counts any type apart from those with a minimum of their own; "proposal" the
+    proposals credited to the member (`proposal_points_per_member`)."""
     minimums = rules.assessment.minimums
     owed = []
     for key, required in minimums.items():
         if key == "info":
             done = info_submitted
+        elif key == "proposal":
+            done = proposals
         elif key == "activity":
             done = sum(n for code, n in attended.items() if code not in minimums)
         else:
@@ -346,6 +402,8 @@ async def member_points(session: AsyncSession, member_id: int, period: Period, r
         )
     info = (await run(session, info_points_per_member(period, rules).where(IA.member_id == member_id))).first()
     info_submitted = int(info.info_submitted) if info is not None else 0
+    pro = (await run(session, proposal_points_per_member(period, rules).where(PA.member_id == member_id))).first()
+    proposals = int(pro.proposals) if pro is not None else 0
     attended = {t.code: t.confirmed_count for t in by_type}
     return PointsSummary(
         start=period.start,
@@ -355,7 +413,9 @@ async def member_points(session: AsyncSession, member_id: int, period: Period, r
         info_submitted=info_submitted,
         pass_mark=rules.assessment.pass_mark,
         excellent_mark=rules.assessment.excellent_mark,
-        owed=owed_duties(rules, info_submitted=info_submitted, attended=attended),
+        owed=owed_duties(rules, info_submitted=info_submitted, attended=attended, proposals=proposals),
+        proposal_points=round(float(pro.proposal_points or 0), 2) if pro is not None else 0.0,
+        proposals=proposals,
     )
 
 
@@ -373,7 +433,9 @@ def requirement_met(requirement: dict, period: Period, rules: Rules) -> ColumnEl
     """A condition on `member.id` that is true for members who meet `requirement` in the period:
     {"type": "info", "count": n} | {"type": "points", "min": x} | {"type": "activity", "count": n,
     "code": c (optional; without it any activity apart from types with their own minimum),
-    "confirmed_only": bool}.
+    "confirmed_only": bool} | {"type": "proposal", "count": n, "confirmed_only": bool} (proposals
+    led or co-signed with consent, submitted in the period: filed ones, and with `confirmed_only`
+    false also those still with the co-proposers or waiting for the filing review).
     None for a requirement this module does not understand."""
     kind = requirement.get("type")
     if kind == "info":
@@ -411,6 +473,25 @@ def requirement_met(requirement: dict, period: Period, rules: Rules) -> ColumnEl
             .having(func.count() >= count)
         )
         return MB.id.in_(done) if count > 0 else true()
+    if kind == "proposal":
+        count = int(requirement.get("count", 1))
+        proposal_states: tuple[str, ...] = FILED_STATES
+        if not requirement.get("confirmed_only"):
+            proposal_states += PROPOSAL_WAITING
+        done = (
+            select(PA.member_id)
+            .select_from(PAT)
+            .join(PRT, PR.id == PA.proposal_id)
+            .where(
+                proposal_credited(),
+                PR.state.in_(proposal_states),
+                PR.submitted_at >= period.db_start,
+                PR.submitted_at < period.db_end,
+            )
+            .group_by(PA.member_id)
+            .having(func.count() >= count)
+        )
+        return MB.id.in_(done) if count > 0 else true()
     if kind == "points":
         minimum = float(requirement.get("min", 0))
         points = member_points_query(period, rules).subquery("points")
@@ -424,6 +505,8 @@ def minimums_requirements(rules: Rules) -> list[dict]:
     for key, count in rules.assessment.minimums.items():
         if key == "info":
             out.append({"type": "info", "count": count})
+        elif key == "proposal":
+            out.append({"type": "proposal", "count": count, "confirmed_only": True})
         elif key == "activity":
             out.append({"type": "activity", "count": count, "confirmed_only": True})
         else:
@@ -477,7 +560,7 @@ async def member_records(
     now: datetime | None = None,
 ) -> list[dict]:
     """The per-member annual record, one dict per member, computed with a few GROUP BY queries:
-    points per type (capped) and counts, 社情民意 submitted/points, report counts by state,
+    points per type (capped) and counts, 社情民意 submitted/points, 提案 credited/led/points, report counts by state,
     recorded attendance (present/leave/absent), event invitations and check-ins, total, pass /
     excellent, and the minimum duties still owed."""
     from models.event import Event, Invitation
@@ -533,6 +616,9 @@ async def member_records(
         .group_by(inv.member_id)
     )
     invited = {mid: (int(n), int(a or 0)) for mid, n, a in (await run(session, invites_q)).all()}
+    pro_rows = {
+        row.member_id: row for row in (await run(session, proposal_points_per_member(period, rules))).all()
+    }
 
     for mid, rec in records.items():
         row = act_rows.get(mid)
@@ -548,8 +634,12 @@ async def member_records(
         rec["info_submitted"] = int(inf.info_submitted) if inf is not None else 0
         rec["info_first"] = int(inf.info_first or 0) if inf is not None else 0
         rec["info_points"] = round(float(inf.info_points or 0), 2) if inf is not None else 0.0
+        pro = pro_rows.get(mid)
+        rec["proposals"] = int(pro.proposals) if pro is not None else 0
+        rec["proposals_led"] = int(pro.proposals_led or 0) if pro is not None else 0
+        rec["proposal_points"] = round(float(pro.proposal_points or 0), 2) if pro is not None else 0.0
         rec["activity_points"] = round(total, 2)
-        rec["total"] = round(total + rec["info_points"], 2)
+        rec["total"] = round(total + rec["info_points"] + rec["proposal_points"], 2)
         states_of = by_state.get(mid, {})
         for status in (CONFIRMED, PENDING, RETURNED):
             rec[f"reports_{status}"] = states_of.get(status, 0)
@@ -558,7 +648,7 @@ async def member_records(
         rec["events_invited"], rec["events_attended"] = invited.get(mid, (0, 0))
         rec["passed"] = rec["total"] >= rules.assessment.pass_mark
         rec["excellent"] = rec["total"] >= rules.assessment.excellent_mark
-        owed = owed_duties(rules, info_submitted=rec["info_submitted"], attended=attended)
+        owed = owed_duties(rules, info_submitted=rec["info_submitted"], attended=attended, proposals=rec["proposals"])
         rec["owed"] = [o.key for o in owed]
     return list(records.values())
 
@@ -635,6 +725,7 @@ __all__ = [
     "member_points_query",
     "member_records",
     "points_for_now",
+    "proposal_points_per_member",
     "requirement_met",
     "shortfall",
 ]

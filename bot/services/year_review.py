@@ -16,7 +16,11 @@ to the figure printed. What each kind of figure counts:
 - info: 社情民意 steps recorded in the year, each item counted once per figure (an item reported
   to two higher levels is one item reported upward).
 - roster: serving 委员, bound to the bot, passing, excellent.
-- proposals: nothing (None) until the proposals feature records proposals.
+- proposals: `bot.services.proposals.figures` (the year of a proposal is that of its submission):
+  received = every state but still with the co-proposers, registered = filed (FILED_STATES),
+  answered, answered_rate = answered ÷ registered × 100, key, not_filed, merged, converted,
+  on_time (answered by every due day), on_time_rate = on_time ÷ answered × 100, excellent.
+  None when no proposal at all is recorded for the year.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from bot.services.figures import (
     II,
     MB,
     MBT,
+    PR,
+    PRT,
     Period,
     attended_invitation,
     held_in,
@@ -50,6 +56,8 @@ from bot.services.figures import (
     took_part,
 )
 from bot.services.info import HOTLINE, level_label
+from bot.services.proposals import figures as proposal_figures_of
+from bot.services.proposals.common import state_label as proposal_state_label
 from models.activity import CONFIRMED
 from models.event import STAFF_AUDIENCE, Event, Invitation
 from models.event_detail import EventGuest, EventTag, OutcomeQuantity, OutputDocument
@@ -221,10 +229,52 @@ def aggregate(figure: Figure, scope: Scope) -> Select | None:
         return select(func.count(distinct(IE.item_id))).select_from(IET).where(*info_conditions(figure, scope))
     if count == "roster":
         return roster_aggregate(scope, [figure.roster or "serving"])
-    return None  # proposals: no proposals are recorded yet
+    return None  # proposals: bot.services.proposals.figures (several aggregates, see proposal_value)
+
+
+# Which attribute of ProposalFigures each proposals figure of the rules file reads.
+PROPOSAL_VALUES = {"received": "submitted", "registered": "filed", "answered": "answered",
+                   "answered_rate": "answered_rate", "key": "key_count", "not_filed": "not_filed",
+                   "merged": "merged", "converted": "converted", "on_time": "on_time",
+                   "on_time_rate": "on_time_rate", "excellent": "excellent"}  # fmt: skip
+
+
+def proposal_value(figures: proposal_figures_of.ProposalFigures, figure: Figure) -> Value:
+    """A proposals figure; None for a year with no proposal recorded at all (or a rate of nothing)."""
+    if not figures.recorded:
+        return None
+    value = getattr(figures, PROPOSAL_VALUES[figure.proposals or "received"])
+    return value if value is None or isinstance(value, float) else int(value)
+
+
+def proposal_conditions(figure: Figure, scope: Scope) -> tuple[list[ColumnElement[bool]], ColumnElement[bool] | None]:
+    """The proposals a proposals figure counts (and, for a rate, which of them count as 1)."""
+    from models.proposal import ANSWERED, CONVERTED, COSIGNING, FILED_STATES, MERGED, NOT_FILED
+
+    pf = proposal_figures_of
+    base: list[ColumnElement[bool]] = [pf.in_year(scope.year)]
+    which = figure.proposals or "received"
+    on_time = pf.on_time_condition(scope.zone)
+    conditions: dict[str, tuple[ColumnElement[bool], ColumnElement[bool] | None]] = {
+        "received": (PR.state != COSIGNING, None),
+        "registered": (PR.state.in_(FILED_STATES), None),
+        "answered": (PR.state == ANSWERED, None),
+        "answered_rate": (PR.state.in_(FILED_STATES), PR.state == ANSWERED),
+        "key": (PR.key.is_(True), None),
+        "not_filed": (PR.state == NOT_FILED, None),
+        "merged": (PR.state == MERGED, None),
+        "converted": (PR.state == CONVERTED, None),
+        "on_time": (on_time, None),
+        "on_time_rate": (PR.state == ANSWERED, on_time),
+        "excellent": (PR.excellent.is_(True), None),
+    }
+    where, counted = conditions[which]
+    return [*base, where], counted
 
 
 async def figure_value(session: AsyncSession, figure: Figure, scope: Scope) -> Value:
+    if figure.count == "proposals":
+        return proposal_value(await proposal_figures_of.proposal_figures(session, scope.year, zone=scope.zone), figure)
     query = aggregate(figure, scope)
     if query is None:
         return None
@@ -289,6 +339,7 @@ async def year_review(
     out = YearReview(year=year)
     roster_wanted = {f.roster for h in rules.review.headings for f in h.figures if f.count == "roster" and f.roster}
     roster_row = None
+    proposals = None
     reports_of: dict[tuple[str, ...], tuple[int, int]] = {}  # types -> (reports, reporters): one scan each
     for heading in rules.review.headings:
         result = HeadingResult(heading)
@@ -297,6 +348,10 @@ async def year_review(
                 if roster_row is None:
                     roster_row = (await session.exec(roster_aggregate(scope, roster_wanted))).one()  # type: ignore[call-overload]
                 result.figures[figure.name] = int(getattr(roster_row, figure.roster or "serving") or 0)
+            elif figure.count == "proposals":  # one set of aggregates for all proposals figures
+                if proposals is None:
+                    proposals = await proposal_figures_of.proposal_figures(session, year, zone=zone)
+                result.figures[figure.name] = proposal_value(proposals, figure)
             elif figure.count in ("reports", "reporters"):
                 if figure.types not in reports_of:
                     both = select(func.count(), func.count(distinct(AR.member_id))).where(*report_conditions(figure, scope))
@@ -542,6 +597,22 @@ async def figure_rows(session: AsyncSession, figure: Figure, scope: Scope, lang:
             Row(None, row.name, 1, t("year_review.points", lang, points=round(float(row.total), 1)) if len(row) > 2 else "",
                 row.committee or "")  # fmt: skip
             for row in rows
+        ]
+    if count == "proposals":
+        where, counted = proposal_conditions(figure, scope)
+        amount = case((counted, 1), else_=0) if counted is not None else None
+        query = (
+            select(PR.number, PR.title, PR.submitted_at, PR.state, MB.name,
+                   *([amount.label("amount")] if amount is not None else []))  # fmt: skip
+            .select_from(PRT)
+            .join(MBT, MB.id == PR.lead_id)
+            .where(*where)
+            .order_by(PR.seq, PR.submitted_at, PR.id)
+        )
+        return [
+            Row(_day(row.submitted_at, scope), row.title, int(row.amount) if amount is not None else 1,
+                joiner.join([proposal_state_label(row.state, lang), row.name]), row.number or "")  # fmt: skip
+            for row in (await session.exec(query)).all()  # type: ignore[call-overload]
         ]
     return []
 

@@ -3,7 +3,10 @@ Telegram users (so the identity switcher works at once), one newcomer with an in
 and whatever history the features' own services can produce.
 
 Everything here goes through the same service functions the bot and the CLI use; the sandbox
-never writes rows by hand except the account binding, which in real life happens via /start.
+never writes rows by hand except the account binding, which in real life happens via /start, the
+handling units with their contact (what `lvzhi units import` and a unit's /start make), and the
+demo proposals (提案), whose steps are written as their services would leave them, each with its
+history row (bot.services.proposals.common.record).
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ ROSTER = Path(__file__).with_name("roster.csv")
 MEMBER_USER_IDS = (10001, 10002, 10003, 10004, 10005)
 NEWCOMER_USER_ID = 10006
 STAFF_USER_ID = 19001
+UNIT_USER_ID = 19002  # the contact of the first demo handling unit
 STRANGER_USER_ID = 19999
 
-KINDS = ("member", "staff", "newcomer", "stranger")
+KINDS = ("member", "staff", "newcomer", "unit", "stranger")
+# Handling units (承办单位): name, short name, contact; the first one's contact is an identity.
+DEMO_UNITS = (("区住房和城乡建设局", "区住建局", "周建国"), ("区教育体育局", "区教体局", "陈晓华"),
+              ("区交通运输局", "区交通局", "刘志强"))  # fmt: skip
 
 
 @dataclass
@@ -46,7 +53,7 @@ class Identity:
 
     user_id: int
     name: str
-    kind: str  # member | staff | newcomer | stranger
+    kind: str  # member | staff | newcomer | unit | stranger
     member_id: int | None = None
     sector: str = ""
 
@@ -119,6 +126,8 @@ async def seed_demo(db: Database, settings: Settings, now: datetime) -> SeedResu
     identities.append(Identity(STAFF_USER_ID, staff.name, "staff", staff.id, staff.sector))
     newcomer = ordinary[len(MEMBER_USER_IDS)]
     identities.append(Identity(NEWCOMER_USER_ID, newcomer.name, "newcomer", newcomer.id, newcomer.sector))
+    unit_contact = await _demo_units(db, now)
+    identities.append(Identity(UNIT_USER_ID, unit_contact.name, "unit", unit_contact.id, DEMO_UNITS[0][1]))
     identities.append(Identity(STRANGER_USER_ID, "", "stranger"))
     assert newcomer.id is not None
     code = await new_invite_code(db, settings, newcomer.id, now)
@@ -248,6 +257,9 @@ async def add_demo_history(
     if _feature("bot.services.events"):
         count = await _demo_past_event(demo)
         done.append(f"held:{count}")
+    if _feature("bot.services.proposals.common"):
+        count = await _demo_proposals(db, rules, zone, now, members, staff_id, settings.proposal_answer_days)
+        done.append(f"proposals:{count}")
     async with db.session() as session:
         await session.exec(
             update(Outbox)
@@ -433,3 +445,121 @@ async def _demo_past_event(demo: _Demo) -> int:
         await events.close_attendance(session, event, now=event.checkin_closes_at.replace(tzinfo=UTC),
                                       rules=rules, zone=zone)  # fmt: skip
     return 1
+
+
+async def _demo_units(db: Database, now: datetime) -> Member:
+    """The demo handling units and the first one's contact, bound like a member (role "unit")."""
+    from models.proposal import HandlingUnit
+
+    async with db.session() as session:
+        units = []
+        for name, short, contact in DEMO_UNITS:
+            unit = HandlingUnit(name=name, short_name=short, contact_name=contact, created_at=to_db(now))
+            session.add(unit)
+            units.append(unit)
+        await session.flush()
+        person = Member(name=DEMO_UNITS[0][2], role="unit", unit_id=units[0].id, sector=DEMO_UNITS[0][1],
+                         telegram_user_id=UNIT_USER_ID, bound_at=to_db(now), language="zh")  # fmt: skip
+        session.add(person)
+        await session.flush()
+        await session.refresh(person)
+        return person
+
+
+# (lead index, co-proposer indexes, title, category, state, days ago submitted, 重点)
+DEMO_PROPOSALS = [
+    (0, (1,), "关于加快老旧小区改造中加装电梯的建议", "社会建设", "answered", 150, True),
+    (2, (), "关于完善农村客运班线的建议", "经济建设", "assigned", 40, False),
+    (1, (), "关于规范校外培训机构预收费的建议", "文化建设", "filed", 12, False),
+    (3, (0,), "关于加强城区河道生态治理的建议", "生态文明建设", "submitted", 3, False),
+]
+DEMO_ANALYSIS = "我区部分老旧小区、农村地区和城区河道存在的问题群众反映较多，已有工作基础但仍有短板。"
+DEMO_SUGGESTION = "建议相关部门统筹资金、明确责任分工、建立定期会商机制，并向社会公开进展。"
+
+
+async def _demo_proposals(
+    db: Database, rules: Any, zone: tzinfo, now: datetime, members: list[int], staff_id: int | None,
+    answer_days: int,
+) -> int:
+    """Proposals in several states — submitted, filed, assigned and answered and rated — with
+    their co-proposers, the demo units' assignments and every step in the history."""
+    from bot.services.proposals.common import next_filing_number, record
+    from models.proposal import (
+        A_ANSWERED,
+        A_SIGNED,
+        AGREED,
+        ANSWERED,
+        ASSIGNED,
+        BASICALLY,
+        FILED,
+        LEAD,
+        MAIN,
+        SATISFIED,
+        HandlingUnit,
+        Proposal,
+        ProposalAssignment,
+        ProposalAuthor,
+        ProposalRating,
+    )  # fmt: skip
+
+    async with db.session() as session:
+        units = [u.id for u in (await session.exec(select(HandlingUnit).order_by(col(HandlingUnit.id)))).all()
+                 if u.id is not None]  # fmt: skip
+    stored = 0
+    for lead, cosigners, title, category, state, days_ago, key in DEMO_PROPOSALS:
+        if lead >= len(members) or any(c >= len(members) for c in cosigners) or not units:
+            continue
+        if category not in rules.proposal.categories:
+            category = rules.proposal.categories[-1]
+        submitted = now - timedelta(days=days_ago)
+        async with db.session() as session:
+            proposal = Proposal(year=local(submitted, zone).year, lead_id=members[lead], title=title, category=category,
+                                analysis=DEMO_ANALYSIS, suggestion=DEMO_SUGGESTION, state=state,
+                                submitted_at=to_db(submitted), updated_at=to_db(submitted))  # fmt: skip
+            session.add(proposal)
+            await session.flush()
+            assert proposal.id is not None
+            session.add(ProposalAuthor(proposal_id=proposal.id, member_id=members[lead], position=0, consent=LEAD))
+            for position, index in enumerate(cosigners, start=1):
+                session.add(ProposalAuthor(proposal_id=proposal.id, member_id=members[index], position=position,
+                                           consent=AGREED, answered_at=to_db(submitted + timedelta(hours=6))))  # fmt: skip
+            await record(session, proposal, "submitted", actor_id=members[lead], now=submitted)
+            for index in cosigners:
+                await record(session, proposal, "cosign_agreed", actor_id=members[index], now=submitted + timedelta(hours=6))
+            if state in (FILED, ASSIGNED, ANSWERED):
+                filed = submitted + timedelta(days=3)
+                proposal.seq, proposal.number = await next_filing_number(session, proposal.year)
+                proposal.filed_at = to_db(filed)
+                await record(session, proposal, "filed", actor_id=staff_id, now=filed)
+                if key:
+                    proposal.key, proposal.key_leader = True, "区政府分管副区长"
+                    await record(session, proposal, "key", actor_id=staff_id, now=filed, text=proposal.key_leader)
+            if state in (ASSIGNED, ANSWERED):
+                assigned = submitted + timedelta(days=6)
+                due = local(assigned, zone).date() + timedelta(days=answer_days)
+                unit = units[0] if state == ANSWERED else units[min(2, len(units) - 1)]
+                proposal.assigned_at = to_db(assigned)
+                row = ProposalAssignment(proposal_id=proposal.id, unit_id=unit, role=MAIN, state=A_SIGNED,
+                                         assigned_at=to_db(assigned), object_until=to_db(assigned + timedelta(days=10)),
+                                         due_on=due, signed_at=to_db(assigned + timedelta(days=1)))  # fmt: skip
+                session.add(row)
+                await record(session, proposal, "assigned", actor_id=staff_id, now=assigned, unit_id=unit)
+                await record(session, proposal, "signed", actor_id=None, now=assigned + timedelta(days=1), unit_id=unit)
+                if state == ANSWERED:
+                    answered = assigned + timedelta(days=60)
+                    row.state, row.answered_at, row.answer_category = A_ANSWERED, to_db(answered), "B"
+                    row.contact_on, row.contact_kind = local(answered, zone).date() - timedelta(days=20), "meeting"
+                    row.answer = "已将加装电梯纳入明年老旧小区改造计划，财政按每台15万元给予补助，街道牵头协调分摊方案。"
+                    proposal.answered_at = to_db(answered)
+                    await record(session, proposal, "contacted", actor_id=None, now=answered - timedelta(days=20),
+                                 unit_id=unit, on_date=row.contact_on)  # fmt: skip
+                    await record(session, proposal, "answered", actor_id=None, now=answered, unit_id=unit)
+                    for index, (attitude, result) in zip((lead, *cosigners), ((SATISFIED, SATISFIED), (SATISFIED, BASICALLY)),
+                                                         strict=False):  # fmt: skip
+                        rated = answered + timedelta(days=2)
+                        session.add(ProposalRating(proposal_id=proposal.id, member_id=members[index], round=1,
+                                                   attitude=attitude, result=result, at=to_db(rated)))  # fmt: skip
+                        await record(session, proposal, "rated", actor_id=members[index], now=rated)
+            session.add(proposal)
+        stored += 1
+    return stored
