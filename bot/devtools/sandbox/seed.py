@@ -258,7 +258,9 @@ async def add_demo_history(
         count = await _demo_past_event(demo)
         done.append(f"held:{count}")
     if _feature("bot.services.proposals.common"):
-        count = await _demo_proposals(db, rules, zone, now, members, staff_id, settings.proposal_answer_days)
+        count = await _demo_proposals(
+            db, demo.rules, demo.zone, now, demo.members, demo.staff_id, settings.proposal_answer_days
+        )
         done.append(f"proposals:{count}")
     async with db.session() as session:
         await session.exec(
