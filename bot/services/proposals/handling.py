@@ -338,8 +338,10 @@ async def answer(session: AsyncSession, contact: Member, assignment_id: int, *, 
     proposal.state, proposal.answered_at = ANSWERED, to_db(now)
     session.add(proposal)
     await _tell_answered(session, proposal, event, current, rules=rules, now=now, default_lang=default_lang)
+    # The category says which answer this is (after a 重办 the secretariat hears of the new one).
+    codes = "、".join(sorted({x.answer_category or "" for x in current} - {""}))
     await tell_staff(session, proposal, event, "proposals_unit.staff_answered", staff_chat, now=now,
-                     lang=default_lang)
+                     lang=default_lang, categories=codes)
     return found, True
 
 
