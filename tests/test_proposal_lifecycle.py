@@ -18,7 +18,17 @@ from bot.core.i18n import t
 from bot.core.rules import DEFAULT_FILE, load_rules
 from bot.services.proposals import filing, handling, submission
 from models import HandlingUnit, Member, Outbox, Proposal, ProposalEvent, ProposalRating, Role
-from models.proposal import ANSWERED, ASSIGNED, ASSIST, COSIGNING, FILED, MAIN, SATISFIED, SUBMITTED, UNSATISFIED
+from models.proposal import (
+    ANSWERED,
+    ASSIGNED,
+    ASSIST,
+    COSIGNING,
+    FILED,
+    MAIN,
+    SATISFIED,
+    SUBMITTED,
+    UNSATISFIED,
+)
 from tests.conftest import add_member, make_settings, run_cli
 
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai
