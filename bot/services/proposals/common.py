@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,8 +17,8 @@ from bot.core.i18n import t
 from bot.core.refusals import Refusal
 from bot.services.info import next_sequence
 from bot.services.outbox import enqueue, notify_member
-from models import Member, Proposal, ProposalAuthor, ProposalEvent, ProposalSequence, Role
-from models.proposal import AGREED, LEAD
+from models import Member, Proposal, ProposalAssignment, ProposalAuthor, ProposalEvent, ProposalSequence, Role
+from models.proposal import A_WITHDRAWN, AGREED, ANSWERING_ROLES, LEAD
 
 # Buttons one part puts on a message and another part answers (each part's own buttons live in
 # its own module). Prefixes of the proposal parts: prop (submit dialog), pcos (co-proposer cards),
@@ -84,6 +85,16 @@ async def record(
     session.add(event)
     await session.flush()
     return event
+
+
+async def current_round(session: AsyncSession, proposal_id: int) -> int:
+    """The round being answered and rated: 1, or 2 after a 重办 (the answering units' round)."""
+    query = select(func.max(ProposalAssignment.round)).where(
+        col(ProposalAssignment.proposal_id) == proposal_id,
+        col(ProposalAssignment.role).in_(ANSWERING_ROLES),
+        col(ProposalAssignment.state) != A_WITHDRAWN,
+    )
+    return int((await session.exec(query)).one() or 1)
 
 
 async def proposer_ids(session: AsyncSession, proposal_id: int, *, agreed_only: bool = True) -> list[int]:

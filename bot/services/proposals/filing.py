@@ -26,7 +26,7 @@ from bot.core.rules import Rules
 from bot.services import info
 from bot.services.outbox import notify_member
 from bot.services.proposals import common
-from bot.services.proposals.common import ProposalError, reason_label, role_label
+from bot.services.proposals.common import ProposalError, current_round, reason_label, role_label
 from models import (
     HandlingUnit,
     Member,
@@ -605,12 +605,6 @@ async def decide_extension(session: AsyncSession, proposal_id: int, *, actor: Me
                               params=days)  # fmt: skip
     return row
 
-
-async def current_round(session: AsyncSession, proposal_id: int) -> int:
-    query = select(func.max(ProposalAssignment.round)).where(
-        col(ProposalAssignment.proposal_id) == proposal_id, col(ProposalAssignment.state) != A_WITHDRAWN
-    )
-    return int((await session.exec(query)).one() or 1)
 
 
 async def rework_allowed(session: AsyncSession, proposal: Proposal) -> bool:

@@ -29,6 +29,7 @@ from bot.services.outbox import notify_member
 from bot.services.proposals.common import (
     RATE_BUTTON,
     STAFF_OPEN_BUTTON,
+    current_round,
     lock,
     record,
     state_label,
@@ -461,13 +462,6 @@ async def resubmit(
 
 # --------------------------------------------------------------------------- rating (评)
 
-
-async def current_round(session: AsyncSession, proposal_id: int) -> int:
-    """The round being answered: 1, or 2 after a 重办."""
-    query = select(func.max(ProposalAssignment.round)).where(
-        col(ProposalAssignment.proposal_id) == proposal_id, col(ProposalAssignment.role).in_(ANSWERING_ROLES)
-    )
-    return int((await session.exec(query)).one() or 1)
 
 
 async def rating_of(session: AsyncSession, proposal_id: int, member_id: int, round_: int) -> ProposalRating | None:
