@@ -102,9 +102,22 @@ def new_application(deps: Deps, register: Callable[[Application], None], *, upda
     if not updater:
         builder = builder.updater(None)
     app = builder.persistence(DatabasePersistence(deps.db)).build()
+    late_jobs_still_run(app)
     app.bot_data[DEPS_KEY] = deps
     register(app)
     return app
+
+
+def late_jobs_still_run(app: Application) -> None:
+    """APScheduler skips a job that starts more than a second late (its default misfire grace):
+    on a busy machine a start-up sweep, a reminder or a dialog's timeout would silently not run.
+    Every job runs however late, once (missed runs coalesce), unless it says otherwise. (Through
+    `scheduler_configuration`, as PTB's JobQueue documentation asks: `configure` replaces it.)"""
+    queue = app.job_queue
+    assert queue is not None
+    queue.scheduler.configure(
+        **queue.scheduler_configuration, job_defaults={"misfire_grace_time": None, "coalesce": True}
+    )
 
 
 async def housekeeping_job(deps: Deps) -> None:

@@ -86,7 +86,7 @@ async def start_jobs(app: App) -> None:
     assert app.job_queue is not None
     minute = deps_of(app).reminder_policy.deadline_time.minute
     # a late start (a loaded machine) still runs: APScheduler would skip it after 1 s
-    app.job_queue.run_once(sweep, when=1, name=f"{SWEEP_JOB}-start", job_kwargs={"misfire_grace_time": None})
+    app.job_queue.run_once(sweep, when=1, name=f"{SWEEP_JOB}-start")
     app.job_queue.run_custom(
         sweep,
         name=SWEEP_JOB,

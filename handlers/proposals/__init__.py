@@ -129,7 +129,7 @@ async def start_jobs(app: App) -> None:
     assert app.job_queue is not None
     deps_of(app)  # the application is assembled
     # a late start (a loaded machine) still runs: APScheduler would skip it after 1 s
-    app.job_queue.run_once(sweep, when=1, name="cosign-sweep-start", job_kwargs={"misfire_grace_time": None})
+    app.job_queue.run_once(sweep, when=1, name="cosign-sweep-start")
     app.job_queue.run_repeating(sweep, interval=SWEEP_MINUTES * 60, first=SWEEP_MINUTES * 60, name="cosign-sweep",
                                 job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})  # fmt: skip
 

@@ -1,0 +1,20 @@
+"""Jobs of the real application run even when they fall due while the machine is busy: a job that
+starts late is run late, not skipped (APScheduler's default would drop it after one second)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.conftest import WAIT
+
+
+async def test_a_job_due_while_the_loop_was_busy_still_runs(bot_app) -> None:  # type: ignore[no-untyped-def]
+    ran = asyncio.Event()
+
+    async def job(_context) -> None:  # type: ignore[no-untyped-def]
+        ran.set()
+
+    bot_app.job_queue.run_once(job, when=0.05, name="late-job")  # no job_kwargs: the defaults decide
+    time.sleep(1.6)  # the event loop is held (a long synchronous step): the job falls due meanwhile, late
+    await asyncio.wait_for(ran.wait(), WAIT)
