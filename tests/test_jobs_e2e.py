@@ -16,5 +16,6 @@ async def test_a_job_due_while_the_loop_was_busy_still_runs(bot_app) -> None:  #
         ran.set()
 
     bot_app.job_queue.run_once(job, when=0.05, name="late-job")  # no job_kwargs: the defaults decide
-    time.sleep(1.6)  # the event loop is held (a long synchronous step): the job falls due meanwhile, late
+    # The cause, not a wait: the event loop is held (a long synchronous step) while the job falls due.
+    time.sleep(1.6)  # noqa: ASYNC251
     await asyncio.wait_for(ran.wait(), WAIT)
