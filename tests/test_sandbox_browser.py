@@ -201,6 +201,24 @@ NEWEST_IN_VIEW = """() => {
   const c = chat.getBoundingClientRect(), r = last.getBoundingClientRect();
   return r.bottom <= c.bottom + 2 && r.bottom > c.top;
 }"""
+CHAT_GEOMETRY = """() => {
+  const chat = document.getElementById('chat');
+  const last = [...chat.querySelectorAll('.msg')].pop();
+  const c = chat.getBoundingClientRect(), r = last ? last.getBoundingClientRect() : null;
+  return {messages: chat.querySelectorAll('.msg').length, scrollTop: chat.scrollTop,
+          scrollHeight: chat.scrollHeight, clientHeight: chat.clientHeight, chatBottom: c.bottom,
+          lastBottom: r && r.bottom, lastText: last && last.textContent.slice(0, 60)};
+}"""
+
+
+def newest_in_view(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the newest message is in view; if it never is, say where the chat stands."""
+    try:
+        page.wait_for_function(NEWEST_IN_VIEW)
+    except Exception as exc:  # playwright's TimeoutError: report the geometry that kept it out of view
+        raise AssertionError(f"the newest message is not in view: {page.evaluate(CHAT_GEOMETRY)}") from exc
+
+
 # Buttons whose label does not fit: wider or taller content than the button shows.
 CUT_BUTTONS = """() => [...document.querySelectorAll('.kb-btn')]
   .filter(b => b.offsetParent !== null && (b.scrollWidth > b.clientWidth + 1 || b.scrollHeight > b.clientHeight + 1))
@@ -231,11 +249,11 @@ def test_a_member_and_the_secretariat_on_a_390_px_phone(sandbox_url: str) -> Non
             # a member: the page opens at the newest message, under the menu keyboard
             page.goto(sandbox_url)
             expect(page.locator("#keyboard .kb-btn").first).to_be_visible()
-            page.wait_for_function(NEWEST_IN_VIEW)
+            newest_in_view(page)
             expect(page.locator(".msg.bot .meta").last).to_have_text(re.compile(r"\d\d:\d\d$"))
             page.locator("#keyboard .kb-btn", has_text="报告履职").click()
             expect(bot_says("请选择活动类型")).to_be_visible()
-            page.wait_for_function(NEWEST_IN_VIEW)
+            newest_in_view(page)
             nothing_cut()  # thirteen activity types, two to a row, short labels
             page.screenshot(path=str(ARTIFACTS / "member-390.png"))
             press("调研")
@@ -248,29 +266,29 @@ def test_a_member_and_the_secretariat_on_a_390_px_phone(sandbox_url: str) -> Non
             press("确认提交")
             expect(bot_says("等待政协机关审核")).to_be_visible()
             expect(summary.locator(".meta")).not_to_contain_text("已编辑")  # only its buttons were taken off
-            page.wait_for_function(NEWEST_IN_VIEW)
+            newest_in_view(page)
 
             # the secretariat: switching identity lands on the newest message too
             page.select_option("#identity", str(STAFF_USER_ID))
             expect(page.locator("#keyboard .kb-btn", has_text="审核")).to_be_visible()
-            page.wait_for_function(NEWEST_IN_VIEW)
+            newest_in_view(page)
             page.locator("#keyboard .kb-btn", has_text="社情民意处理").click()
             inbox = bot_says("社情民意信息 · 待处理")
             expect(inbox).to_be_visible()
-            page.wait_for_function(NEWEST_IN_VIEW)
+            newest_in_view(page)
             nothing_cut()
             inbox.screenshot(path=str(ARTIFACTS / "staff-inbox-390.png"))  # the workflow views, two to a row
             # that scrolled the chat back to the header; back at the bottom it follows new replies again
             page.evaluate("() => { const c = document.getElementById('chat'); c.scrollTop = c.scrollHeight; }")
             page.locator("#keyboard .kb-btn", has_text="审核").click()
             expect(bot_says("份 · 报告 #").last).to_be_visible()  # the oldest pending report's card
-            page.wait_for_function(NEWEST_IN_VIEW)
+            newest_in_view(page)
             nothing_cut()
             page.screenshot(path=str(ARTIFACTS / "staff-390.png"))
             send("/newevent")
             send("读书会")
             expect(bot_says("请选择活动类型")).to_be_visible()
-            page.wait_for_function(NEWEST_IN_VIEW)
+            newest_in_view(page)
             nothing_cut()
             page.screenshot(path=str(ARTIFACTS / "staff-newevent-390.png"))
         finally:
