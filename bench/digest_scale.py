@@ -434,34 +434,16 @@ def generate_rows(scale: Scale, rules) -> dict[str, tuple[list[str], list[tuple]
         invitations,
     )
     deadlines = [
-        (
-            1,
-            "年度社情民意",
-            date(2025, 12, 20),
-            json.dumps({"type": "info", "count": 1}),
-            "active",
-            None,
-            created,
-        ),
-        (
-            2,
-            "积分达标",
-            date(2025, 12, 31),
-            json.dumps({"type": "points", "min": 40}),
-            "active",
-            None,
-            created,
-        ),
-        (
-            3,
-            "调研任务",
-            date(2025, 12, 15),
-            json.dumps({"type": "activity", "code": "research", "count": 2}),
-            "active",
-            None,
-            created,
-        ),
-        (4, "明年任务", date(2026, 3, 1), json.dumps({"type": "info", "count": 2}), "active", None, created),
+        (number, title, due, json.dumps(requirement), "active", None, created)
+        for number, (title, due, requirement) in enumerate(
+            (
+                ("年度社情民意", date(2025, 12, 20), {"type": "info", "count": 1}),
+                ("积分达标", date(2025, 12, 31), {"type": "points", "min": 40}),
+                ("调研任务", date(2025, 12, 15), {"type": "activity", "code": "research", "count": 2}),
+                ("明年任务", date(2026, 3, 1), {"type": "info", "count": 2}),
+            ),
+            start=1,
+        )
     ]
     tables["deadline"] = (
         ["id", "title", "due_on", "requirement", "status", "created_by", "created_at"],

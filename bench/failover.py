@@ -222,7 +222,7 @@ async def main() -> None:
                   f"(each: {', '.join(f'{x:.0f}' for x in values)}), "
                   f"bot CPU {statistics.median(cpus[mode]):.2f} ms/update")  # fmt: skip
         ratio = statistics.median(rates["webhook"]) / statistics.median(rates["polling"])
-        print(f"  ratio webhook / polling {ratio:.2f}; target >= 0.9")
+        print(f"  ratio webhook / polling {ratio:.3f}; target >= 0.9")
 
 
 if __name__ == "__main__":

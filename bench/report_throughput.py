@@ -114,36 +114,38 @@ async def timed(
     latencies.append(time.perf_counter() - start)
 
 
-async def report_member(
-    replies: Replies, user: Any, latencies: list[float], pacer: Pacer, photo: bytes
-) -> None:
-    """One member's whole /report dialog: 7 updates."""
-    await timed(replies, user, lambda: user.send_text("/report"), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.press("rep:type:research"), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.press("rep:day:0"), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.send_text(TEXT), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.send_photo(photo), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.press("rep:photos:done"), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.press("rep:ok"), 2, latencies, pacer)
+# Each dialog as its updates: (what the member does, its text or button data, replies it waits for).
+# The echo bot gets the same shape (texts, presses, a photo), each answered once.
+Step = tuple[str, str, int]
+STEPS: dict[str, tuple[Step, ...]] = {
+    "report": (  # one member's whole /report dialog: 7 updates
+        ("text", "/report", 1), ("press", "rep:type:research", 1), ("press", "rep:day:0", 1), ("text", TEXT, 1),
+        ("photo", "", 1), ("press", "rep:photos:done", 1), ("press", "rep:ok", 2),
+    ),
+    "echo": (
+        ("text", "/report", 1), ("press", "x", 1), ("press", "y", 1), ("text", TEXT, 1), ("photo", "", 1),
+        ("press", "z", 1), ("press", "w", 1),
+    ),
+}  # fmt: skip
 
 
-async def echo_member(
-    replies: Replies, user: Any, latencies: list[float], pacer: Pacer, photo: bytes
-) -> None:
-    """The same shape for the echo bot: 7 updates (texts, presses, a photo), each answered once."""
-    await timed(replies, user, lambda: user.send_text("/report"), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.press("x"), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.press("y"), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.send_text(TEXT), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.send_photo(photo), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.press("z"), 1, latencies, pacer)
-    await timed(replies, user, lambda: user.press("w"), 1, latencies, pacer)
+def _action(user: Any, kind: str, value: str, photo: bytes) -> Callable[[], object]:
+    if kind == "text":
+        return lambda: user.send_text(value)
+    if kind == "photo":
+        return lambda: user.send_photo(photo)
+    return lambda: user.press(value)
 
 
-DIALOGS: dict[str, Callable[[Replies, Any, list[float], Pacer, bytes], Awaitable[None]]] = {
-    "report": report_member,
-    "echo": echo_member,
-}
+def _walker(steps: tuple[Step, ...]) -> Callable[[Replies, Any, list[float], Pacer, bytes], Awaitable[None]]:
+    async def walk(replies: Replies, user: Any, latencies: list[float], pacer: Pacer, photo: bytes) -> None:
+        for kind, value, more in steps:
+            await timed(replies, user, _action(user, kind, value, photo), more, latencies, pacer)
+
+    return walk
+
+
+DIALOGS = {name: _walker(steps) for name, steps in STEPS.items()}
 
 
 async def drive(emu: Any, replies: Replies, dialog: str, user_ids: list[int], rate: float | None) -> tuple:

@@ -25,6 +25,7 @@ from bot.telegram.web import Web
 from handlers import errors, gate, onboarding
 from handlers.dialog import link_dialogs, rearm_dialog_timeouts, recall_dialog_use
 from handlers.events import start_jobs as _events_start_jobs
+from handlers.proposals import start_jobs as _proposals_start_jobs
 from models.db import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,23 @@ FEATURES: list[str] = [
     "handlers.digest",
     "handlers.worklog",
     "handlers.outcomes",
+    "handlers.proposals",  # 提案: /proposal, 联名, /myproposals, 评价
+    "handlers.proposal_review",  # 提案 for the secretariat: /proposals, 立案, 交办, 督办
+    "handlers.proposal_units",  # 提案 for the handling units: 签收, 答复, 延期
 ]
 
 # Start-up hooks of features: `async def hook(app) -> None`, run after the bot is initialised.
 STARTUP_HOOKS: list[Callable[[Application], Any]] = []
 STARTUP_HOOKS.append(_events_start_jobs)  # deadline sweep and attendance close-out
+
+
+async def _units_start(app: Application) -> None:
+    from handlers.proposal_units import start_jobs
+
+    await start_jobs(app)
+
+
+STARTUP_HOOKS.append(_units_start)  # 督: the handling units' reminders and overdue notices
 
 
 async def _digest_start(app: Application) -> None:
@@ -57,6 +70,7 @@ async def _digest_start(app: Application) -> None:
 
 
 STARTUP_HOOKS.append(_digest_start)  # weekly digest job; queues a digest missed while the bot was down
+STARTUP_HOOKS.append(_proposals_start_jobs)  # co-signing sweep of proposals (at start-up, then every 10 min)
 
 
 def register_features(app: Application) -> None:

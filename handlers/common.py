@@ -28,12 +28,14 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, T | None]]
 
 # Main menu rows: catalogue keys of reply-keyboard buttons, each leading to a command. Members get
 # what they do; the secretariat gets its own work (a staff member who is also a 委员 gets both).
-MEMBER_ROWS = [["menu.report", "menu.info"], ["menu.events", "menu.me"]]
+MEMBER_ROWS = [["menu.report", "menu.info", "menu.proposal"], ["menu.events", "menu.me"]]
 STAFF_ROWS = [["menu.review", "menu.inbox"], ["menu.digest", "menu.newevent"]]
+UNIT_ROWS = [["menu.myunit"]]  # a handling unit's contact: its proposals only
 HELP_ROW = ["menu.help"]
 MENU_COMMANDS = {
     "menu.report": "report",
     "menu.info": "info",
+    "menu.proposal": "proposal",
     "menu.events": "events",
     "menu.me": "me",
     "menu.help": "help",
@@ -41,6 +43,7 @@ MENU_COMMANDS = {
     "menu.inbox": "inbox",
     "menu.digest": "digest",
     "menu.newevent": "newevent",
+    "menu.myunit": "myunit",
 }
 
 
@@ -57,7 +60,8 @@ def main_menu(lang: str, member: Member | None = None) -> ReplyKeyboardMarkup:
     """The reply keyboard of `member`'s role (the member keyboard when unknown)."""
     staff = member is not None and member.is_staff
     keys = (
-        (STAFF_ROWS if staff else [])
+        (UNIT_ROWS if member is not None and member.role == Role.UNIT.value else [])
+        + (STAFF_ROWS if staff else [])
         + (MEMBER_ROWS if members.is_committee_member(member) else [])
         + [HELP_ROW]
     )
@@ -96,9 +100,10 @@ async def load_member(update: Update, context: Context) -> Member | None:
         return await members.by_telegram_id(session, user.id)
 
 
-def member_only(func: MemberCallback[T]) -> Callback[T]:
-    """Run the handler only for an active member or staff; strangers get the join explanation, a
-    handling unit's contact is told it has the unit commands only."""
+def _guarded(func: MemberCallback[T], allowed: Callable[[Member], bool], refusal: str, kind: str | None) -> Callback[T]:
+    """`func` for a known person whom `allowed` lets through, checked on every call (button presses
+    included); a stranger gets the join explanation, anyone else `refusal` (logged as a refused
+    `kind` action when `kind` is given)."""
 
     @functools.wraps(func)
     async def wrapper(update: Update, context: Context) -> T | None:
@@ -106,46 +111,30 @@ def member_only(func: MemberCallback[T]) -> Callback[T]:
         if member is None:
             await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
             return None
-        if member.role == Role.UNIT.value:
-            await refuse(update, t("common.unit_commands_only", lang_of(member, context)))
+        if not allowed(member):
+            if kind is not None:
+                log.info("refused %s action %s to member %s", kind, func.__name__, member.id)
+            await refuse(update, t(refusal, lang_of(member, context)))
             return None
         return await func(update, context, member)
 
     return wrapper
+
+
+def member_only(func: MemberCallback[T]) -> Callback[T]:
+    """Run the handler only for an active member or staff; strangers get the join explanation, a
+    handling unit's contact is told it has the unit commands only."""
+    return _guarded(func, lambda member: member.role != Role.UNIT.value, "common.unit_commands_only", None)
 
 
 def unit_only(func: MemberCallback[T]) -> Callback[T]:
     """A handling unit's contact only (role "unit" with its unit): checked on every call, button
     presses included; members and staff are refused."""
-
-    @functools.wraps(func)
-    async def wrapper(update: Update, context: Context) -> T | None:
-        member = await load_member(update, context)
-        if member is None:
-            await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
-            return None
-        if member.role != Role.UNIT.value or member.unit_id is None:
-            log.info("refused unit action %s to member %s", func.__name__, member.id)
-            await refuse(update, t("common.units_only", lang_of(member, context)))
-            return None
-        return await func(update, context, member)
-
-    return wrapper
+    return _guarded(
+        func, lambda member: member.role == Role.UNIT.value and member.unit_id is not None, "common.units_only", "unit"
+    )
 
 
 def staff_only(func: MemberCallback[T]) -> Callback[T]:
     """Secretariat-only: the role is checked on every call, button presses included."""
-
-    @functools.wraps(func)
-    async def wrapper(update: Update, context: Context) -> T | None:
-        member = await load_member(update, context)
-        if member is None:
-            await refuse(update, t("onboarding.stranger", lang_of(None, context, update)))
-            return None
-        if not member.is_staff:
-            log.info("refused staff action %s to member %s", func.__name__, member.id)
-            await refuse(update, t("common.not_allowed", lang_of(member, context)))
-            return None
-        return await func(update, context, member)
-
-    return wrapper
+    return _guarded(func, lambda member: member.is_staff, "common.not_allowed", "staff")

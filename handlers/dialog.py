@@ -10,36 +10,25 @@ state (None: stay; END: done). A step refuses an answer by raising a `bot.core.r
 from __future__ import annotations
 
 import functools
-import time
+import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import suppress
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
-from apscheduler.jobstores.base import JobLookupError
-from telegram import Chat, Message, Update, User
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    ConversationHandler,
-    Job,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
-from bot.telegram import metrics
-from bot.telegram.persistence import DatabasePersistence
-from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, refuse, reply
+from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, close_pressed, refuse, reply
 from handlers.common import MENU_BUTTONS, PRIVATE, lang_of, load_member
+from handlers.dialog_timeouts import END as END  # END and TIMEOUT are part of this module's API
+from handlers.dialog_timeouts import TIMEOUT as TIMEOUT
+from handlers.dialog_timeouts import Expiry, TimedConversation
+from models.member import Member
 
-END = ConversationHandler.END
-TIMEOUT = ConversationHandler.TIMEOUT
 State = str
 Next = State | int | None  # where a step goes: a state, END, or None (the same step)
 Handlers = list[BaseHandler[Update, Context, Any]]
@@ -73,27 +62,31 @@ def draft(context: Context, key: str) -> dict[str, Any]:
     return data
 
 
-def person_of_conversation(key: Any) -> int:
-    """The user of a conversation key ((chat, user) for every dialog here)."""
-    return int(key[-1] if isinstance(key, tuple) else key)
+def new_draft(context: Context, key: str, *, once: bool = False) -> dict[str, Any]:
+    """A dialog's draft, empty, at its entry point. `once`: with a "key" naming the work it stores,
+    so the work is stored once however often its last button is pressed (the services take it)."""
+    assert context.user_data is not None
+    data: dict[str, Any] = {"key": uuid.uuid4().hex} if once else {}
+    context.user_data[key] = data
+    return data
 
 
-class _Expiry(Update):
-    """What a dialog's timeout hands its TIMEOUT handlers: an update naming the dialog's chat and
-    person (the update that last moved the dialog would not survive a restart)."""
-
-    __slots__ = ()
-
-    @classmethod
-    def of(cls, key: Any) -> _Expiry:
-        user_id = person_of_conversation(key)
-        chat_id = int(key[0]) if isinstance(key, tuple) else user_id
-        message = Message(message_id=0, date=datetime.now(UTC), chat=Chat(id=chat_id, type=Chat.PRIVATE),
-                          from_user=User(id=user_id, first_name="", is_bot=False))  # fmt: skip
-        return cls(update_id=0, message=message)
+def drop_draft(context: Context, key: str) -> None:
+    """Forget a dialog's draft (it ended, or its work is stored)."""
+    if context.user_data is not None:
+        context.user_data.pop(key, None)
 
 
-class Dialog(ConversationHandler[Context]):
+async def leave(update: Update, context: Context, key: str, text_key: str, member: Member | None = None) -> int:
+    """End a dialog with nothing stored (取消, /cancel): its draft goes, a pressed card loses its
+    buttons, and the person reads `text_key` (in `member`'s language; none given: their app's)."""
+    drop_draft(context, key)
+    await close_pressed(update)
+    await reply(update, t(text_key, lang_of(member, context, update)))
+    return END
+
+
+class Dialog(TimedConversation):
     """A ConversationHandler that forgives, follows the person and times out across restarts.
 
     - A step that refuses an answer raises a `bot.core.refusals.Refusal` (a service error or `AskAgain`):
@@ -110,16 +103,11 @@ class Dialog(ConversationHandler[Context]):
       recently used open dialog also accepts. Entry points (/report, /info …) and button presses
       are never declined: they name their dialog themselves. When each dialog was last used
       survives a restart through the stored states (recall_dialog_use).
-    - A dialog left alone for `timeout` seconds runs its TIMEOUT handlers and ends, and the end is
-      saved at once (no update follows it). The timeouts are this class's own jobs rather than
-      PTB's `conversation_timeout`: PTB keeps those only in memory and offers no public way to arm
-      one for a conversation restored from persistence (python-telegram-bot issue #1825), so after
-      a restart every open dialog is armed again from its last stored step (rearm_dialog_timeouts).
-      A timeout ends the dialog through PTB's own `handle_update` (a handler that returns END).
+    - A dialog left alone for `timeout` seconds runs its TIMEOUT handlers and ends, also after a
+      restart (handlers.dialog_timeouts).
     """
 
-    __slots__ = ("_used", "_timeouts", "_expiry_handler", "peers", "prompts", "fields", "data_key", "gone",
-                 "timeout")  # fmt: skip
+    __slots__ = ("peers", "prompts", "fields", "data_key", "gone")
 
     def __init__(
         self,
@@ -131,27 +119,20 @@ class Dialog(ConversationHandler[Context]):
         timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
-        self._used: dict[object, float] = {}  # conversation key -> when it last handled an update
-        self._timeouts: dict[object, Job[Any]] = {}  # conversation key -> its armed timeout
-        self._expiry_handler: TypeHandler[_Expiry, Context, object] = TypeHandler(_Expiry, self._expired)
+        super().__init__(*args, timeout=timeout, **kwargs)
         self.peers: list[Dialog] = []  # every Dialog of the application (link_dialogs)
         self.prompts = prompts
         self.fields = fields or {}
         self.data_key = data_key
         self.gone = gone
-        self.timeout = timeout
 
     # ------------------------------------------------------------------ which update is whose
 
     def check_update(self, update: object) -> Any:
-        if isinstance(update, _Expiry):  # open dialogs only: the timeout runs instead of any step
-            found = super().check_update(update)
-            if found is None or found[0] is None:
-                return None
-            return found[0], found[1], self._expiry_handler, True
         result = super().check_update(update)
-        if result is None or not isinstance(update, Update) or update.callback_query is not None:
+        if result is None or isinstance(update, Expiry) or not isinstance(update, Update):
+            return result
+        if update.callback_query is not None:
             return result
         _state, key, handler, _check = result
         if handler in self.entry_points:
@@ -166,85 +147,13 @@ class Dialog(ConversationHandler[Context]):
                 return None
         return result
 
-    def is_open(self, key: Any) -> bool:
-        """Whether the dialog is under way for this conversation key."""
-        return self.check_update(_Expiry.of(key)) is not None
-
     async def handle_update(self, update: Any, application: Any, check_result: Any, context: Any) -> Any:
-        key = check_result[1]
-        expiry = isinstance(update, _Expiry)
-        if not expiry:
-            self._used[key] = time.time()
-            self._disarm(key)
         token, current = _STATE.set(check_result[0]), _CURRENT.set(self)
         try:
             return await super().handle_update(update, application, check_result, context)
         finally:
             _STATE.reset(token)
             _CURRENT.reset(current)
-            if not expiry:
-                self._arm(application, key, self.timeout)
-
-    # ------------------------------------------------------------------ timeouts
-
-    def _arm(self, app: App, key: Any, delay: float | None) -> bool:
-        if delay is None or app.job_queue is None or not self.is_open(key):
-            return False
-        self._disarm(key)
-        # a late timeout (a busy or sleeping machine) still runs: APScheduler would skip it after 1 s
-        self._timeouts[key] = app.job_queue.run_once(
-            self._expire,
-            delay,
-            data=key,
-            name=f"{self.name} timeout",
-            job_kwargs={"misfire_grace_time": None},
-        )
-        return True
-
-    def _disarm(self, key: Any) -> None:
-        job = self._timeouts.pop(key, None)
-        if job is not None:
-            with suppress(JobLookupError):  # it is firing right now: _expire sees it was disarmed
-                job.schedule_removal()
-
-    async def _expire(self, context: Context) -> None:
-        """The timeout job: unless the person answered meanwhile, run the TIMEOUT handlers and end."""
-        job = context.job
-        assert job is not None
-        key = job.data
-        if self._timeouts.get(key) is not job:
-            return
-        del self._timeouts[key]
-        app: App = context.application
-        update = _Expiry.of(key)
-        update.set_bot(app.bot)
-        found = self.check_update(update)
-        if found is None:
-            return
-        await self.handle_update(update, app, found, Context.from_update(update, app))
-        metrics.DIALOG_TIMEOUTS.labels(self.name or "dialog").inc()
-        if isinstance(app.persistence, DatabasePersistence):
-            await app.persistence.save_idle(app, person_of_conversation(key))
-
-    async def _expired(self, update: Update, context: Context) -> object:
-        app: App = context.application
-        for handler in self.states.get(TIMEOUT, []):
-            check = handler.check_update(update)
-            if check is not None and check is not False:
-                await handler.handle_update(update, app, check, context)
-        return END
-
-    def rearm_timeouts(self, app: App, keys: list[Any]) -> int:
-        """After a restart: the timeout of each open dialog of `keys`, counted from its last stored
-        step. Returns how many were armed."""
-        if not self.timeout:
-            return 0
-        now = time.time()
-        return sum(
-            self._arm(app, key, max(0.0, self._used.get(key, now) + self.timeout - now))
-            for key in keys
-            if key not in self._timeouts
-        )
 
     # ------------------------------------------------------------------ asking again
 

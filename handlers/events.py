@@ -24,7 +24,7 @@ from bot.telegram.ui import (
     show,
 )
 from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button, typed_text
-from handlers.dialog import END, Next, dialog
+from handlers.dialog import END, Next, dialog, drop_draft, leave
 from models import Event, Member
 from models.event import ATTEND, LEAVE
 
@@ -252,16 +252,12 @@ async def _code_given(update: Update, context: Context, member: Member, code: st
     if not code.isdigit() or len(code) > 12:
         raise AskAgain("events.checkin_bad_code")
     await _check_in(update, context, member, code=code)
-    if context.user_data is not None:
-        context.user_data.pop(CHECKIN_KEY, None)
+    drop_draft(context, CHECKIN_KEY)
     return END
 
 
 async def checkin_cancel(update: Update, context: Context) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(CHECKIN_KEY, None)
-    await reply(update, t("events.checkin_cancelled", lang_of(None, context, update)))
-    return END
+    return await leave(update, context, CHECKIN_KEY, "events.checkin_cancelled")
 
 
 def register(app: App) -> None:

@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.core.i18n import t
+from bot.services.proposals.common import STAFF_OPEN_BUTTON
 from bot.telegram.ui import App, Context, reply
 from handlers.common import lang_of, load_member
 from handlers.digest import BUTTONS as DIGEST_BUTTONS
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 GROUP = -100  # before every feature
 SECRETARIAT_GROUP_COMMANDS = frozenset({"digest"})
 SECRETARIAT_GROUP_BUTTONS = (DIGEST_BUTTONS,)  # the digest's 上周 / 本周至今 choice that /digest offers there
+# 📄 on a proposal notice posted there: the card goes to the secretary's private chat (handlers.proposal_review)
+SECRETARIAT_GROUP_OPEN = (STAFF_OPEN_BUTTON,)
 
 
 def _command(update: Update, bot_username: str | None) -> str | None:
@@ -57,7 +60,10 @@ async def gate(update: Update, context: Context) -> None:
         return
     if chat.id == context.deps.settings.secretariat_chat_id and update.edited_message is None:
         query = update.callback_query
-        pressed = query is not None and any(buttons.owns(query.data) for buttons in SECRETARIAT_GROUP_BUTTONS)
+        pressed = query is not None and (
+            any(buttons.owns(query.data) for buttons in SECRETARIAT_GROUP_BUTTONS)
+            or any(button.matches(query.data) for button in SECRETARIAT_GROUP_OPEN)
+        )
         if pressed or _command(update, context.bot.username) in SECRETARIAT_GROUP_COMMANDS:
             member = await load_member(update, context)
             if member is not None and member.is_staff:

@@ -27,7 +27,7 @@ from bot.telegram.ui import (
     rows_of,
 )
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, leave, new_draft
 from models import Member
 
 PICK, CARD, AMOUNT, GUESTS, DOC_KIND, DOC_TITLE, INSTRUCTION = (
@@ -120,9 +120,8 @@ async def _card(update: Update, context: Context, lang: str) -> Next:
 @staff_only
 async def start(update: Update, context: Context, member: Member) -> Next:
     """/outcome [event number]: the events held lately, or that event's card."""
-    assert context.user_data is not None
     lang = lang_of(member, context)
-    context.user_data[KEY] = {}
+    new_draft(context, KEY)
     wanted = (context.args[0] if context.args else "").lstrip("#")
     if wanted:
         if not (wanted.isascii() and wanted.isdigit()) or int(wanted) not in ROW_IDS:
@@ -174,11 +173,7 @@ async def chose_instruction(update: Update, context: Context, member: Member) ->
 
 @staff_only
 async def done(update: Update, context: Context, member: Member) -> Next:
-    assert context.user_data is not None
-    await close_pressed(update)
-    context.user_data.pop(KEY, None)
-    await reply(update, t("outcomes.chat.done", lang_of(member, context)))
-    return END
+    return await leave(update, context, KEY, "outcomes.chat.done", member)
 
 
 @staff_only
@@ -230,10 +225,7 @@ async def got_instruction(update: Update, context: Context, member: Member) -> N
 
 
 async def cancel_command(update: Update, context: Context) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await reply(update, t("outcomes.chat.done", lang_of(None, context, update)))
-    return END
+    return await leave(update, context, KEY, "outcomes.chat.done")
 
 
 def register(app: App) -> None:

@@ -5,7 +5,6 @@ answer asks the same step again (handlers.dialog); saving twice stores one entry
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 from telegram import Update
@@ -18,7 +17,19 @@ from bot.core.review_rules import LogKind
 from bot.services import worklog as service
 from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, State, ask, dialog, draft, numbered
+from handlers.dialog import (
+    END,
+    Next,
+    PromptFor,
+    State,
+    ask,
+    dialog,
+    draft,
+    drop_draft,
+    leave,
+    new_draft,
+    numbered,
+)
 from models import Member
 
 KIND, DAY, COUNT, NOTE, MARK, CONFIRM = "kind", "day", "count", "note", "mark", "confirm"
@@ -99,8 +110,7 @@ PROMPTS: dict[object, PromptFor] = {
 @staff_only
 async def start(update: Update, context: Context, member: Member) -> Next:
     """/log: start the guided chat."""
-    assert context.user_data is not None
-    context.user_data[KEY] = {"key": uuid.uuid4().hex}  # the entry is stored once, however often 保存 is pressed
+    new_draft(context, KEY, once=True)  # the entry is stored once, however often 保存 is pressed
     return await ask(update, context, KIND, lang_of(member, context))
 
 
@@ -147,7 +157,6 @@ async def got_mark(update: Update, context: Context, member: Member) -> Next:
 @staff_only
 async def save(update: Update, context: Context, member: Member) -> Next:
     d, lang = context.deps, lang_of(member, context)
-    assert context.user_data is not None
     data = dict(draft(context, KEY))
     if "day" not in data or "kind" not in data:
         raise AskAgain("common.stale_button")
@@ -156,7 +165,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
     async with d.db.session() as session:
         row = await service.add_entry(session, entry, review=d.rules.review, now=d.clock.now(), zone=d.settings.tz,
                                       actor_id=member.id, entry_key=data.get("key"))  # fmt: skip
-    context.user_data.pop(KEY, None)
+    drop_draft(context, KEY)
     await close_pressed(update)
     kind = d.rules.review.log_kinds[row.kind]
     await reply(update, t("worklog.saved", lang, id=row.id, kind=kind.label(lang), count=row.count, unit=kind.unit(lang)))
@@ -165,19 +174,12 @@ async def save(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def cancel(update: Update, context: Context, member: Member) -> Next:
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
-    await close_pressed(update)
-    await reply(update, t("worklog.cancelled", lang_of(member, context)))
-    return END
+    return await leave(update, context, KEY, "worklog.cancelled", member)
 
 
 async def cancel_command(update: Update, context: Context) -> int:
     """/cancel at any step: nothing is stored."""
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await reply(update, t("worklog.cancelled", lang_of(None, context, update)))
-    return END
+    return await leave(update, context, KEY, "worklog.cancelled")
 
 
 def register(app: App) -> None:

@@ -353,14 +353,21 @@ def matches(message: dict, expect: Expect) -> bool:
     return expect in (message.get("text") or message.get("caption") or "")
 
 
+def seen(user) -> set[int]:  # type: ignore[no-untyped-def]
+    """The ids of the messages in the user's chat so far (`expect_reply(..., before=seen(user))`)."""
+    return {m["message_id"] for m in user.history()}
+
+
 async def expect_reply(user, action: Callable[[], object], expect: Expect,  # type: ignore[no-untyped-def]
-                       *, timeout: float = WAIT) -> dict:  # noqa: ASYNC109
+                       *, timeout: float = WAIT, before: set[int] | None = None) -> dict:  # noqa: ASYNC109
     """Do `action` as the user, then wait for a new bot message in their chat that contains the
     text `expect` (or satisfies the predicate `expect`); returns that message.
 
     It waits for what the step should say, never for a number of messages: a late message of an
-    earlier step cannot be taken for this step's answer, and a slow machine only takes longer."""
-    before = {m["message_id"] for m in user.history()}
+    earlier step cannot be taken for this step's answer, and a slow machine only takes longer.
+    `before` (from `seen`): the messages already there when the cause began, for an answer that
+    can come before this call, e.g. a replayed update handled while a new bot process starts."""
+    before = seen(user) if before is None else before
     action()
     found: list[dict] = []
 
@@ -371,6 +378,24 @@ async def expect_reply(user, action: Callable[[], object], expect: Expect,  # ty
     what = expect if isinstance(expect, str) else getattr(expect, "__name__", "a matching message")
     await user.emu.wait_for(arrived, timeout, what=f"the bot to say {what!r} to {user.id}")
     return found[0]
+
+
+async def new_event_card(  # type: ignore[no-untyped-def]
+    staff, title: str, kind: str, start: str, *, audience: str = "ne:a:all",
+    asked_audience: Callable[[dict], object] | None = None,
+) -> dict:
+    """/newevent as the secretariat up to its confirm card: `title`, the type `kind`, `start` typed,
+    no end and no place, the `audience` button (`asked_audience` sees the question), no reminder."""
+    await expect_reply(staff, lambda: staff.send_text("/newevent"), "请输入活动标题")
+    await expect_reply(staff, lambda: staff.send_text(title), "请选择活动类型")
+    await expect_reply(staff, lambda: staff.press(f"ne:k:{kind}"), "活动什么时候开始")
+    await expect_reply(staff, lambda: staff.send_text(start), "什么时候结束")
+    await expect_reply(staff, lambda: staff.press("ne:skip"), "在哪里举行")
+    asked = await expect_reply(staff, lambda: staff.press("ne:skip"), "请哪些委员参加")
+    if asked_audience is not None:
+        asked_audience(asked)
+    await expect_reply(staff, lambda: staff.press(audience), "活动前多久提醒")
+    return await expect_reply(staff, lambda: staff.press("ne:skip"), "请确认")
 
 
 def inline_buttons(message: dict) -> dict[str, str]:

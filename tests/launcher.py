@@ -102,7 +102,9 @@ class _Launcher:
             self._proc.stdin.write(json.dumps(request) + "\n")
             self._proc.stdin.flush()
             with self._changed:
-                if not self._changed.wait_for(lambda: self._pids, timeout=30):
+                # generous: its first answer waits for the bot's imports, slow on a loaded machine; a
+                # launcher that dies answers at once (-1)
+                if not self._changed.wait_for(lambda: self._pids, timeout=120):
                     raise RuntimeError("the test launcher did not answer")
                 pid = self._pids.pop(0)
         if pid <= 0:  # never signal pid 0 or -1: that would be the whole process group

@@ -149,3 +149,27 @@ def test_every_activity_type_has_a_button_label_that_fits_a_phone():
     with pytest.raises(RulesError, match="zh_short"):
         parse_rules(base + 'zh_short = "学习培训和专题讲座"\n')
     assert parse_rules(base + 'zh_short = "学习培训"\n').activities["study"].button("zh") == "学习培训"
+
+
+@pytest.mark.parametrize(
+    "code", ["Study", "my study", "rep:edit", "1st", "_study", "学习", "study-tour", "a" * 33, "study\\n"]
+)
+def test_an_activity_code_a_button_could_not_carry_is_refused_with_its_line(code):
+    """Button data is `prefix:action:ids`: a code with `:`, a space or capitals would break the
+    type buttons, so the rules file is refused at the code's line."""
+    from bot.core.rules import RulesError, parse_rules
+
+    text = (
+        '[[activity]]\ncode = "plenary"\nzh = "全会"\npoints = 1\n\n'
+        f'[[activity]]\nzh = "学习"\ncode = "{code}"\npoints = 1\n'
+    )
+    with pytest.raises(RulesError, match=r"^rules\.toml:8: activity code .* lowercase letters"):
+        parse_rules(text, "rules.toml")
+
+
+def test_a_plain_activity_code_of_up_to_32_characters_is_taken():
+    from bot.core.rules import parse_rules
+
+    for code in ("a", "study", "visit_needy2", "a" + "b_9" * 10 + "c"):
+        text = f'[[activity]]\ncode = "{code}"\nzh = "学习"\npoints = 1\n'
+        assert list(parse_rules(text).activities) == [code]

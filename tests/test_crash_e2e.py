@@ -17,7 +17,7 @@ from bot.devtools.emulator import Call
 from handlers import info as info_dialog
 from handlers.report import DATE, DESCRIPTION, PHOTOS
 from models import ActivityReport, DialogState, Event, InfoItem, Invitation, ReportDraft
-from tests.conftest import add_member, expect_reply, start_bot_process, stop_bot_process, until
+from tests.conftest import add_member, expect_reply, seen, start_bot_process, stop_bot_process, until
 
 TEXT = "参加区政协组织的社区养老服务调研，走访了三个街道的养老服务中心。"
 
@@ -150,12 +150,13 @@ async def test_a_kill_at_the_first_call_after_confirm_stores_the_report_once(emu
     assert await _count(db, ActivityReport) == 1
     assert confirm not in emu.callback_answers  # the press died with the process
 
+    (report,) = await _all(db, ActivityReport)
+    stored = t("report.submitted_pending", "zh", id=report.id, points="3")
+    before = seen(user)  # the replayed press can be answered while the new process starts
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
         # the new process handles the press the killed one had taken (the update inbox) ...
-        (report,) = await _all(db, ActivityReport)
-        stored = t("report.submitted_pending", "zh", id=report.id, points="3")
-        await expect_reply(user, lambda: None, stored)
+        await expect_reply(user, lambda: None, stored, before=before)
         # ... and a confirm pressed again on the old card is answered and stores nothing
         again = user.press("rep:ok", card)
         await emu.wait_for(lambda: again in emu.callback_answers, what="the second confirm answered")
@@ -249,10 +250,11 @@ async def test_an_event_published_just_before_a_kill_is_not_published_twice(emu,
     invited = await _count(db, Invitation)
     assert await _count(db, Event) == 1 and invited >= 3
 
+    before = seen(staff)  # the replayed press can be answered while the new process starts
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
         # the press the killed process had taken is handled again (the update inbox): the same event
-        done = await expect_reply(staff, lambda: None, "已发布活动")
+        done = await expect_reply(staff, lambda: None, "已发布活动", before=before)
         (event,) = await _all(db, Event)
         assert f"#{event.id}" in done["text"] and f"{invited} 位委员" in done["text"]
         # and 发布 pressed again on the same card is answered and publishes nothing

@@ -328,7 +328,8 @@ async def test_latency_setting_delays_every_answer_not_the_action():
 
 @pytest.mark.filterwarnings("ignore:.*retry_after")
 async def test_enforce_limits():
-    with BotApiEmulator(enforce_limits=True, global_rate=30, per_chat_rate=1.0) as lim:
+    still = lambda: 100.0  # noqa: E731  the limits' clock stands still: no window passes while sending
+    with BotApiEmulator(enforce_limits=True, global_rate=30, per_chat_rate=1.0, rate_clock=still) as lim:
         users = [lim.user(3000 + i) for i in range(40)]
         async with make_bot(lim) as bot:
             flooded = 0
@@ -339,7 +340,7 @@ async def test_enforce_limits():
                     flooded += 1
                     assert exc.retry_after in (1, dtm.timedelta(seconds=1))
             assert flooded == 10 and lim.stats["429"] == 10 and lim.stats["sent"] == 30
-    with BotApiEmulator(enforce_limits=True) as lim:
+    with BotApiEmulator(enforce_limits=True, rate_clock=still) as lim:
         u = lim.user(1001)
         async with make_bot(lim) as bot:
             await bot.send_message(u.id, "一")

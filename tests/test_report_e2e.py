@@ -50,6 +50,12 @@ async def _submit(user) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+async def _to_date(user, label: str) -> None:  # type: ignore[no-untyped-def]
+    """/report, then the type `label`: the date is asked."""
+    msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
+    await expect_reply(user, lambda: user.press(_buttons(msg)[label]), t("report.ask_date", "zh"))
+
+
 async def _start_to_photos(user, label="调研") -> None:
     msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
     assert t("report.ask_type", "zh") in msg["text"] and "第 1 步，共 4 步" in msg["text"]
@@ -127,8 +133,7 @@ async def test_typed_dates_too_long_description_and_change_before_submitting(emu
     clock.frozen = NOW
     await add_member(db, "廖艳", telegram_user_id=4002)
     user = emu.user(4002, "廖艳")
-    msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
-    await expect_reply(user, lambda: user.press(_buttons(msg)["视察"]), t("report.ask_date", "zh"))
+    await _to_date(user, "视察")
     answer = await expect_reply(user, lambda: user.send_text("明年"), t("report.date_unreadable", "zh"))
     assert answer["text"].startswith(t("report.date_unreadable", "zh"))
     assert t("report.ask_date", "zh") in answer["text"] and t("report.btn_today", "zh") in _buttons(answer)
@@ -167,8 +172,7 @@ async def test_cancel_at_a_step_stores_nothing_and_a_short_text_is_asked_again(e
     clock.frozen = NOW
     await add_member(db, "朱宇浩", telegram_user_id=4003)
     user = emu.user(4003, "宇浩")
-    msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
-    await expect_reply(user, lambda: user.press(_buttons(msg)["调研"]), t("report.ask_date", "zh"))
+    await _to_date(user, "调研")
     await expect_reply(user, lambda: user.press_button(t("report.btn_today", "zh")), "第 3 步")
     too_short = t("report.description_too_short", "zh", length=2, min=10)
     answer = await expect_reply(user, lambda: user.send_text("开会"), too_short)
@@ -192,8 +196,7 @@ async def test_timeout_keeps_a_draft_that_report_offers_to_resume(emu, db, clock
     member = await add_member(db, "丁欣怡", telegram_user_id=4004)
     user = emu.user(4004, "欣怡")
     async with running(deps, poll_timeout=1):
-        msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
-        await expect_reply(user, lambda: user.press(_buttons(msg)["学习培训"]), t("report.ask_date", "zh"))
+        await _to_date(user, "学习培训")
         await expect_reply(user, lambda: user.send_text("11月3日"), "第 3 步")
         notice = t("report.timeout_kept", "zh", minutes=0.02)
         await emu.wait_for(
@@ -297,8 +300,7 @@ async def test_dialog_continues_after_sigkill_of_the_bot_process(emu, db, db_url
     user = emu.user(4010, "尹华")
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
-        await expect_reply(user, lambda: user.press(_buttons(msg)["调研"]), t("report.ask_date", "zh"))
+        await _to_date(user, "调研")
         await expect_reply(user, lambda: user.press_button(t("report.btn_today", "zh")), "第 3 步")
         ask = await expect_reply(user, lambda: user.send_text(TEXT), "第 4 步")
         assert ask["text"].startswith("第 4 步")

@@ -19,7 +19,7 @@ from bot.assemble import FEATURES
 from bot.core.rules import load_rules
 from bot.devtools.sandbox import DB_FILE
 from bot.devtools.sandbox.seed import NEWCOMER_USER_ID, STAFF_USER_ID
-from tests.conftest import output_line
+from tests.conftest import WAIT, output_line
 from tests.launcher import launch
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-WAIT_MS = 15_000
+WAIT_MS = int(WAIT * 1000)  # as every other wait of the suite: for the page, never a race against the clock
 
 # One Chromium at a time: the three run on the same worker, one after the other (`--dist loadgroup`).
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

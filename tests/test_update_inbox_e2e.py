@@ -8,7 +8,7 @@ import asyncio
 import signal
 
 from bot.core.i18n import t
-from tests.conftest import add_member, expect_reply, start_bot_process, stop_bot_process
+from tests.conftest import add_member, expect_reply, seen, start_bot_process, stop_bot_process
 
 
 def _help_replies(emu, chat_id: int) -> list:  # type: ignore[no-untyped-def]
@@ -34,16 +34,17 @@ async def test_an_update_fetched_but_not_handled_when_the_bot_is_killed_is_handl
             swallowed = any(c.status == 0 and c.params.get("chat_id") == 5201 for c in emu.calls_of("sendMessage"))
             return swallowed and emu.confirmed_offset > update["update_id"]
 
-        await emu.wait_for(fetched_confirmed_and_unanswered, 10, what="/help confirmed and its answer under way")
+        await emu.wait_for(fetched_confirmed_and_unanswered, what="/help confirmed and its answer under way")
         proc.send_signal(signal.SIGKILL)
         await asyncio.to_thread(proc.wait, 15)
     finally:
         stop_bot_process(proc)
     assert not _help_replies(emu, 5201)  # Telegram will not deliver it again: only the bot has it now
 
+    before = seen(user)  # the replayed update can be answered while the new process starts
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        await expect_reply(user, lambda: None, header)  # handled by the new process
+        await expect_reply(user, lambda: None, header, before=before)  # handled by the new process
         await expect_reply(user, lambda: user.send_text("/me"), "苏建华")  # a later update: the lane is past it
     finally:
         stop_bot_process(proc)

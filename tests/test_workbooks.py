@@ -207,3 +207,51 @@ async def test_invite_codes_never_need_escaping_in_the_csv(db) -> None:
     async with db.session() as session:
         codes = [await invites.new_invite(session, member, now=NOW, ttl_days=30) for _ in range(300)]
     assert all(csv_cell(code) == code for code in codes)  # 300 codes: ~19 would start with "-" or "_"
+
+
+async def _items_in_every_state(db, rules) -> None:  # type: ignore[no-untyped-def]
+    """Four items: one waiting, one accepted, one returned, one not adopted."""
+    author = await add_member(db, "苏建华")
+    staff = await add_member(db, "马晓燕", role="secretariat", telegram_user_id=9001)
+    moves = {"waiting": None, "accepted": ("accept", None), "returned": ("return", "请补充数据"),
+             "rejected": ("reject", "不属于本会职责")}  # fmt: skip
+    for number, (title, move) in enumerate(moves.items()):
+        async with db.session() as session:
+            item = await info.submit(
+                session, author_id=author.id, title=f"关于{title}的建议", category="民生保障",
+                body="老旧小区加装电梯需求迫切，建议由街道牵头制定分摊方案。" * 3,
+                now=NOW - timedelta(days=3, minutes=number), tz=SH, rules=rules,
+            )
+        if move is not None:
+            async with db.session() as session:
+                actor = await session.get(Member, staff.id)
+                await info.apply_move(session, item_id=item.id, move=move[0], actor=actor, now=NOW - timedelta(days=2),
+                                      tz=SH, text=move[1])
+
+
+def _state_column(path, header_key: str, lang: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from bot.core.i18n import t
+
+    ws = load_workbook(path).worksheets[0]
+    headers = [c.value for c in ws[1]]
+    state = headers.index(t(header_key, lang))
+    return {row[0].value: row[state].value for row in ws.iter_rows(min_row=2)}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_both_info_sheets_name_each_state_as_the_bot_does(db, rules, tmp_path, lang) -> None:
+    """`lvzhi export info` and `lvzhi info export` show an item's state by the catalogue's one label
+    for it (the one its card shows), never the raw code, and the same label in both."""
+    from bot.core.i18n import t
+
+    await _items_in_every_state(db, rules)
+    async with db.session() as session:
+        await export(session, ["info"], 2025, tmp_path / "figures.xlsx", rules=rules, zone=SH, lang=lang)
+        await export_info_year(session, 2025, tmp_path / "record.xlsx", zone=SH, lang=lang)
+    figures = _state_column(tmp_path / "figures.xlsx", "digest.xlsx.info_state", lang)
+    record = _state_column(tmp_path / "record.xlsx", "info.export.state", lang)
+    labels = {t(f"info.state.{code}", lang) for code in ("submitted", "accepted", "returned", "rejected")}
+    assert len(figures) == 4 and set(figures.values()) == labels
+    assert figures == record
+    codes = {"submitted", "accepted", "returned", "rejected"}
+    assert not codes & set(figures.values())

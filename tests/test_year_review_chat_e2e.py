@@ -19,7 +19,7 @@ from bot.core.schedule import QuietHours
 from bot.services import events, outcomes
 from bot.services.reminders import ReminderPolicy
 from models import Event, EventGuest, EventTag, OutcomeQuantity, OutputDocument, WorkLogEntry
-from tests.conftest import add_member, expect_reply, inline_buttons
+from tests.conftest import add_member, expect_reply, inline_buttons, new_event_card
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
@@ -49,14 +49,7 @@ async def test_newevent_takes_tags_and_organiser_from_buttons_on_its_card(emu, b
     await add_member(db, "丁欣怡", telegram_user_id=9102, committee="文史委员会")
     staff, member = emu.user(9001, "王秘书"), emu.user(9101, "苏建华")
 
-    await expect_reply(staff, lambda: staff.send_text("/newevent"), "请输入活动标题")
-    await expect_reply(staff, lambda: staff.send_text("老旧小区改造调研协商"), "请选择活动类型")
-    await expect_reply(staff, lambda: staff.press("ne:k:consultation"), "活动什么时候开始")
-    await expect_reply(staff, lambda: staff.send_text("3月10日 14:30"), "什么时候结束")
-    await expect_reply(staff, lambda: staff.press("ne:skip"), "在哪里举行")
-    await expect_reply(staff, lambda: staff.press("ne:skip"), "请哪些委员参加")
-    await expect_reply(staff, lambda: staff.press("ne:a:all"), "活动前多久提醒")
-    card = await expect_reply(staff, lambda: staff.press("ne:skip"), "请确认")
+    card = await new_event_card(staff, "老旧小区改造调研协商", "consultation", "3月10日 14:30")
     assert t("outcomes.btn_tags", "zh") in inline_buttons(card) and "标签：" not in card["text"]
 
     await expect_reply(member, lambda: member.send_text("/help"), "/report")
@@ -85,15 +78,11 @@ async def test_newevent_takes_tags_and_organiser_from_buttons_on_its_card(emu, b
     assert [(t_.event_id, t_.tag) for t_ in await _rows(db, EventTag)] == [(event.id, "consult_research")]
 
     # a staff-only event: the audience button goes straight on, and only staff are invited
-    await expect_reply(staff, lambda: staff.send_text("/newevent"), "请输入活动标题")
-    await expect_reply(staff, lambda: staff.send_text("机关学习：作风建设"), "请选择活动类型")
-    await expect_reply(staff, lambda: staff.press("ne:k:study"), "活动什么时候开始")
-    await expect_reply(staff, lambda: staff.send_text("3月11日 09:00"), "什么时候结束")
-    await expect_reply(staff, lambda: staff.press("ne:skip"), "在哪里举行")
-    asked = await expect_reply(staff, lambda: staff.press("ne:skip"), "请哪些委员参加")
-    assert inline_buttons(asked)[t("events.admin.audience_staff", "zh")] == "ne:a:staff"
-    await expect_reply(staff, lambda: staff.press("ne:a:staff"), "活动前多久提醒")
-    card = await expect_reply(staff, lambda: staff.press("ne:skip"), "请确认")
+    def staff_button(asked: dict) -> None:
+        assert inline_buttons(asked)[t("events.admin.audience_staff", "zh")] == "ne:a:staff"
+
+    card = await new_event_card(staff, "机关学习：作风建设", "study", "3月11日 09:00", audience="ne:a:staff",
+                                asked_audience=staff_button)  # fmt: skip
     assert "参加：仅机关干部（1 人" in card["text"]
     done = await expect_reply(staff, lambda: staff.press("ne:pub", card), "已发布活动")
     assert "1 位" in done["text"]

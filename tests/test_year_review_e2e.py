@@ -27,7 +27,7 @@ from bot.cli import app as cli_app
 from bot.core.clock import Clock
 from bot.core.i18n import t
 from models import ActivityReport
-from tests.conftest import expect_reply, inline_buttons, until
+from tests.conftest import expect_reply, inline_buttons, new_event_card, until
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
@@ -212,14 +212,7 @@ async def test_a_year_entered_the_ordinary_way_gives_each_figure_of_the_report(e
     year.events[6]["status"] = "cancelled"
 
     # ---- one event made in the chat by the secretariat (/newevent)
-    await expect_reply(staff, lambda: staff.send_text("/newevent"), "请输入活动标题")
-    await expect_reply(staff, lambda: staff.send_text("民主监督：营商环境"), "请选择活动类型")
-    await expect_reply(staff, lambda: staff.press("ne:k:supervision"), "活动什么时候开始")
-    await expect_reply(staff, lambda: staff.send_text("8月18日 14:30"), "什么时候结束")
-    await expect_reply(staff, lambda: staff.press("ne:skip"), "在哪里举行")
-    await expect_reply(staff, lambda: staff.press("ne:skip"), "请哪些委员参加")
-    await expect_reply(staff, lambda: staff.press("ne:a:all"), "活动前多久提醒")
-    summary = await expect_reply(staff, lambda: staff.press("ne:skip"), "请确认")
+    summary = await new_event_card(staff, "民主监督：营商环境", "supervision", "8月18日 14:30")
     tags = await expect_reply(staff, lambda: staff.press("ne:tags", summary), "请点选活动的标签")
     staff.press("ne:tg:sector_studio", tags)
     await emu.wait_for(lambda: "✓ 界别委员工作室" in str([m for m in staff.messages() if m["message_id"] == tags["message_id"]]),

@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bot.cli.annual": "annual",
     "bot.cli.outbox": "outbox",
     "bot.cli.log": "log",
+    "bot.cli.units": "units",
     "bot.cli.proposals": "proposals",
 }
 

@@ -3,9 +3,10 @@ bot picks them up without a restart: invitations and reminders are outbox rows."
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
@@ -18,6 +19,13 @@ from bot.services.reminders import policy_from_settings
 from bot.services.roster import RosterFileError, read_table
 from models.db import Database
 from models.event import Event
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bot.core.config import Settings
+
+R = TypeVar("R")
 
 UNREADABLE = ("bad_datetime",)  # EventError codes of a value that is not a time at all
 
@@ -237,27 +245,32 @@ def _refuse(exc: Refusal, lang: str) -> NoReturn:
     raise typer.Exit(2 if exc.key in UNREADABLE else 1) from None
 
 
-def _change(event_id: int, action: str) -> None:
+def _on_event(event_id: int, act: Callable[[AsyncSession, Event, datetime, Settings], Awaitable[R]]) -> tuple[R, str]:
+    """`act(session, event, now, settings)` on one event; a refusal is one line and an exit code.
+    Returns what it returned and the language to answer in."""
     from bot.cli import row_id_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
     row_id_or_exit(event_id, lang)
 
-    async def work(db: Database) -> int:
-        now = Clock().now()
+    async def work(db: Database) -> R:
         async with db.session() as session:
-            event = await service.get_event(session, event_id)
-            if action == "publish":
-                return await service.publish_event(
-                    session, event, now=now, policy=policy_from_settings(settings)
-                )
-            return await service.cancel_event(session, event, now=now, policy=policy_from_settings(settings))
+            return await act(session, await service.get_event(session, event_id), Clock().now(), settings)
 
     try:
-        count = with_database(settings, work)
+        return with_database(settings, work), lang
     except service.EventError as exc:
         _refuse(exc, lang)
+
+
+def _change(event_id: int, action: str) -> None:
+    async def act(session: AsyncSession, event: Event, now: datetime, settings: Settings) -> int:
+        if action == "publish":
+            return await service.publish_event(session, event, now=now, policy=policy_from_settings(settings))
+        return await service.cancel_event(session, event, now=now, policy=policy_from_settings(settings))
+
+    count, lang = _on_event(event_id, act)
     typer.echo(t(f"events.cli.{action}_done", lang, id=event_id, count=count))
 
 
@@ -284,31 +297,20 @@ def update(
     title: str | None = typer.Option(None, "--title", help="New title"),
 ) -> None:
     """Change an event; invitees are told of a new time or place and reminders are planned again."""
-    from bot.cli import row_id_or_exit, settings_or_exit, with_database
 
-    settings = settings_or_exit()
-    lang = settings.locale
-    row_id_or_exit(event_id, lang)
+    async def act(session: AsyncSession, event: Event, now: datetime, settings: Settings) -> bool:
+        return await service.update_event(
+            session,
+            event,
+            now=now,
+            policy=policy_from_settings(settings),
+            starts_at=service.parse_local_datetime(start, settings.tz, now=now) if start else None,
+            ends_at=service.parse_local_datetime(end, settings.tz, now=now) if end else None,
+            place=place,
+            title=title,
+        )
 
-    async def work(db: Database) -> bool:
-        now = Clock().now()
-        async with db.session() as session:
-            event = await service.get_event(session, event_id)
-            return await service.update_event(
-                session,
-                event,
-                now=now,
-                policy=policy_from_settings(settings),
-                starts_at=service.parse_local_datetime(start, settings.tz, now=now) if start else None,
-                ends_at=service.parse_local_datetime(end, settings.tz, now=now) if end else None,
-                place=place,
-                title=title,
-            )
-
-    try:
-        changed = with_database(settings, work)
-    except service.EventError as exc:
-        _refuse(exc, lang)
+    changed, lang = _on_event(event_id, act)
     typer.echo(t("events.cli.updated" if changed else "events.cli.unchanged", lang, id=event_id))
 
 

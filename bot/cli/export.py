@@ -4,6 +4,7 @@ record for the year-end assessment and the year's rows, one sheet per subject, C
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,8 +13,10 @@ from models.db import Database
 
 app = typer.Typer(help="Excel exports for the year-end assessment.", no_args_is_help=True)
 
-PERIOD_HELP = "Assessment year, e.g. 2025"
-OUT_HELP = "The .xlsx file to write"
+# The options every export takes.
+PeriodOption = Annotated[int, typer.Option("--period", help="Assessment year, e.g. 2025")]
+OutOption = Annotated[Path, typer.Option("--out", help="The .xlsx file to write")]
+LangOption = Annotated[str | None, typer.Option("--lang", help="zh or en")]
 
 
 def _export(subjects: tuple[str, ...], period: int, out: Path, lang: str | None) -> None:
@@ -47,40 +50,24 @@ def _export(subjects: tuple[str, ...], period: int, out: Path, lang: str | None)
 
 
 @app.command()
-def members(
-    period: int = typer.Option(..., "--period", help=PERIOD_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    lang: str = typer.Option(None, "--lang", help="zh or en"),
-) -> None:
+def members(period: PeriodOption, out: OutOption, lang: LangOption = None) -> None:
     """Per-member annual record: points by type, reports, 社情民意, attendance, pass / excellent."""
     _export(("members",), period, out, lang)
 
 
 @app.command()
-def activities(
-    period: int = typer.Option(..., "--period", help=PERIOD_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    lang: str = typer.Option(None, "--lang", help="zh or en"),
-) -> None:
+def activities(period: PeriodOption, out: OutOption, lang: LangOption = None) -> None:
     """Every activity report and attendance record of the year."""
     _export(("activities",), period, out, lang)
 
 
 @app.command()
-def info(
-    period: int = typer.Option(..., "--period", help=PERIOD_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    lang: str = typer.Option(None, "--lang", help="zh or en"),
-) -> None:
+def info(period: PeriodOption, out: OutOption, lang: LangOption = None) -> None:
     """社情民意 submitted in the year and how far each went."""
     _export(("info",), period, out, lang)
 
 
 @app.command("all")
-def all_(
-    period: int = typer.Option(..., "--period", help=PERIOD_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    lang: str = typer.Option(None, "--lang", help="zh or en"),
-) -> None:
+def all_(period: PeriodOption, out: OutOption, lang: LangOption = None) -> None:
     """All three subjects in one workbook, one sheet each."""
     _export(("members", "activities", "info"), period, out, lang)

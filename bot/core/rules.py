@@ -6,6 +6,7 @@ A broken file stops start-up with the file, the line and the reason (`RulesError
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -13,37 +14,29 @@ from datetime import UTC, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
-from bot.core.review_rules import ReviewRules, has_review, parse_review
+from bot.core.review_rules import Labelled, ReviewRules, has_review, parse_review
 
 INFO_LEVELS = ("district", "city", "region", "national")
 SHORT_MAX = 8  # characters of a Chinese button label that fit two to a row on a 390 px phone
+# An activity code travels in button data (`prefix:action:code`) and in callback patterns.
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class RulesError(Exception):
     """`<file>:<line>: <reason>`."""
 
 
-@dataclass(frozen=True)
-class ActivityType:
-    code: str
-    zh: str
-    en: str
+@dataclass(frozen=True, kw_only=True)
+class ActivityType(Labelled):
+    """An activity type: its names (the short one on buttons, which a phone cuts: at most SHORT_MAX
+    characters), its points and cap, whether a report of it is reviewed, and a meeting's points for
+    leave and absence."""
+
     points: float
     cap: float | None
     review: bool
     leave_points: float | None = None
     absence_points: float | None = None
-    zh_short: str = ""  # on buttons, which a phone cuts: at most SHORT_MAX characters
-    en_short: str = ""
-
-    def label(self, lang: str) -> str:
-        """The full name, on cards and in lists."""
-        return self.en if lang == "en" else self.zh
-
-    def button(self, lang: str) -> str:
-        """The short name, on buttons."""
-        short = self.en_short if lang == "en" else self.zh_short
-        return short or self.label(lang)
 
 
 @dataclass(frozen=True)
@@ -127,6 +120,16 @@ def _line_of(text: str, needle: str) -> int:
     return 1
 
 
+def _code_line(text: str, code: str) -> int:
+    """The line of `code = "<code>"` (however the file spells the string), else 1."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(r"\s*code\s*=", line):
+            with contextlib.suppress(tomllib.TOMLDecodeError):
+                if tomllib.loads(line).get("code") == code:
+                    return number
+    return 1
+
+
 def _number(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{what} must be a number, not {value!r}")
@@ -163,6 +166,11 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
         code = raw.get("code")
         if not code or not isinstance(code, str):
             raise fail("[[activity]]", "an [[activity]] has no code")
+        if not CODE_PATTERN.fullmatch(code):
+            raise RulesError(
+                f"{source}:{_code_line(text, code)}: activity code {code!r} may hold only lowercase letters, "
+                "digits and _, starting with a letter, at most 32 characters (it goes into the buttons' data)"
+            )
         if code in activities:
             raise fail(f'"{code}"', f"activity code {code!r} is defined twice")
         zh_short = str(raw.get("zh_short") or "")

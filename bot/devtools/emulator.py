@@ -706,7 +706,7 @@ class BotApiEmulator:
     def __init__(self, token: str = "123456:TEST", *, host: str = "127.0.0.1", port: int = 0,
                  bot_username: str = "lvzhi_test_bot", bot_first_name: str = "履职助手",
                  enforce_limits: bool = False, global_rate: int = 30, per_chat_rate: float = 1.0,
-                 delay: float = 0.0):  # fmt: skip
+                 delay: float = 0.0, rate_clock: Callable[[], float] = time.monotonic):  # fmt: skip
         self.token = token
         # Latency of every call, in seconds: the call takes effect (and is recorded) on arrival, its
         # answer comes `delay` later, as over a real network's round trip. delay_next() adds to it.
@@ -723,6 +723,7 @@ class BotApiEmulator:
         self.enforce_limits = enforce_limits
         self.global_rate = global_rate
         self.per_chat_rate = per_chat_rate
+        self.rate_clock = rate_clock  # the flood control's seconds (a test can hold them still)
 
         # State lock: a threading lock because tests and listeners read state from other threads.
         # It is held only for short, non-blocking sections; nothing awaits while holding it.
@@ -1177,7 +1178,7 @@ class BotApiEmulator:
                         self._check_rate(chat_id)
                     result = handler(params, uploads)
                     if limited:
-                        now = time.monotonic()
+                        now = self.rate_clock()
                         self._global_window.append(now)
                         self._chat_windows.setdefault(chat_id, deque()).append(now)
         except ApiError as err:
@@ -1207,7 +1208,7 @@ class BotApiEmulator:
 
     def _check_rate(self, chat_id: Any) -> None:
         """Sliding-window flood control (only with enforce_limits=True)."""
-        now = time.monotonic()
+        now = self.rate_clock()
         window = self._global_window
         while window and now - window[0] >= 1.0:
             window.popleft()

@@ -252,7 +252,7 @@ async def write_activities(
 # Columns: (key in the row, header in the catalogue, width).
 INFO_COLUMNS = (
     ("number", "digest.xlsx.number", 14), ("title", "digest.xlsx.info_title", 30),
-    ("category", "digest.xlsx.category", 10), ("info_state", "digest.xlsx.info_state", 9),
+    ("category", "digest.xlsx.category", 10), ("state", "digest.xlsx.info_state", 9),
     ("author", "digest.xlsx.author", 10), ("coauthor_count", "digest.xlsx.coauthors", 9),
     ("submitted_at", "digest.xlsx.submitted_at", 17), ("highest_level", "digest.xlsx.highest_level", 10),
     ("reported_levels", "digest.xlsx.reported_levels", 20), ("transfer_count", "digest.xlsx.transferred", 8),
@@ -323,8 +323,7 @@ def info_row(view: ItemView, zone: tzinfo, lang: str) -> dict[str, Any]:
         "number": item.number,
         "title": item.title,
         "category": item.category,
-        "state": state_label(item.state, lang),
-        "info_state": t(f"digest.info_state.{item.state}", lang),
+        "state": state_label(item.state, lang),  # one name per state in both workbooks: its card's
         "author": view.authors[0].name if view.authors else "",
         "coauthors": sep.join(m.name for m in view.authors[1:]),
         "coauthor_count": len(view.authors[1:]),

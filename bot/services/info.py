@@ -177,9 +177,7 @@ async def next_sequence(
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.exec(
-        insert(counter)
-        .values(year=year, value=0)
-        .on_conflict_do_nothing(index_elements=["year"])
+        insert(counter).values(year=year, value=0).on_conflict_do_nothing(index_elements=["year"])
     )
     result = await session.exec(
         update(counter)
@@ -266,7 +264,9 @@ async def find_duplicate(
     return await _similar(session, await asyncio.to_thread(fingerprint, title, body), now, exclude_id)
 
 
-async def _similar(session: AsyncSession, new: Fingerprint, now: datetime, exclude_id: int | None) -> str | None:
+async def _similar(
+    session: AsyncSession, new: Fingerprint, now: datetime, exclude_id: int | None
+) -> str | None:
     recent = (
         select(InfoItem.id, InfoItem.number, InfoItem.signature)
         .where(col(InfoItem.submitted_at) >= to_db(now - DUPLICATE_WINDOW))
@@ -280,7 +280,9 @@ async def _similar(session: AsyncSession, new: Fingerprint, now: datetime, exclu
         texts = select(InfoItem.id, InfoItem.title, InfoItem.body).where(col(InfoItem.id).in_(missing))
         for item_id, old_title, old_body in (await session.exec(texts)).all():
             computed[item_id] = await asyncio.to_thread(fingerprint, old_title, old_body)
-    signatures = [stored if stored is not None else computed[item_id].signature for item_id, _n, stored in rows]
+    signatures = [
+        stored if stored is not None else computed[item_id].signature for item_id, _n, stored in rows
+    ]
     near = [rows[i] for i in await asyncio.to_thread(_candidates, new.signature, signatures)]
     if not near:
         return None
@@ -542,7 +544,9 @@ async def apply_move(
         raise InfoError("already_reported", number=item.number, level=level)
     if move == "adopt" and level in await reported_levels(session, item.id, kind="adopted"):
         adopted_at = level
-        raise InfoError("already_adopted", number=item.number, level=lambda lang: level_label(adopted_at, lang))
+        raise InfoError(
+            "already_adopted", number=item.number, level=lambda lang: level_label(adopted_at, lang)
+        )
     if move == "transfer":
         target = (target or "").strip()
         if not target:
@@ -741,7 +745,9 @@ async def item_views(session: AsyncSession, items: list[InfoItem]) -> list[ItemV
     actors = {
         member_id: name
         for member_id, name in (
-            await session.exec(select(Member.id, Member.name).where(col(Member.id).in_(list(actor_ids) or [-1])))
+            await session.exec(
+                select(Member.id, Member.name).where(col(Member.id).in_(list(actor_ids) or [-1]))
+            )
         ).all()
         if member_id is not None
     }
@@ -806,7 +812,9 @@ async def _page(session: AsyncSession, where, *, offset: int, limit: int) -> tup
     return await item_views(session, list((await session.exec(query)).all())), int(total)
 
 
-async def queue(session: AsyncSession, view: str, *, offset: int = 0, limit: int = 5) -> tuple[list[ItemView], int]:
+async def queue(
+    session: AsyncSession, view: str, *, offset: int = 0, limit: int = 5
+) -> tuple[list[ItemView], int]:
     """One view of the inbox (INBOX_VIEWS), newest first; and how many there are in all."""
     return await _page(session, _in_view(view), offset=offset, limit=limit)
 
@@ -959,7 +967,9 @@ def status_label(view: ItemView, lang: str) -> str:
     return state_label(item.state, lang)
 
 
-def describe_event(event: InfoEvent, lang: str, tz: tzinfo, actor: str = "", today: date | None = None) -> str:
+def describe_event(
+    event: InfoEvent, lang: str, tz: tzinfo, actor: str = "", today: date | None = None
+) -> str:
     """One history line, naming who acted, e.g. `3月2日（周一）10:15 报送市级（3月1日（周日），王明）`."""
     when = format_moment(event.at or datetime.now(UTC), tz, lang, today)
     params = {
@@ -1034,3 +1044,61 @@ def render_card(
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------- from a proposal
+
+# A proposal's category (rules.proposal.categories) → the nearest 社情民意 category of the shipped rules.
+_FROM_PROPOSAL = {
+    "经济建设": "经济发展",
+    "社会建设": "民生保障",
+    "生态文明建设": "生态环境",
+    "政治建设": "法治建设",
+}
+
+
+async def add_converted(
+    session: AsyncSession,
+    *,
+    seq: int,
+    year: int,
+    author_ids: list[int],
+    title: str,
+    body: str,
+    category: str,
+    actor_id: int | None,
+    now: datetime,
+    rules: Rules,
+) -> InfoItem:
+    """An item made from a proposal the secretariat turned into 社情民意 (转为社情民意): the same
+    authors (the first leads), number `seq` of `year` (from next_sequence, taken first in the
+    caller's transaction), waiting in the 社情民意 queue. The caller tells the authors."""
+    categories = rules.info.categories
+    if category not in categories:
+        category = _FROM_PROPOSAL.get(category, "其他")
+        if category not in categories:
+            category = "其他" if "其他" in categories else categories[0]
+    title, body = " ".join(title.split())[:TITLE_MAX], body.strip()[:BODY_MAX]
+    new = await asyncio.to_thread(fingerprint, title, body)
+    item = InfoItem(
+        number=format_number(year, seq),
+        year=year,
+        seq=seq,
+        author_id=author_ids[0],
+        title=title,
+        body=body,
+        category=category,
+        state="submitted",
+        submitted_at=to_db(now),
+        last_submitted_at=to_db(now),
+        updated_at=to_db(now),
+        bigrams=new.text,
+        signature=new.signature,
+    )
+    session.add(item)
+    await session.flush()
+    assert item.id is not None
+    for position, member_id in enumerate(dict.fromkeys(author_ids)):
+        session.add(InfoAuthor(item_id=item.id, member_id=member_id, position=position))
+    await _record(session, item, "submitted", actor_id=actor_id, now=now, text="proposal")
+    return item

@@ -9,15 +9,18 @@ from telegram import BotCommand
 
 from bot.core.i18n import t
 
-MEMBER_COMMANDS = ["report", "me", "myreports", "info", "myinfo", "events", "checkin", "lang", "help", "cancel"]
-STAFF_COMMANDS = ["review", "inbox", "record", "newevent", "outcome", "log", "deadline", "digest"]
+MEMBER_COMMANDS = ["report", "me", "myreports", "info", "myinfo", "proposal", "myproposals", "events", "checkin", "lang", "help", "cancel"]
+STAFF_COMMANDS = ["review", "inbox", "record", "newevent", "outcome", "log", "deadline", "digest", "proposals"]
 STRANGER_COMMANDS = ["start", "help"]
+UNIT_COMMANDS = ["myunit", "help", "cancel"]  # a handling unit's contact (role "unit")
 
 
 def commands_for(role: str | None) -> list[str]:
     """Command names for a role; None is a user who is not (yet) a member."""
     if role is None:
         return STRANGER_COMMANDS
+    if role == "unit":
+        return UNIT_COMMANDS
     if role in ("secretariat", "admin"):
         return MEMBER_COMMANDS + STAFF_COMMANDS
     return MEMBER_COMMANDS

@@ -126,8 +126,17 @@ class Web:
                         data["update_id"], type(exc).__name__)  # fmt: skip
             return PlainTextResponse("not stored\n", status_code=500)
         if new:  # a repeat is in hand already (or handled)
-            from bot.telegram.http import readable
-
-            (readable_data,) = readable([data])
-            await app.update_queue.put(Update.de_json(readable_data, app.bot))
+            await app.update_queue.put(_read(data, app))
         return Response(status_code=200)
+
+
+def _read(data: dict, app: Application) -> Update:
+    """The update, read once; one python-telegram-bot cannot read is named by its id (never its
+    content) and handed on empty, as the long poll does (`bot.telegram.http.readable`)."""
+    try:
+        return Update.de_json(data, app.bot)
+    except Exception:  # any failure to read it
+        from bot.telegram.http import readable
+
+        (empty,) = readable([data])  # logs it
+        return Update.de_json(empty, app.bot)

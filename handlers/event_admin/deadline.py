@@ -16,7 +16,7 @@ from bot.services import deadlines as service
 from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
 from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, numbered
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, drop_draft, leave, new_draft, numbered
 from models import Member
 
 TITLE, DUE, REQUIREMENT, TYPE, VALUE, CONFIRM = "title", "due", "requirement", "type", "value", "confirm"
@@ -81,8 +81,7 @@ PROMPTS: dict[object, PromptFor] = {
 async def new_deadline(update: Update, context: Context, member: Member) -> Next:
     """/deadline: the upcoming deadlines, then the guided chat for a new one."""
     d, lang = context.deps, lang_of(member, context)
-    assert context.user_data is not None
-    context.user_data[KEY] = {}
+    new_draft(context, KEY)
     async with d.db.session() as session:
         current = await service.list_deadlines(session, now=d.clock.now(), zone=d.settings.tz)
     if current:
@@ -163,8 +162,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
             zone=d.settings.tz,
             created_by=member.id,
         )
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
+    drop_draft(context, KEY)
     await close_pressed(update)
     due = format_day(deadline.due_on, lang, days.today(context))
     await reply(update, t("deadlines.saved", lang, title=deadline.title, due=due))
@@ -173,11 +171,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
 
 async def cancel(update: Update, context: Context) -> int:
     """/cancel at any step: nothing is stored."""
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await close_pressed(update)
-    await reply(update, t("events.admin.cancelled", lang_of(None, context, update)))
-    return END
+    return await leave(update, context, KEY, "events.admin.cancelled")
 
 
 @staff_only

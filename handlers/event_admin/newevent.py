@@ -3,7 +3,6 @@ reminders — then publish or keep as a draft."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +29,7 @@ from bot.telegram.ui import (
 )
 from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, menu_button, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, numbered
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, drop_draft, leave, new_draft, numbered
 from handlers.event_admin import tags
 from handlers.events import policy
 from models import Member
@@ -157,9 +156,7 @@ PROMPTS: dict[object, PromptFor] = {
 @staff_only
 async def new_event(update: Update, context: Context, member: Member) -> Next:
     """/newevent: start the guided chat."""
-    assert context.user_data is not None
-    # "key" names this dialog's event: it is made once, however often 发布 is pressed (bot.services.events)
-    context.user_data[KEY] = {"key": uuid.uuid4().hex}
+    new_draft(context, KEY, once=True)  # the event is made once, however often 发布 is pressed (bot.services.events)
     return await ask(update, context, TITLE, lang_of(member, context))
 
 
@@ -291,11 +288,7 @@ async def toggle_checkin(update: Update, context: Context, member: Member) -> Ne
 
 @staff_only
 async def cancel(update: Update, context: Context, member: Member) -> Next:
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
-    await close_pressed(update)
-    await reply(update, t("events.admin.cancelled", lang_of(member, context)))
-    return END
+    return await leave(update, context, KEY, "events.admin.cancelled", member)
 
 
 @staff_only
@@ -328,8 +321,7 @@ async def publish(update: Update, context: Context, member: Member) -> Next:
         invited = (
             await service.publish_once(session, event, now=now, policy=policy(context)) if published else 0
         )
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
+    drop_draft(context, KEY)
     await close_pressed(update)
     key = "events.admin.published" if published else "events.admin.saved"
     await reply(update, t(key, lang, id=event.id, title=event.title, count=invited, code=event.checkin_code))
@@ -338,10 +330,7 @@ async def publish(update: Update, context: Context, member: Member) -> Next:
 
 async def cancel_command(update: Update, context: Context) -> int:
     """/cancel at any step: nothing is stored."""
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await reply(update, t("events.admin.cancelled", lang_of(None, context, update)))
-    return END
+    return await leave(update, context, KEY, "events.admin.cancelled")
 
 
 def build_dialog(app: App) -> Any:

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.core.i18n import t
 from bot.services import info
 from bot.telegram.ui import OFFSETS, ROW_IDS, Buttons, Context, Prompt, grid, keyboard, reply
+from handlers import dialog
 from handlers.common import lang_of
 from handlers.dialog import PromptFor, State, ask, step_label
 from models import Member
@@ -58,8 +59,7 @@ def new_draft(context: Context) -> dict[str, Any]:
 
 
 def drop_draft(context: Context) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
+    dialog.drop_draft(context, KEY)
 
 
 def draft_key(update: Update, draft: dict[str, Any]) -> str:

@@ -34,7 +34,7 @@ from bot.telegram.ui import (
     show,
 )
 from handlers.common import PRIVATE, TYPED, lang_of, load_member, menu_button, staff_only, typed_text
-from handlers.dialog import END, Next, dialog
+from handlers.dialog import END, Next, dialog, leave
 from models import ActivityReport, Member
 from models.activity import PENDING
 
@@ -231,12 +231,7 @@ async def reason_given(update: Update, context: Context, member: Member) -> Next
 
 async def reason_cancel(update: Update, context: Context) -> int:
     """/cancel instead of a reason: the report stays pending."""
-    if context.user_data is not None:
-        context.user_data.pop(REASON_KEY, None)
-    await reply(
-        update, t("review.return_cancelled", lang_of(await load_member(update, context), context, update))
-    )
-    return END
+    return await leave(update, context, REASON_KEY, "review.return_cancelled", await load_member(update, context))
 
 
 def register(app: App) -> None:

@@ -25,12 +25,11 @@ from bot.telegram.ui import (
     deps_of,
     keyboard,
     pressed_text,
-    reply,
     rows_of,
 )
 from handlers import days
 from handlers.common import PRIVATE, TYPED, lang_of, load_member, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, step_label
+from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, drop_draft, leave, new_draft, step_label
 from models import Member
 
 TYPE, DATE, MEMBERS, CONFIRM = "type", "date", "members", "confirm"
@@ -117,8 +116,7 @@ def parse_attendance_text(text: str) -> dict[str, list[str]]:
 
 @staff_only
 async def record_command(update: Update, context: Context, member: Member) -> Next:
-    assert context.user_data is not None
-    context.user_data[KEY] = {}
+    new_draft(context, KEY)
     return await ask(update, context, TYPE, lang_of(member, context))
 
 
@@ -179,8 +177,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
     data = dict(draft(context, KEY))
     if "plan" not in data:
         raise AskAgain("common.stale_button")
-    assert context.user_data is not None
-    context.user_data.pop(KEY, None)
+    drop_draft(context, KEY)
     d = context.deps
     async with d.db.session() as session:
         created = await activities.record_plan(
@@ -205,12 +202,7 @@ async def save(update: Update, context: Context, member: Member) -> Next:
 
 async def cancel(update: Update, context: Context) -> int:
     """取消 or /cancel: nothing is recorded."""
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    member = await load_member(update, context)
-    await close_pressed(update)
-    await reply(update, t("review.record_cancelled", lang_of(member, context, update)))
-    return END
+    return await leave(update, context, KEY, "review.record_cancelled", await load_member(update, context))
 
 
 def build_dialog(app: App) -> Any:

@@ -207,6 +207,26 @@ def _at(today: date, days_ago: int, hour: int, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class _Demo:
+    """What every part of the demo history is written with."""
+
+    db: Database
+    settings: Settings
+    rules: Any
+    today: date  # in the committee's zone
+    members: list[int]
+    staff_id: int | None
+    now: datetime
+
+    @property
+    def zone(self) -> tzinfo:
+        return self.settings.tz
+
+    def for_history(self) -> tuple[Database, Any, tzinfo, date, list[int], int | None, datetime]:
+        return self.db, self.rules, self.zone, self.today, self.members, self.staff_id, self.now
+
+
 async def add_demo_history(
     db: Database, settings: Settings, identities: list[Identity], now: datetime
 ) -> list[str]:
@@ -218,23 +238,29 @@ async def add_demo_history(
     """
     from bot.core.rules import load_rules
 
-    rules = load_rules(settings.rules_path)
-    zone = settings.tz
-    today = local(now, zone).date()
-    members = [i.member_id for i in identities if i.kind == "member" and i.member_id is not None]
-    staff_id = next(i.member_id for i in identities if i.kind == "staff")
+    demo = _Demo(
+        db=db,
+        settings=settings,
+        rules=load_rules(settings.rules_path),
+        today=local(now, settings.tz).date(),
+        members=[i.member_id for i in identities if i.kind == "member" and i.member_id is not None],
+        staff_id=next(i.member_id for i in identities if i.kind == "staff"),
+        now=now,
+    )
     done: list[str] = []
     if _feature("bot.services.activities"):
-        count = await _demo_reports(db, rules, zone, today, members, staff_id, now)
+        count = await _demo_reports(demo)
         done.append(f"reports:{count}")
     if _feature("bot.services.info"):
-        count = await _demo_info(db, rules, zone, today, members, staff_id, now)
+        count = await _demo_info(demo)
         done.append(f"info:{count}")
     if _feature("bot.services.events"):
-        count = await _demo_past_event(db, settings, rules, zone, today, staff_id)
+        count = await _demo_past_event(demo)
         done.append(f"held:{count}")
     if _feature("bot.services.proposals.common"):
-        count = await _demo_proposals(db, rules, zone, now, members, staff_id, settings.proposal_answer_days)
+        count = await _demo_proposals(
+            db, demo.rules, demo.zone, now, demo.members, demo.staff_id, settings.proposal_answer_days
+        )
         done.append(f"proposals:{count}")
     async with db.session() as session:
         await session.exec(
@@ -244,7 +270,7 @@ async def add_demo_history(
         )
     if _feature("bot.services.events") and _feature("bot.services.reminders"):
         # Upcoming, not history: their invitations arrive now and their reminders as the clock moves.
-        count = await _demo_events(db, settings, rules, zone, today, staff_id, now)
+        count = await _demo_events(demo)
         done.append(f"events:{count}")
     return done
 
@@ -258,16 +284,10 @@ def _feature(module: str) -> bool:
     return True
 
 
-async def _demo_reports(
-    db: Database,
-    rules: Any,
-    zone: tzinfo,
-    today: date,
-    members: list[int],
-    staff_id: int | None,
-    now: datetime,
-) -> int:
+async def _demo_reports(demo: _Demo) -> int:
     from bot.services import activities
+
+    db, rules, zone, today, members, staff_id, now = demo.for_history()
 
     stored = 0
     for index, type_code, days_ago, description, outcome in DEMO_REPORTS:
@@ -310,16 +330,10 @@ async def _demo_reports(
     return stored
 
 
-async def _demo_info(
-    db: Database,
-    rules: Any,
-    zone: tzinfo,
-    today: date,
-    members: list[int],
-    staff_id: int | None,
-    now: datetime,
-) -> int:
+async def _demo_info(demo: _Demo) -> int:
     from bot.services import info
+
+    db, rules, zone, today, members, staff_id, now = demo.for_history()
 
     stored = 0
     for index, title, category, days_ago, body, moves in DEMO_INFO:
@@ -361,19 +375,12 @@ async def _demo_info(
     return stored
 
 
-async def _demo_events(
-    db: Database,
-    settings: Settings,
-    rules: Any,
-    zone: tzinfo,
-    today: date,
-    staff_id: int | None,
-    now: datetime,
-) -> int:
+async def _demo_events(demo: _Demo) -> int:
     from bot.services import events
     from bot.services.reminders import policy_from_settings
 
-    policy = policy_from_settings(settings)
+    db, rules, zone, today, _members, staff_id, now = demo.for_history()
+    policy = policy_from_settings(demo.settings)
     stored = 0
     for title, kind, in_days, start, place, audience in DEMO_EVENTS:
         if kind not in rules.activities:
@@ -399,12 +406,12 @@ async def _demo_events(
     return stored
 
 
-async def _demo_past_event(
-    db: Database, settings: Settings, rules: Any, zone: tzinfo, today: date, staff_id: int | None
-) -> int:
+async def _demo_past_event(demo: _Demo) -> int:
     """Last week's committee study session, published, answered, checked in and closed out."""
     from bot.services import events
     from bot.services.reminders import policy_from_settings
+
+    db, settings, rules, zone, today, staff_id = demo.db, demo.settings, demo.rules, demo.zone, demo.today, demo.staff_id
 
     title, kind, days_ago, start, place, committee = DEMO_PAST_EVENT
     if kind not in rules.activities:

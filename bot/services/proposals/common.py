@@ -95,6 +95,15 @@ async def proposer_ids(session: AsyncSession, proposal_id: int, *, agreed_only: 
     return [row.member_id for row in rows]
 
 
+async def merged_proposer_ids(session: AsyncSession, proposal_id: int) -> list[int]:
+    """The proposers of the proposals merged into this one (并案): they hear of its steps and answer too."""
+    merged = select(Proposal.id).where(col(Proposal.merged_into_id) == proposal_id)
+    query = select(ProposalAuthor.member_id).where(
+        col(ProposalAuthor.proposal_id).in_(merged), col(ProposalAuthor.consent).in_((LEAD, AGREED))
+    )
+    return list(dict.fromkeys((await session.exec(query)).all()))
+
+
 async def notify_proposers(
     session: AsyncSession,
     proposal: Proposal,
@@ -110,7 +119,8 @@ async def notify_proposers(
     """Catalogue message `key` to every proposer (lead and agreed co-proposers) but `skip`, once
     each. Returns how many were queued."""
     assert proposal.id is not None and event.id is not None
-    ids = [i for i in await proposer_ids(session, proposal.id) if i != skip]
+    ids = [i for i in await proposer_ids(session, proposal.id) + await merged_proposer_ids(session, proposal.id)
+           if i != skip]  # fmt: skip
     queued = 0
     for member in (await session.exec(select(Member).where(col(Member.id).in_(ids)))).all():
         queued += await notify_member(

@@ -1,0 +1,437 @@
+"""/proposals: a move on a proposal (a button under its card), checked against the proposal's state
+now, then the short follow-up it needs: a ground and words for 不予立案, the proposal to merge into,
+a note for 退回修改, the units for 交办 (by button or a few letters of a name), the leader of a 重点
+proposal, the unit that takes over after an objection. 立案, 转为社情民意, 督办, 重办, 优秀 and the
+extension decisions take effect on the press.
+
+The role is checked on every call (staff_only) and the move again by the service (which reads the
+state in the database), so stale and forged buttons change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+
+from bot.core.dates import format_day, today_in
+from bot.core.i18n import t
+from bot.core.refusals import AskAgain
+from bot.services.proposals import filing
+from bot.services.proposals.common import reason_label, role_label
+from bot.telegram.ui import ROW_IDS, Context, Prompt, Row, close_pressed, keyboard, reply, rows_of
+from handlers.common import lang_of, staff_only, typed_text
+from handlers.dialog import END, Next, PromptFor, ask
+from handlers.proposal_review.queue import BUTTONS, MOVE, UNIT_MOVE, clear, pending_of, show_card
+from models import HandlingUnit, Member, Proposal, ProposalAssignment
+from models.proposal import ASSIST, MAIN, NOT_FILED_REASONS, SEPARATE
+
+log = logging.getLogger(__name__)
+
+REASON, REASON_TEXT, MERGE, NOTE = "reason", "reason_text", "merge", "note"
+MODE, MAIN_UNIT, MORE_UNITS, CONFIRM, LEADER, REASSIGN = (
+    "mode",
+    "main",
+    "more",
+    "confirm",
+    "leader",
+    "reassign",
+)
+
+REASON_BUTTON = BUTTONS("why", words=NOT_FILED_REASONS)
+MODE_BUTTON = BUTTONS("mode", words=("main", "separate"))
+UNIT_BUTTON = BUTTONS("u", numbers=ROW_IDS)
+TARGET_BUTTON = BUTTONS("t", numbers=ROW_IDS)
+SKIP, DONE, OK, ABORT = BUTTONS("skip"), BUTTONS("done"), BUTTONS("ok"), BUTTONS("x")
+UNITS_SHOWN = 8
+
+# The first follow-up of a move; moves not named here take effect on the press.
+FIRST_STEP = {"not_file": REASON, "merge": MERGE, "return": NOTE, "assign": MODE, "key": LEADER}
+
+
+# --------------------------------------------------------------------------- starting a move
+
+
+async def _proposal(context: Context, proposal_id: int) -> Proposal:
+    async with context.deps.db.session() as session:
+        proposal = await session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise filing.FilingError("no_proposal")
+    return proposal
+
+
+@staff_only
+async def move_start(update: Update, context: Context, member: Member) -> Next:
+    """A move button under a card."""
+    press = MOVE.read(update)
+    move, proposal_id = press.word, press.number
+    proposal = await _proposal(context, proposal_id)
+    if proposal.state not in filing.MOVES[move].sources:
+        raise filing.FilingError(f"illegal_{move}", number=proposal.number or "", title=proposal.title)
+    clear(context)
+    pending_of(context).update(proposal=proposal_id, move=move, number=proposal.number or "", title=proposal.title,
+                               units=[])  # fmt: skip
+    if move not in FIRST_STEP:
+        return await _apply(update, context, member)
+    return await ask(update, context, FIRST_STEP[move], lang_of(member, context))
+
+
+@staff_only
+async def unit_move_start(update: Update, context: Context, member: Member) -> Next:
+    """改派 / 同意延期 / 不同意延期 under a card (they name the unit's assignment)."""
+    press = UNIT_MOVE.read(update)
+    async with context.deps.db.session() as session:
+        assignment = await session.get(ProposalAssignment, press.number)
+        if assignment is None:
+            raise filing.FilingError("no_assignment")
+        unit = await session.get(HandlingUnit, assignment.unit_id)
+    proposal = await _proposal(context, assignment.proposal_id)
+    clear(context)
+    pending_of(context).update(proposal=proposal.id, move=press.word, assignment=assignment.id, units=[],
+                               number=proposal.number or "", title=proposal.title,
+                               unit=unit.name if unit else "", objection=assignment.objection or "")  # fmt: skip
+    if press.word == "reassign":
+        return await ask(update, context, REASSIGN, lang_of(member, context))
+    return await _apply(update, context, member)
+
+
+# --------------------------------------------------------------------------- what each step asks
+
+
+def _abort_row(lang: str) -> Row:
+    return [(t("proposals_filing.btn.abort", lang), ABORT())]
+
+
+async def _reason_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    p = pending_of(context)
+    buttons = [(reason_label(r, lang), REASON_BUTTON(r)) for r in NOT_FILED_REASONS]
+    return t(
+        "proposals_filing.ask.reason", lang, number=p.get("number", ""), title=p.get("title", "")
+    ), keyboard([[b] for b in buttons] + [_abort_row(lang)])
+
+
+async def _reason_text_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    if pending_of(context).get("reason") == "other":
+        return t("proposals_filing.ask.reason_text_other", lang), keyboard([_abort_row(lang)])
+    return t("proposals_filing.ask.reason_text", lang), keyboard(
+        [[(t("proposals_filing.btn.skip", lang), SKIP())], _abort_row(lang)]
+    )
+
+
+async def _merge_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    p = pending_of(context)
+    async with context.deps.db.session() as session:
+        targets = await filing.merge_targets(session, int(p["proposal"]))
+    rows: list[Row] = []
+    for target in targets:
+        assert target.id is not None
+        label = t("proposals_filing.btn.target", lang, number=target.number or "", title=target.title[:20])
+        rows.append([(label, TARGET_BUTTON(target.id))])
+    return t("proposals_filing.ask.merge", lang, title=p.get("title", "")), keyboard(
+        rows + [_abort_row(lang)]
+    )
+
+
+async def _note_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    return t("proposals_filing.ask.note", lang, title=pending_of(context).get("title", "")), keyboard(
+        [_abort_row(lang)]
+    )
+
+
+async def _mode_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    p = pending_of(context)
+    return t("proposals_filing.ask.mode", lang, number=p.get("number", ""), title=p.get("title", "")), keyboard([
+        [(t("proposals_filing.btn.mode_main", lang), MODE_BUTTON("main"))],
+        [(t("proposals_filing.btn.mode_separate", lang), MODE_BUTTON("separate"))],
+        _abort_row(lang),
+    ])  # fmt: skip
+
+
+async def _unit_rows(context: Context, lang: str, *, done: bool) -> tuple[str, list[Row]]:
+    """The units matching what was typed last (all when nothing), chosen ones ticked."""
+    p = pending_of(context)
+    wanted = p.get("search", "")
+    async with context.deps.db.session() as session:
+        units, total = await filing.active_units(session, wanted, limit=UNITS_SHOWN)
+    if total == 0:
+        note = t("proposals_filing.ask.units_none", lang, text=wanted) if wanted else t(
+            "proposals_filing.ask.no_units", lang)  # fmt: skip
+    else:
+        note = (
+            t("proposals_filing.ask.units_found", lang, total=total, shown=len(units))
+            if total > len(units)
+            else ""
+        )
+    chosen = {u for u, _role, _name in _chosen(context)}
+    buttons: Row = []
+    for unit in units:
+        assert unit.id is not None
+        key = "unit_chosen" if unit.id in chosen else "unit"
+        buttons.append(
+            (t(f"proposals_filing.btn.{key}", lang, name=unit.short_name or unit.name), UNIT_BUTTON(unit.id))
+        )
+    rows = rows_of(buttons, 2)
+    if done:
+        rows.append([(t("proposals_filing.btn.done", lang), DONE())])
+    rows.append(_abort_row(lang))
+    return note, rows
+
+
+def _names(context: Context, role: str) -> str:
+    return "、".join(name for _u, r, name in _chosen(context) if r == role) or "—"
+
+
+def _chosen(context: Context) -> list[tuple[int, str, str]]:
+    """The units picked so far: (unit id, role, name)."""
+    return [(int(u), str(role), str(name)) for u, role, name in pending_of(context).get("units", [])]
+
+
+async def _main_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    note, rows = await _unit_rows(context, lang, done=False)
+    return "\n".join(x for x in (t("proposals_filing.ask.main", lang), note) if x), keyboard(rows)
+
+
+async def _more_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    note, rows = await _unit_rows(context, lang, done=True)
+    if pending_of(context).get("mode") == "separate":
+        text = t("proposals_filing.ask.separate", lang, chosen=_names(context, SEPARATE))
+    else:
+        text = t(
+            "proposals_filing.ask.assist", lang, main=_names(context, MAIN), assist=_names(context, ASSIST)
+        )
+    return "\n".join(x for x in (text, note) if x), keyboard(rows)
+
+
+async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    p, d = pending_of(context), context.deps
+    today = today_in(d.clock.now(), d.settings.tz)
+    due = format_day(today + timedelta(days=d.settings.proposal_answer_days), lang, today)
+    units = "\n".join(
+        t("proposals_filing.unit_role", lang, unit=name, role=role_label(role, lang))
+        for _u, role, name in _chosen(context)
+    )
+    text = t("proposals_filing.ask.confirm", lang, number=p.get("number", ""), title=p.get("title", ""), units=units,
+             due=due)  # fmt: skip
+    return text, keyboard([[(t("proposals_filing.btn.confirm", lang), OK())], _abort_row(lang)])
+
+
+async def _leader_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    p = pending_of(context)
+    return t(
+        "proposals_filing.ask.leader", lang, number=p.get("number", ""), title=p.get("title", "")
+    ), keyboard([_abort_row(lang)])
+
+
+async def _reassign_prompt(update: Update, context: Context, lang: str) -> Prompt:
+    p = pending_of(context)
+    note, rows = await _unit_rows(context, lang, done=False)
+    text = t("proposals_filing.ask.reassign", lang, unit=p.get("unit", ""), objection=p.get("objection", ""))
+    return "\n".join(x for x in (text, note) if x), keyboard(rows)
+
+
+PROMPTS: dict[object, PromptFor] = {
+    REASON: _reason_prompt,
+    REASON_TEXT: _reason_text_prompt,
+    MERGE: _merge_prompt,
+    NOTE: _note_prompt,
+    MODE: _mode_prompt,
+    MAIN_UNIT: _main_prompt,
+    MORE_UNITS: _more_prompt,
+    CONFIRM: _confirm_prompt,
+    LEADER: _leader_prompt,
+    REASSIGN: _reassign_prompt,
+}
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+
+@staff_only
+async def got_reason(update: Update, context: Context, member: Member) -> Next:
+    pending_of(context)["reason"] = REASON_BUTTON.read(update).word
+    return await ask(update, context, REASON_TEXT, lang_of(member, context))
+
+
+@staff_only
+async def got_reason_text(update: Update, context: Context, member: Member) -> Next:
+    p = pending_of(context)
+    if update.callback_query is not None:  # 跳过
+        if p.get("reason") == "other":
+            raise AskAgain("proposals_filing.err.reason_text_missing")
+        p["text"] = ""
+    else:
+        p["text"] = typed_text(update)
+    return await _apply(update, context, member)
+
+
+@staff_only
+async def got_target(update: Update, context: Context, member: Member) -> Next:
+    """The proposal to merge into: a button, or its number typed."""
+    p = pending_of(context)
+    if update.callback_query is not None:
+        p["into"] = TARGET_BUTTON.read(update).number
+    else:
+        async with context.deps.db.session() as session:
+            found = await filing.find_filed(session, typed_text(update))
+        if found is None:
+            raise filing.FilingError("merge_target")
+        p["into"] = found.id
+    return await _apply(update, context, member)
+
+
+@staff_only
+async def got_note(update: Update, context: Context, member: Member) -> Next:
+    pending_of(context)["text"] = typed_text(update)
+    return await _apply(update, context, member)
+
+
+@staff_only
+async def got_leader(update: Update, context: Context, member: Member) -> Next:
+    pending_of(context)["text"] = typed_text(update)
+    return await _apply(update, context, member)
+
+
+@staff_only
+async def got_mode(update: Update, context: Context, member: Member) -> Next:
+    p = pending_of(context)
+    p["mode"], p["units"], p["search"] = MODE_BUTTON.read(update).word, [], ""
+    return await ask(
+        update, context, MAIN_UNIT if p["mode"] == "main" else MORE_UNITS, lang_of(member, context)
+    )
+
+
+def search_step(state: str) -> Any:
+    """A few letters of a unit's name typed at `state`: the same step shows the units that match."""
+
+    @staff_only
+    async def searched(update: Update, context: Context, member: Member) -> Next:
+        pending_of(context)["search"] = typed_text(update)[:30]
+        return await ask(update, context, state, lang_of(member, context))
+
+    return searched
+
+
+async def _unit_name(context: Context, unit_id: int) -> str:
+    async with context.deps.db.session() as session:
+        unit = await session.get(HandlingUnit, unit_id)
+    if unit is None or not unit.active:
+        raise filing.FilingError("no_unit")
+    return unit.name
+
+
+@staff_only
+async def got_main(update: Update, context: Context, member: Member) -> Next:
+    p = pending_of(context)
+    unit_id = UNIT_BUTTON.read(update).number
+    p["units"] = [[unit_id, MAIN, await _unit_name(context, unit_id)]]
+    p["search"] = ""
+    return await ask(update, context, MORE_UNITS, lang_of(member, context))
+
+
+@staff_only
+async def got_more(update: Update, context: Context, member: Member) -> Next:
+    """A 协办 (or 分办) unit pressed: chosen, or unchosen when pressed again."""
+    p = pending_of(context)
+    unit_id = UNIT_BUTTON.read(update).number
+    role = SEPARATE if p.get("mode") == "separate" else ASSIST
+    chosen = _chosen(context)
+    if any(u == unit_id and r == MAIN for u, r, _n in chosen):
+        raise filing.FilingError("unit_taken")
+    if any(u == unit_id for u, _r, _n in chosen):
+        p["units"] = [[u, r, n] for u, r, n in chosen if u != unit_id]
+    else:
+        p["units"] = [[u, r, n] for u, r, n in chosen] + [[unit_id, role, await _unit_name(context, unit_id)]]
+    return await ask(update, context, MORE_UNITS, lang_of(member, context))
+
+
+@staff_only
+async def units_done(update: Update, context: Context, member: Member) -> Next:
+    chosen = _chosen(context)
+    if pending_of(context).get("mode") == "separate" and len(chosen) < 2:
+        raise filing.FilingError("assign_separate_few")
+    return await ask(update, context, CONFIRM, lang_of(member, context))
+
+
+@staff_only
+async def confirmed(update: Update, context: Context, member: Member) -> Next:
+    return await _apply(update, context, member)
+
+
+@staff_only
+async def got_new_unit(update: Update, context: Context, member: Member) -> Next:
+    pending_of(context)["new_unit"] = UNIT_BUTTON.read(update).number
+    return await _apply(update, context, member)
+
+
+# --------------------------------------------------------------------------- the move itself
+
+
+async def _run(context: Context, member: Member, p: dict[str, Any]) -> dict[str, Any]:
+    """The service call of the pending move; returns the words of its "done" message."""
+    d = context.deps
+    move, proposal_id = p["move"], int(p["proposal"])
+    kw: dict[str, Any] = {"actor": member, "now": d.clock.now(), "settings": d.settings}
+    lang = member.language or d.settings.locale
+    async with d.db.session() as session:
+        if move == "file":
+            return {"number": (await filing.file(session, proposal_id, **kw)).number}
+        if move == "not_file":
+            await filing.not_file(session, proposal_id, reason=p.get("reason", ""), text=p.get("text"), **kw)
+        elif move == "convert":
+            _row, number = await filing.convert(session, proposal_id, rules=d.rules, **kw)
+            return {"info_number": number}
+        elif move == "merge":
+            await filing.merge(session, proposal_id, into_id=int(p["into"]), **kw)
+            into = await session.get(Proposal, int(p["into"]))
+            return {"into": into.number if into else ""}
+        elif move == "return":
+            await filing.return_(session, proposal_id, note=p.get("text", ""), **kw)
+        elif move == "assign":
+            chosen = _chosen(context)
+            main = next((u for u, r, _n in chosen if r == MAIN), None)
+            await filing.assign(session, proposal_id, main_id=main, assist_ids=[u for u, r, _n in chosen if r == ASSIST],
+                                separate_ids=[u for u, r, _n in chosen if r == SEPARATE], **kw)  # fmt: skip
+        elif move == "reassign":
+            row = await filing.reassign(session, proposal_id, assignment_id=int(p["assignment"]),
+                                        unit_id=int(p["new_unit"]), **kw)  # fmt: skip
+            unit = await session.get(HandlingUnit, row.unit_id)
+            return {"unit": unit.name if unit else ""}
+        elif move == "key":
+            proposal = await filing.mark_key(session, proposal_id, leader=p.get("text", ""), **kw)
+            return {"leader": proposal.key_leader or ""}
+        elif move == "nudge":
+            return {"count": await filing.nudge(session, proposal_id, **kw)}
+        elif move in ("extend", "no_extend"):
+            row = await filing.decide_extension(session, proposal_id, assignment_id=int(p["assignment"]),
+                                                approve=move == "extend", **kw)  # fmt: skip
+            return {"day": format_day(row.due_on, lang, today_in(d.clock.now(), d.settings.tz))}
+        elif move == "rework":
+            await filing.rework(session, proposal_id, **kw)
+        elif move == "excellent":
+            await filing.mark_excellent(session, proposal_id, **kw)
+        else:
+            raise filing.FilingError("illegal")
+    return {}
+
+
+async def _apply(update: Update, context: Context, member: Member) -> Next:
+    """The move, checked by the service; a refused value asks its step again (Dialog.refused)."""
+    lang = lang_of(member, context)
+    p = dict(pending_of(context))
+    words = await _run(context, member, p)
+    log.info("secretariat %s: %s on proposal %s", member.id, p["move"], p["proposal"])
+    clear(context)
+    await close_pressed(update)
+    await reply(update, t(f"proposals_filing.done.{p['move']}", lang, **words))
+    await show_card(update, context, int(p["proposal"]), lang)
+    return END
+
+
+@staff_only
+async def abort(update: Update, context: Context, member: Member) -> Next:
+    clear(context)
+    await close_pressed(update)
+    await reply(update, t("proposals_filing.done.aborted", lang_of(member, context)))
+    return END
