@@ -97,8 +97,8 @@ OPEN_ASSIGNMENT = (A_ASSIGNED, A_SIGNED)  # an answer still owed (an objection w
 
 class local_day(_ColumnElement[date]):  # noqa: N801 (used like a SQL function)
     """The committee zone's calendar day of a stored (naive UTC) moment. PostgreSQL converts with
-    the zone's rules; SQLite (no zone database) adds the zone's UTC offset in the middle of the
-    moment's year (exact for zones without summer time, such as Asia/Shanghai)."""
+    the zone's rules; SQLite (no zone database) adds the zone's UTC offset of 1 July this year
+    (exact for zones without summer time, such as Asia/Shanghai)."""
 
     inherit_cache = False
     type = Date()
