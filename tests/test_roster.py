@@ -148,3 +148,21 @@ def test_control_characters_in_a_name_are_refused_with_the_row_number():
         (2, "control character in a name"), (3, "control character in a name"),
         (4, "control character in a name"), (5, "control character in a name")]
     assert [r.name for r in checked.rows] == ["孙七"]
+
+
+async def test_a_roster_row_never_takes_over_a_handling_units_contact(db, db_url, tmp_path):
+    from models import HandlingUnit
+
+    async with db.session() as session:
+        unit = HandlingUnit(name="区住房和城乡建设局")
+        session.add(unit)
+        await session.flush()
+        session.add(Member(name="张科长", role=Role.UNIT.value, unit_id=unit.id, phone="13800000009"))
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text("姓名,界别,专委会,角色,手机\n张科长,民盟,,委员,13800000009\n李四,民盟,,委员,13900000000\n",
+                           encoding="utf-8")
+    result = _cli(["members", "import", str(roster_file)], db_url, tmp_path)
+    assert result.returncode == 1 and "第 2 行" in result.stderr, result.stderr
+    async with db.session() as session:
+        people = sorted((m.name, m.role) for m in (await session.exec(select(Member))).all())
+    assert people == [("张科长", Role.UNIT.value)]  # nothing imported, the contact unchanged

@@ -75,7 +75,13 @@ def import_(
 
     async def work(db: Database) -> tuple[roster.ImportResult, list[tuple[str, str, str]]]:
         async with db.session() as session:
-            result = await roster.import_roster(session, checked.rows)
+            try:
+                result = await roster.import_roster(session, checked.rows)
+            except roster.RosterConflict as exc:
+                for problem in exc.problems:
+                    typer.echo(t("cli.roster_problem", lang, row=problem.row, reason=problem.reason), err=True)
+                typer.echo(t("cli.roster_rejected", lang, count=len(exc.problems)), err=True)
+                raise typer.Exit(1) from None
             links: list[tuple[str, str, str]] = []
             if invites_out:
                 for member in result.members:

@@ -165,10 +165,26 @@ def check_roster(table: list[list[str]]) -> RosterCheck:
     return result
 
 
+class RosterConflict(Exception):
+    """Rows that would change someone the roster does not own (a handling unit's contact)."""
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
 async def import_roster(session: AsyncSession, rows: list[RosterRow]) -> ImportResult:
-    """Create or update members: matched by phone, else by name + sector."""
+    """Create or update members: matched by phone, else by name + sector. A handling unit's contact
+    (`lvzhi units`) is never matched: a row with its phone is refused (RosterConflict) and nothing
+    is written."""
     result = ImportResult()
-    existing = list((await session.exec(select(Member))).all())
+    everyone = list((await session.exec(select(Member))).all())
+    unit_phones = {m.phone for m in everyone if m.role == Role.UNIT.value and m.phone}
+    taken = [RowProblem(row.row, f"phone of a handling unit's contact / 该手机号属于承办单位联络员: {row.phone}")
+             for row in rows if row.phone in unit_phones]
+    if taken:
+        raise RosterConflict(taken)
+    existing = [m for m in everyone if m.role != Role.UNIT.value]
     by_phone = {m.phone: m for m in existing if m.phone}
     by_name = {(m.name, m.sector): m for m in existing}
     for row in rows:
