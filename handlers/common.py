@@ -127,6 +127,12 @@ def member_only(func: MemberCallback[T]) -> Callback[T]:
     return _guarded(func, lambda member: member.role != Role.UNIT.value, "common.unit_commands_only", None)
 
 
+def known_only(func: MemberCallback[T]) -> Callback[T]:
+    """Anyone the bot knows (a member, staff or a handling unit's contact), e.g. /lang; strangers
+    get the join explanation."""
+    return _guarded(func, lambda _member: True, "common.not_allowed", None)
+
+
 def unit_only(func: MemberCallback[T]) -> Callback[T]:
     """A handling unit's contact only (role "unit" with its unit): checked on every call, button
     presses included; members and staff are refused."""

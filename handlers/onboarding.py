@@ -19,7 +19,7 @@ from bot.core.i18n import t
 from bot.services import events, invites, members
 from bot.telegram.commands import bot_commands, help_text
 from bot.telegram.ui import App, Buttons, Context, keyboard, refuse, reply
-from handlers.common import PRIVATE, lang_of, load_member, main_menu, member_only, menu_button
+from handlers.common import PRIVATE, known_only, lang_of, load_member, main_menu, menu_button
 from handlers.events import policy
 from models import Member
 
@@ -89,7 +89,7 @@ async def help_command(update: Update, context: Context) -> None:
     await reply(update, text, main_menu(lang, member))
 
 
-@member_only
+@known_only
 async def lang_command(update: Update, context: Context, member: Member) -> None:
     """/lang [zh|en]: switch language, directly or with buttons."""
     wanted = context.args[0].lower() if context.args else ""
@@ -100,7 +100,7 @@ async def lang_command(update: Update, context: Context, member: Member) -> None
     await reply(update, t("onboarding.lang_choose", lang_of(member, context)), buttons)
 
 
-@member_only
+@known_only
 async def lang_button(update: Update, context: Context, member: Member) -> None:
     await _switch_language(update, context, member, LANG.read(update).word)
 

@@ -12,7 +12,7 @@ from bot.core.i18n import t
 MEMBER_COMMANDS = ["report", "me", "myreports", "info", "myinfo", "proposal", "myproposals", "events", "checkin", "lang", "help", "cancel"]
 STAFF_COMMANDS = ["review", "inbox", "record", "newevent", "outcome", "log", "deadline", "digest", "proposals"]
 STRANGER_COMMANDS = ["start", "help"]
-UNIT_COMMANDS = ["myunit", "help", "cancel"]  # a handling unit's contact (role "unit")
+UNIT_COMMANDS = ["myunit", "lang", "help", "cancel"]  # a handling unit's contact (role "unit")
 
 
 def commands_for(role: str | None) -> list[str]:
