@@ -285,7 +285,14 @@ async def test_return_separate_handling_key_nudge_rework_and_excellent(emu, bot_
     await _received(emu, lead, "由 张副主席 领衔督办")
     await expect_reply(staff, lambda: staff.press_button("⏰ 督办", card), "已督办 2 个承办单位")
     await _received(emu, unit, "⏰ 督办：提案 2026-001")
-    card = next(m for m in reversed(staff.messages()) if m["text"].startswith("2026-001"))
+
+    def nudge_card() -> dict | None:  # the newest card of 2026-001 that still offers 督办
+        return next((m for m in reversed(staff.messages())
+                     if m["text"].startswith("2026-001") and "⏰ 督办" in inline_buttons(m)), None)
+
+    await emu.wait_for(lambda: nudge_card() is not None, what="a card of 2026-001 with 督办")
+    card = nudge_card()
+    assert card is not None
     # again the same day: told politely
     assert "今天已经督办过了" in await _alert(emu, lambda: staff.press(inline_buttons(card)["⏰ 督办"], card))
     assert _count(unit, "⏰ 督办") == 1
@@ -296,8 +303,14 @@ async def test_return_separate_handling_key_nudge_rework_and_excellent(emu, bot_
     await expect_reply(staff, lambda: staff.press_button("🔁 重办", card), "已交回承办单位重办")
     await _received(emu, unit, "请重办并重新答复")
     await _received(emu, lead, "已交回承办单位重办")
-    card = next(m for m in reversed(staff.messages()) if "社区养老" in m["text"] and m["text"].startswith("2026"))
-    assert "🔁 重办" not in inline_buttons(card) and "已重办" in card["text"]
+
+    def reworked_card() -> dict | None:  # the card shown again after 重办 (it can come after the reply)
+        return next((m for m in reversed(staff.messages())
+                     if "社区养老" in m["text"] and m["text"].startswith("2026") and "已重办" in m["text"]), None)
+
+    await emu.wait_for(lambda: reworked_card() is not None, what="the card after 重办")
+    card = reworked_card()
+    assert card is not None and "🔁 重办" not in inline_buttons(card)
     await expect_reply(staff, lambda: staff.press_button("🏅 优秀提案", card), "已评为优秀提案")
     await _received(emu, lead, "被评为优秀提案")
     async with db.session() as session:
