@@ -316,6 +316,11 @@ class AttachmentIn:
     file_size: int | None = None
     caption: str | None = None
 
+    def stored(self) -> dict[str, Any]:
+        """The columns every attachment table keeps of a file (社情民意 and proposals alike)."""
+        return {"kind": self.kind, "file_id": self.file_id, "file_unique_id": self.file_unique_id or "",
+                "file_name": self.file_name, "mime_type": self.mime_type, "file_size": self.file_size}
+
     @classmethod
     def from_dict(cls, data: dict) -> AttachmentIn:
         fields: dict[str, Any] = {
@@ -346,18 +351,7 @@ async def _set_parts(
     ):
         session.add(InfoAuthor(item_id=item.id, member_id=member_id, position=position))
     for att in attachments[:MAX_ATTACHMENTS]:
-        session.add(
-            InfoAttachment(
-                item_id=item.id,
-                kind=att.kind,
-                file_id=att.file_id,
-                file_unique_id=att.file_unique_id or "",
-                file_name=att.file_name,
-                mime_type=att.mime_type,
-                file_size=att.file_size,
-                caption=att.caption,
-            )
-        )
+        session.add(InfoAttachment(item_id=item.id, caption=att.caption, **att.stored()))
     await session.flush()
 
 

@@ -201,17 +201,7 @@ async def _set_attachments(session: AsyncSession, proposal: Proposal, attachment
         )
     )
     for att in attachments[:MAX_ATTACHMENTS]:
-        session.add(
-            ProposalAttachment(
-                proposal_id=proposal.id,
-                kind=att.kind,
-                file_id=att.file_id,
-                file_unique_id=att.file_unique_id or "",
-                file_name=att.file_name,
-                mime_type=att.mime_type,
-                file_size=att.file_size,
-            )
-        )
+        session.add(ProposalAttachment(proposal_id=proposal.id, **att.stored()))
     await session.flush()
 
 
