@@ -36,6 +36,10 @@ async def test_a_flooding_member_does_not_hold_up_another_member(emu, sqlite_url
             assert answered[8301] <= 1  # answered while the flood still waits in its own lane
             assert t("onboarding.help_header", "zh", name="廖艳") in other.texts()[0]
             # every one of the flood is answered (the teardown would wait for them anyway)
-            await emu.wait_for(lambda: answered[8301] == FLOOD, 120, what="the whole flood answered")
+            # at least all of them (a send retried after a timeout would count twice), then exactly:
+            # a failure then says whether one was lost or one was sent twice
+            await emu.wait_for(lambda: answered[8301] >= FLOOD, 120,
+                               what=f"the whole flood answered (so far {answered[8301]} of {FLOOD})")
+            assert answered[8301] == FLOOD
     finally:
         await db.dispose()
