@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, select
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
 from bot.core.clock import Clock, from_db, to_db
 from bot.core.schedule import QuietHours
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 RUN_SECONDS = 0.9  # a scheduled run starts sends this long; the job comes back every second
 CATCH_UP = 4  # sends a late start may catch up on (the window check still bounds every second)
+NEVER_SENT = (httpx.ConnectTimeout, httpx.PoolTimeout)  # a timeout before the request left: safe to repeat
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -424,41 +425,9 @@ class Dispatcher:
         assert row.id is not None
         try:
             await self._call(row)
-        except RetryAfter as exc:
+        except Exception as exc:
             self.limiter.finish(slot)
-            wait = _seconds(exc)
-            self.limiter.pause(float(wait))
-            log.warning("outbox: Telegram asked to wait %ss (429); pausing all sends", wait)
-            await self._mark(row.id, status="pending", last_error=f"429 retry after {wait}")
-            self._requeue(row)  # sent again once the pause is over
-            return
-        except Forbidden as exc:
-            self.limiter.finish(slot)
-            await self._forbidden(row, str(exc))
-            return
-        except TimedOut as exc:
-            self.limiter.finish(slot)
-            if isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
-                await self._retry_later(row, f"timeout before sending: {exc}")  # never reached Telegram
-                return
-            # The request reached Telegram and may well have been delivered: do not repeat it blindly.
-            log.warning("outbox %s timed out after sending; not repeated (status uncertain)", row.dedupe_key)
-            await self._mark(row.id, status="uncertain", last_error=f"timeout: {exc}")
-            return
-        except BadRequest as exc:
-            self.limiter.finish(slot)
-            log.warning("outbox %s refused by Telegram: %s", row.dedupe_key, exc.message)
-            await self._mark(row.id, status="failed", last_error=f"400 {exc.message}")
-            return
-        except (NetworkError, TelegramError) as exc:
-            self.limiter.finish(slot)
-            await self._retry_later(row, f"network: {exc}")
-            return
-        except OSError as exc:
-            # a `file:` payload whose file is gone: retrying cannot help
-            self.limiter.finish(slot)
-            log.warning("outbox %s: attached file unreadable (%s)", row.dedupe_key, exc.strerror)
-            await self._mark(row.id, status="failed", last_error=f"file: {exc.strerror}")
+            await self._not_sent(row, exc)
             return
         except BaseException:
             self.limiter.finish(slot)
@@ -467,6 +436,34 @@ class Dispatcher:
         await self._mark(row.id, status="sent", sent_at=to_db(self.clock.now()), last_error=None)
         self.delivered += 1
         self.limiter.finish(slot)
+
+    async def _not_sent(self, row: Outbox, exc: Exception) -> None:
+        """What a failed send means for its row: wait and repeat, give up, or leave it uncertain."""
+        assert row.id is not None
+        if isinstance(exc, RetryAfter):
+            wait = _seconds(exc)
+            self.limiter.pause(float(wait))
+            log.warning("outbox: Telegram asked to wait %ss (429); pausing all sends", wait)
+            await self._mark(row.id, status="pending", last_error=f"429 retry after {wait}")
+            self._requeue(row)  # sent again once the pause is over
+        elif isinstance(exc, Forbidden):
+            await self._forbidden(row, str(exc))
+        elif isinstance(exc, TimedOut) and isinstance(exc.__cause__, NEVER_SENT):
+            await self._retry_later(row, f"timeout before sending: {exc}")  # never reached Telegram
+        elif isinstance(exc, TimedOut):
+            # The request reached Telegram and may well have been delivered: do not repeat it blindly.
+            log.warning("outbox %s timed out after sending; not repeated (status uncertain)", row.dedupe_key)
+            await self._mark(row.id, status="uncertain", last_error=f"timeout: {exc}")
+        elif isinstance(exc, BadRequest):
+            log.warning("outbox %s refused by Telegram: %s", row.dedupe_key, exc.message)
+            await self._mark(row.id, status="failed", last_error=f"400 {exc.message}")
+        elif isinstance(exc, TelegramError):  # NetworkError and the rest: try again later
+            await self._retry_later(row, f"network: {exc}")
+        elif isinstance(exc, OSError):  # a `file:` payload whose file is gone: retrying cannot help
+            log.warning("outbox %s: attached file unreadable (%s)", row.dedupe_key, exc.strerror)
+            await self._mark(row.id, status="failed", last_error=f"file: {exc.strerror}")
+        else:
+            raise exc
 
     async def _retry_later(self, row: Outbox, error: str) -> None:
         assert row.id is not None
