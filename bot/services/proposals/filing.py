@@ -24,7 +24,6 @@ from bot.core.dates import format_day, format_moment
 from bot.core.i18n import t
 from bot.core.rules import Rules
 from bot.services import info
-from bot.services.outbox import notify_member
 from bot.services.proposals import common
 from bot.services.proposals.common import ProposalError, current_round, reason_label, role_label
 from models import (
@@ -137,77 +136,6 @@ def _text(
 # --------------------------------------------------------------------------- notices
 
 
-async def _tell_proposers(
-    session: AsyncSession,
-    proposal: Proposal,
-    event: ProposalEvent,
-    key: str,
-    *,
-    now: datetime,
-    settings: Settings,
-    params: Any = None,
-    **fixed: Any,
-) -> int:
-    """`key` to every proposer (and to the proposers of proposals merged into this one), once each,
-    in their own language; `params(lang)` gives the words that depend on the language."""
-    assert proposal.id is not None and event.id is not None
-    ids = await common.proposer_ids(session, proposal.id) + await common.merged_proposer_ids(
-        session, proposal.id
-    )
-    queued = 0
-    for member in (await session.exec(select(Member).where(col(Member.id).in_(ids)))).all():
-        lang = member.language or settings.locale
-        queued += await notify_member(
-            session,
-            member,
-            key,
-            dedupe_key=f"proposal:{proposal.id}:event:{event.id}:{member.id}",
-            now=now,
-            default_lang=settings.locale,
-            kind="proposal",
-            title=proposal.title,
-            number=proposal.number or "",
-            **fixed,
-            **(params(lang) if params is not None else {}),
-        )
-    return queued
-
-
-async def _tell_unit(
-    session: AsyncSession,
-    proposal: Proposal,
-    event: ProposalEvent,
-    unit_id: int,
-    key: str,
-    *,
-    now: datetime,
-    settings: Settings,
-    params: Any = None,
-    markup: Any = None,
-    **fixed: Any,
-) -> int:
-    """`key` to every contact of the unit, once each, in their language (`markup(lang)`: buttons)."""
-    assert proposal.id is not None and event.id is not None
-    queued = 0
-    for contact in await common.unit_contacts(session, unit_id):
-        lang = contact.language or settings.locale
-        queued += await notify_member(
-            session,
-            contact,
-            key,
-            dedupe_key=f"proposal:{proposal.id}:event:{event.id}:unit:{contact.id}",
-            now=now,
-            default_lang=settings.locale,
-            kind="proposal_unit",
-            reply_markup=markup(lang) if markup is not None else None,
-            title=proposal.title,
-            number=proposal.number or "",
-            **fixed,
-            **(params(lang) if params is not None else {}),
-        )
-    return queued
-
-
 def _unit_card_markup(assignment_id: int) -> Any:
     def markup(lang: str) -> dict:
         return inline_markup([[
@@ -262,9 +190,9 @@ async def file(session: AsyncSession, proposal_id: int, *, actor: Member, now: d
     proposal.state = move.target or proposal.state
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now)
-    await _tell_proposers(
-        session, proposal, event, "proposals_filing.notice.filed", now=now, settings=settings
-    )
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.filed", now=now, default_lang=settings.locale,
+    )  # fmt: skip
     return proposal
 
 
@@ -287,8 +215,10 @@ async def not_file(session: AsyncSession, proposal_id: int, *, actor: Member, re
         )
         return {"reason": why}
 
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.not_filed", now=now,
-                          settings=settings, params=params)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.not_filed", now=now, default_lang=settings.locale,
+        localized=params,
+    )  # fmt: skip
     return proposal
 
 
@@ -308,8 +238,10 @@ async def convert(session: AsyncSession, proposal_id: int, *, actor: Member, now
     proposal.state, proposal.info_item_id = move.target or proposal.state, item.id
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now, text=item.number)
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.converted", now=now,
-                          settings=settings, info_number=item.number)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.converted", now=now, default_lang=settings.locale,
+        info_number=item.number,
+    )  # fmt: skip
     return proposal, item.number
 
 
@@ -346,8 +278,10 @@ async def merge(session: AsyncSession, proposal_id: int, *, actor: Member, into_
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now,
                                 text=target.number)  # fmt: skip
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.merged", now=now,
-                          settings=settings, into_number=target.number or "", into_title=target.title)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.merged", now=now, default_lang=settings.locale,
+        into_number=target.number or "", into_title=target.title,
+    )  # fmt: skip
     return proposal
 
 
@@ -360,8 +294,10 @@ async def return_(session: AsyncSession, proposal_id: int, *, actor: Member, not
     proposal.state = move.target or proposal.state
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now, text=words)
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.returned", now=now,
-                          settings=settings, note=words)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.returned", now=now, default_lang=settings.locale,
+        note=words,
+    )  # fmt: skip
     return proposal
 
 
@@ -429,9 +365,11 @@ async def assign(session: AsyncSession, proposal_id: int, *, actor: Member, main
                                     text=row.role)  # fmt: skip
         first = first or event
         partners = "、".join(units[r.unit_id].name for r in rows if r is not row)
-        await _tell_unit(session, proposal, event, row.unit_id, "proposals_filing.unit.assigned", now=now,
-                         settings=settings, params=_unit_card_params(proposal, row, settings, now, partners),
-                         markup=_unit_card_markup(row.id))  # fmt: skip
+        await common.notify_unit(
+            session, proposal, event, row.unit_id, "proposals_filing.unit.assigned", now=now,
+            default_lang=settings.locale, localized=_unit_card_params(proposal, row, settings, now, partners),
+            markup=_unit_card_markup(row.id),
+        )  # fmt: skip
     assert first is not None
 
     def params(lang: str) -> dict[str, Any]:
@@ -442,8 +380,10 @@ async def assign(session: AsyncSession, proposal_id: int, *, actor: Member, main
             "due": format_day(due_on, lang, local(now, settings.tz).date()),
         }
 
-    await _tell_proposers(session, proposal, first, "proposals_filing.notice.assigned", now=now, settings=settings,
-                          params=params)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, first, "proposals_filing.notice.assigned", now=now, default_lang=settings.locale,
+        localized=params,
+    )  # fmt: skip
     return rows
 
 
@@ -483,21 +423,27 @@ async def reassign(session: AsyncSession, proposal_id: int, *, actor: Member, as
     old_name = units[old.unit_id].name if old.unit_id in units else ""
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now, unit_id=unit_id,
                                 text=old_name)  # fmt: skip
-    await _tell_unit(session, proposal, event, old.unit_id, "proposals_filing.unit.withdrawn", now=now,
-                     settings=settings)  # fmt: skip
+    await common.notify_unit(
+        session, proposal, event, old.unit_id, "proposals_filing.unit.withdrawn", now=now,
+        default_lang=settings.locale,
+    )  # fmt: skip
     others = select(HandlingUnit.name).join(ProposalAssignment, col(ProposalAssignment.unit_id) == HandlingUnit.id).where(
         col(ProposalAssignment.proposal_id) == proposal.id, col(ProposalAssignment.state) != A_WITHDRAWN,
         col(ProposalAssignment.id) != new.id)  # fmt: skip
     partners = "、".join((await session.exec(others)).all())
-    await _tell_unit(session, proposal, event, unit_id, "proposals_filing.unit.assigned", now=now, settings=settings,
-                     params=_unit_card_params(proposal, new, settings, now, partners),
-                     markup=_unit_card_markup(new.id))  # fmt: skip
+    await common.notify_unit(
+        session, proposal, event, unit_id, "proposals_filing.unit.assigned", now=now,
+        default_lang=settings.locale, localized=_unit_card_params(proposal, new, settings, now, partners),
+        markup=_unit_card_markup(new.id),
+    )  # fmt: skip
 
     def params(lang: str) -> dict[str, Any]:
         return {"old": old_name, "unit": units[unit_id].name, "role": role_label(new.role, lang)}
 
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.reassigned", now=now, settings=settings,
-                          params=params)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.reassigned", now=now, default_lang=settings.locale,
+        localized=params,
+    )  # fmt: skip
     return new
 
 
@@ -515,8 +461,10 @@ async def mark_key(session: AsyncSession, proposal_id: int, *, actor: Member, le
     proposal.key, proposal.key_leader = True, name
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now, text=name)
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.key", now=now, settings=settings,
-                          leader=name)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.key", now=now, default_lang=settings.locale,
+        leader=name,
+    )  # fmt: skip
     return proposal
 
 
@@ -549,8 +497,10 @@ async def nudge(session: AsyncSession, proposal_id: int, *, actor: Member, now: 
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now)
     today = local(now, settings.tz).date()
     for row in owing:
-        await _tell_unit(session, proposal, event, row.unit_id, "proposals_filing.unit.nudged", now=now,
-                         settings=settings, params=_due_params(row.due_on, today))  # fmt: skip
+        await common.notify_unit(
+            session, proposal, event, row.unit_id, "proposals_filing.unit.nudged", now=now,
+            default_lang=settings.locale, localized=_due_params(row.due_on, today),
+        )  # fmt: skip
     return len(owing)
 
 
@@ -596,13 +546,16 @@ async def decide_extension(session: AsyncSession, proposal_id: int, *, actor: Me
         return {"day": format_day(until, lang, today), "due": format_day(due_on, lang, today)}
 
     key = "extension_approved" if approve else "extension_refused"
-    await _tell_unit(session, proposal, event, row.unit_id, f"proposals_filing.unit.{key}", now=now, settings=settings,
-                     params=days)  # fmt: skip
+    await common.notify_unit(
+        session, proposal, event, row.unit_id, f"proposals_filing.unit.{key}", now=now,
+        default_lang=settings.locale, localized=days,
+    )  # fmt: skip
     if approve:
         unit = await session.get(HandlingUnit, row.unit_id)
-        await _tell_proposers(session, proposal, event, "proposals_filing.notice.extended", now=now,
-                              settings=settings, unit=unit.name if unit else "",
-                              params=days)  # fmt: skip
+        await common.notify_proposers(
+            session, proposal, event, "proposals_filing.notice.extended", now=now,
+            default_lang=settings.locale, unit=unit.name if unit else "", localized=days,
+        )  # fmt: skip
     return row
 
 
@@ -650,11 +603,13 @@ async def rework(session: AsyncSession, proposal_id: int, *, actor: Member, now:
         row.round, row.state = round_ + 1, A_SIGNED
         row.answer = row.answer_category = row.answered_at = None
         session.add(row)
-        await _tell_unit(session, proposal, event, row.unit_id, "proposals_filing.unit.rework", now=now,
-                         settings=settings)  # fmt: skip
-    await _tell_proposers(
-        session, proposal, event, "proposals_filing.notice.rework", now=now, settings=settings
-    )
+        await common.notify_unit(
+            session, proposal, event, row.unit_id, "proposals_filing.unit.rework", now=now,
+            default_lang=settings.locale,
+        )  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.rework", now=now, default_lang=settings.locale,
+    )  # fmt: skip
     return proposal
 
 
@@ -668,9 +623,9 @@ async def mark_excellent(session: AsyncSession, proposal_id: int, *, actor: Memb
     proposal.excellent = True
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now)
-    await _tell_proposers(
-        session, proposal, event, "proposals_filing.notice.excellent", now=now, settings=settings
-    )
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.excellent", now=now, default_lang=settings.locale,
+    )  # fmt: skip
     return proposal
 
 
