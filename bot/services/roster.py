@@ -145,16 +145,18 @@ def header_columns(
 
 
 def checked_phone(
-    raw: str, pattern: re.Pattern[str], seen: dict[str, int], word: str
+    raw: str, pattern: re.Pattern[str], seen: dict[str, int], row: int, word: str
 ) -> tuple[str | None, str]:
-    """The cell's phone normalized (None when empty) and "", or None and why the row is refused:
-    it does not match `pattern`, or an earlier row has it (`seen`: phone → row). `word` is what
-    the reason calls it in Chinese (手机号, 电话)."""
+    """The cell's phone normalized (None when empty) and "", noted in `seen` (phone → row) for the
+    rows below; or None and why the row is refused: it does not match `pattern`, or an earlier row
+    has it. `word` is what the reason calls it in Chinese (手机号, 电话)."""
     phone = normalize_phone(raw) or None
     if phone is not None and not pattern.match(phone):
         return None, f"bad phone number / {word}格式不正确"
     if phone is not None and phone in seen:
         return None, f"duplicate phone (also row {seen[phone]}) / {word}重复"
+    if phone is not None:
+        seen[phone] = row
     return phone, ""
 
 
@@ -178,12 +180,10 @@ def check_roster(table: list[list[str]]) -> RosterCheck:
         if role is None:
             result.problems.append(RowProblem(index, f"unknown role / 未知角色: {values.get('role')}"))
             continue
-        phone, refused = checked_phone(values.get("phone", ""), PHONE, seen_phones, "手机号")
+        phone, refused = checked_phone(values.get("phone", ""), PHONE, seen_phones, index, "手机号")
         if refused:
             result.problems.append(RowProblem(index, refused))
             continue
-        if phone is not None:
-            seen_phones[phone] = index
         result.rows.append(RosterRow(index, name, values.get("sector", "").strip(),
                                      values.get("committee", "").strip(), role[0], phone, role[1]))
     return result

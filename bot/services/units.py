@@ -91,13 +91,11 @@ def check_units(table: list[list[str]]) -> UnitCheck:
         if name in seen:
             result.problems.append(RowProblem(index, f"duplicate unit (also row {seen[name]}) / 单位重复"))
             continue
-        phone, refused = checked_phone(values.get("phone", ""), PHONE, phones, "电话")
+        phone, refused = checked_phone(values.get("phone", ""), PHONE, phones, index, "电话")
         if refused:
             result.problems.append(RowProblem(index, refused))
             continue
         seen[name] = index
-        if phone is not None:
-            phones[phone] = index
         result.rows.append(UnitRow(index, name, short, contact, phone))
     return result
 
