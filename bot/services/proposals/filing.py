@@ -120,6 +120,12 @@ def _check(proposal: Proposal, name: str, actor: Member) -> Move:
     return move
 
 
+async def _locked(session: AsyncSession, proposal_id: int, name: str, actor: Member) -> tuple[Proposal, Move]:
+    """The proposal, row-locked, and the move `name` that `actor` may make on it (else FilingError)."""
+    proposal = await common.lock(session, proposal_id)
+    return proposal, _check(proposal, name, actor)
+
+
 def _text(
     text: str | None, *, required: bool, code: str = "text_missing", limit: int = TEXT_MAX
 ) -> str | None:
@@ -184,8 +190,7 @@ async def file(session: AsyncSession, proposal_id: int, *, actor: Member, now: d
     if year is None:
         raise FilingError("no_proposal")
     seq, number = await common.next_filing_number(session, year)  # first in the transaction
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "file", actor)
+    proposal, move = await _locked(session, proposal_id, "file", actor)
     proposal.seq, proposal.number, proposal.filed_at = seq, number, to_db(now)
     proposal.state = move.target or proposal.state
     session.add(proposal)
@@ -199,8 +204,7 @@ async def file(session: AsyncSession, proposal_id: int, *, actor: Member, now: d
 async def not_file(session: AsyncSession, proposal_id: int, *, actor: Member, reason: str, text: str | None,
                    now: datetime, settings: Settings) -> Proposal:  # fmt: skip
     """不予立案 on one of the national grounds (其他 needs the words); every proposer reads why."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "not_file", actor)
+    proposal, move = await _locked(session, proposal_id, "not_file", actor)
     if reason not in NOT_FILED_REASONS:
         raise FilingError("reason")
     words = _text(text, required=reason == "other", code="reason_text_missing")
@@ -227,8 +231,7 @@ async def convert(session: AsyncSession, proposal_id: int, *, actor: Member, now
     """转为社情民意: a 社情民意 item with the same authors (in the 社情民意 queue); they are told its number."""
     year = local(now, settings.tz).year
     seq = await info.next_sequence(session, year)  # first in the transaction (see info.next_sequence)
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "convert", actor)
+    proposal, move = await _locked(session, proposal_id, "convert", actor)
     assert proposal.id is not None
     authors = await common.proposer_ids(session, proposal.id)
     body = f"{proposal.analysis.strip()}\n\n{proposal.suggestion.strip()}"
@@ -269,8 +272,7 @@ async def merge_targets(session: AsyncSession, proposal_id: int, limit: int = 6)
 async def merge(session: AsyncSession, proposal_id: int, *, actor: Member, into_id: int, now: datetime,
                 settings: Settings) -> Proposal:  # fmt: skip
     """并案 into a filed proposal: its proposers keep their own notices (and get the answer)."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "merge", actor)
+    proposal, move = await _locked(session, proposal_id, "merge", actor)
     target = await session.get(Proposal, into_id)
     if target is None or target.id == proposal.id or target.state not in FILED_STATES:
         raise FilingError("merge_target")
@@ -288,8 +290,7 @@ async def merge(session: AsyncSession, proposal_id: int, *, actor: Member, into_
 async def return_(session: AsyncSession, proposal_id: int, *, actor: Member, note: str, now: datetime,
                   settings: Settings) -> Proposal:  # fmt: skip
     """退回修改 with a note: back with the lead (resubmitting keeps the history)."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "return", actor)
+    proposal, move = await _locked(session, proposal_id, "return", actor)
     words = _text(note, required=True, code="note_missing")
     proposal.state = move.target or proposal.state
     session.add(proposal)
@@ -334,8 +335,7 @@ async def assign(session: AsyncSession, proposal_id: int, *, actor: Member, main
                  settings: Settings) -> list[ProposalAssignment]:  # fmt: skip
     """交办: one 主办 and any 协办, or 分办 to two or more units that each answer. Each unit's contacts
     get the proposal with 签收 / 申请调整; the proposers are told which units handle it."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "assign", actor)
+    proposal, move = await _locked(session, proposal_id, "assign", actor)
     assist_ids, separate_ids = list(dict.fromkeys(assist_ids or [])), list(dict.fromkeys(separate_ids or []))
     if main_id is not None and separate_ids:
         raise FilingError("assign_mixed")
@@ -398,8 +398,7 @@ async def reassign(session: AsyncSession, proposal_id: int, *, actor: Member, as
                    now: datetime, settings: Settings) -> ProposalAssignment:  # fmt: skip
     """From a unit's objection (申请调整): its row is withdrawn and another unit takes the same part
     with a fresh deadline; both units and the proposers are told."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "reassign", actor)
+    proposal, move = await _locked(session, proposal_id, "reassign", actor)
     old = await _assignment(session, proposal, assignment_id)
     if old.state != A_OBJECTED:
         raise FilingError("not_objected")
@@ -453,8 +452,7 @@ async def reassign(session: AsyncSession, proposal_id: int, *, actor: Member, as
 async def mark_key(session: AsyncSession, proposal_id: int, *, actor: Member, leader: str, now: datetime,
                    settings: Settings) -> Proposal:  # fmt: skip
     """重点提案 with the name of its 领衔督办 leader (the name may be changed later)."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "key", actor)
+    proposal, move = await _locked(session, proposal_id, "key", actor)
     name = _text(leader, required=True, code="leader_missing", limit=LEADER_MAX)
     if proposal.key and proposal.key_leader == name:
         raise FilingError("already_key", leader=name)
@@ -472,8 +470,7 @@ async def nudge(session: AsyncSession, proposal_id: int, *, actor: Member, now: 
                 settings: Settings) -> int:  # fmt: skip
     """督办: a reminder to every unit still owing its part; once a day per proposal. Returns how many
     units were told."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "nudge", actor)
+    proposal, move = await _locked(session, proposal_id, "nudge", actor)
     last = (
         await session.exec(
             select(func.max(ProposalEvent.at)).where(
@@ -519,8 +516,7 @@ def extension_limit(assignment: ProposalAssignment, settings: Settings) -> date:
 async def decide_extension(session: AsyncSession, proposal_id: int, *, actor: Member, assignment_id: int,
                            approve: bool, now: datetime, settings: Settings) -> ProposalAssignment:  # fmt: skip
     """Approve (due_on = the day asked for, never beyond the limit) or refuse a unit's extension request."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "extend" if approve else "no_extend", actor)
+    proposal, move = await _locked(session, proposal_id, "extend" if approve else "no_extend", actor)
     row = await _assignment(session, proposal, assignment_id)
     if (
         row.extension_state != EXT_REQUESTED
@@ -575,8 +571,7 @@ async def rework_allowed(session: AsyncSession, proposal: Proposal) -> bool:
 async def rework(session: AsyncSession, proposal_id: int, *, actor: Member, now: datetime,
                  settings: Settings) -> Proposal:  # fmt: skip
     """重办 (once): the answering units answer again in round 2; the earlier answers stay in the history."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "rework", actor)
+    proposal, move = await _locked(session, proposal_id, "rework", actor)
     if proposal.reworked:
         raise FilingError("reworked_before")
     if not await rework_allowed(session, proposal):
@@ -616,8 +611,7 @@ async def rework(session: AsyncSession, proposal_id: int, *, actor: Member, now:
 async def mark_excellent(session: AsyncSession, proposal_id: int, *, actor: Member, now: datetime,
                          settings: Settings) -> Proposal:  # fmt: skip
     """优秀提案 (year end)."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "excellent", actor)
+    proposal, move = await _locked(session, proposal_id, "excellent", actor)
     if proposal.excellent:
         raise FilingError("already_excellent")
     proposal.excellent = True
