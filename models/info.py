@@ -53,19 +53,25 @@ class InfoAuthor(SQLModel, table=True):
     position: int = 0
 
 
-class InfoAttachment(SQLModel, table=True):
-    """A photo or document sent with an item; kept as its Telegram file id."""
+class AttachedFile(SQLModel):
+    """The columns of a photo or document sent in the chat, kept as its Telegram file id (the
+    attachments of 社情民意 items and of proposals)."""
 
-    __tablename__ = "info_attachment"
-
-    id: int | None = Field(default=None, primary_key=True)
-    item_id: int = Field(foreign_key="info_item.id", index=True)
     kind: str = Field(max_length=16)  # photo / document
     file_id: str = Field(max_length=255)
     file_unique_id: str = Field(default="", max_length=64)
     file_name: str | None = Field(default=None, max_length=255)
     mime_type: str | None = Field(default=None, max_length=100)
     file_size: int | None = None
+
+
+class InfoAttachment(AttachedFile, table=True):
+    """A photo or document sent with an item."""
+
+    __tablename__ = "info_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="info_item.id", index=True)
     caption: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Column, Date, DateTime, Index, String, Text, UniqueConstr
 from sqlmodel import Field, SQLModel
 
 from models.base import created_field, when_field
+from models.info import AttachedFile
 
 # Proposal states (Proposal.state):
 COSIGNING = "cosigning"  # waiting for the invited co-proposers (at most PROPOSAL_COSIGN_HOURS)
@@ -107,7 +108,7 @@ class ProposalAuthor(SQLModel, table=True):
     answered_at: datetime | None = when_field()
 
 
-class ProposalAttachment(SQLModel, table=True):
+class ProposalAttachment(AttachedFile, table=True):
     """A photo or document sent with a proposal, or a unit's 答复函 (`assignment_id` set)."""
 
     __tablename__ = "proposal_attachment"
@@ -115,12 +116,6 @@ class ProposalAttachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     proposal_id: int = Field(foreign_key="proposal.id", index=True)
     assignment_id: int | None = Field(default=None, foreign_key="proposal_assignment.id")
-    kind: str = Field(max_length=16)  # photo / document
-    file_id: str = Field(max_length=255)
-    file_unique_id: str = Field(default="", max_length=64)
-    file_name: str | None = Field(default=None, max_length=255)
-    mime_type: str | None = Field(default=None, max_length=100)
-    file_size: int | None = None
 
 
 class ProposalAssignment(SQLModel, table=True):

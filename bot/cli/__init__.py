@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -17,6 +18,7 @@ from models.base import MAX_ROW_ID
 from models.db import Database, open_database
 
 T = TypeVar("T")
+C = TypeVar("C")  # what a file check returns
 
 app = typer.Typer(help="履职助手 lvzhi — CPPCC duty assistant bot.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -72,6 +74,28 @@ def year_or_exit(year: int, lang: str) -> int:
         typer.echo(t("digest.cli_bad_year", lang, year=str(year)[:24], first=FIRST_YEAR, last=LAST_YEAR), err=True)
         raise typer.Exit(2)
     return year
+
+
+def xlsx_out_or_exit(out: Path, lang: str) -> Path:
+    """The workbook to write, or one line and exit code 2 when its name does not end in .xlsx."""
+    if out.suffix.lower() != ".xlsx":
+        typer.echo(t("digest.cli_bad_out", lang, path=str(out)), err=True)
+        raise typer.Exit(2)
+    return out
+
+
+def checked_file_or_exit(
+    file: Path, check: Callable[[list[list[str]]], C], unreadable_key: str, lang: str
+) -> C:
+    """`check` of the rows of a .csv or .xlsx file (bot.services.roster.read_table), or the reason
+    the file cannot be read (catalogue `unreadable_key`) and exit code 1."""
+    from bot.services.roster import RosterFileError, read_table
+
+    try:
+        return check(read_table(file))
+    except RosterFileError as exc:
+        typer.echo(t(unreadable_key, lang, reason=str(exc)), err=True)
+        raise typer.Exit(1) from None
 
 
 def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:

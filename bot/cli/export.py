@@ -20,16 +20,14 @@ LangOption = Annotated[str | None, typer.Option("--lang", help="zh or en")]
 
 
 def _export(subjects: tuple[str, ...], period: int, out: Path, lang: str | None) -> None:
-    from bot.cli import rules_or_exit, settings_or_exit, with_database, year_or_exit
+    from bot.cli import rules_or_exit, settings_or_exit, with_database, xlsx_out_or_exit, year_or_exit
     from bot.core.i18n import normalize
     from bot.services.exports import export
 
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)
     year_or_exit(period, language)
-    if out.suffix.lower() != ".xlsx":
-        typer.echo(t("digest.cli_bad_out", language, path=str(out)), err=True)
-        raise typer.Exit(2)
+    xlsx_out_or_exit(out, language)
     rules = rules_or_exit(settings, language)
 
     async def work(db: Database) -> dict[str, int]:

@@ -53,15 +53,11 @@ def import_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and report; change nothing"),
 ) -> None:
     """Import or update the roster (Chinese or English headers)."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import checked_file_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
-    try:
-        checked = roster.check_roster(roster.read_table(file))
-    except roster.RosterFileError as exc:
-        typer.echo(t("cli.roster_unreadable", lang, reason=str(exc)), err=True)
-        raise typer.Exit(1) from None
+    checked = checked_file_or_exit(file, roster.check_roster, "cli.roster_unreadable", lang)
     for problem in checked.problems:
         typer.echo(t("cli.roster_problem", lang, row=problem.row, reason=problem.reason), err=True)
     if checked.problems:

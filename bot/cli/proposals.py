@@ -20,7 +20,7 @@ def export(
 ) -> None:
     """提案汇编: proposers, category, number, state, units, dates, answer category, ratings; the
     history; per unit: assigned, answered, on time, satisfaction."""
-    from bot.cli import rules_or_exit, settings_or_exit, with_database, year_or_exit
+    from bot.cli import rules_or_exit, settings_or_exit, with_database, xlsx_out_or_exit, year_or_exit
     from bot.core.clock import Clock
     from bot.core.i18n import normalize, t
     from bot.services.proposal_export import Written, write_export
@@ -28,9 +28,7 @@ def export(
     settings = settings_or_exit()
     language = normalize(lang, settings.locale)
     year_or_exit(year, language)
-    if out.suffix.lower() != ".xlsx":
-        typer.echo(t("digest.cli_bad_out", language, path=str(out)), err=True)
-        raise typer.Exit(2)
+    xlsx_out_or_exit(out, language)
     rules = rules_or_exit(settings, language)
     now = Clock().now()
 

@@ -22,15 +22,11 @@ def import_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and report; change nothing"),
 ) -> None:
     """Import or update the units: unit name, short name, contact name, phone (Chinese or English headers)."""
-    from bot.cli import settings_or_exit, with_database
+    from bot.cli import checked_file_or_exit, settings_or_exit, with_database
 
     settings = settings_or_exit()
     lang = settings.locale
-    try:
-        checked = units.check_units(roster.read_table(file))
-    except roster.RosterFileError as exc:
-        typer.echo(t("proposals_unit.cli_unreadable", lang, reason=str(exc)), err=True)
-        raise typer.Exit(1) from None
+    checked = checked_file_or_exit(file, units.check_units, "proposals_unit.cli_unreadable", lang)
     clock = Clock()
 
     async def work(db: Database) -> tuple[list[roster.RowProblem], units.UnitImport | None]:

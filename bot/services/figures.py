@@ -203,6 +203,23 @@ def proposal_credited() -> ColumnElement[bool]:
     return PA.consent.in_([LEAD, AGREED])
 
 
+def credited_per_member(period: Period, states: tuple[str, ...], *columns: ColumnElement) -> Select:
+    """member_id and `columns` per credited proposer (proposal_credited) of the proposals in
+    `states` first submitted in the period."""
+    return (
+        select(PA.member_id, *columns)
+        .select_from(PAT)
+        .join(PRT, PR.id == PA.proposal_id)
+        .where(
+            proposal_credited(),
+            PR.state.in_(states),
+            PR.submitted_at >= period.db_start,
+            PR.submitted_at < period.db_end,
+        )
+        .group_by(PA.member_id)
+    )
+
+
 def proposal_points_per_member(period: Period, rules: Rules) -> Select:
     """member_id, proposals credited (`proposals`: led or co-signed with consent, in FILED_STATES),
     of them led (`proposals_led`), and capped points (`proposal_points`), for proposals first
@@ -216,22 +233,12 @@ def proposal_points_per_member(period: Period, rules: Rules) -> Select:
         (PR.excellent.is_(True), float(r.excellent_bonus)), else_=0.0
     )
     points = case((lead, cast(literal(float(r.lead_points)), Float) + bonus), else_=float(r.cosigner_points))
-    return (
-        select(
-            PA.member_id,
-            func.count().label("proposals"),
-            func.sum(case((lead, 1), else_=0)).label("proposals_led"),
-            _capped(func.sum(points), r.cap).label("proposal_points"),
-        )
-        .select_from(PAT)
-        .join(PRT, PR.id == PA.proposal_id)
-        .where(
-            proposal_credited(),
-            PR.state.in_(FILED_STATES),
-            PR.submitted_at >= period.db_start,
-            PR.submitted_at < period.db_end,
-        )
-        .group_by(PA.member_id)
+    return credited_per_member(
+        period,
+        FILED_STATES,
+        func.count().label("proposals"),
+        func.sum(case((lead, 1), else_=0)).label("proposals_led"),
+        _capped(func.sum(points), r.cap).label("proposal_points"),
     )
 
 
@@ -487,19 +494,7 @@ def requirement_met(requirement: dict, period: Period, rules: Rules) -> ColumnEl
         proposal_states: tuple[str, ...] = FILED_STATES
         if not requirement.get("confirmed_only"):
             proposal_states += PROPOSAL_WAITING
-        done = (
-            select(PA.member_id)
-            .select_from(PAT)
-            .join(PRT, PR.id == PA.proposal_id)
-            .where(
-                proposal_credited(),
-                PR.state.in_(proposal_states),
-                PR.submitted_at >= period.db_start,
-                PR.submitted_at < period.db_end,
-            )
-            .group_by(PA.member_id)
-            .having(func.count() >= count)
-        )
+        done = credited_per_member(period, proposal_states).having(func.count() >= count)
         return MB.id.in_(done) if count > 0 else true()
     if kind == "points":
         minimum = float(requirement.get("min", 0))

@@ -381,11 +381,7 @@ async def submit(
     """A new item with the next number of the local year; co-authors and the secretariat are told.
     Raises AlreadySubmitted when `draft_key` was submitted before (the number is then given back)."""
     year = local(now, tz).year
-    title, body = check_title(title), check_body(body)
-    if category not in rules.info.categories:
-        raise InfoError("category")
-    new = await asyncio.to_thread(fingerprint, title, body)
-    duplicate_of = await _duplicate_unlocked(session, new, now)
+    title, body, new, duplicate_of = await _checked_text(session, title, category, body, rules=rules, now=now)
     seq = await next_sequence(session, year)  # first statement of the transaction, see next_sequence
     if (existing := await number_of_draft(session, draft_key)) is not None:
         raise AlreadySubmitted(existing)
@@ -411,11 +407,8 @@ async def submit(
     )
     session.add(item)
     await session.flush()
-    await _set_parts(session, item, coauthor_ids or [], attachments or [])
-    event = await _record(session, item, "submitted", actor_id=author_id, now=now)
-    await _notify(session, item, event, actor=author, now=now, default_lang=default_lang)
-    if staff_chat_id is not None:
-        await _tell_secretariat(session, item, event, staff_chat_id, now, default_lang, author.name)
+    await _submitted(session, item, "submitted", author, coauthor_ids=coauthor_ids, attachments=attachments,
+                     now=now, default_lang=default_lang, staff_chat_id=staff_chat_id)  # fmt: skip
     return item
 
 
@@ -435,23 +428,43 @@ async def resubmit(
     staff_chat_id: int | None = None,
 ) -> InfoItem:
     """A returned item revised by one of its authors goes back to the queue with its number."""
-    title, body = check_title(title), check_body(body)
-    if category not in rules.info.categories:
-        raise InfoError("category")
-    new = await asyncio.to_thread(fingerprint, title, body)
-    duplicate_of = await _duplicate_unlocked(session, new, now, exclude_id=item_id)
+    title, body, new, duplicate_of = await _checked_text(session, title, category, body, rules=rules, now=now,
+                                                         exclude_id=item_id)  # fmt: skip
     item = await _lock_item(session, item_id)
     await _check_move(session, item, "resubmit", actor)
     item.title, item.body, item.category, item.state = title, body, category, "submitted"
     item.last_submitted_at = item.updated_at = to_db(now)
     item.duplicate_of, item.bigrams, item.signature = duplicate_of, new.text, new.signature
     session.add(item)
+    await _submitted(session, item, "resubmitted", actor, coauthor_ids=coauthor_ids, attachments=attachments,
+                     now=now, default_lang=default_lang, staff_chat_id=staff_chat_id)  # fmt: skip
+    return item
+
+
+async def _checked_text(
+    session: AsyncSession, title: str, category: str, body: str, *, rules: Rules, now: datetime,
+    exclude_id: int | None = None,
+) -> tuple[str, str, Fingerprint, str | None]:
+    """Title and body as they are stored (else InfoError, as for a category the rules do not
+    list), their fingerprint, and the number of a very similar recent item other than `exclude_id`."""
+    title, body = check_title(title), check_body(body)
+    if category not in rules.info.categories:
+        raise InfoError("category")
+    new = await asyncio.to_thread(fingerprint, title, body)
+    return title, body, new, await _duplicate_unlocked(session, new, now, exclude_id)
+
+
+async def _submitted(
+    session: AsyncSession, item: InfoItem, kind: str, actor: Member, *, coauthor_ids: list[int] | None,
+    attachments: list[AttachmentIn] | None, now: datetime, default_lang: str, staff_chat_id: int | None,
+) -> None:
+    """The item (sent by `actor`) with its co-authors and attachments, its `kind` step recorded,
+    the co-authors and the secretariat told."""
     await _set_parts(session, item, coauthor_ids or [], attachments or [])
-    event = await _record(session, item, "resubmitted", actor_id=actor.id, now=now)
+    event = await _record(session, item, kind, actor_id=actor.id, now=now)
     await _notify(session, item, event, actor=actor, now=now, default_lang=default_lang)
     if staff_chat_id is not None:
         await _tell_secretariat(session, item, event, staff_chat_id, now, default_lang, actor.name)
-    return item
 
 
 # --------------------------------------------------------------------------- workflow

@@ -68,10 +68,16 @@ class RosterCheck:
 
 
 @dataclass
-class ImportResult:
+class ImportCounts:
+    """What an import did with the file's rows."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+@dataclass
+class ImportResult(ImportCounts):
     members: list[Member] = field(default_factory=list)
 
 
@@ -125,13 +131,38 @@ def parse_role(text: str) -> tuple[Role, bool] | None:
     return ROLES[staff[0]], True
 
 
+def header_columns(
+    table: list[list[str]], headers: dict[str, str], error: type[RosterFileError], no_name: str
+) -> list[str | None]:
+    """The field of each column, from the header row (a header `headers` does not know: None).
+    Raises `error`: for an empty file, and with `no_name` when no column is the name."""
+    if not table:
+        raise error("the file is empty")
+    columns = [headers.get(h.strip().lower(), headers.get(h.strip())) for h in table[0]]
+    if "name" not in columns:
+        raise error(no_name)
+    return columns
+
+
+def checked_phone(
+    raw: str, pattern: re.Pattern[str], seen: dict[str, int], row: int, word: str
+) -> tuple[str | None, str]:
+    """The cell's phone normalized (None when empty) and "", noted in `seen` (phone → row) for the
+    rows below; or None and why the row is refused: it does not match `pattern`, or an earlier row
+    has it. `word` is what the reason calls it in Chinese (手机号, 电话)."""
+    phone = normalize_phone(raw) or None
+    if phone is not None and not pattern.match(phone):
+        return None, f"bad phone number / {word}格式不正确"
+    if phone is not None and phone in seen:
+        return None, f"duplicate phone (also row {seen[phone]}) / {word}重复"
+    if phone is not None:
+        seen[phone] = row
+    return phone, ""
+
+
 def check_roster(table: list[list[str]]) -> RosterCheck:
     """Map headers, validate every row and collect each problem with its row number."""
-    if not table:
-        raise RosterFileError("the file is empty")
-    columns = [HEADERS.get(h.strip().lower(), HEADERS.get(h.strip())) for h in table[0]]
-    if "name" not in columns:
-        raise RosterFileError("no name column (expected 姓名 or name)")
+    columns = header_columns(table, HEADERS, RosterFileError, "no name column (expected 姓名 or name)")
     result = RosterCheck()
     seen_phones: dict[str, int] = {}
     for index, cells in enumerate(table[1:], start=2):
@@ -149,17 +180,10 @@ def check_roster(table: list[list[str]]) -> RosterCheck:
         if role is None:
             result.problems.append(RowProblem(index, f"unknown role / 未知角色: {values.get('role')}"))
             continue
-        phone = normalize_phone(values.get("phone", "")) or None
-        if phone is not None and not PHONE.match(phone):
-            result.problems.append(RowProblem(index, "bad phone number / 手机号格式不正确"))
+        phone, refused = checked_phone(values.get("phone", ""), PHONE, seen_phones, index, "手机号")
+        if refused:
+            result.problems.append(RowProblem(index, refused))
             continue
-        if phone is not None and phone in seen_phones:
-            result.problems.append(
-                RowProblem(index, f"duplicate phone (also row {seen_phones[phone]}) / 手机号重复")
-            )
-            continue
-        if phone is not None:
-            seen_phones[phone] = index
         result.rows.append(RosterRow(index, name, values.get("sector", "").strip(),
                                      values.get("committee", "").strip(), role[0], phone, role[1]))
     return result

@@ -17,7 +17,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import to_db
 from bot.services import invites
-from bot.services.roster import RosterFileError, RowProblem, has_control, normalize_phone
+from bot.services.roster import (
+    ImportCounts,
+    RosterFileError,
+    RowProblem,
+    checked_phone,
+    has_control,
+    header_columns,
+)
 from models import HandlingUnit, Member, Role
 
 HEADERS = {
@@ -56,21 +63,14 @@ class UnitCheck:
 
 
 @dataclass
-class UnitImport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class UnitImport(ImportCounts):
     units: list[HandlingUnit] = field(default_factory=list)
     contacts: list[Member] = field(default_factory=list)  # one per unit that names a contact
 
 
 def check_units(table: list[list[str]]) -> UnitCheck:
     """Map the headers, check every row and collect each problem with its row number."""
-    if not table:
-        raise UnitFileError("the file is empty")
-    columns = [HEADERS.get(h.strip().lower(), HEADERS.get(h.strip())) for h in table[0]]
-    if "name" not in columns:
-        raise UnitFileError("no unit name column (expected 单位名称 or name)")
+    columns = header_columns(table, HEADERS, UnitFileError, "no unit name column (expected 单位名称 or name)")
     result = UnitCheck()
     seen: dict[str, int] = {}
     phones: dict[str, int] = {}
@@ -91,16 +91,11 @@ def check_units(table: list[list[str]]) -> UnitCheck:
         if name in seen:
             result.problems.append(RowProblem(index, f"duplicate unit (also row {seen[name]}) / 单位重复"))
             continue
-        phone = normalize_phone(values.get("phone", "")) or None
-        if phone is not None and not PHONE.match(phone):
-            result.problems.append(RowProblem(index, "bad phone number / 电话格式不正确"))
-            continue
-        if phone is not None and phone in phones:
-            result.problems.append(RowProblem(index, f"duplicate phone (also row {phones[phone]}) / 电话重复"))
+        phone, refused = checked_phone(values.get("phone", ""), PHONE, phones, index, "电话")
+        if refused:
+            result.problems.append(RowProblem(index, refused))
             continue
         seen[name] = index
-        if phone is not None:
-            phones[phone] = index
         result.rows.append(UnitRow(index, name, short, contact, phone))
     return result
 

@@ -4,6 +4,7 @@ filing number."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -115,6 +116,46 @@ async def merged_proposer_ids(session: AsyncSession, proposal_id: int) -> list[i
     return list(dict.fromkeys((await session.exec(query)).all()))
 
 
+Localized = Callable[[str], dict[str, Any]]  # the words of a notice that depend on the reader's language
+
+
+async def notify_each(
+    session: AsyncSession,
+    members: Iterable[Member],
+    proposal: Proposal,
+    key: str,
+    *,
+    dedupe: Callable[[Member], str],
+    kind: str,
+    now: datetime,
+    default_lang: str = "zh",
+    markup: Callable[[str], dict] | None = None,
+    localized: Localized | None = None,
+    **params: Any,
+) -> int:
+    """Catalogue message `key` about the proposal (its title and number, `params`, and
+    `localized(lang)`) to each member in their own language, with the buttons `markup(lang)`;
+    `dedupe(member)` is the row's dedupe key. Returns how many were queued."""
+    queued = 0
+    for member in members:
+        lang = member.language or default_lang
+        queued += await notify_member(
+            session,
+            member,
+            key,
+            dedupe_key=dedupe(member),
+            now=now,
+            default_lang=default_lang,
+            kind=kind,
+            reply_markup=markup(lang) if markup is not None else None,
+            title=proposal.title,
+            number=proposal.number or "",
+            **params,
+            **(localized(lang) if localized is not None else {}),
+        )
+    return queued
+
+
 async def notify_proposers(
     session: AsyncSession,
     proposal: Proposal,
@@ -124,30 +165,20 @@ async def notify_proposers(
     now: datetime,
     default_lang: str = "zh",
     skip: int | None = None,
-    reply_markup: dict | None = None,
+    markup: Callable[[str], dict] | None = None,
+    localized: Localized | None = None,
     **params: Any,
 ) -> int:
-    """Catalogue message `key` to every proposer (lead and agreed co-proposers) but `skip`, once
-    each. Returns how many were queued."""
+    """Catalogue message `key` to every proposer (lead and agreed co-proposers, and the proposers
+    of the proposals merged into this one) but `skip`, once each (see notify_each)."""
     assert proposal.id is not None and event.id is not None
     ids = [i for i in await proposer_ids(session, proposal.id) + await merged_proposer_ids(session, proposal.id)
            if i != skip]  # fmt: skip
-    queued = 0
-    for member in (await session.exec(select(Member).where(col(Member.id).in_(ids)))).all():
-        queued += await notify_member(
-            session,
-            member,
-            key,
-            dedupe_key=f"proposal:{proposal.id}:event:{event.id}:{member.id}",
-            now=now,
-            default_lang=default_lang,
-            kind="proposal",
-            reply_markup=reply_markup,
-            title=proposal.title,
-            number=proposal.number or "",
-            **params,
-        )
-    return queued
+    members = (await session.exec(select(Member).where(col(Member.id).in_(ids)))).all()
+    return await notify_each(
+        session, members, proposal, key, dedupe=lambda m: f"proposal:{proposal.id}:event:{event.id}:{m.id}",
+        kind="proposal", now=now, default_lang=default_lang, markup=markup, localized=localized, **params,
+    )  # fmt: skip
 
 
 async def unit_contacts(session: AsyncSession, unit_id: int) -> list[Member]:
@@ -167,27 +198,17 @@ async def notify_unit(
     *,
     now: datetime,
     default_lang: str = "zh",
-    reply_markup: dict | None = None,
+    markup: Callable[[str], dict] | None = None,
+    localized: Localized | None = None,
     **params: Any,
 ) -> int:
-    """Catalogue message `key` to every contact of the unit, once each."""
+    """Catalogue message `key` to every contact of the unit, once each (see notify_each)."""
     assert proposal.id is not None and event.id is not None
-    queued = 0
-    for contact in await unit_contacts(session, unit_id):
-        queued += await notify_member(
-            session,
-            contact,
-            key,
-            dedupe_key=f"proposal:{proposal.id}:event:{event.id}:unit:{contact.id}",
-            now=now,
-            default_lang=default_lang,
-            kind="proposal_unit",
-            reply_markup=reply_markup,
-            title=proposal.title,
-            number=proposal.number or "",
-            **params,
-        )
-    return queued
+    return await notify_each(
+        session, await unit_contacts(session, unit_id), proposal, key,
+        dedupe=lambda m: f"proposal:{proposal.id}:event:{event.id}:unit:{m.id}", kind="proposal_unit", now=now,
+        default_lang=default_lang, markup=markup, localized=localized, **params,
+    )  # fmt: skip
 
 
 async def tell_secretariat(

@@ -24,7 +24,6 @@ from bot.core.dates import format_day, format_moment
 from bot.core.i18n import t
 from bot.core.rules import Rules
 from bot.services import info
-from bot.services.outbox import notify_member
 from bot.services.proposals import common
 from bot.services.proposals.common import ProposalError, current_round, reason_label, role_label
 from models import (
@@ -121,6 +120,12 @@ def _check(proposal: Proposal, name: str, actor: Member) -> Move:
     return move
 
 
+async def _locked(session: AsyncSession, proposal_id: int, name: str, actor: Member) -> tuple[Proposal, Move]:
+    """The proposal, row-locked, and the move `name` that `actor` may make on it (else FilingError)."""
+    proposal = await common.lock(session, proposal_id)
+    return proposal, _check(proposal, name, actor)
+
+
 def _text(
     text: str | None, *, required: bool, code: str = "text_missing", limit: int = TEXT_MAX
 ) -> str | None:
@@ -135,77 +140,6 @@ def _text(
 
 
 # --------------------------------------------------------------------------- notices
-
-
-async def _tell_proposers(
-    session: AsyncSession,
-    proposal: Proposal,
-    event: ProposalEvent,
-    key: str,
-    *,
-    now: datetime,
-    settings: Settings,
-    params: Any = None,
-    **fixed: Any,
-) -> int:
-    """`key` to every proposer (and to the proposers of proposals merged into this one), once each,
-    in their own language; `params(lang)` gives the words that depend on the language."""
-    assert proposal.id is not None and event.id is not None
-    ids = await common.proposer_ids(session, proposal.id) + await common.merged_proposer_ids(
-        session, proposal.id
-    )
-    queued = 0
-    for member in (await session.exec(select(Member).where(col(Member.id).in_(ids)))).all():
-        lang = member.language or settings.locale
-        queued += await notify_member(
-            session,
-            member,
-            key,
-            dedupe_key=f"proposal:{proposal.id}:event:{event.id}:{member.id}",
-            now=now,
-            default_lang=settings.locale,
-            kind="proposal",
-            title=proposal.title,
-            number=proposal.number or "",
-            **fixed,
-            **(params(lang) if params is not None else {}),
-        )
-    return queued
-
-
-async def _tell_unit(
-    session: AsyncSession,
-    proposal: Proposal,
-    event: ProposalEvent,
-    unit_id: int,
-    key: str,
-    *,
-    now: datetime,
-    settings: Settings,
-    params: Any = None,
-    markup: Any = None,
-    **fixed: Any,
-) -> int:
-    """`key` to every contact of the unit, once each, in their language (`markup(lang)`: buttons)."""
-    assert proposal.id is not None and event.id is not None
-    queued = 0
-    for contact in await common.unit_contacts(session, unit_id):
-        lang = contact.language or settings.locale
-        queued += await notify_member(
-            session,
-            contact,
-            key,
-            dedupe_key=f"proposal:{proposal.id}:event:{event.id}:unit:{contact.id}",
-            now=now,
-            default_lang=settings.locale,
-            kind="proposal_unit",
-            reply_markup=markup(lang) if markup is not None else None,
-            title=proposal.title,
-            number=proposal.number or "",
-            **fixed,
-            **(params(lang) if params is not None else {}),
-        )
-    return queued
 
 
 def _unit_card_markup(assignment_id: int) -> Any:
@@ -256,23 +190,21 @@ async def file(session: AsyncSession, proposal_id: int, *, actor: Member, now: d
     if year is None:
         raise FilingError("no_proposal")
     seq, number = await common.next_filing_number(session, year)  # first in the transaction
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "file", actor)
+    proposal, move = await _locked(session, proposal_id, "file", actor)
     proposal.seq, proposal.number, proposal.filed_at = seq, number, to_db(now)
     proposal.state = move.target or proposal.state
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now)
-    await _tell_proposers(
-        session, proposal, event, "proposals_filing.notice.filed", now=now, settings=settings
-    )
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.filed", now=now, default_lang=settings.locale,
+    )  # fmt: skip
     return proposal
 
 
 async def not_file(session: AsyncSession, proposal_id: int, *, actor: Member, reason: str, text: str | None,
                    now: datetime, settings: Settings) -> Proposal:  # fmt: skip
     """不予立案 on one of the national grounds (其他 needs the words); every proposer reads why."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "not_file", actor)
+    proposal, move = await _locked(session, proposal_id, "not_file", actor)
     if reason not in NOT_FILED_REASONS:
         raise FilingError("reason")
     words = _text(text, required=reason == "other", code="reason_text_missing")
@@ -287,8 +219,10 @@ async def not_file(session: AsyncSession, proposal_id: int, *, actor: Member, re
         )
         return {"reason": why}
 
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.not_filed", now=now,
-                          settings=settings, params=params)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.not_filed", now=now, default_lang=settings.locale,
+        localized=params,
+    )  # fmt: skip
     return proposal
 
 
@@ -297,8 +231,7 @@ async def convert(session: AsyncSession, proposal_id: int, *, actor: Member, now
     """转为社情民意: a 社情民意 item with the same authors (in the 社情民意 queue); they are told its number."""
     year = local(now, settings.tz).year
     seq = await info.next_sequence(session, year)  # first in the transaction (see info.next_sequence)
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "convert", actor)
+    proposal, move = await _locked(session, proposal_id, "convert", actor)
     assert proposal.id is not None
     authors = await common.proposer_ids(session, proposal.id)
     body = f"{proposal.analysis.strip()}\n\n{proposal.suggestion.strip()}"
@@ -308,8 +241,10 @@ async def convert(session: AsyncSession, proposal_id: int, *, actor: Member, now
     proposal.state, proposal.info_item_id = move.target or proposal.state, item.id
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now, text=item.number)
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.converted", now=now,
-                          settings=settings, info_number=item.number)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.converted", now=now, default_lang=settings.locale,
+        info_number=item.number,
+    )  # fmt: skip
     return proposal, item.number
 
 
@@ -337,8 +272,7 @@ async def merge_targets(session: AsyncSession, proposal_id: int, limit: int = 6)
 async def merge(session: AsyncSession, proposal_id: int, *, actor: Member, into_id: int, now: datetime,
                 settings: Settings) -> Proposal:  # fmt: skip
     """并案 into a filed proposal: its proposers keep their own notices (and get the answer)."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "merge", actor)
+    proposal, move = await _locked(session, proposal_id, "merge", actor)
     target = await session.get(Proposal, into_id)
     if target is None or target.id == proposal.id or target.state not in FILED_STATES:
         raise FilingError("merge_target")
@@ -346,22 +280,25 @@ async def merge(session: AsyncSession, proposal_id: int, *, actor: Member, into_
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now,
                                 text=target.number)  # fmt: skip
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.merged", now=now,
-                          settings=settings, into_number=target.number or "", into_title=target.title)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.merged", now=now, default_lang=settings.locale,
+        into_number=target.number or "", into_title=target.title,
+    )  # fmt: skip
     return proposal
 
 
 async def return_(session: AsyncSession, proposal_id: int, *, actor: Member, note: str, now: datetime,
                   settings: Settings) -> Proposal:  # fmt: skip
     """退回修改 with a note: back with the lead (resubmitting keeps the history)."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "return", actor)
+    proposal, move = await _locked(session, proposal_id, "return", actor)
     words = _text(note, required=True, code="note_missing")
     proposal.state = move.target or proposal.state
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now, text=words)
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.returned", now=now,
-                          settings=settings, note=words)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.returned", now=now, default_lang=settings.locale,
+        note=words,
+    )  # fmt: skip
     return proposal
 
 
@@ -398,8 +335,7 @@ async def assign(session: AsyncSession, proposal_id: int, *, actor: Member, main
                  settings: Settings) -> list[ProposalAssignment]:  # fmt: skip
     """交办: one 主办 and any 协办, or 分办 to two or more units that each answer. Each unit's contacts
     get the proposal with 签收 / 申请调整; the proposers are told which units handle it."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "assign", actor)
+    proposal, move = await _locked(session, proposal_id, "assign", actor)
     assist_ids, separate_ids = list(dict.fromkeys(assist_ids or [])), list(dict.fromkeys(separate_ids or []))
     if main_id is not None and separate_ids:
         raise FilingError("assign_mixed")
@@ -429,9 +365,11 @@ async def assign(session: AsyncSession, proposal_id: int, *, actor: Member, main
                                     text=row.role)  # fmt: skip
         first = first or event
         partners = "、".join(units[r.unit_id].name for r in rows if r is not row)
-        await _tell_unit(session, proposal, event, row.unit_id, "proposals_filing.unit.assigned", now=now,
-                         settings=settings, params=_unit_card_params(proposal, row, settings, now, partners),
-                         markup=_unit_card_markup(row.id))  # fmt: skip
+        await common.notify_unit(
+            session, proposal, event, row.unit_id, "proposals_filing.unit.assigned", now=now,
+            default_lang=settings.locale, localized=_unit_card_params(proposal, row, settings, now, partners),
+            markup=_unit_card_markup(row.id),
+        )  # fmt: skip
     assert first is not None
 
     def params(lang: str) -> dict[str, Any]:
@@ -442,8 +380,10 @@ async def assign(session: AsyncSession, proposal_id: int, *, actor: Member, main
             "due": format_day(due_on, lang, local(now, settings.tz).date()),
         }
 
-    await _tell_proposers(session, proposal, first, "proposals_filing.notice.assigned", now=now, settings=settings,
-                          params=params)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, first, "proposals_filing.notice.assigned", now=now, default_lang=settings.locale,
+        localized=params,
+    )  # fmt: skip
     return rows
 
 
@@ -458,8 +398,7 @@ async def reassign(session: AsyncSession, proposal_id: int, *, actor: Member, as
                    now: datetime, settings: Settings) -> ProposalAssignment:  # fmt: skip
     """From a unit's objection (申请调整): its row is withdrawn and another unit takes the same part
     with a fresh deadline; both units and the proposers are told."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "reassign", actor)
+    proposal, move = await _locked(session, proposal_id, "reassign", actor)
     old = await _assignment(session, proposal, assignment_id)
     if old.state != A_OBJECTED:
         raise FilingError("not_objected")
@@ -483,21 +422,27 @@ async def reassign(session: AsyncSession, proposal_id: int, *, actor: Member, as
     old_name = units[old.unit_id].name if old.unit_id in units else ""
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now, unit_id=unit_id,
                                 text=old_name)  # fmt: skip
-    await _tell_unit(session, proposal, event, old.unit_id, "proposals_filing.unit.withdrawn", now=now,
-                     settings=settings)  # fmt: skip
+    await common.notify_unit(
+        session, proposal, event, old.unit_id, "proposals_filing.unit.withdrawn", now=now,
+        default_lang=settings.locale,
+    )  # fmt: skip
     others = select(HandlingUnit.name).join(ProposalAssignment, col(ProposalAssignment.unit_id) == HandlingUnit.id).where(
         col(ProposalAssignment.proposal_id) == proposal.id, col(ProposalAssignment.state) != A_WITHDRAWN,
         col(ProposalAssignment.id) != new.id)  # fmt: skip
     partners = "、".join((await session.exec(others)).all())
-    await _tell_unit(session, proposal, event, unit_id, "proposals_filing.unit.assigned", now=now, settings=settings,
-                     params=_unit_card_params(proposal, new, settings, now, partners),
-                     markup=_unit_card_markup(new.id))  # fmt: skip
+    await common.notify_unit(
+        session, proposal, event, unit_id, "proposals_filing.unit.assigned", now=now,
+        default_lang=settings.locale, localized=_unit_card_params(proposal, new, settings, now, partners),
+        markup=_unit_card_markup(new.id),
+    )  # fmt: skip
 
     def params(lang: str) -> dict[str, Any]:
         return {"old": old_name, "unit": units[unit_id].name, "role": role_label(new.role, lang)}
 
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.reassigned", now=now, settings=settings,
-                          params=params)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.reassigned", now=now, default_lang=settings.locale,
+        localized=params,
+    )  # fmt: skip
     return new
 
 
@@ -507,16 +452,17 @@ async def reassign(session: AsyncSession, proposal_id: int, *, actor: Member, as
 async def mark_key(session: AsyncSession, proposal_id: int, *, actor: Member, leader: str, now: datetime,
                    settings: Settings) -> Proposal:  # fmt: skip
     """重点提案 with the name of its 领衔督办 leader (the name may be changed later)."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "key", actor)
+    proposal, move = await _locked(session, proposal_id, "key", actor)
     name = _text(leader, required=True, code="leader_missing", limit=LEADER_MAX)
     if proposal.key and proposal.key_leader == name:
         raise FilingError("already_key", leader=name)
     proposal.key, proposal.key_leader = True, name
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now, text=name)
-    await _tell_proposers(session, proposal, event, "proposals_filing.notice.key", now=now, settings=settings,
-                          leader=name)  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.key", now=now, default_lang=settings.locale,
+        leader=name,
+    )  # fmt: skip
     return proposal
 
 
@@ -524,8 +470,7 @@ async def nudge(session: AsyncSession, proposal_id: int, *, actor: Member, now: 
                 settings: Settings) -> int:  # fmt: skip
     """督办: a reminder to every unit still owing its part; once a day per proposal. Returns how many
     units were told."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "nudge", actor)
+    proposal, move = await _locked(session, proposal_id, "nudge", actor)
     last = (
         await session.exec(
             select(func.max(ProposalEvent.at)).where(
@@ -549,8 +494,10 @@ async def nudge(session: AsyncSession, proposal_id: int, *, actor: Member, now: 
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now)
     today = local(now, settings.tz).date()
     for row in owing:
-        await _tell_unit(session, proposal, event, row.unit_id, "proposals_filing.unit.nudged", now=now,
-                         settings=settings, params=_due_params(row.due_on, today))  # fmt: skip
+        await common.notify_unit(
+            session, proposal, event, row.unit_id, "proposals_filing.unit.nudged", now=now,
+            default_lang=settings.locale, localized=_due_params(row.due_on, today),
+        )  # fmt: skip
     return len(owing)
 
 
@@ -569,8 +516,7 @@ def extension_limit(assignment: ProposalAssignment, settings: Settings) -> date:
 async def decide_extension(session: AsyncSession, proposal_id: int, *, actor: Member, assignment_id: int,
                            approve: bool, now: datetime, settings: Settings) -> ProposalAssignment:  # fmt: skip
     """Approve (due_on = the day asked for, never beyond the limit) or refuse a unit's extension request."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "extend" if approve else "no_extend", actor)
+    proposal, move = await _locked(session, proposal_id, "extend" if approve else "no_extend", actor)
     row = await _assignment(session, proposal, assignment_id)
     if (
         row.extension_state != EXT_REQUESTED
@@ -596,13 +542,16 @@ async def decide_extension(session: AsyncSession, proposal_id: int, *, actor: Me
         return {"day": format_day(until, lang, today), "due": format_day(due_on, lang, today)}
 
     key = "extension_approved" if approve else "extension_refused"
-    await _tell_unit(session, proposal, event, row.unit_id, f"proposals_filing.unit.{key}", now=now, settings=settings,
-                     params=days)  # fmt: skip
+    await common.notify_unit(
+        session, proposal, event, row.unit_id, f"proposals_filing.unit.{key}", now=now,
+        default_lang=settings.locale, localized=days,
+    )  # fmt: skip
     if approve:
         unit = await session.get(HandlingUnit, row.unit_id)
-        await _tell_proposers(session, proposal, event, "proposals_filing.notice.extended", now=now,
-                              settings=settings, unit=unit.name if unit else "",
-                              params=days)  # fmt: skip
+        await common.notify_proposers(
+            session, proposal, event, "proposals_filing.notice.extended", now=now,
+            default_lang=settings.locale, unit=unit.name if unit else "", localized=days,
+        )  # fmt: skip
     return row
 
 
@@ -622,8 +571,7 @@ async def rework_allowed(session: AsyncSession, proposal: Proposal) -> bool:
 async def rework(session: AsyncSession, proposal_id: int, *, actor: Member, now: datetime,
                  settings: Settings) -> Proposal:  # fmt: skip
     """重办 (once): the answering units answer again in round 2; the earlier answers stay in the history."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "rework", actor)
+    proposal, move = await _locked(session, proposal_id, "rework", actor)
     if proposal.reworked:
         raise FilingError("reworked_before")
     if not await rework_allowed(session, proposal):
@@ -650,27 +598,28 @@ async def rework(session: AsyncSession, proposal_id: int, *, actor: Member, now:
         row.round, row.state = round_ + 1, A_SIGNED
         row.answer = row.answer_category = row.answered_at = None
         session.add(row)
-        await _tell_unit(session, proposal, event, row.unit_id, "proposals_filing.unit.rework", now=now,
-                         settings=settings)  # fmt: skip
-    await _tell_proposers(
-        session, proposal, event, "proposals_filing.notice.rework", now=now, settings=settings
-    )
+        await common.notify_unit(
+            session, proposal, event, row.unit_id, "proposals_filing.unit.rework", now=now,
+            default_lang=settings.locale,
+        )  # fmt: skip
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.rework", now=now, default_lang=settings.locale,
+    )  # fmt: skip
     return proposal
 
 
 async def mark_excellent(session: AsyncSession, proposal_id: int, *, actor: Member, now: datetime,
                          settings: Settings) -> Proposal:  # fmt: skip
     """优秀提案 (year end)."""
-    proposal = await common.lock(session, proposal_id)
-    move = _check(proposal, "excellent", actor)
+    proposal, move = await _locked(session, proposal_id, "excellent", actor)
     if proposal.excellent:
         raise FilingError("already_excellent")
     proposal.excellent = True
     session.add(proposal)
     event = await common.record(session, proposal, move.event, actor_id=actor.id, now=now)
-    await _tell_proposers(
-        session, proposal, event, "proposals_filing.notice.excellent", now=now, settings=settings
-    )
+    await common.notify_proposers(
+        session, proposal, event, "proposals_filing.notice.excellent", now=now, default_lang=settings.locale,
+    )  # fmt: skip
     return proposal
 
 

@@ -29,6 +29,7 @@ from bot.services.proposals.common import (
     RATE_BUTTON,
     STAFF_OPEN_BUTTON,
     lock,
+    notify_each,
     notify_unit,
     proposer_ids,
     record,
@@ -482,14 +483,8 @@ async def sweep(session: AsyncSession, *, now: datetime, policy: ReminderPolicy,
             continue
         await record(session, proposal, "reminded", actor_id=None, now=now, unit_id=a.unit_id, on_date=day,
                              text=a.due_on.isoformat())
-        for contact in await unit_contacts(session, a.unit_id):
-            lang = contact.language or policy.default_lang
-            queued += await notify_member(
-                session, contact, "proposals_unit.reminder", now=now, default_lang=policy.default_lang,
-                dedupe_key=f"proposal:{proposal.id}:unit:{a.id}:reminded:{day}:{contact.id}", kind="reminder",
-                reply_markup=_list_markup(lang), title=proposal.title, number=proposal.number or "",
-                days=(a.due_on - today).days, due=format_day(a.due_on, lang, today),
-                role=role_label(a.role, lang))
+        queued += await _remind_unit(session, a, proposal, "reminded", day, now=now, policy=policy,
+                                     days=(a.due_on - today).days)  # fmt: skip
     if queued:
         log.info("proposal sweep queued %d notice(s)", queued)
     return queued
@@ -510,18 +505,28 @@ def _list_markup(lang: str) -> dict:
     return inline_markup([[(t("proposals_unit.list_button", lang), MY_BUTTON())]])
 
 
+async def _remind_unit(session: AsyncSession, a: ProposalAssignment, proposal: Proposal, kind: str, day: date, *,
+                       now: datetime, policy: ReminderPolicy, **params: object) -> int:
+    """The `proposals_unit.reminder` (kind "reminded") or `.overdue` notice of `day` to every contact
+    of the assignment's unit, with the button to their list."""
+    today = now.astimezone(policy.zone).date()
+
+    def words(lang: str) -> dict[str, object]:
+        return {"due": format_day(a.due_on, lang, today), "role": role_label(a.role, lang)}
+
+    return await notify_each(
+        session, await unit_contacts(session, a.unit_id), proposal,
+        "proposals_unit.reminder" if kind == "reminded" else "proposals_unit.overdue",
+        dedupe=lambda contact: f"proposal:{proposal.id}:unit:{a.id}:{kind}:{day}:{contact.id}", kind="reminder",
+        now=now, default_lang=policy.default_lang, markup=_list_markup, localized=words, **params,
+    )  # fmt: skip
+
+
 async def _overdue(session: AsyncSession, a: ProposalAssignment, proposal: Proposal, *, now: datetime,
                    policy: ReminderPolicy, staff_chat: int | None) -> int:
     event = await record(session, proposal, "overdue", actor_id=None, now=now, unit_id=a.unit_id, on_date=a.due_on)
     today = now.astimezone(policy.zone).date()
-    queued = 0
-    for contact in await unit_contacts(session, a.unit_id):
-        lang = contact.language or policy.default_lang
-        queued += await notify_member(
-            session, contact, "proposals_unit.overdue", now=now, default_lang=policy.default_lang,
-            dedupe_key=f"proposal:{proposal.id}:unit:{a.id}:overdue:{a.due_on}:{contact.id}", kind="reminder",
-            reply_markup=_list_markup(lang), title=proposal.title, number=proposal.number or "",
-            due=format_day(a.due_on, lang, today), role=role_label(a.role, lang))
+    queued = await _remind_unit(session, a, proposal, "overdue", a.due_on, now=now, policy=policy)
     unit = await session.get(HandlingUnit, a.unit_id)
     lang = policy.default_lang
     told = await tell_staff(session, proposal, event, "proposals_unit.staff_overdue", staff_chat, now=now, lang=lang,
