@@ -13,7 +13,7 @@ from bot.core.rules import Rules
 from bot.services import info
 from bot.telegram.ui import Buttons, Context, refuse, reply
 from handlers.common import lang_of
-from handlers.paper import CATEGORY, TITLE, Draft, Paper, Revision, stored_file
+from handlers.paper import CATEGORY, TITLE, Draft, Paper, People, Revision, Texts, stored_file
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -94,35 +94,16 @@ async def _submit(update: Update, context: Context, member: Member, draft: Draft
 PAPER = Paper(
     name="info",
     key=KEY,
-    command="info",
-    menu="menu.info",
     cat="info",
     buttons=BUTTONS,
-    texts=(BODY,),
-    text_done=BUTTONS("body:done"),
-    text_clear=BUTTONS("body:clear"),
-    text_stem="body",
-    text_min=info.BODY_MIN,
-    text_max=info.BODY_MAX,
-    ask_extra={"advised": info.ADVISED_MAX},
-    people=COAUTHORS,
-    person="coauthor",
-    max_people=info.MAX_COAUTHORS,
-    max_files=info.MAX_ATTACHMENTS,
-    title_min=info.TITLE_MIN,
-    title_max=info.TITLE_MAX,
-    categories=lambda rules: rules.info.categories,
-    category_columns=3,
+    texts=Texts((BODY,), BUTTONS("body:done"), BUTTONS("body:clear"), "body", info.BODY_MIN, info.BODY_MAX,
+                check=lambda body, _others: info.check_body(body), extra={"advised": info.ADVISED_MAX},
+                files_too=True),
+    people=People(COAUTHORS, "coauthor", info.MAX_COAUTHORS, may_join=lambda other: bool(other.active)),
+    title=(info.TITLE_MIN, info.TITLE_MAX, info.check_title),
+    categories=lambda rules: rules.info.categories, check_category=_category, category_columns=3,
+    max_files=info.MAX_ATTACHMENTS, captions=True,
     fields={"title": TITLE, "body": BODY, "category": CATEGORY},
-    draft_prefix="",
-    check_title=info.check_title,
-    check_category=_category,
-    check_text=lambda body, _others: info.check_body(body),
-    stored_draft=info.number_of_draft,
-    may_join=lambda other: bool(other.active),
-    load_returned=_returned,
-    card=_card,
-    submit=_submit,
-    files_in_text=True,
-    captions=True,
-)
+    draft_prefix="", stored_draft=info.number_of_draft,
+    load_returned=_returned, card=_card, submit=_submit,
+)  # fmt: skip

@@ -21,7 +21,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from handlers.common import PRIVATE, TYPED, member_only, menu_button
 from handlers.dialog import Dialog, Handlers, dialog
 from handlers.paper.asks import prompts
-from handlers.paper.spec import ATTACH, CATEGORY, CONFIRM, TITLE, Draft, Paper, Revision
+from handlers.paper.spec import ATTACH, CATEGORY, CONFIRM, TITLE, Draft, Paper, People, Revision, Texts
 from handlers.paper.steps import Steps, file_entry, stored_file
 
 __all__ = [
@@ -31,7 +31,9 @@ __all__ = [
     "TITLE",
     "Draft",
     "Paper",
+    "People",
     "Revision",
+    "Texts",
     "build_dialog",
     "file_entry",
     "stored_file",
@@ -46,10 +48,12 @@ def build_dialog(paper: Paper, persistent: bool = True) -> Dialog:
 
     def text_state() -> Handlers:
         handlers: Handlers = [MessageHandler(TYPED, member_only(steps.text_part))]
-        if paper.files_in_text:
+        if paper.texts.files_too:
             handlers.append(MessageHandler(files, member_only(steps.attachment)))
-        handlers.append(CallbackQueryHandler(member_only(steps.text_done), pattern=paper.text_done.matches))
-        handlers.append(CallbackQueryHandler(member_only(steps.text_clear), pattern=paper.text_clear.matches))
+        handlers.append(CallbackQueryHandler(member_only(steps.text_done), pattern=paper.texts.done.matches))
+        handlers.append(
+            CallbackQueryHandler(member_only(steps.text_clear), pattern=paper.texts.clear.matches)
+        )
         return handlers
 
     got_category = member_only(steps.got_category)
@@ -62,8 +66,8 @@ def build_dialog(paper: Paper, persistent: bool = True) -> Dialog:
         data_key=paper.key,
         fields=dict(paper.fields),
         entry_points=[
-            CommandHandler(paper.command, start, filters=PRIVATE),
-            MessageHandler(menu_button(paper.menu), start),
+            CommandHandler(paper.name, start, filters=PRIVATE),
+            MessageHandler(menu_button(f"menu.{paper.name}"), start),
             CallbackQueryHandler(member_only(steps.revise), pattern=paper.revise_button.matches),
         ],
         states={
@@ -72,13 +76,13 @@ def build_dialog(paper: Paper, persistent: bool = True) -> Dialog:
                 CallbackQueryHandler(got_category, pattern=paper.category_button.matches),
                 MessageHandler(TYPED, got_category),
             ],
-            **{part: text_state() for part in paper.texts},
+            **{part: text_state() for part in paper.texts.parts},
             ATTACH: [
                 MessageHandler(files, member_only(steps.attachment)),
                 CallbackQueryHandler(member_only(steps.attach_done), pattern=paper.attach_done.matches),
                 MessageHandler(other_media, member_only(steps.wrong_file)),
             ],
-            paper.people: [
+            paper.people.name: [
                 MessageHandler(TYPED, member_only(steps.person_search)),
                 CallbackQueryHandler(member_only(steps.person_pick), pattern=paper.person_button.matches),
                 CallbackQueryHandler(member_only(steps.people_done), pattern=paper.people_done.matches),

@@ -17,8 +17,8 @@ def next_button(paper: Paper, lang: str, data: str) -> InlineKeyboardMarkup:
 
 
 def text_buttons(paper: Paper, lang: str, part: str) -> InlineKeyboardMarkup:
-    return keyboard([[(t(f"{paper.cat}.btn_done", lang), paper.text_data(paper.text_done, part)),
-                      (t(f"{paper.cat}.btn_clear", lang), paper.text_data(paper.text_clear, part))]])  # fmt: skip
+    return keyboard([[(t(f"{paper.cat}.btn_done", lang), paper.texts.data(paper.texts.done, part)),
+                      (t(f"{paper.cat}.btn_clear", lang), paper.texts.data(paper.texts.clear, part))]])  # fmt: skip
 
 
 def confirm_buttons(paper: Paper, lang: str) -> InlineKeyboardMarkup:
@@ -43,21 +43,21 @@ def _prompt_for(paper: Paper, step: State) -> PromptFor:
             return label + t(f"{paper.cat}.{key}", lang, **params)
 
         if step == TITLE:
-            return question("ask_title", min=paper.title_min, max=paper.title_max), None
+            return question("ask_title", min=paper.title[0], max=paper.title[1]), None
         if step == CATEGORY:
             cats = paper.categories(context.deps.rules)
             buttons = [(name, paper.category_button(i)) for i, name in enumerate(cats)]
             return question("ask_category"), grid(buttons, paper.category_columns)
-        if step in paper.texts:
-            text = question(f"ask_{step}", min=paper.text_min, max=paper.text_max, **paper.ask_extra)
+        if step in paper.texts.parts:
+            text = question(f"ask_{step}", min=paper.texts.min, max=paper.texts.max, **paper.texts.extra)
             if data.get(step):
-                text += "\n" + t(f"{paper.cat}.{paper.text_stem}_so_far", lang, length=len(data[step]))
+                text += "\n" + t(f"{paper.cat}.{paper.texts.stem}_so_far", lang, length=len(data[step]))
             return text, text_buttons(paper, lang, step)
         if step == ATTACH:
             return question("ask_files", count=len(data["attachments"])), next_button(
                 paper, lang, paper.attach_done()
             )
-        return question(f"ask_{paper.people}", names=paper.names(data, lang)), next_button(
+        return question(f"ask_{paper.people.name}", names=paper.names(data, lang)), next_button(
             paper, lang, paper.people_done()
         )
 

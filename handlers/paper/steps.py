@@ -100,7 +100,7 @@ class Steps:
 
     async def got_title(self, update: Update, context: Context, member: Member) -> Next:
         data = self.paper.draft_of(context)
-        data[TITLE] = self.paper.check_title(typed_text(update))  # a long one is handed back
+        data[TITLE] = self.paper.title[2](typed_text(update))  # a long one is handed back
         if self.paper.titled is not None:
             await self.paper.titled(update, context, data, lang_of(member, context))
         return await self._after(update, context, member, CATEGORY)
@@ -121,7 +121,7 @@ class Steps:
         if data.get("editing"):
             return await self._goto(update, context, member, CONFIRM)
         await reply(update, self._t("category_set", lang, category=choice))
-        return await self._goto(update, context, member, paper.texts[0])
+        return await self._goto(update, context, member, paper.texts.parts[0])
 
     # ------------------------------------------------------------------ the text parts
 
@@ -145,30 +145,30 @@ class Steps:
             return None
         joined = f"{data[step]}\n{part}" if data[step] else part
         total = len(joined) + len(paper.other_text(data, step))
-        if total > paper.text_max:
-            raise AskAgain(f"{paper.cat}.{paper.text_stem}_over", hand_back=True, length=total, max=paper.text_max,
+        if total > paper.texts.max:
+            raise AskAgain(f"{paper.cat}.{paper.texts.stem}_over", hand_back=True, length=total, max=paper.texts.max,
                            current=len(data[step]))  # fmt: skip
         data[step] = joined
-        progress = self._t(f"{paper.text_stem}_progress", lang, length=len(joined), total=total, min=paper.text_min,
-                           max=paper.text_max)  # fmt: skip
+        progress = self._t(f"{paper.texts.stem}_progress", lang, length=len(joined), total=total, min=paper.texts.min,
+                           max=paper.texts.max)  # fmt: skip
         await reply(update, progress, text_buttons(paper, lang, step))
         return None
 
     async def text_done(self, update: Update, context: Context, member: Member) -> Next:
         paper = self.paper
         data = paper.draft_of(context)
-        step = self._pressed_part(update, data, paper.text_done)
-        data[step] = paper.check_text(data[step], paper.other_text(data, step))
-        following = paper.texts.index(step) + 1
+        step = self._pressed_part(update, data, paper.texts.done)
+        data[step] = paper.texts.check(data[step], paper.other_text(data, step))
+        following = paper.texts.parts.index(step) + 1
         return await self._after(update, context, member,
-                                 paper.texts[following] if following < len(paper.texts) else ATTACH)  # fmt: skip
+                                 paper.texts.parts[following] if following < len(paper.texts.parts) else ATTACH)  # fmt: skip
 
     async def text_clear(self, update: Update, context: Context, member: Member) -> Next:
         data = self.paper.draft_of(context)
-        step = self._pressed_part(update, data, self.paper.text_clear)
+        step = self._pressed_part(update, data, self.paper.texts.clear)
         old = data[step]
         data[step] = ""
-        await reply(update, self._t(f"{self.paper.text_stem}_cleared", lang_of(member, context)))
+        await reply(update, self._t(f"{self.paper.texts.stem}_cleared", lang_of(member, context)))
         if old:
             await reply(update, old)  # the cleared text, so it can be copied back in parts
         return None
@@ -193,7 +193,7 @@ class Steps:
             entry["caption"] = msg.caption
         data["attachments"].append(entry)
         count = len(data["attachments"])
-        if paper.files_in_text and data.get("step") in paper.texts:
+        if paper.texts.files_too and data.get("step") in paper.texts.parts:
             step = str(data["step"])
             await reply(
                 update, self._t(f"file_in_{step}", lang, count=count), text_buttons(paper, lang, step)
@@ -208,9 +208,9 @@ class Steps:
         raise info.InfoError("file_kind")
 
     async def attach_done(self, update: Update, context: Context, member: Member) -> Next:
-        if not self.paper.people_on_resubmit and self.paper.draft_of(context).get("resubmit"):
+        if not self.paper.people.on_resubmit and self.paper.draft_of(context).get("resubmit"):
             return await self._goto(update, context, member, CONFIRM)  # the people stay those who agreed
-        return await self._after(update, context, member, self.paper.people)
+        return await self._after(update, context, member, self.paper.people.name)
 
     # ------------------------------------------------------------------ co-authors
 
@@ -218,18 +218,18 @@ class Steps:
         assert member.id is not None
         paper, lang = self.paper, lang_of(member, context)
         data = paper.draft_of(context)
-        exclude = [member.id] + [cid for cid, _ in data[paper.people]]
+        exclude = [member.id] + [cid for cid, _ in data[paper.people.name]]
         async with context.deps.db.session() as session:
             found, total = await info.search_members(session, typed_text(update), exclude=exclude)
         if not found:
-            raise AskAgain(f"{paper.cat}.{paper.person}_none")
+            raise AskAgain(f"{paper.cat}.{paper.people.one}_none")
         rows = [[(f"{m.name}（{m.sector}）" if m.sector else m.name, paper.person_button(m.id))]
                 for m in found if m.id is not None]  # fmt: skip
         rows.append([(self._t("btn_next", lang), paper.people_done())])
-        text = self._t(f"{paper.person}_found", lang)
+        text = self._t(f"{paper.people.one}_found", lang)
         if total > len(found):  # the rest are not hidden silently: say so, and how to narrow it
             more = self._t(
-                f"{paper.person}_more", lang, total=total, shown=len(found), more=total - len(found)
+                f"{paper.people.one}_more", lang, total=total, shown=len(found), more=total - len(found)
             )
             text = more + "\n" + text
         await reply(update, text, keyboard(rows))
@@ -241,13 +241,13 @@ class Steps:
         picked = paper.person_button.read(update).number
         async with context.deps.db.session() as session:
             other = await session.get(Member, picked)
-        if other is None or not paper.may_join(other) or other.id == member.id:
+        if other is None or not paper.people.may_join(other) or other.id == member.id:
             raise AskAgain("common.stale_button")
-        if len(data[paper.people]) >= paper.max_people:
-            raise AskAgain(f"{paper.cat}.{paper.person}_max", max=paper.max_people)
-        if picked not in [cid for cid, _ in data[paper.people]]:
-            data[paper.people].append([picked, other.name])
-        await reply(update, self._t(f"{paper.person}_added", lang, names=paper.names(data, lang)),
+        if len(data[paper.people.name]) >= paper.people.max:
+            raise AskAgain(f"{paper.cat}.{paper.people.one}_max", max=paper.people.max)
+        if picked not in [cid for cid, _ in data[paper.people.name]]:
+            data[paper.people.name].append([picked, other.name])
+        await reply(update, self._t(f"{paper.people.one}_added", lang, names=paper.names(data, lang)),
                     next_button(paper, lang, paper.people_done()))  # fmt: skip
         return None
 
@@ -257,12 +257,12 @@ class Steps:
     # ------------------------------------------------------------------ the card's buttons
 
     def _people_fixed(self, context: Context) -> bool:
-        return not self.paper.people_on_resubmit and bool(self.paper.draft_of(context).get("resubmit"))
+        return not self.paper.people.on_resubmit and bool(self.paper.draft_of(context).get("resubmit"))
 
     async def edit_menu(self, update: Update, context: Context, member: Member) -> Next:
         paper, lang = self.paper, lang_of(member, context)
         fixed = self._people_fixed(context)
-        parts = [p for p in paper.parts if not (p == paper.people and fixed)]
+        parts = [p for p in paper.parts if not (p == paper.people.name and fixed)]
         rows = [
             [(self._t(f"edit_{p}", lang), paper.edit_part_button(p)) for p in parts[i : i + 3]]
             for i in (0, 3)
@@ -275,10 +275,10 @@ class Steps:
         part = paper.edit_part_button.read(update).word
         data = paper.draft_of(context)
         data["editing"] = True
-        if part in paper.texts:
+        if part in paper.texts.parts:
             # the old text is shown once more so it can be copied and revised; then it is replaced
             if data[part]:
-                await reply(update, self._t(f"{paper.text_stem}_replace", lang))
+                await reply(update, self._t(f"{paper.texts.stem}_replace", lang))
                 await reply(update, data[part])
             data[part] = ""
             return await self._goto(update, context, member, part)
@@ -286,11 +286,11 @@ class Steps:
             data["attachments"] = []
             await reply(update, self._t("files_cleared", lang))
             return await self._goto(update, context, member, ATTACH)
-        if part == paper.people:
+        if part == paper.people.name:
             if self._people_fixed(context):
                 raise AskAgain("common.stale_button")
-            data[paper.people] = []
-            return await self._goto(update, context, member, paper.people)
+            data[paper.people.name] = []
+            return await self._goto(update, context, member, paper.people.name)
         return await self._goto(update, context, member, TITLE if part == TITLE else CATEGORY)
 
     async def submit(self, update: Update, context: Context, member: Member) -> Next:

@@ -18,7 +18,7 @@ from bot.services.proposals import submission as service
 from bot.services.proposals.common import state_label
 from bot.telegram.ui import Buttons, Context, reply
 from handlers.common import lang_of
-from handlers.paper import CATEGORY, TITLE, Draft, Paper, Revision, stored_file
+from handlers.paper import CATEGORY, TITLE, Draft, Paper, People, Revision, Texts, stored_file
 from models import Member, Proposal, ProposalAttachment
 
 log = logging.getLogger(__name__)
@@ -119,34 +119,17 @@ async def _submit(update: Update, context: Context, member: Member, data: Draft,
 PAPER = Paper(
     name="proposal",
     key=KEY,
-    command="proposal",
-    menu="menu.proposal",
     cat="proposals_submit",
     buttons=BUTTONS,
-    texts=TEXTS,
-    text_done=BUTTONS("done", words=TEXTS),
-    text_clear=BUTTONS("clear", words=TEXTS),
-    text_stem="text",
-    text_min=service.PART_MIN,
-    text_max=service.TEXT_MAX,
-    people=COPROPOSERS,
-    person="coproposer",
-    max_people=service.MAX_COPROPOSERS,
-    max_files=service.MAX_ATTACHMENTS,
-    title_min=service.TITLE_MIN,
-    title_max=service.TITLE_MAX,
-    categories=lambda rules: rules.proposal.categories,
-    category_columns=2,
+    texts=Texts(TEXTS, BUTTONS("done", words=TEXTS), BUTTONS("clear", words=TEXTS), "text", service.PART_MIN,
+                service.TEXT_MAX, check=service.check_part),
+    # the co-proposers of a returned proposal stay those who agreed
+    people=People(COPROPOSERS, "coproposer", service.MAX_COPROPOSERS,
+                  may_join=lambda other: bool(other.is_active_member), on_resubmit=False),
+    title=(service.TITLE_MIN, service.TITLE_MAX, service.check_title),
+    categories=lambda rules: rules.proposal.categories, check_category=service.check_category, category_columns=2,
+    max_files=service.MAX_ATTACHMENTS, captions=False,
     fields={"title": TITLE, "category": CATEGORY},
-    draft_prefix="p:",
-    check_title=service.check_title,
-    check_category=service.check_category,
-    check_text=service.check_part,
-    stored_draft=service.proposal_of_draft,
-    may_join=lambda other: bool(other.is_active_member),
-    load_returned=_returned,
-    card=_card,
-    submit=_submit,
-    titled=_similar,
-    people_on_resubmit=False,  # the co-proposers stay those who agreed
-)
+    draft_prefix="p:", stored_draft=service.proposal_of_draft,
+    load_returned=_returned, card=_card, submit=_submit, titled=_similar,
+)  # fmt: skip
