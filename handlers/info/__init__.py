@@ -8,15 +8,16 @@ the body, submitting); here: /myinfo and the wiring.
 
 from __future__ import annotations
 
+from datetime import date
+
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.core.dates import today_in
 from bot.core.i18n import t
 from bot.services import info
-from bot.telegram.ui import App, Context, keyboard, reply
+from bot.telegram.ui import App, Context, Row
 from handlers import paper
-from handlers.common import PRIVATE, lang_of, member_only
+from handlers.common import PRIVATE, member_only
 from handlers.dialog import Dialog
 from handlers.info.steps import BODY, COAUTHORS, KEY, PAPER
 from handlers.paper import ATTACH, CATEGORY, CONFIRM, TITLE
@@ -28,21 +29,17 @@ __all__ = ["ATTACH", "BODY", "CATEGORY", "COAUTHORS", "CONFIRM", "KEY", "TITLE",
 @member_only
 async def my_info(update: Update, context: Context, member: Member) -> None:
     """/myinfo: the member's last items, each as a card; a returned one with a button to revise it."""
-    assert member.id is not None
-    lang = lang_of(member, context)
-    d = context.deps
-    async with d.db.session() as session:
-        views = await info.member_items(session, member.id, limit=10)
-    if not views:
-        await reply(update, t("info.my_none", lang))
-        return
-    await reply(update, t("info.my_header", lang, count=len(views)))
-    today = today_in(d.clock.now(), d.settings.tz)
-    for view in views:
-        markup = None
+    tz = context.deps.settings.tz
+
+    def card(view: info.ItemView, lang: str, today: date) -> tuple[str, list[Row]]:
+        rows: list[Row] = []
         if view.item.state == "returned" and view.item.id is not None:
-            markup = keyboard([[(t("info.btn_revise", lang), PAPER.revise_button(view.item.id))]])
-        await reply(update, info.render_card(view, lang, d.settings.tz, today=today), markup)
+            rows.append([(t("info.btn_revise", lang), PAPER.revise_button(view.item.id))])
+        return info.render_card(view, lang, tz, today=today), rows
+
+    await paper.show_mine(
+        PAPER, update, context, member, lambda s, mid: info.member_items(s, mid, limit=10), card
+    )
 
 
 def build_dialog(persistent: bool = True) -> Dialog:

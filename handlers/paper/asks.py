@@ -1,11 +1,18 @@
-"""What each step of a paper dialog asks (its prompts and buttons), going to a step, the card."""
+"""What each step of a paper dialog asks (its prompts and buttons), going to a step, the card,
+and the member's list of papers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from typing import TypeVar
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.core.dates import today_in
 from bot.core.i18n import t
-from bot.telegram.ui import Context, Prompt, grid, keyboard, reply
+from bot.telegram.ui import Context, Prompt, Row, grid, keyboard, reply
 from handlers.common import lang_of
 from handlers.dialog import PromptFor, State, ask, step_label
 from handlers.paper.spec import ATTACH, CATEGORY, CONFIRM, TITLE, Paper
@@ -90,3 +97,31 @@ async def show_card(paper: Paper, update: Update, context: Context, member: Memb
     data["step"] = CONFIRM
     await paper.card(update, context, data, lang)
     await reply(update, t(f"{paper.cat}.confirm_question", lang), confirm_buttons(paper, lang))
+
+
+V = TypeVar("V")
+
+
+async def show_mine(
+    paper: Paper,
+    update: Update,
+    context: Context,
+    member: Member,
+    load: Callable[[AsyncSession, int], Awaitable[Sequence[V]]],
+    card: Callable[[V, str, date], tuple[str, list[Row]]],
+) -> None:
+    """The member's papers (/myinfo, /myproposals): a header, then each as its card (`card`: its
+    text and button rows in a language, on a day), or that there are none."""
+    assert member.id is not None
+    lang = lang_of(member, context)
+    d = context.deps
+    async with d.db.session() as session:
+        views = await load(session, member.id)
+    if not views:
+        await reply(update, t(f"{paper.cat}.my_none", lang))
+        return
+    await reply(update, t(f"{paper.cat}.my_header", lang, count=len(views)))
+    today = today_in(d.clock.now(), d.settings.tz)
+    for view in views:
+        text, rows = card(view, lang, today)
+        await reply(update, text, keyboard(rows) if rows else None)

@@ -15,16 +15,16 @@ cards, the sweep and the wiring.
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.core.dates import today_in
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
 from bot.services.proposals import submission as service
 from bot.services.proposals.common import RATE_BUTTON
-from bot.telegram.ui import App, Context, close_pressed, deps_of, keyboard, refuse, reply
+from bot.telegram.ui import App, Context, Row, close_pressed, deps_of, refuse, reply
 from handlers import paper
 from handlers.common import PRIVATE, lang_of, member_only
 from handlers.dialog import Dialog
@@ -43,29 +43,21 @@ __all__ = ["build_dialog", "register", "start_jobs", "sweep"]
 async def my_proposals(update: Update, context: Context, member: Member) -> None:
     """/myproposals: the member's proposals, each as a card with its state and history; a returned
     one (the lead's) with 修改后重新提交, an answered one not yet rated with 评价."""
-    assert member.id is not None
-    lang = lang_of(member, context)
-    d = context.deps
-    async with d.db.session() as session:
-        views = await service.member_proposals(session, member.id, limit=10)
-    if not views:
-        await reply(update, t("proposals_submit.my_none", lang))
-        return
-    await reply(update, t("proposals_submit.my_header", lang, count=len(views)))
-    today = today_in(d.clock.now(), d.settings.tz)
-    for view in views:
+    tz = context.deps.settings.tz
+
+    def card(view: service.ProposalView, lang: str, today: date) -> tuple[str, list[Row]]:
         p = view.proposal
         assert p.id is not None
-        rows = []
+        rows: list[Row] = []
         if p.state == "returned" and p.lead_id == member.id:
             rows.append([(t("proposals_submit.btn_revise", lang), PAPER.revise_button(p.id))])
         if view.may_rate:
             rows.append([(t("proposals_submit.btn_rate", lang), RATE_BUTTON(p.id))])
-        await reply(
-            update,
-            service.render_card(view, lang, d.settings.tz, today=today),
-            keyboard(rows) if rows else None,
-        )
+        return service.render_card(view, lang, tz, today=today), rows
+
+    await paper.show_mine(
+        PAPER, update, context, member, lambda s, mid: service.member_proposals(s, mid, limit=10), card
+    )
 
 
 async def _cosign(update: Update, context: Context, member: Member, agree: bool) -> None:
