@@ -13,7 +13,7 @@ from bot.core.rules import Rules
 from bot.services import info
 from bot.telegram.ui import Buttons, Context, refuse, reply
 from handlers.common import lang_of
-from handlers.paper import CATEGORY, TITLE, Draft, Paper, People, Revision, Texts, stored_file
+from handlers.paper import CATEGORY, TITLE, Draft, Paper, People, Revision, Texts, Title, stored_file
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ PAPER = Paper(
                 check=lambda body, _others: info.check_body(body), extra={"advised": info.ADVISED_MAX},
                 files_too=True),
     people=People(COAUTHORS, "coauthor", info.MAX_COAUTHORS, may_join=lambda other: bool(other.active)),
-    title=(info.TITLE_MIN, info.TITLE_MAX, info.check_title),
+    title=Title(info.TITLE_MIN, info.TITLE_MAX, info.check_title),
     categories=lambda rules: rules.info.categories, check_category=_category, category_columns=3,
     max_files=info.MAX_ATTACHMENTS, captions=True,
     fields={"title": TITLE, "body": BODY, "category": CATEGORY},

@@ -21,7 +21,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from handlers.common import PRIVATE, TYPED, member_only, menu_button
 from handlers.dialog import Dialog, Handlers, dialog
 from handlers.paper.asks import prompts, show_mine
-from handlers.paper.spec import ATTACH, CATEGORY, CONFIRM, TITLE, Draft, Paper, People, Revision, Texts
+from handlers.paper.spec import ATTACH, CATEGORY, CONFIRM, TITLE, Draft, Paper, People, Revision, Texts, Title
 from handlers.paper.steps import Steps, file_entry, stored_file
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "People",
     "Revision",
     "Texts",
+    "Title",
     "build_dialog",
     "show_mine",
     "file_entry",

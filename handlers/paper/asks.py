@@ -50,7 +50,7 @@ def _prompt_for(paper: Paper, step: State) -> PromptFor:
             return label + t(f"{paper.cat}.{key}", lang, **params)
 
         if step == TITLE:
-            return question("ask_title", min=paper.title[0], max=paper.title[1]), None
+            return question("ask_title", min=paper.title.min, max=paper.title.max), None
         if step == CATEGORY:
             cats = paper.categories(context.deps.rules)
             buttons = [(name, paper.category_button(i)) for i, name in enumerate(cats)]

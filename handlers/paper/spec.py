@@ -33,6 +33,15 @@ Hook = Callable[[Update, Context, Draft, str], Awaitable[None]]  # (update, cont
 
 
 @dataclass(frozen=True)
+class Title:
+    """A paper's title: its length and the service's check (a long one is handed back)."""
+
+    min: int
+    max: int
+    check: Callable[[str], str]
+
+
+@dataclass(frozen=True)
 class Texts:
     """A paper's long text parts, collected over several messages (each its own step and draft entry)."""
 
@@ -76,7 +85,7 @@ class Paper:
     buttons: Buttons
     texts: Texts
     people: People
-    title: tuple[int, int, Callable[[str], str]]  # shortest, longest, the check
+    title: Title
     categories: Callable[[Rules], Sequence[str]]
     check_category: Callable[[str, Rules], str]  # a typed category
     category_columns: int

@@ -12,7 +12,7 @@ from telegram import Message, Update
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import info
-from bot.telegram.ui import Context, close_pressed, keyboard, refuse, reply
+from bot.telegram.ui import Button, Context, close_pressed, keyboard, refuse, reply
 from handlers import uploads
 from handlers.common import lang_of, typed_text
 from handlers.dialog import END, Next, State, leave
@@ -100,7 +100,7 @@ class Steps:
 
     async def got_title(self, update: Update, context: Context, member: Member) -> Next:
         data = self.paper.draft_of(context)
-        data[TITLE] = self.paper.title[2](typed_text(update))  # a long one is handed back
+        data[TITLE] = self.paper.title.check(typed_text(update))  # a long one is handed back
         if self.paper.titled is not None:
             await self.paper.titled(update, context, data, lang_of(member, context))
         return await self._after(update, context, member, CATEGORY)
@@ -125,7 +125,7 @@ class Steps:
 
     # ------------------------------------------------------------------ the text parts
 
-    def _pressed_part(self, update: Update, data: dict[str, Any], button: Any) -> str:
+    def _pressed_part(self, update: Update, data: dict[str, Any], button: Button) -> str:
         """The text part a 完成 / 清空 press is for: an old press for another part is stale."""
         if not button.word:
             button.read(update)
@@ -159,9 +159,11 @@ class Steps:
         data = paper.draft_of(context)
         step = self._pressed_part(update, data, paper.texts.done)
         data[step] = paper.texts.check(data[step], paper.other_text(data, step))
-        following = paper.texts.parts.index(step) + 1
-        return await self._after(update, context, member,
-                                 paper.texts.parts[following] if following < len(paper.texts.parts) else ATTACH)  # fmt: skip
+        parts = paper.texts.parts
+        following = parts.index(step) + 1
+        return await self._after(
+            update, context, member, parts[following] if following < len(parts) else ATTACH
+        )
 
     async def text_clear(self, update: Update, context: Context, member: Member) -> Next:
         data = self.paper.draft_of(context)

@@ -18,7 +18,7 @@ from bot.services.proposals import submission as service
 from bot.services.proposals.common import state_label
 from bot.telegram.ui import Buttons, Context, reply
 from handlers.common import lang_of
-from handlers.paper import CATEGORY, TITLE, Draft, Paper, People, Revision, Texts, stored_file
+from handlers.paper import CATEGORY, TITLE, Draft, Paper, People, Revision, Texts, Title, stored_file
 from models import Member, Proposal, ProposalAttachment
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ PAPER = Paper(
     # the co-proposers of a returned proposal stay those who agreed
     people=People(COPROPOSERS, "coproposer", service.MAX_COPROPOSERS,
                   may_join=lambda other: bool(other.is_active_member), on_resubmit=False),
-    title=(service.TITLE_MIN, service.TITLE_MAX, service.check_title),
+    title=Title(service.TITLE_MIN, service.TITLE_MAX, service.check_title),
     categories=lambda rules: rules.proposal.categories, check_category=service.check_category, category_columns=2,
     max_files=service.MAX_ATTACHMENTS, captions=False,
     fields={"title": TITLE, "category": CATEGORY},
