@@ -449,3 +449,25 @@ def run_cli(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: P
         return pool.submit(invoke).result(timeout=timeout)
     finally:
         pool.shutdown(wait=False)
+
+
+async def said_up_to(user, before: int, last: Expect, timeout: float = WAIT) -> list[dict]:  # type: ignore[no-untyped-def]  # noqa: ASYNC109
+    """The bot's new messages to `user` (after the first `before`) up to the one matching `last`,
+    once it came: what the step should say last, never a number of messages."""
+    found: list[dict] = []
+
+    def arrived() -> bool:
+        new = user.messages()[before:]
+        at = next((i for i, m in enumerate(new) if matches(m, last)), None)
+        found[:] = new[: at + 1] if at is not None else []
+        return at is not None
+
+    await user.emu.wait_for(arrived, timeout, what=f"the bot to say {last!r} to {user.id}")
+    return found
+
+
+async def said_after(user, action: Callable[[], object], last: Expect, timeout: float = WAIT) -> list[dict]:  # type: ignore[no-untyped-def]  # noqa: ASYNC109
+    """Do `action` as the user (type, press); the bot's messages it brought, up to the one matching `last`."""
+    before = len(user.messages())
+    action()
+    return await said_up_to(user, before, last, timeout)

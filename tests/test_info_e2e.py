@@ -16,7 +16,15 @@ from bot.core.dates import format_day
 from bot.core.i18n import t
 from bot.services import info
 from models import DialogState, InfoAttachment, InfoAuthor, InfoEvent, InfoItem
-from tests.conftest import Expect, add_member, matches, start_bot_process, stop_bot_process, until
+from tests.conftest import (
+    Expect,
+    add_member,
+    said_after,
+    said_up_to,
+    start_bot_process,
+    stop_bot_process,
+    until,
+)
 
 PDF = b"%PDF-1.4\n% test\n"
 PART1 = "我区部分老旧小区加装电梯推进缓慢，居民意见分歧大。"
@@ -25,18 +33,7 @@ PART3 = "建议区住建局牵头简化审批流程，设立专项补贴，并�
 
 
 async def _new(user, before: int, last: Expect) -> list[dict]:
-    """Wait for the bot's message matching `last` after the first `before`; the new messages up to it
-    (what the step should say last, never a number of messages)."""
-    found: list[dict] = []
-
-    def arrived() -> bool:
-        new = user.messages()[before:]
-        at = next((i for i, m in enumerate(new) if matches(m, last)), None)
-        found[:] = new[: at + 1] if at is not None else []
-        return at is not None
-
-    await user.emu.wait_for(arrived, 10, what=f"the bot to say {last!r} to {user.id}")
-    return found
+    return await said_up_to(user, before, last, 10)
 
 
 async def _answer(emu, cq_id: str) -> dict:
@@ -45,15 +42,11 @@ async def _answer(emu, cq_id: str) -> dict:
 
 
 async def _say(user, text: str, last: Expect) -> list[dict]:
-    before = len(user.messages())
-    user.send_text(text)
-    return await _new(user, before, last)
+    return await said_after(user, lambda: user.send_text(text), last, 10)
 
 
 async def _press(user, data: str, last: Expect, message=None) -> list[dict]:
-    before = len(user.messages())
-    user.press(data, message)
-    return await _new(user, before, last)
+    return await said_after(user, lambda: user.press(data, message), last, 10)
 
 
 def _card_of(number: str) -> Callable[[dict], bool]:

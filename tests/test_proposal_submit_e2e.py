@@ -27,7 +27,7 @@ from models import (
     ProposalRating,
 )
 from models.proposal import AGREED, ANSWERED, COSIGNING, DECLINED, LEAD, MAIN, PENDING, SUBMITTED
-from tests.conftest import Expect, add_member, make_settings, matches
+from tests.conftest import Expect, add_member, make_settings, said_after, said_up_to
 
 GROUP = {"id": -1001000888, "type": "supergroup", "title": "提案委员会工作群"}
 PDF = b"%PDF-1.4\n% test\n"
@@ -44,29 +44,15 @@ def settings(db_url, emu):  # type: ignore[no-untyped-def]
 
 
 async def _new(user, before: int, last: Expect) -> list[dict]:
-    """The bot's new messages (after the first `before`) up to the one matching `last`, once it came."""
-    found: list[dict] = []
-
-    def arrived() -> bool:
-        new = user.messages()[before:]
-        at = next((i for i, m in enumerate(new) if matches(m, last)), None)
-        found[:] = new[: at + 1] if at is not None else []
-        return at is not None
-
-    await user.emu.wait_for(arrived, 30, what=f"the bot to say {last!r} to {user.id}")
-    return found
+    return await said_up_to(user, before, last, 30)
 
 
 async def _say(user, text: str, last: Expect) -> list[dict]:
-    before = len(user.messages())
-    user.send_text(text)
-    return await _new(user, before, last)
+    return await said_after(user, lambda: user.send_text(text), last, 30)
 
 
 async def _press(user, data: str, last: Expect, message=None) -> list[dict]:
-    before = len(user.messages())
-    user.press(data, message)
-    return await _new(user, before, last)
+    return await said_after(user, lambda: user.press(data, message), last, 30)
 
 
 async def _alert(emu, user, data: str, message=None) -> str:

@@ -7,49 +7,29 @@ The draft lives in `context.user_data["proposal"]` and the dialog is a persisten
 ConversationHandler, so a restart in the middle loses nothing. The co-signing time of a proposal
 is closed by a sweep that runs at start-up and every few minutes (`start_jobs`).
 
-states.py: states, buttons, draft, prompts; steps.py: the steps; here: /myproposals, the
-co-proposers' cards, the sweep and the wiring.
+The dialog is a paper (handlers.paper). steps.py: its spec and what is its own (the similar
+proposals, the returned proposal, the card, submitting); here: /myproposals, the co-proposers'
+cards, the sweep and the wiring.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.core.dates import today_in
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
 from bot.services.proposals import submission as service
 from bot.services.proposals.common import RATE_BUTTON
-from bot.telegram.ui import App, Context, close_pressed, deps_of, keyboard, refuse, reply
-from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button
-from handlers.dialog import Dialog, dialog
-from handlers.proposals import rating, steps
-from handlers.proposals.states import (
-    ANALYSIS,
-    ATTACH,
-    ATTACH_DONE,
-    BUTTONS,
-    CANCEL,
-    CATEGORY,
-    CATEGORY_BUTTON,
-    CONFIRM,
-    COPROPOSER,
-    COPROPOSERS,
-    COPROPOSERS_DONE,
-    EDIT,
-    EDIT_PART,
-    KEY,
-    PROMPTS,
-    REVISE,
-    SUBMIT,
-    SUGGESTION,
-    TEXT_CLEAR,
-    TEXT_DONE,
-    TITLE,
-)
+from bot.telegram.ui import App, Context, Row, close_pressed, deps_of, refuse, reply
+from handlers import paper
+from handlers.common import PRIVATE, lang_of, member_only
+from handlers.dialog import Dialog
+from handlers.proposals import rating
+from handlers.proposals.steps import PAPER
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -63,25 +43,21 @@ __all__ = ["build_dialog", "register", "start_jobs", "sweep"]
 async def my_proposals(update: Update, context: Context, member: Member) -> None:
     """/myproposals: the member's proposals, each as a card with its state and history; a returned
     one (the lead's) with 修改后重新提交, an answered one not yet rated with 评价."""
-    assert member.id is not None
-    lang = lang_of(member, context)
-    d = context.deps
-    async with d.db.session() as session:
-        views = await service.member_proposals(session, member.id, limit=10)
-    if not views:
-        await reply(update, t("proposals_submit.my_none", lang))
-        return
-    await reply(update, t("proposals_submit.my_header", lang, count=len(views)))
-    today = today_in(d.clock.now(), d.settings.tz)
-    for view in views:
+    tz = context.deps.settings.tz
+
+    def card(view: service.ProposalView, lang: str, today: date) -> tuple[str, list[Row]]:
         p = view.proposal
         assert p.id is not None
-        rows = []
+        rows: list[Row] = []
         if p.state == "returned" and p.lead_id == member.id:
-            rows.append([(t("proposals_submit.btn_revise", lang), REVISE(p.id))])
+            rows.append([(t("proposals_submit.btn_revise", lang), PAPER.revise_button(p.id))])
         if view.may_rate:
             rows.append([(t("proposals_submit.btn_rate", lang), RATE_BUTTON(p.id))])
-        await reply(update, service.render_card(view, lang, d.settings.tz, today=today), keyboard(rows) if rows else None)
+        return service.render_card(view, lang, tz, today=today), rows
+
+    await paper.show_mine(
+        PAPER, update, context, member, lambda s, mid: service.member_proposals(s, mid, limit=10), card
+    )
 
 
 async def _cosign(update: Update, context: Context, member: Member, agree: bool) -> None:
@@ -135,57 +111,7 @@ async def start_jobs(app: App) -> None:
 
 
 def build_dialog(persistent: bool = True) -> Dialog:
-    files = PRIVATE & (filters.PHOTO | filters.Document.ALL)
-    other_media = PRIVATE & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    return dialog(
-        "proposal",
-        persistent=persistent,
-        prompts=PROMPTS,
-        buttons=BUTTONS,
-        data_key=KEY,
-        fields={"title": TITLE, "category": CATEGORY},
-        entry_points=[
-            CommandHandler("proposal", steps.start, filters=PRIVATE),
-            MessageHandler(menu_button("menu.proposal"), steps.start),
-            CallbackQueryHandler(steps.revise, pattern=REVISE.matches),
-        ],
-        states={
-            TITLE: [MessageHandler(TYPED, steps.got_title)],
-            CATEGORY: [
-                CallbackQueryHandler(steps.got_category, pattern=CATEGORY_BUTTON.matches),
-                MessageHandler(TYPED, steps.got_category),
-            ],
-            ANALYSIS: [
-                MessageHandler(TYPED, steps.text_part),
-                CallbackQueryHandler(steps.text_done, pattern=TEXT_DONE.matches),
-                CallbackQueryHandler(steps.text_clear, pattern=TEXT_CLEAR.matches),
-            ],
-            SUGGESTION: [
-                MessageHandler(TYPED, steps.text_part),
-                CallbackQueryHandler(steps.text_done, pattern=TEXT_DONE.matches),
-                CallbackQueryHandler(steps.text_clear, pattern=TEXT_CLEAR.matches),
-            ],
-            ATTACH: [
-                MessageHandler(files, steps.attachment),
-                CallbackQueryHandler(steps.attach_done, pattern=ATTACH_DONE.matches),
-                MessageHandler(other_media, steps.wrong_file),
-            ],
-            COPROPOSERS: [
-                MessageHandler(TYPED, steps.coproposer_search),
-                CallbackQueryHandler(steps.coproposer_pick, pattern=COPROPOSER.matches),
-                CallbackQueryHandler(steps.coproposers_done, pattern=COPROPOSERS_DONE.matches),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(steps.submit, pattern=SUBMIT.matches),
-                CallbackQueryHandler(steps.edit_menu, pattern=EDIT.matches),
-                CallbackQueryHandler(steps.edit_part, pattern=EDIT_PART.matches),
-            ],
-        },
-        fallbacks=[
-            CommandHandler("cancel", steps.cancel, filters=PRIVATE),
-            CallbackQueryHandler(steps.cancel, pattern=CANCEL.matches),
-        ],
-    )
+    return paper.build_dialog(PAPER, persistent)
 
 
 def register(app: App) -> None:
