@@ -15,6 +15,7 @@ from telegram.ext import filters
 
 from bot.core import i18n
 from bot.core.i18n import t
+from bot.core.refusals import AskAgain
 from bot.services import members
 from bot.telegram.ui import Context, refuse
 from bot.telegram.ui import answer_once as answer_once  # one kit: the press is answered there
@@ -90,6 +91,15 @@ def typed_text(update: Update) -> str:
     """What the person typed, without surrounding blanks ("" for anything that is not text)."""
     message = update.effective_message
     return (message.text or "").strip() if message is not None else ""
+
+
+def typed_within(update: Update, limit: int, refusal: str, *, required: bool = True) -> str:
+    """What the person typed, at most `limit` characters (and not nothing, if `required`); a
+    longer (or empty) answer asks the step again with the catalogue text `refusal` (given `limit`)."""
+    text = typed_text(update)
+    if len(text) > limit or (required and not text):
+        raise AskAgain(refusal, limit=limit)
+    return text
 
 
 async def load_member(update: Update, context: Context) -> Member | None:

@@ -22,8 +22,19 @@ from telegram.warnings import PTBUserWarning
 
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
-from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, close_pressed, refuse, reply
-from handlers.common import MENU_BUTTONS, PRIVATE, lang_of, load_member
+from bot.telegram.ui import (
+    App,
+    Button,
+    Buttons,
+    Context,
+    Prompt,
+    answer_once,
+    close_pressed,
+    deps_of,
+    refuse,
+    reply,
+)
+from handlers.common import MENU_BUTTONS, PRIVATE, TYPED, MemberCallback, lang_of, load_member
 from handlers.dialog_timeouts import END as END  # END and TIMEOUT are part of this module's API
 from handlers.dialog_timeouts import TIMEOUT as TIMEOUT
 from handlers.dialog_timeouts import Expiry, TimedConversation
@@ -35,6 +46,8 @@ Handlers = list[BaseHandler[Update, Context, Any]]
 Callback = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 # What a step asks, in the person's language: the question and its buttons.
 PromptFor = Callable[[Update, Context, str], Awaitable[Prompt]]
+# Who may take a step, checked on every call: handlers.common.member_only, staff_only …
+Guard = Callable[[MemberCallback[Any]], Callback]
 
 # The dialog handling the current update and its state (set for the duration of one update).
 _STATE: ContextVar[object] = ContextVar("dialog_state", default=None)
@@ -84,6 +97,39 @@ async def leave(update: Update, context: Context, key: str, text_key: str, membe
     await close_pressed(update)
     await reply(update, t(text_key, lang_of(member, context, update)))
     return END
+
+
+def leaving(key: str, text_key: str, guard: Guard | None = None) -> Callback:
+    """The step of 取消 or /cancel: `leave` the dialog of `key`, saying `text_key`. With a `guard`
+    (staff_only …) the person is checked on every call and read to in their own language; without
+    one, anyone in the dialog may leave it and reads their app's language."""
+    if guard is None:
+
+        async def step(update: Update, context: Context) -> int:
+            return await leave(update, context, key, text_key)
+
+        return step
+
+    @guard
+    async def guarded(update: Update, context: Context, member: Member) -> int:
+        return await leave(update, context, key, text_key, member)
+
+    return guarded
+
+
+def asking(state: State, guard: Guard) -> Callback:
+    """A step that only asks the question of `state` (a button on a card that opens a step)."""
+
+    async def step(update: Update, context: Context, member: Member) -> State:
+        return await ask(update, context, state, lang_of(member, context))
+
+    step.__name__ = step.__qualname__ = f"ask_{state}"
+    return guard(step)
+
+
+def typed_or(step: Callback, *buttons: Button) -> Handlers:
+    """The handlers of a step answered by typing or by one of `buttons` (跳过, 今天 …)."""
+    return [MessageHandler(TYPED, step), *(CallbackQueryHandler(step, pattern=b.matches) for b in buttons)]
 
 
 class Dialog(TimedConversation):
@@ -273,6 +319,11 @@ def rearm_dialog_timeouts(app: App) -> int:
     for name, key in _stored(app):
         keys.setdefault(name, []).append(key)
     return sum(one.rearm_timeouts(app, keys.get(one.name or "", [])) for one in _dialogs(app))
+
+
+def timed_dialog(app: App, name: str, **kwargs: Any) -> Dialog:
+    """`dialog`, ended after the settings' DIALOG_TIMEOUT_MINUTES without an answer."""
+    return dialog(name, timeout_minutes=deps_of(app).settings.dialog_timeout_minutes, **kwargs)
 
 
 def dialog(
