@@ -17,7 +17,14 @@ from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot.core.i18n import t
@@ -130,6 +137,11 @@ def asking(state: State, guard: Guard) -> Callback:
 def typed_or(step: Callback, *buttons: Button) -> Handlers:
     """The handlers of a step answered by typing or by one of `buttons` (跳过, 今天 …)."""
     return [MessageHandler(TYPED, step), *(CallbackQueryHandler(step, pattern=b.matches) for b in buttons)]
+
+
+def ways_out(step: Callback, button: Button) -> Handlers:
+    """The fallbacks of a dialog left by /cancel or by its 取消 `button`, both taken by `step`."""
+    return [CommandHandler("cancel", step, filters=PRIVATE), CallbackQueryHandler(step, pattern=button.matches)]
 
 
 class Dialog(TimedConversation):
