@@ -22,7 +22,7 @@ from bot.telegram.ui import (
     close_pressed,
     grid,
     keyboard,
-    known_word,
+    read_code,
     reply,
     rows_of,
 )
@@ -200,7 +200,7 @@ async def got_guests(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_doc_kind(update: Update, context: Context, member: Member) -> Next:
-    draft(context, KEY)["doc_kind"] = known_word(update, DOC_KIND_BUTTON, context.deps.rules.review.documents)
+    draft(context, KEY)["doc_kind"] = read_code(update, DOC_KIND_BUTTON, context.deps.rules.review.documents)
     return await ask(update, context, DOC_TITLE, lang_of(member, context))
 
 

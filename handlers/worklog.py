@@ -15,7 +15,7 @@ from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.core.review_rules import LogKind
 from bot.services import worklog as service
-from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, grid, keyboard, known_word, reply
+from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, grid, keyboard, read_code, reply
 from handlers.common import PRIVATE, lang_of, staff_only, typed_text
 from handlers.dialog import (
     END,
@@ -120,7 +120,7 @@ async def start(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_kind(update: Update, context: Context, member: Member) -> Next:
-    draft(context, KEY)["kind"] = known_word(update, KIND_BUTTON, context.deps.rules.review.log_kinds)
+    draft(context, KEY)["kind"] = read_code(update, KIND_BUTTON, context.deps.rules.review.log_kinds)
     return await ask(update, context, DAY, lang_of(member, context))
 
 

@@ -54,13 +54,13 @@ def deps_of(app: App) -> Deps:
 # ------------------------------------------------------------------ button data (bot.core.buttons)
 
 
-def known_word(update: Update, button: Button, known: Container[str]) -> str:
-    """The word a press of `button` carries (a code of the rules), if `known` still has it: the
-    rules may have changed since the buttons were shown; an unknown one raises StaleButton."""
-    word = button.read(update).word
-    if word not in known:
+def read_code(update: Update, button: Button, known: Container[str]) -> str:
+    """The code (of the rules) a press of `button` carries, if `known` still has it: the rules may
+    have changed since the buttons were shown; an unknown code raises StaleButton."""
+    code = button.read(update).word
+    if code not in known:
         raise StaleButton
-    return word
+    return code
 
 
 # ------------------------------------------------------------------ keyboards

@@ -4,10 +4,8 @@ reminders — then publish or keep as a draft."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_span, short_day
 from bot.core.i18n import t
@@ -15,33 +13,10 @@ from bot.core.refusals import AskAgain
 from bot.services import events as service
 from bot.services import outcomes
 from bot.services.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
-from bot.telegram.ui import (
-    OFFSETS,
-    App,
-    Buttons,
-    Context,
-    Prompt,
-    close_pressed,
-    grid,
-    keyboard,
-    known_word,
-    reply,
-)
+from bot.telegram.ui import OFFSETS, Buttons, Context, Prompt, close_pressed, grid, keyboard, read_code, reply
 from handlers import days
-from handlers.common import PRIVATE, TYPED, lang_of, menu_button, staff_only, typed_text, typed_within
-from handlers.dialog import (
-    END,
-    Next,
-    PromptFor,
-    ask,
-    draft,
-    drop_draft,
-    leaving,
-    new_draft,
-    numbered,
-    timed_dialog,
-    typed_or,
-)
+from handlers.common import lang_of, staff_only, typed_text, typed_within
+from handlers.dialog import END, Next, PromptFor, ask, draft, drop_draft, leaving, new_draft, numbered
 from handlers.event_admin import tags
 from handlers.events import policy
 from models import Member
@@ -187,7 +162,7 @@ async def got_title(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_kind(update: Update, context: Context, member: Member) -> Next:
-    draft(context, KEY)["kind"] = known_word(update, KIND_BUTTON, context.deps.rules.activities)
+    draft(context, KEY)["kind"] = read_code(update, KIND_BUTTON, context.deps.rules.activities)
     return await ask(update, context, START, lang_of(member, context))
 
 
@@ -336,38 +311,3 @@ async def publish(update: Update, context: Context, member: Member) -> Next:
     key = "events.admin.published" if published else "events.admin.saved"
     await reply(update, t(key, lang, id=event.id, title=event.title, count=invited, code=event.checkin_code))
     return END
-
-
-def build_dialog(app: App) -> Any:
-    tag_openers, tag_states, tag_prompts = tags.steps(KEY, back=lambda u, c, lang: ask(u, c, CONFIRM, lang))
-    return timed_dialog(
-        app,
-        "event_admin",
-        prompts={**PROMPTS, **tag_prompts},
-        buttons=BUTTONS,
-        data_key=KEY,
-        fields={"start": START, "end": FINISH, "audience": AUDIENCE_VALUE},
-        entry_points=[
-            CommandHandler("newevent", new_event, filters=PRIVATE),
-            MessageHandler(menu_button("menu.newevent"), new_event),
-        ],
-        states={
-            TITLE: [MessageHandler(TYPED, got_title)],
-            KIND: [CallbackQueryHandler(got_kind, pattern=KIND_BUTTON.matches)],
-            START: [MessageHandler(TYPED, got_start)],
-            FINISH: typed_or(got_end, SKIP),
-            PLACE: typed_or(got_place, SKIP),
-            AUDIENCE: [CallbackQueryHandler(got_audience, pattern=AUDIENCE_BUTTON.matches)],
-            AUDIENCE_VALUE: typed_or(got_audience_value, CHOICE),
-            REMIND: typed_or(got_remind, SKIP),
-            CONFIRM: [
-                CallbackQueryHandler(publish, pattern=PUBLISH.matches),
-                CallbackQueryHandler(publish, pattern=DRAFT.matches),
-                CallbackQueryHandler(toggle_checkin, pattern=TOGGLE_CHECKIN.matches),
-                CallbackQueryHandler(cancel, pattern=CANCEL.matches),
-                *tag_openers,
-            ],
-            **tag_states,
-        },
-        fallbacks=[CommandHandler("cancel", cancel_command)],
-    )

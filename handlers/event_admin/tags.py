@@ -15,7 +15,7 @@ from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.core.review_rules import ReviewRules
 from bot.services import outcomes
-from bot.telegram.ui import OFFSETS, Buttons, Context, Prompt, Row, grid, keyboard, known_word, rows_of
+from bot.telegram.ui import OFFSETS, Buttons, Context, Prompt, Row, grid, keyboard, read_code, rows_of
 from handlers.common import lang_of, staff_only
 from handlers.dialog import Handlers, Next, PromptFor, State, asking, draft
 from models import Member
@@ -95,7 +95,7 @@ def steps(data_key: str, back: Back) -> tuple[Handlers, dict[object, Handlers], 
 
     @staff_only
     async def got_tag(update: Update, context: Context, member: Member) -> Next:
-        code = known_word(update, TAG, context.deps.rules.review.tags)
+        code = read_code(update, TAG, context.deps.rules.review.tags)
         data = data_of(context)
         chosen = list(data.get("tags", []))
         data["tags"] = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
