@@ -1,5 +1,6 @@
 """The secretariat's proposals (/proposals): the inbox by view and a card per proposal (queue.py),
-the moves and the short follow-up each needs (moves.py); here: the wiring."""
+the moves and the short follow-up each needs (moves.py: the steps; states.py: what each asks);
+here: the wiring."""
 
 from __future__ import annotations
 
@@ -8,19 +9,19 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 from bot.telegram.ui import App
 from handlers.common import PRIVATE, TYPED
 from handlers.dialog import Callback, Dialog, Handlers, dialog, typed_or, ways_out
-from handlers.proposal_review import moves, queue
+from handlers.proposal_review import moves, queue, states
 
 
 def build_dialog(persistent: bool = True) -> Dialog:
     def units(state: str, pressed: Callback) -> Handlers:
         """A step choosing a unit: a few letters of its name typed, or its button."""
         return [MessageHandler(TYPED, moves.search_step(state)),
-                CallbackQueryHandler(pressed, pattern=moves.UNIT_BUTTON.matches)]  # fmt: skip
+                CallbackQueryHandler(pressed, pattern=states.UNIT_BUTTON.matches)]  # fmt: skip
 
     return dialog(
         "proposal_review",
         persistent=persistent,
-        prompts=moves.PROMPTS,
+        prompts=states.PROMPTS,
         buttons=queue.BUTTONS,
         data_key=queue.KEY,
         entry_points=[
@@ -31,21 +32,21 @@ def build_dialog(persistent: bool = True) -> Dialog:
             CallbackQueryHandler(moves.unit_move_start, pattern=queue.UNIT_MOVE.matches),
         ],
         states={
-            moves.REASON: [CallbackQueryHandler(moves.got_reason, pattern=moves.REASON_BUTTON.matches)],
-            moves.REASON_TEXT: typed_or(moves.got_reason_text, moves.SKIP),
-            moves.MERGE: typed_or(moves.got_target, moves.TARGET_BUTTON),
-            moves.NOTE: [MessageHandler(TYPED, moves.got_note)],
-            moves.MODE: [CallbackQueryHandler(moves.got_mode, pattern=moves.MODE_BUTTON.matches)],
-            moves.MAIN_UNIT: units(moves.MAIN_UNIT, moves.got_main),
-            moves.MORE_UNITS: [
-                *units(moves.MORE_UNITS, moves.got_more),
-                CallbackQueryHandler(moves.units_done, pattern=moves.DONE.matches),
+            states.REASON: [CallbackQueryHandler(moves.got_reason, pattern=states.REASON_BUTTON.matches)],
+            states.REASON_TEXT: typed_or(moves.got_reason_text, states.SKIP),
+            states.MERGE: typed_or(moves.got_target, states.TARGET_BUTTON),
+            states.NOTE: [MessageHandler(TYPED, moves.got_note)],
+            states.MODE: [CallbackQueryHandler(moves.got_mode, pattern=states.MODE_BUTTON.matches)],
+            states.MAIN_UNIT: units(states.MAIN_UNIT, moves.got_main),
+            states.MORE_UNITS: [
+                *units(states.MORE_UNITS, moves.got_more),
+                CallbackQueryHandler(moves.units_done, pattern=states.DONE.matches),
             ],
-            moves.CONFIRM: [CallbackQueryHandler(moves.confirmed, pattern=moves.OK.matches)],
-            moves.LEADER: [MessageHandler(TYPED, moves.got_leader)],
-            moves.REASSIGN: units(moves.REASSIGN, moves.got_new_unit),
+            states.CONFIRM: [CallbackQueryHandler(moves.confirmed, pattern=states.OK.matches)],
+            states.LEADER: [MessageHandler(TYPED, moves.got_leader)],
+            states.REASSIGN: units(states.REASSIGN, moves.got_new_unit),
         },
-        fallbacks=ways_out(moves.abort, moves.ABORT),
+        fallbacks=ways_out(moves.abort, states.ABORT),
     )
 
 
