@@ -5,6 +5,10 @@ strings (they are stored as they are, `bot/telegram/persistence.py`), every stat
 question and buttons, so any step can be asked again), and every step is an ordinary handler
 callback decorated with `member_only` or `staff_only` (handlers/common.py) that returns the next
 state (None: stay; END: done). A step refuses an answer by raising a `bot.core.refusals.Refusal`.
+
+The steps every dialog has are made here, not written again: `leaving` (取消, /cancel), `asking`
+(a button that only opens a step), `typed_or` (a step answered by typing or a button), `ways_out`
+(/cancel and the 取消 button as fallbacks); `timed_dialog` is a dialog with the settings' timeout.
 """
 
 from __future__ import annotations
@@ -115,13 +119,14 @@ def leaving(key: str, text_key: str, guard: Guard | None = None) -> Callback:
         async def step(update: Update, context: Context) -> int:
             return await leave(update, context, key, text_key)
 
+        step.__name__ = step.__qualname__ = f"leave_{key}"
         return step
 
-    @guard
-    async def guarded(update: Update, context: Context, member: Member) -> int:
+    async def member_step(update: Update, context: Context, member: Member) -> int:
         return await leave(update, context, key, text_key, member)
 
-    return guarded
+    member_step.__name__ = member_step.__qualname__ = f"leave_{key}"  # as the guard's log names it
+    return guard(member_step)
 
 
 def asking(state: State, guard: Guard) -> Callback:
