@@ -14,65 +14,67 @@ from handlers.event_admin import deadline, newevent, tags
 
 
 def newevent_dialog(app: App) -> Dialog:
-    ne = newevent
     tag_openers, tag_states, tag_prompts = tags.steps(
-        ne.KEY, back=lambda u, c, lang: ask(u, c, ne.CONFIRM, lang)
+        newevent.KEY, back=lambda u, c, lang: ask(u, c, newevent.CONFIRM, lang)
     )
     return timed_dialog(
         app,
         "event_admin",
-        prompts={**ne.PROMPTS, **tag_prompts},
-        buttons=ne.BUTTONS,
-        data_key=ne.KEY,
-        fields={"start": ne.START, "end": ne.FINISH, "audience": ne.AUDIENCE_VALUE},
+        prompts={**newevent.PROMPTS, **tag_prompts},
+        buttons=newevent.BUTTONS,
+        data_key=newevent.KEY,
+        fields={"start": newevent.START, "end": newevent.FINISH, "audience": newevent.AUDIENCE_VALUE},
         entry_points=[
-            CommandHandler("newevent", ne.new_event, filters=PRIVATE),
-            MessageHandler(menu_button("menu.newevent"), ne.new_event),
+            CommandHandler("newevent", newevent.new_event, filters=PRIVATE),
+            MessageHandler(menu_button("menu.newevent"), newevent.new_event),
         ],
         states={
-            ne.TITLE: [MessageHandler(TYPED, ne.got_title)],
-            ne.KIND: [CallbackQueryHandler(ne.got_kind, pattern=ne.KIND_BUTTON.matches)],
-            ne.START: [MessageHandler(TYPED, ne.got_start)],
-            ne.FINISH: typed_or(ne.got_end, ne.SKIP),
-            ne.PLACE: typed_or(ne.got_place, ne.SKIP),
-            ne.AUDIENCE: [CallbackQueryHandler(ne.got_audience, pattern=ne.AUDIENCE_BUTTON.matches)],
-            ne.AUDIENCE_VALUE: typed_or(ne.got_audience_value, ne.CHOICE),
-            ne.REMIND: typed_or(ne.got_remind, ne.SKIP),
-            ne.CONFIRM: [
-                CallbackQueryHandler(ne.publish, pattern=ne.PUBLISH.matches),
-                CallbackQueryHandler(ne.publish, pattern=ne.DRAFT.matches),
-                CallbackQueryHandler(ne.toggle_checkin, pattern=ne.TOGGLE_CHECKIN.matches),
-                CallbackQueryHandler(ne.cancel, pattern=ne.CANCEL.matches),
+            newevent.TITLE: [MessageHandler(TYPED, newevent.got_title)],
+            newevent.KIND: [CallbackQueryHandler(newevent.got_kind, pattern=newevent.KIND_BUTTON.matches)],
+            newevent.START: [MessageHandler(TYPED, newevent.got_start)],
+            newevent.FINISH: typed_or(newevent.got_end, newevent.SKIP),
+            newevent.PLACE: typed_or(newevent.got_place, newevent.SKIP),
+            newevent.AUDIENCE: [
+                CallbackQueryHandler(newevent.got_audience, pattern=newevent.AUDIENCE_BUTTON.matches)
+            ],
+            newevent.AUDIENCE_VALUE: typed_or(newevent.got_audience_value, newevent.CHOICE),
+            newevent.REMIND: typed_or(newevent.got_remind, newevent.SKIP),
+            newevent.CONFIRM: [
+                CallbackQueryHandler(newevent.publish, pattern=newevent.PUBLISH.matches),
+                CallbackQueryHandler(newevent.publish, pattern=newevent.DRAFT.matches),
+                CallbackQueryHandler(newevent.toggle_checkin, pattern=newevent.TOGGLE_CHECKIN.matches),
+                CallbackQueryHandler(newevent.cancel, pattern=newevent.CANCEL.matches),
                 *tag_openers,
             ],
             **tag_states,
         },
-        fallbacks=[CommandHandler("cancel", ne.cancel_command)],
+        fallbacks=[CommandHandler("cancel", newevent.cancel_command)],
     )
 
 
 def deadline_dialog(app: App) -> Dialog:
-    dl = deadline
     return timed_dialog(
         app,
         "deadline_admin",
-        prompts=dl.PROMPTS,
-        buttons=dl.BUTTONS,
-        data_key=dl.KEY,
-        fields={"due": dl.DUE},
-        entry_points=[CommandHandler("deadline", dl.new_deadline, filters=PRIVATE)],
+        prompts=deadline.PROMPTS,
+        buttons=deadline.BUTTONS,
+        data_key=deadline.KEY,
+        fields={"due": deadline.DUE},
+        entry_points=[CommandHandler("deadline", deadline.new_deadline, filters=PRIVATE)],
         states={
-            dl.TITLE: [MessageHandler(TYPED, dl.got_title)],
-            dl.DUE: [MessageHandler(TYPED, dl.got_due)],
-            dl.REQUIREMENT: [CallbackQueryHandler(dl.got_requirement, pattern=dl.REQUIREMENT_BUTTON.matches)],
-            dl.TYPE: [CallbackQueryHandler(dl.got_type, pattern=dl.TYPE_BUTTON.matches)],
-            dl.VALUE: [MessageHandler(TYPED, dl.got_value)],
-            dl.CONFIRM: [
-                CallbackQueryHandler(dl.save, pattern=dl.SAVE.matches),
-                CallbackQueryHandler(dl.cancel_pressed, pattern=dl.CANCEL.matches),
+            deadline.TITLE: [MessageHandler(TYPED, deadline.got_title)],
+            deadline.DUE: [MessageHandler(TYPED, deadline.got_due)],
+            deadline.REQUIREMENT: [
+                CallbackQueryHandler(deadline.got_requirement, pattern=deadline.REQUIREMENT_BUTTON.matches)
+            ],
+            deadline.TYPE: [CallbackQueryHandler(deadline.got_type, pattern=deadline.TYPE_BUTTON.matches)],
+            deadline.VALUE: [MessageHandler(TYPED, deadline.got_value)],
+            deadline.CONFIRM: [
+                CallbackQueryHandler(deadline.save, pattern=deadline.SAVE.matches),
+                CallbackQueryHandler(deadline.cancel_pressed, pattern=deadline.CANCEL.matches),
             ],
         },
-        fallbacks=[CommandHandler("cancel", dl.cancel)],
+        fallbacks=[CommandHandler("cancel", deadline.cancel)],
     )
 
 
