@@ -110,7 +110,9 @@ async def load_member(update: Update, context: Context) -> Member | None:
         return await members.by_telegram_id(session, user.id)
 
 
-def _guarded(func: MemberCallback[T], allowed: Callable[[Member], bool], refusal: str, kind: str | None) -> Callback[T]:
+def _guarded(
+    func: MemberCallback[T], allowed: Callable[[Member], bool], refusal: str, kind: str | None
+) -> Callback[T]:
     """`func` for a known person whom `allowed` lets through, checked on every call (button presses
     included); a stranger gets the join explanation, anyone else `refusal` (logged as a refused
     `kind` action when `kind` is given)."""
@@ -147,7 +149,10 @@ def unit_only(func: MemberCallback[T]) -> Callback[T]:
     """A handling unit's contact only (role "unit" with its unit): checked on every call, button
     presses included; members and staff are refused."""
     return _guarded(
-        func, lambda member: member.role == Role.UNIT.value and member.unit_id is not None, "common.units_only", "unit"
+        func,
+        lambda member: member.role == Role.UNIT.value and member.unit_id is not None,
+        "common.units_only",
+        "unit",
     )
 
 

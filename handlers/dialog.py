@@ -73,8 +73,9 @@ def step_label(number: int, of: int, lang: str) -> str:
     return t("common.step", lang, n=number, of=of)
 
 
-def numbered(steps: dict[Any, int], state: object, key: str, lang: str, *, of: int | None = None,
-             **params: object) -> str:
+def numbered(
+    steps: dict[Any, int], state: object, key: str, lang: str, *, of: int | None = None, **params: object
+) -> str:
     """A step's question after its label: `steps` numbers the states, `of` the total if not the last number."""
     return step_label(steps[state], of or max(steps.values()), lang) + t(key, lang, **params)
 
@@ -101,7 +102,9 @@ def drop_draft(context: Context, key: str) -> None:
         context.user_data.pop(key, None)
 
 
-async def leave(update: Update, context: Context, key: str, text_key: str, member: Member | None = None) -> int:
+async def leave(
+    update: Update, context: Context, key: str, text_key: str, member: Member | None = None
+) -> int:
     """End a dialog with nothing stored (取消, /cancel): its draft goes, a pressed card loses its
     buttons, and the person reads `text_key` (in `member`'s language; none given: their app's)."""
     drop_draft(context, key)
@@ -146,7 +149,10 @@ def typed_or(step: Callback, *buttons: Button) -> Handlers:
 
 def ways_out(step: Callback, button: Button) -> Handlers:
     """The fallbacks of a dialog left by /cancel or by its 取消 `button`, both taken by `step`."""
-    return [CommandHandler("cancel", step, filters=PRIVATE), CallbackQueryHandler(step, pattern=button.matches)]
+    return [
+        CommandHandler("cancel", step, filters=PRIVATE),
+        CallbackQueryHandler(step, pattern=button.matches),
+    ]
 
 
 class Dialog(TimedConversation):
