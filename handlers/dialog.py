@@ -6,9 +6,8 @@ question and buttons, so any step can be asked again), and every step is an ordi
 callback decorated with `member_only` or `staff_only` (handlers/common.py) that returns the next
 state (None: stay; END: done). A step refuses an answer by raising a `bot.core.refusals.Refusal`.
 
-The steps every dialog has are made here, not written again: `leaving` (取消, /cancel), `asking`
-(a button that only opens a step), `typed_or` (a step answered by typing or a button), `ways_out`
-(/cancel and the 取消 button as fallbacks); `timed_dialog` is a dialog with the settings' timeout.
+Steps every dialog has are made here, not written again: `leaving` (取消, /cancel), `asking` (a
+button opening a step), `typed_or`, `ways_out` (fallbacks); `timed_dialog` has the settings' timeout.
 """
 
 from __future__ import annotations
@@ -117,19 +116,12 @@ def leaving(key: str, text_key: str, guard: Guard | None = None) -> Callback:
     """The step of 取消 or /cancel: `leave` the dialog of `key`, saying `text_key`. With a `guard`
     (staff_only …) the person is checked on every call and read to in their own language; without
     one, anyone in the dialog may leave it and reads their app's language."""
-    if guard is None:
 
-        async def step(update: Update, context: Context) -> int:
-            return await leave(update, context, key, text_key)
-
-        step.__name__ = step.__qualname__ = f"leave_{key}"
-        return step
-
-    async def member_step(update: Update, context: Context, member: Member) -> int:
+    async def step(update: Update, context: Context, member: Member | None = None) -> int:
         return await leave(update, context, key, text_key, member)
 
-    member_step.__name__ = member_step.__qualname__ = f"leave_{key}"  # as the guard's log names it
-    return guard(member_step)
+    step.__name__ = step.__qualname__ = f"leave_{key}"  # as the guard's log names it
+    return guard(step) if guard is not None else step
 
 
 def asking(state: State, guard: Guard) -> Callback:
