@@ -15,6 +15,7 @@ from telegram.ext import filters
 
 from bot.core import i18n
 from bot.core.i18n import t
+from bot.core.refusals import AskAgain
 from bot.services import members
 from bot.telegram.ui import Context, refuse
 from bot.telegram.ui import answer_once as answer_once  # one kit: the press is answered there
@@ -92,6 +93,15 @@ def typed_text(update: Update) -> str:
     return (message.text or "").strip() if message is not None else ""
 
 
+def typed_within(update: Update, limit: int, refusal: str, *, required: bool = True) -> str:
+    """What the person typed, at most `limit` characters (and not nothing, if `required`); a
+    longer (or empty) answer asks the step again with the catalogue text `refusal` (given `limit`)."""
+    text = typed_text(update)
+    if len(text) > limit or (required and not text):
+        raise AskAgain(refusal, limit=limit)
+    return text
+
+
 async def load_member(update: Update, context: Context) -> Member | None:
     user = update.effective_user
     if user is None:
@@ -100,7 +110,9 @@ async def load_member(update: Update, context: Context) -> Member | None:
         return await members.by_telegram_id(session, user.id)
 
 
-def _guarded(func: MemberCallback[T], allowed: Callable[[Member], bool], refusal: str, kind: str | None) -> Callback[T]:
+def _guarded(
+    func: MemberCallback[T], allowed: Callable[[Member], bool], refusal: str, kind: str | None
+) -> Callback[T]:
     """`func` for a known person whom `allowed` lets through, checked on every call (button presses
     included); a stranger gets the join explanation, anyone else `refusal` (logged as a refused
     `kind` action when `kind` is given)."""
@@ -137,7 +149,10 @@ def unit_only(func: MemberCallback[T]) -> Callback[T]:
     """A handling unit's contact only (role "unit" with its unit): checked on every call, button
     presses included; members and staff are refused."""
     return _guarded(
-        func, lambda member: member.role == Role.UNIT.value and member.unit_id is not None, "common.units_only", "unit"
+        func,
+        lambda member: member.role == Role.UNIT.value and member.unit_id is not None,
+        "common.units_only",
+        "unit",
     )
 
 

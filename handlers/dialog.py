@@ -5,6 +5,9 @@ strings (they are stored as they are, `bot/telegram/persistence.py`), every stat
 question and buttons, so any step can be asked again), and every step is an ordinary handler
 callback decorated with `member_only` or `staff_only` (handlers/common.py) that returns the next
 state (None: stay; END: done). A step refuses an answer by raising a `bot.core.refusals.Refusal`.
+
+Steps every dialog has are made here, not written again: `leaving` (取消, /cancel), `asking` (a
+button opening a step), `typed_or`, `ways_out` (fallbacks); `timed_dialog` has the settings' timeout.
 """
 
 from __future__ import annotations
@@ -17,13 +20,31 @@ from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot.core.i18n import t
 from bot.core.refusals import Refusal
-from bot.telegram.ui import App, Buttons, Context, Prompt, answer_once, close_pressed, refuse, reply
-from handlers.common import MENU_BUTTONS, PRIVATE, lang_of, load_member
+from bot.telegram.ui import (
+    App,
+    Button,
+    Buttons,
+    Context,
+    Prompt,
+    answer_once,
+    close_pressed,
+    deps_of,
+    refuse,
+    reply,
+)
+from handlers.common import MENU_BUTTONS, PRIVATE, TYPED, MemberCallback, lang_of, load_member
 from handlers.dialog_timeouts import END as END  # END and TIMEOUT are part of this module's API
 from handlers.dialog_timeouts import TIMEOUT as TIMEOUT
 from handlers.dialog_timeouts import Expiry, TimedConversation
@@ -35,6 +56,8 @@ Handlers = list[BaseHandler[Update, Context, Any]]
 Callback = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 # What a step asks, in the person's language: the question and its buttons.
 PromptFor = Callable[[Update, Context, str], Awaitable[Prompt]]
+# Who may take a step, checked on every call: handlers.common.member_only, staff_only …
+Guard = Callable[[MemberCallback[Any]], Callback]
 
 # The dialog handling the current update and its state (set for the duration of one update).
 _STATE: ContextVar[object] = ContextVar("dialog_state", default=None)
@@ -49,8 +72,9 @@ def step_label(number: int, of: int, lang: str) -> str:
     return t("common.step", lang, n=number, of=of)
 
 
-def numbered(steps: dict[Any, int], state: object, key: str, lang: str, *, of: int | None = None,
-             **params: object) -> str:
+def numbered(
+    steps: dict[Any, int], state: object, key: str, lang: str, *, of: int | None = None, **params: object
+) -> str:
     """A step's question after its label: `steps` numbers the states, `of` the total if not the last number."""
     return step_label(steps[state], of or max(steps.values()), lang) + t(key, lang, **params)
 
@@ -77,13 +101,50 @@ def drop_draft(context: Context, key: str) -> None:
         context.user_data.pop(key, None)
 
 
-async def leave(update: Update, context: Context, key: str, text_key: str, member: Member | None = None) -> int:
+async def leave(
+    update: Update, context: Context, key: str, text_key: str, member: Member | None = None
+) -> int:
     """End a dialog with nothing stored (取消, /cancel): its draft goes, a pressed card loses its
     buttons, and the person reads `text_key` (in `member`'s language; none given: their app's)."""
     drop_draft(context, key)
     await close_pressed(update)
     await reply(update, t(text_key, lang_of(member, context, update)))
     return END
+
+
+def leaving(key: str, text_key: str, guard: Guard | None = None) -> Callback:
+    """The step of 取消 or /cancel: `leave` the dialog of `key`, saying `text_key`. With a `guard`
+    (staff_only …) the person is checked on every call and read to in their own language; without
+    one, anyone in the dialog may leave it and reads their app's language."""
+
+    async def step(update: Update, context: Context, member: Member | None = None) -> int:
+        return await leave(update, context, key, text_key, member)
+
+    step.__name__ = step.__qualname__ = f"leave_{key}"  # as the guard's log names it
+    return guard(step) if guard is not None else step
+
+
+def asking(state: State, guard: Guard) -> Callback:
+    """A step that only asks the question of `state` (a button on a card that opens a step)."""
+
+    async def step(update: Update, context: Context, member: Member) -> State:
+        return await ask(update, context, state, lang_of(member, context))
+
+    step.__name__ = step.__qualname__ = f"ask_{state}"
+    return guard(step)
+
+
+def typed_or(step: Callback, *buttons: Button) -> Handlers:
+    """The handlers of a step answered by typing or by one of `buttons` (跳过, 今天 …)."""
+    return [MessageHandler(TYPED, step), *(CallbackQueryHandler(step, pattern=b.matches) for b in buttons)]
+
+
+def ways_out(step: Callback, button: Button) -> Handlers:
+    """The fallbacks of a dialog left by /cancel or by its 取消 `button`, both taken by `step`."""
+    return [
+        CommandHandler("cancel", step, filters=PRIVATE),
+        CallbackQueryHandler(step, pattern=button.matches),
+    ]
 
 
 class Dialog(TimedConversation):
@@ -273,6 +334,11 @@ def rearm_dialog_timeouts(app: App) -> int:
     for name, key in _stored(app):
         keys.setdefault(name, []).append(key)
     return sum(one.rearm_timeouts(app, keys.get(one.name or "", [])) for one in _dialogs(app))
+
+
+def timed_dialog(app: App, name: str, **kwargs: Any) -> Dialog:
+    """`dialog`, ended after the settings' DIALOG_TIMEOUT_MINUTES without an answer."""
+    return dialog(name, timeout_minutes=deps_of(app).settings.dialog_timeout_minutes, **kwargs)
 
 
 def dialog(

@@ -24,7 +24,7 @@ from bot.telegram.ui import (
     show,
 )
 from handlers.common import PRIVATE, TYPED, lang_of, member_only, menu_button, typed_text
-from handlers.dialog import END, Next, dialog, drop_draft, leave
+from handlers.dialog import END, Next, drop_draft, leaving, timed_dialog
 from models import Event, Member
 from models.event import ATTEND, LEAVE
 
@@ -81,20 +81,23 @@ async def list_events(update: Update, context: Context, member: Member) -> None:
         await reply(update, text, keyboard(rows) if rows else None)
 
 
+async def _answer(
+    context: Context, member: Member, event_id: int, answer: str, reason: str | None = None
+) -> tuple[service.Answer, Event | None]:
+    """The member's answer to an invitation (参加, or 请假 with its reason), as the service judges it."""
+    d = context.deps
+    async with d.db.session() as session:
+        return await service.answer_invitation(
+            session, event_id=event_id, member=member, answer=answer, reason=reason, now=d.clock.now(),
+            policy=policy(context),
+        )  # fmt: skip
+
+
 @member_only
 async def attend(update: Update, context: Context, member: Member) -> None:
     """参加 button."""
-    d, lang = context.deps, lang_of(member, context)
-    event_id = ATTEND_BUTTON.read(update).number
-    async with d.db.session() as session:
-        outcome, event = await service.answer_invitation(
-            session,
-            event_id=event_id,
-            member=member,
-            answer=ATTEND,
-            now=d.clock.now(),
-            policy=policy(context),
-        )
+    lang = lang_of(member, context)
+    outcome, event = await _answer(context, member, ATTEND_BUTTON.read(update).number, ATTEND)
     if outcome is not service.Answer.RECORDED:
         await refuse(update, _answer_text(outcome, event, lang))
         return
@@ -128,23 +131,14 @@ async def _reason_prompt(update: Update, context: Context, lang: str) -> Prompt:
 @member_only
 async def leave_reason(update: Update, context: Context, member: Member) -> int:
     """The reason for 请假: record the leave (a missing or too long reason asks again)."""
-    d, lang = context.deps, lang_of(member, context)
+    lang = lang_of(member, context)
     assert update.message is not None and context.user_data is not None
     event_id = (context.user_data.get(DATA_KEY) or {}).get("leave_event")
     if not isinstance(event_id, int):
         await reply(update, t("common.stale_button", lang))
         return END
     reason = (update.message.text or "").strip()
-    async with d.db.session() as session:
-        outcome, event = await service.answer_invitation(
-            session,
-            event_id=event_id,
-            member=member,
-            answer=LEAVE,
-            reason=reason,
-            now=d.clock.now(),
-            policy=policy(context),
-        )
+    outcome, event = await _answer(context, member, event_id, LEAVE, reason)
     if outcome in (service.Answer.NEED_REASON, service.Answer.REASON_TOO_LONG):
         raise AskAgain(
             f"events.answer_{outcome.value}", hand_back=True, limit=service.MAX_REASON, length=len(reason)
@@ -158,12 +152,9 @@ async def leave_reason(update: Update, context: Context, member: Member) -> int:
     return END
 
 
-async def leave_cancel(update: Update, context: Context) -> int:
-    """/cancel while asked for a reason: nothing changes."""
-    if context.user_data is not None:
-        context.user_data.pop(DATA_KEY, None)
-    await reply(update, t("events.leave_cancelled", lang_of(None, context, update)))
-    return END
+leave_cancel = leaving(
+    DATA_KEY, "events.leave_cancelled"
+)  # /cancel while asked for a reason: nothing changes
 
 
 def _checkin_text(outcome: service.CheckIn, event: Event | None, lang: str, context: Context) -> str:
@@ -256,26 +247,24 @@ async def _code_given(update: Update, context: Context, member: Member, code: st
     return END
 
 
-async def checkin_cancel(update: Update, context: Context) -> int:
-    return await leave(update, context, CHECKIN_KEY, "events.checkin_cancelled")
+checkin_cancel = leaving(CHECKIN_KEY, "events.checkin_cancelled")
 
 
 def register(app: App) -> None:
-    minutes = deps_of(app).settings.dialog_timeout_minutes
-    leave = dialog(
+    leave = timed_dialog(
+        app,
         "events",
         prompts={REASON: _reason_prompt},
         data_key=DATA_KEY,
-        timeout_minutes=minutes,
         entry_points=[CallbackQueryHandler(leave_start, pattern=LEAVE_BUTTON.matches)],
         states={REASON: [MessageHandler(TYPED, leave_reason)]},
         fallbacks=[CommandHandler("cancel", leave_cancel)],
     )
-    checkin = dialog(
+    checkin = timed_dialog(
+        app,
         "checkin",
         prompts={CODE: _code_prompt},
         data_key=CHECKIN_KEY,
-        timeout_minutes=minutes,
         entry_points=[
             CommandHandler("checkin", checkin_command, filters=PRIVATE),
             CallbackQueryHandler(checkin_button, pattern=CHECKIN_BUTTON.matches),

@@ -20,14 +20,14 @@ from bot.telegram.ui import (
     Context,
     Prompt,
     close_pressed,
-    deps_of,
     grid,
     keyboard,
+    read_code,
     reply,
     rows_of,
 )
 from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, leave, new_draft
+from handlers.dialog import END, Next, PromptFor, ask, asking, draft, leaving, new_draft, timed_dialog
 from models import Member
 
 PICK, CARD, AMOUNT, GUESTS, DOC_KIND, DOC_TITLE, INSTRUCTION = (
@@ -51,7 +51,10 @@ async def _pick_prompt(update: Update, context: Context, lang: str) -> Prompt:
     async with d.db.session() as session:
         found = await service.recent_events(session, now=d.clock.now())
     today = today_in(d.clock.now(), d.settings.tz)
-    buttons = [(f"{format_moment(e.starts_at, d.settings.tz, lang, today)} {e.title}"[:60], EVENT(e.id or 0)) for e in found]
+    buttons = [
+        (f"{format_moment(e.starts_at, d.settings.tz, lang, today)} {e.title}"[:60], EVENT(e.id or 0))
+        for e in found
+    ]
     if not buttons:
         return t("outcomes.chat.none_held", lang), None
     return t("outcomes.chat.ask_event", lang), grid(buttons, 1)
@@ -66,10 +69,17 @@ async def _card_prompt(update: Update, context: Context, lang: str) -> Prompt:
     head = t("outcomes.cli.event_head", lang, id=recorded.event.id, title=recorded.event.title)
     quantities = [(q.button(lang), QUANTITY(code)) for code, q in review.quantities.items()]
     rows = rows_of(quantities, 3)
-    rows.append([(t("outcomes.chat.btn_document", lang), DOCUMENT()), (t("outcomes.chat.btn_guests", lang), GUESTS_BUTTON())])
+    rows.append(
+        [
+            (t("outcomes.chat.btn_document", lang), DOCUMENT()),
+            (t("outcomes.chat.btn_guests", lang), GUESTS_BUTTON()),
+        ]
+    )
     for doc in recorded.documents:
         if not doc.instruction_by and doc.id is not None:
-            rows.append([(t("outcomes.chat.btn_instruction", lang, title=doc.title[:12]), INSTRUCTION_BUTTON(doc.id))])
+            rows.append(
+                [(t("outcomes.chat.btn_instruction", lang, title=doc.title[:12]), INSTRUCTION_BUTTON(doc.id))]
+            )
     rows.append([(t("outcomes.chat.btn_done", lang), DONE())])
     return "\n".join([head, *lines, "", t("outcomes.chat.ask_what", lang)]), keyboard(rows)
 
@@ -84,7 +94,9 @@ async def _guests_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 
 async def _doc_kind_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    kinds = [(k.button(lang), DOC_KIND_BUTTON(code)) for code, k in context.deps.rules.review.documents.items()]
+    kinds = [
+        (k.button(lang), DOC_KIND_BUTTON(code)) for code, k in context.deps.rules.review.documents.items()
+    ]
     return t("outcomes.chat.ask_doc_kind", lang), grid(kinds, 2)
 
 
@@ -155,25 +167,15 @@ async def chose_quantity(update: Update, context: Context, member: Member) -> Ne
     return await ask(update, context, AMOUNT, lang_of(member, context))
 
 
-@staff_only
-async def chose_guests(update: Update, context: Context, member: Member) -> Next:
-    return await ask(update, context, GUESTS, lang_of(member, context))
-
-
-@staff_only
-async def chose_document(update: Update, context: Context, member: Member) -> Next:
-    return await ask(update, context, DOC_KIND, lang_of(member, context))
+chose_guests, chose_document = asking(GUESTS, staff_only), asking(DOC_KIND, staff_only)
+done = leaving(KEY, "outcomes.chat.done", staff_only)  # 完成: what is recorded stays recorded
+cancel_command = leaving(KEY, "outcomes.chat.done")
 
 
 @staff_only
 async def chose_instruction(update: Update, context: Context, member: Member) -> Next:
     draft(context, KEY)["doc"] = INSTRUCTION_BUTTON.read(update).number
     return await ask(update, context, INSTRUCTION, lang_of(member, context))
-
-
-@staff_only
-async def done(update: Update, context: Context, member: Member) -> Next:
-    return await leave(update, context, KEY, "outcomes.chat.done", member)
 
 
 @staff_only
@@ -198,10 +200,7 @@ async def got_guests(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_doc_kind(update: Update, context: Context, member: Member) -> Next:
-    code = DOC_KIND_BUTTON.read(update).word
-    if code not in context.deps.rules.review.documents:
-        raise AskAgain("common.stale_button")
-    draft(context, KEY)["doc_kind"] = code
+    draft(context, KEY)["doc_kind"] = read_code(update, DOC_KIND_BUTTON, context.deps.rules.review.documents)
     return await ask(update, context, DOC_TITLE, lang_of(member, context))
 
 
@@ -224,15 +223,11 @@ async def got_instruction(update: Update, context: Context, member: Member) -> N
     return await _card(update, context, lang_of(member, context))
 
 
-async def cancel_command(update: Update, context: Context) -> int:
-    return await leave(update, context, KEY, "outcomes.chat.done")
-
-
 def register(app: App) -> None:
     app.add_handler(
-        dialog(
+        timed_dialog(
+            app,
             "outcome",
-            timeout_minutes=deps_of(app).settings.dialog_timeout_minutes,
             prompts=PROMPTS,
             buttons=BUTTONS,
             data_key=KEY,

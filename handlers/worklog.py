@@ -8,27 +8,28 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.core.dates import format_day, today_in
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.core.review_rules import LogKind
 from bot.services import worklog as service
-from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
-from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
+from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, grid, keyboard, read_code, reply
+from handlers.common import PRIVATE, lang_of, staff_only, typed_text
 from handlers.dialog import (
     END,
     Next,
     PromptFor,
     State,
     ask,
-    dialog,
     draft,
     drop_draft,
-    leave,
+    leaving,
     new_draft,
     numbered,
+    timed_dialog,
+    typed_or,
 )
 from models import Member
 
@@ -68,7 +69,8 @@ async def _day_prompt(update: Update, context: Context, lang: str) -> Prompt:
 async def _count_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kind = _kind(context)
     unit = kind.unit(lang) if kind else ""
-    return _numbered(context, COUNT, "worklog.ask_count", lang, unit=unit), keyboard([[(f"1 {unit}".strip(), ONE(1))]])
+    text = _numbered(context, COUNT, "worklog.ask_count", lang, unit=unit)
+    return text, keyboard([[(f"1 {unit}".strip(), ONE(1))]])
 
 
 async def _note_prompt(update: Update, context: Context, lang: str) -> Prompt:
@@ -79,7 +81,8 @@ async def _note_prompt(update: Update, context: Context, lang: str) -> Prompt:
 async def _mark_prompt(update: Update, context: Context, lang: str) -> Prompt:
     kind = _kind(context)
     row = [(t("worklog.btn_yes", lang), MARK_BUTTON(1)), (t("worklog.btn_no", lang), MARK_BUTTON(0))]
-    return _numbered(context, MARK, "worklog.ask_mark", lang, mark=kind.mark(lang) if kind else ""), keyboard([row])
+    text = _numbered(context, MARK, "worklog.ask_mark", lang, mark=kind.mark(lang) if kind else "")
+    return text, keyboard([row])
 
 
 async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
@@ -94,7 +97,8 @@ async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt
     if kind is not None and kind.mark_zh:
         mark = kind.mark(lang) if data.get("marked") else t("worklog.not_marked", lang, mark=kind.mark(lang))
         summary += "\n" + t("worklog.summary_mark", lang, mark=mark)
-    return summary, keyboard([[(t("worklog.btn_save", lang), SAVE()), (t("worklog.btn_cancel", lang), CANCEL())]])
+    row = [(t("worklog.btn_save", lang), SAVE()), (t("worklog.btn_cancel", lang), CANCEL())]
+    return summary, keyboard([row])
 
 
 PROMPTS: dict[object, PromptFor] = {
@@ -116,10 +120,7 @@ async def start(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_kind(update: Update, context: Context, member: Member) -> Next:
-    code = KIND_BUTTON.read(update).word
-    if code not in context.deps.rules.review.log_kinds:
-        raise AskAgain("common.stale_button")
-    draft(context, KEY)["kind"] = code
+    draft(context, KEY)["kind"] = read_code(update, KIND_BUTTON, context.deps.rules.review.log_kinds)
     return await ask(update, context, DAY, lang_of(member, context))
 
 
@@ -143,9 +144,13 @@ async def got_count(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_note(update: Update, context: Context, member: Member) -> Next:
-    draft(context, KEY)["note"] = "" if update.callback_query is not None else service.check_note(typed_text(update))
+    draft(context, KEY)["note"] = (
+        "" if update.callback_query is not None else service.check_note(typed_text(update))
+    )
     kind = _kind(context)
-    return await ask(update, context, MARK if kind is not None and kind.mark_zh else CONFIRM, lang_of(member, context))
+    return await ask(
+        update, context, MARK if kind is not None and kind.mark_zh else CONFIRM, lang_of(member, context)
+    )
 
 
 @staff_only
@@ -168,25 +173,22 @@ async def save(update: Update, context: Context, member: Member) -> Next:
     drop_draft(context, KEY)
     await close_pressed(update)
     kind = d.rules.review.log_kinds[row.kind]
-    await reply(update, t("worklog.saved", lang, id=row.id, kind=kind.label(lang), count=row.count, unit=kind.unit(lang)))
+    await reply(
+        update,
+        t("worklog.saved", lang, id=row.id, kind=kind.label(lang), count=row.count, unit=kind.unit(lang)),
+    )
     return END
 
 
-@staff_only
-async def cancel(update: Update, context: Context, member: Member) -> Next:
-    return await leave(update, context, KEY, "worklog.cancelled", member)
-
-
-async def cancel_command(update: Update, context: Context) -> int:
-    """/cancel at any step: nothing is stored."""
-    return await leave(update, context, KEY, "worklog.cancelled")
+cancel = leaving(KEY, "worklog.cancelled", staff_only)  # 取消 under the summary
+cancel_command = leaving(KEY, "worklog.cancelled")  # /cancel at any step: nothing is stored
 
 
 def register(app: App) -> None:
     app.add_handler(
-        dialog(
+        timed_dialog(
+            app,
             "worklog",
-            timeout_minutes=deps_of(app).settings.dialog_timeout_minutes,
             prompts=PROMPTS,
             buttons=BUTTONS,
             data_key=KEY,
@@ -194,9 +196,9 @@ def register(app: App) -> None:
             entry_points=[CommandHandler("log", start, filters=PRIVATE)],
             states={
                 KIND: [CallbackQueryHandler(got_kind, pattern=KIND_BUTTON.matches)],
-                DAY: [MessageHandler(TYPED, got_day), CallbackQueryHandler(got_day, pattern=DAY_BUTTON.matches)],
-                COUNT: [MessageHandler(TYPED, got_count), CallbackQueryHandler(got_count, pattern=ONE.matches)],
-                NOTE: [MessageHandler(TYPED, got_note), CallbackQueryHandler(got_note, pattern=SKIP.matches)],
+                DAY: typed_or(got_day, DAY_BUTTON),
+                COUNT: typed_or(got_count, ONE),
+                NOTE: typed_or(got_note, SKIP),
                 MARK: [CallbackQueryHandler(got_mark, pattern=MARK_BUTTON.matches)],
                 CONFIRM: [
                     CallbackQueryHandler(save, pattern=SAVE.matches),

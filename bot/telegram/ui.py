@@ -14,6 +14,7 @@ answering a press once, replying and refusing.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
@@ -51,6 +52,16 @@ def deps_of(app: App) -> Deps:
 
 
 # ------------------------------------------------------------------ button data (bot.core.buttons)
+
+
+def read_code(update: Update, button: Button, known: Container[str]) -> str:
+    """The code (of the rules) a press of `button` carries, if `known` still has it: the rules may
+    have changed since the buttons were shown; an unknown code raises StaleButton."""
+    code = button.read(update).word
+    if code not in known:
+        raise StaleButton
+    return code
+
 
 # ------------------------------------------------------------------ keyboards
 

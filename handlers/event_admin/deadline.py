@@ -4,19 +4,17 @@ requirement (at least so many 社情民意 items, activities of a type, or point
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_day, parse_day, short_day
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import deadlines as service
-from bot.telegram.ui import App, Buttons, Context, Prompt, close_pressed, deps_of, grid, keyboard, reply
+from bot.telegram.ui import Buttons, Context, Prompt, close_pressed, grid, keyboard, read_code, reply
 from handlers import days
-from handlers.common import PRIVATE, TYPED, lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, drop_draft, leave, new_draft, numbered
+from handlers.common import lang_of, staff_only, typed_text, typed_within
+from handlers.dialog import END, Next, PromptFor, ask, draft, drop_draft, leave, leaving, new_draft, numbered
 from models import Member
 
 TITLE, DUE, REQUIREMENT, TYPE, VALUE, CONFIRM = "title", "due", "requirement", "type", "value", "confirm"
@@ -101,10 +99,7 @@ async def new_deadline(update: Update, context: Context, member: Member) -> Next
 
 @staff_only
 async def got_title(update: Update, context: Context, member: Member) -> Next:
-    title = typed_text(update)
-    if not title or len(title) > service.MAX_TITLE:
-        raise AskAgain("deadlines.error.title_too_long", limit=service.MAX_TITLE)
-    draft(context, KEY)["title"] = title
+    draft(context, KEY)["title"] = typed_within(update, service.MAX_TITLE, "deadlines.error.title_too_long")
     return await ask(update, context, DUE, lang_of(member, context))
 
 
@@ -131,10 +126,7 @@ async def got_requirement(update: Update, context: Context, member: Member) -> N
 
 @staff_only
 async def got_type(update: Update, context: Context, member: Member) -> Next:
-    code = TYPE_BUTTON.read(update).word
-    if code not in context.deps.rules.activities:
-        raise AskAgain("common.stale_button")
-    draft(context, KEY)["code"] = code
+    draft(context, KEY)["code"] = read_code(update, TYPE_BUTTON, context.deps.rules.activities)
     return await ask(update, context, VALUE, lang_of(member, context))
 
 
@@ -169,36 +161,10 @@ async def save(update: Update, context: Context, member: Member) -> Next:
     return END
 
 
-async def cancel(update: Update, context: Context) -> int:
-    """/cancel at any step: nothing is stored."""
-    return await leave(update, context, KEY, "events.admin.cancelled")
+cancel = leaving(KEY, "events.admin.cancelled")  # /cancel at any step: nothing is stored
 
 
 @staff_only
 async def cancel_pressed(update: Update, context: Context, member: Member) -> Next:
-    """取消 under the summary."""
-    return await cancel(update, context)
-
-
-def build_dialog(app: App) -> Any:
-    return dialog(
-        "deadline_admin",
-        timeout_minutes=deps_of(app).settings.dialog_timeout_minutes,
-        prompts=PROMPTS,
-        buttons=BUTTONS,
-        data_key=KEY,
-        fields={"due": DUE},
-        entry_points=[CommandHandler("deadline", new_deadline, filters=PRIVATE)],
-        states={
-            TITLE: [MessageHandler(TYPED, got_title)],
-            DUE: [MessageHandler(TYPED, got_due)],
-            REQUIREMENT: [CallbackQueryHandler(got_requirement, pattern=REQUIREMENT_BUTTON.matches)],
-            TYPE: [CallbackQueryHandler(got_type, pattern=TYPE_BUTTON.matches)],
-            VALUE: [MessageHandler(TYPED, got_value)],
-            CONFIRM: [
-                CallbackQueryHandler(save, pattern=SAVE.matches),
-                CallbackQueryHandler(cancel_pressed, pattern=CANCEL.matches),
-            ],
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-    )
+    """取消 under the summary (said in the app's language, like /cancel)."""
+    return await leave(update, context, KEY, "events.admin.cancelled")

@@ -4,10 +4,8 @@ reminders — then publish or keep as a draft."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.core.dates import format_span, short_day
 from bot.core.i18n import t
@@ -15,21 +13,10 @@ from bot.core.refusals import AskAgain
 from bot.services import events as service
 from bot.services import outcomes
 from bot.services.reminders import DEFAULT_OFFSETS, OffsetError, parse_offsets
-from bot.telegram.ui import (
-    OFFSETS,
-    App,
-    Buttons,
-    Context,
-    Prompt,
-    close_pressed,
-    deps_of,
-    grid,
-    keyboard,
-    reply,
-)
+from bot.telegram.ui import OFFSETS, Buttons, Context, Prompt, close_pressed, grid, keyboard, read_code, reply
 from handlers import days
-from handlers.common import PRIVATE, TYPED, lang_of, menu_button, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask, dialog, draft, drop_draft, leave, new_draft, numbered
+from handlers.common import lang_of, staff_only, typed_text, typed_within
+from handlers.dialog import END, Next, PromptFor, ask, draft, drop_draft, leaving, new_draft, numbered
 from handlers.event_admin import tags
 from handlers.events import policy
 from models import Member
@@ -62,7 +49,9 @@ async def _kind_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 async def _start_prompt(update: Update, context: Context, lang: str) -> Prompt:
     # an example start a week from now, so the example always lies ahead
-    example = t("events.admin.example_start", lang, day=short_day(days.today(context) + timedelta(days=7), lang))
+    example = t(
+        "events.admin.example_start", lang, day=short_day(days.today(context) + timedelta(days=7), lang)
+    )
     return numbered(STEPS, START, "events.admin.ask_start", lang, example=example), None
 
 
@@ -100,8 +89,12 @@ async def _audience_value_prompt(update: Update, context: Context, lang: str) ->
 
 
 async def _remind_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    text = numbered(STEPS,
-        REMIND, "events.admin.ask_remind", lang, default=service.describe_offsets(DEFAULT_OFFSETS, lang)
+    text = numbered(
+        STEPS,
+        REMIND,
+        "events.admin.ask_remind",
+        lang,
+        default=service.describe_offsets(DEFAULT_OFFSETS, lang),
     )
     return text, keyboard([[(t("events.admin.default_remind", lang), SKIP())]])
 
@@ -156,25 +149,20 @@ PROMPTS: dict[object, PromptFor] = {
 @staff_only
 async def new_event(update: Update, context: Context, member: Member) -> Next:
     """/newevent: start the guided chat."""
-    new_draft(context, KEY, once=True)  # the event is made once, however often 发布 is pressed (bot.services.events)
+    # the event is made once, however often 发布 is pressed (bot.services.events)
+    new_draft(context, KEY, once=True)
     return await ask(update, context, TITLE, lang_of(member, context))
 
 
 @staff_only
 async def got_title(update: Update, context: Context, member: Member) -> Next:
-    title = typed_text(update)
-    if not title or len(title) > service.MAX_TITLE:
-        raise AskAgain("events.admin.bad_title", limit=service.MAX_TITLE)
-    draft(context, KEY)["title"] = title
+    draft(context, KEY)["title"] = typed_within(update, service.MAX_TITLE, "events.admin.bad_title")
     return await ask(update, context, KIND, lang_of(member, context))
 
 
 @staff_only
 async def got_kind(update: Update, context: Context, member: Member) -> Next:
-    code = KIND_BUTTON.read(update).word
-    if code not in context.deps.rules.activities:
-        raise AskAgain("common.stale_button")
-    draft(context, KEY)["kind"] = code
+    draft(context, KEY)["kind"] = read_code(update, KIND_BUTTON, context.deps.rules.activities)
     return await ask(update, context, START, lang_of(member, context))
 
 
@@ -212,9 +200,7 @@ async def got_end(update: Update, context: Context, member: Member) -> Next:
 @staff_only
 async def got_place(update: Update, context: Context, member: Member) -> Next:
     if update.callback_query is None:
-        place = typed_text(update)
-        if len(place) > service.MAX_PLACE:
-            raise AskAgain("events.admin.bad_place", limit=service.MAX_PLACE)
+        place = typed_within(update, service.MAX_PLACE, "events.admin.bad_place", required=False)
         draft(context, KEY)["place"] = place
     return await ask(update, context, AUDIENCE, lang_of(member, context))
 
@@ -286,9 +272,8 @@ async def toggle_checkin(update: Update, context: Context, member: Member) -> Ne
     return await ask(update, context, CONFIRM, lang_of(member, context))
 
 
-@staff_only
-async def cancel(update: Update, context: Context, member: Member) -> Next:
-    return await leave(update, context, KEY, "events.admin.cancelled", member)
+cancel = leaving(KEY, "events.admin.cancelled", staff_only)  # 取消 under the summary
+cancel_command = leaving(KEY, "events.admin.cancelled")  # /cancel at any step: nothing is stored
 
 
 @staff_only
@@ -326,49 +311,3 @@ async def publish(update: Update, context: Context, member: Member) -> Next:
     key = "events.admin.published" if published else "events.admin.saved"
     await reply(update, t(key, lang, id=event.id, title=event.title, count=invited, code=event.checkin_code))
     return END
-
-
-async def cancel_command(update: Update, context: Context) -> int:
-    """/cancel at any step: nothing is stored."""
-    return await leave(update, context, KEY, "events.admin.cancelled")
-
-
-def build_dialog(app: App) -> Any:
-    tag_openers, tag_states, tag_prompts = tags.steps(KEY, back=lambda u, c, lang: ask(u, c, CONFIRM, lang))
-    return dialog(
-        "event_admin",
-        timeout_minutes=deps_of(app).settings.dialog_timeout_minutes,
-        prompts={**PROMPTS, **tag_prompts},
-        buttons=BUTTONS,
-        data_key=KEY,
-        fields={"start": START, "end": FINISH, "audience": AUDIENCE_VALUE},
-        entry_points=[
-            CommandHandler("newevent", new_event, filters=PRIVATE),
-            MessageHandler(menu_button("menu.newevent"), new_event),
-        ],
-        states={
-            TITLE: [MessageHandler(TYPED, got_title)],
-            KIND: [CallbackQueryHandler(got_kind, pattern=KIND_BUTTON.matches)],
-            START: [MessageHandler(TYPED, got_start)],
-            FINISH: [MessageHandler(TYPED, got_end), CallbackQueryHandler(got_end, pattern=SKIP.matches)],
-            PLACE: [MessageHandler(TYPED, got_place), CallbackQueryHandler(got_place, pattern=SKIP.matches)],
-            AUDIENCE: [CallbackQueryHandler(got_audience, pattern=AUDIENCE_BUTTON.matches)],
-            AUDIENCE_VALUE: [
-                MessageHandler(TYPED, got_audience_value),
-                CallbackQueryHandler(got_audience_value, pattern=CHOICE.matches),
-            ],
-            REMIND: [
-                MessageHandler(TYPED, got_remind),
-                CallbackQueryHandler(got_remind, pattern=SKIP.matches),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(publish, pattern=PUBLISH.matches),
-                CallbackQueryHandler(publish, pattern=DRAFT.matches),
-                CallbackQueryHandler(toggle_checkin, pattern=TOGGLE_CHECKIN.matches),
-                CallbackQueryHandler(cancel, pattern=CANCEL.matches),
-                *tag_openers,
-            ],
-            **tag_states,
-        },
-        fallbacks=[CommandHandler("cancel", cancel_command)],
-    )

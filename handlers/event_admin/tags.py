@@ -15,9 +15,9 @@ from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.core.review_rules import ReviewRules
 from bot.services import outcomes
-from bot.telegram.ui import OFFSETS, Buttons, Context, Prompt, Row, grid, keyboard, rows_of
+from bot.telegram.ui import OFFSETS, Buttons, Context, Prompt, Row, grid, keyboard, read_code, rows_of
 from handlers.common import lang_of, staff_only
-from handlers.dialog import Handlers, Next, PromptFor, State, ask
+from handlers.dialog import Handlers, Next, PromptFor, State, asking, draft
 from models import Member
 
 TAGS, ORGANISER = "tags", "organiser"  # states of the /newevent dialog
@@ -42,14 +42,19 @@ def card_lines(data: dict[str, Any], review: ReviewRules, lang: str) -> str:
     if tags:
         lines.append(t("outcomes.line_tags", lang, tags=joiner.join(tags)))
     code = data.get("organiser")
-    organiser = data.get("organiser_unit") or (review.organisers[code].label(lang) if code in review.organisers else "")
+    organiser = data.get("organiser_unit") or (
+        review.organisers[code].label(lang) if code in review.organisers else ""
+    )
     if organiser:
         lines.append(t("outcomes.line_organiser", lang, organiser=organiser))
     return "".join("\n" + line for line in lines)
 
 
 def card_row(lang: str) -> Row:
-    return [(t("outcomes.btn_tags", lang), OPEN_TAGS()), (t("outcomes.btn_organiser", lang), OPEN_ORGANISER())]
+    return [
+        (t("outcomes.btn_tags", lang), OPEN_TAGS()),
+        (t("outcomes.btn_organiser", lang), OPEN_ORGANISER()),
+    ]
 
 
 def details(data: dict[str, Any]) -> dict[str, Any]:
@@ -64,45 +69,41 @@ def steps(data_key: str, back: Back) -> tuple[Handlers, dict[object, Handlers], 
     """The card's two buttons, the two states with their steps, and their prompts."""
 
     def data_of(context: Context) -> dict[str, Any]:
-        assert context.user_data is not None
-        data: dict[str, Any] = context.user_data.setdefault(data_key, {})
-        return data
+        return draft(context, data_key)
 
     async def tags_prompt(update: Update, context: Context, lang: str) -> Prompt:
         chosen = set(data_of(context).get("tags", []))
         buttons = [(("✓ " if code in chosen else "") + tag.button(lang), TAG(code))
                    for code, tag in context.deps.rules.review.tags.items()]  # fmt: skip
-        return t("outcomes.ask_tags", lang), keyboard([*rows_of(buttons, 2), [(t("outcomes.btn_done", lang), TAGS_DONE())]])
+        return t("outcomes.ask_tags", lang), keyboard(
+            [*rows_of(buttons, 2), [(t("outcomes.btn_done", lang), TAGS_DONE())]]
+        )
 
     async def organiser_prompt(update: Update, context: Context, lang: str) -> Prompt:
         review = context.deps.rules.review
         async with context.deps.db.session() as session:
             committees = (await outcomes.committees(session))[:MAX_ORGANISERS]
         data_of(context)["committees"] = committees
-        buttons = [(o.button(lang), ORGANISER_BUTTON(code)) for code, o in review.organisers.items() if not o.committee]
+        buttons = [
+            (o.button(lang), ORGANISER_BUTTON(code))
+            for code, o in review.organisers.items()
+            if not o.committee
+        ]
         buttons += [(name, COMMITTEE(i)) for i, name in enumerate(committees)]
         buttons.append((t("outcomes.btn_no_organiser", lang), NO_ORGANISER()))
         return t("outcomes.ask_organiser", lang), grid(buttons, 2)
 
     @staff_only
-    async def open_tags(update: Update, context: Context, member: Member) -> Next:
-        return await ask(update, context, TAGS, lang_of(member, context))
-
-    @staff_only
-    async def open_organiser(update: Update, context: Context, member: Member) -> Next:
-        return await ask(update, context, ORGANISER, lang_of(member, context))
-
-    @staff_only
     async def got_tag(update: Update, context: Context, member: Member) -> Next:
-        code = TAG.read(update).word
-        if code not in context.deps.rules.review.tags:
-            raise AskAgain("common.stale_button")
+        code = read_code(update, TAG, context.deps.rules.review.tags)
         data = data_of(context)
         chosen = list(data.get("tags", []))
         data["tags"] = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
         _text, markup = await tags_prompt(update, context, lang_of(member, context))
         if update.callback_query is not None:
-            await update.callback_query.edit_message_reply_markup(reply_markup=markup)  # the ✓ moves on the card
+            await update.callback_query.edit_message_reply_markup(
+                reply_markup=markup
+            )  # the ✓ moves on the card
         return None
 
     @staff_only
@@ -129,11 +130,14 @@ def steps(data_key: str, back: Back) -> tuple[Handlers, dict[object, Handlers], 
         return await back(update, context, lang_of(member, context))
 
     openers: Handlers = [
-        CallbackQueryHandler(open_tags, pattern=OPEN_TAGS.matches),
-        CallbackQueryHandler(open_organiser, pattern=OPEN_ORGANISER.matches),
+        CallbackQueryHandler(asking(TAGS, staff_only), pattern=OPEN_TAGS.matches),
+        CallbackQueryHandler(asking(ORGANISER, staff_only), pattern=OPEN_ORGANISER.matches),
     ]
     states: dict[object, Handlers] = {
-        TAGS: [CallbackQueryHandler(got_tag, pattern=TAG.matches), CallbackQueryHandler(tags_done, pattern=TAGS_DONE.matches)],
+        TAGS: [
+            CallbackQueryHandler(got_tag, pattern=TAG.matches),
+            CallbackQueryHandler(tags_done, pattern=TAGS_DONE.matches),
+        ],
         ORGANISER: [
             CallbackQueryHandler(got_organiser, pattern=ORGANISER_BUTTON.matches),
             CallbackQueryHandler(got_organiser, pattern=COMMITTEE.matches),

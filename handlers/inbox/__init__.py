@@ -7,81 +7,46 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.telegram.ui import App
 from handlers.common import PRIVATE, TYPED, menu_button
-from handlers.dialog import Dialog, dialog
-from handlers.inbox.moves import (
-    ABORT,
-    ACCEPT,
-    DATE,
-    DO_ACCEPT,
-    EDIT_BODY,
-    EDIT_BODY_BUTTON,
-    EDIT_TITLE,
-    EDIT_TITLE_BUTTON,
-    HOTLINE,
-    LEVEL,
-    LEVEL_BUTTON,
-    PROMPTS,
-    SKIP,
-    TARGET,
-    TEXT,
-    TODAY,
-    abort,
-    do_accept,
-    edit_body_start,
-    edit_title_start,
-    edited,
-    got_date,
-    got_level,
-    got_target,
-    got_text,
-    move_start,
-)
-from handlers.inbox.queue import BUTTONS, FOUND, KEY, MOVE, QUEUE, inbox
+from handlers.dialog import Dialog, dialog, typed_or, ways_out
+from handlers.inbox import moves, queue
 
 
 def build_dialog(persistent: bool = True) -> Dialog:
-    text = TYPED
     return dialog(
         "inbox",
         persistent=persistent,
-        prompts=PROMPTS,
-        buttons=BUTTONS,
-        data_key=KEY,
+        prompts=moves.PROMPTS,
+        buttons=queue.BUTTONS,
+        data_key=queue.KEY,
         fields={
-            "date": DATE,
-            "text": TEXT,
-            "target": TARGET,
-            "level": LEVEL,
-            "title": EDIT_TITLE,
-            "body": EDIT_BODY,
+            "date": moves.DATE,
+            "text": moves.TEXT,
+            "target": moves.TARGET,
+            "level": moves.LEVEL,
+            "title": moves.EDIT_TITLE,
+            "body": moves.EDIT_BODY,
         },  # fmt: skip
         entry_points=[
-            CommandHandler("inbox", inbox, filters=PRIVATE),
-            MessageHandler(menu_button("menu.inbox"), inbox),
-            CallbackQueryHandler(inbox, pattern=QUEUE.matches),
-            CallbackQueryHandler(inbox, pattern=FOUND.matches),
-            CallbackQueryHandler(move_start, pattern=MOVE.matches),
+            CommandHandler("inbox", queue.inbox, filters=PRIVATE),
+            MessageHandler(menu_button("menu.inbox"), queue.inbox),
+            CallbackQueryHandler(queue.inbox, pattern=queue.QUEUE.matches),
+            CallbackQueryHandler(queue.inbox, pattern=queue.FOUND.matches),
+            CallbackQueryHandler(moves.move_start, pattern=queue.MOVE.matches),
         ],
         states={
-            ACCEPT: [
-                CallbackQueryHandler(do_accept, pattern=DO_ACCEPT.matches),
-                CallbackQueryHandler(edit_title_start, pattern=EDIT_TITLE_BUTTON.matches),
-                CallbackQueryHandler(edit_body_start, pattern=EDIT_BODY_BUTTON.matches),
+            moves.ACCEPT: [
+                CallbackQueryHandler(moves.do_accept, pattern=moves.DO_ACCEPT.matches),
+                CallbackQueryHandler(moves.edit_title_start, pattern=moves.EDIT_TITLE_BUTTON.matches),
+                CallbackQueryHandler(moves.edit_body_start, pattern=moves.EDIT_BODY_BUTTON.matches),
             ],
-            EDIT_TITLE: [MessageHandler(text, edited)],
-            EDIT_BODY: [MessageHandler(text, edited)],
-            TEXT: [MessageHandler(text, got_text), CallbackQueryHandler(got_text, pattern=SKIP.matches)],
-            LEVEL: [CallbackQueryHandler(got_level, pattern=LEVEL_BUTTON.matches)],
-            TARGET: [
-                MessageHandler(text, got_target),
-                CallbackQueryHandler(got_target, pattern=HOTLINE.matches),
-            ],
-            DATE: [MessageHandler(text, got_date), CallbackQueryHandler(got_date, pattern=TODAY.matches)],
+            moves.EDIT_TITLE: [MessageHandler(TYPED, moves.edited)],
+            moves.EDIT_BODY: [MessageHandler(TYPED, moves.edited)],
+            moves.TEXT: typed_or(moves.got_text, moves.SKIP),
+            moves.LEVEL: [CallbackQueryHandler(moves.got_level, pattern=moves.LEVEL_BUTTON.matches)],
+            moves.TARGET: typed_or(moves.got_target, moves.HOTLINE),
+            moves.DATE: typed_or(moves.got_date, moves.TODAY),
         },
-        fallbacks=[
-            CommandHandler("cancel", abort, filters=PRIVATE),
-            CallbackQueryHandler(abort, pattern=ABORT.matches),
-        ],
+        fallbacks=ways_out(moves.abort, moves.ABORT),
     )
 
 

@@ -19,8 +19,8 @@ from bot.core.rules import INFO_LEVELS
 from bot.services import info
 from bot.telegram.ui import Context, Prompt, close_card, close_pressed, keyboard, reply
 from handlers.common import lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, State, ask
-from handlers.inbox.queue import BUTTONS, MOVE, card, clear, pending_of
+from handlers.dialog import END, Next, PromptFor, State, ask, draft, drop_draft, leaving
+from handlers.inbox.queue import BUTTONS, KEY, MOVE, card
 from models import Member
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,9 @@ async def move_start(update: Update, context: Context, member: Member) -> Next:
         raise info.InfoError("no_item")
     if move not in info.legal_moves(view.item.state):
         raise info.InfoError(f"illegal_{move}", number=view.item.number)
-    clear(context)
+    drop_draft(context, KEY)
     card = update.callback_query.message
-    pending_of(context).update(
+    draft(context, KEY).update(
         item=view.item.id, number=view.item.number, move=move, reported=sorted(view.reported_levels),
         card=card.message_id if card is not None else None,
     )  # fmt: skip
@@ -65,7 +65,7 @@ FIRST_STEP = {"accept": ACCEPT, "return": TEXT, "reject": TEXT, "feedback": TEXT
 
 
 async def _accept_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    pending = pending_of(context)
+    pending = draft(context, KEY)
     notes = []
     if pending.get("title"):
         notes.append(t("inbox.new_title", lang, title=pending["title"]))
@@ -95,14 +95,14 @@ async def _edit_body_prompt(update: Update, context: Context, lang: str) -> Prom
 
 
 async def _text_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    pending = pending_of(context)
+    pending = draft(context, KEY)
     if pending.get("move") == "instruction":
         return t("inbox.ask_instruction_text", lang), keyboard([[(t("inbox.btn_skip", lang), SKIP())]])
     return t(f"inbox.ask_{pending.get('move', 'return')}", lang, number=pending.get("number", "")), None
 
 
 async def _level_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    pending = pending_of(context)
+    pending = draft(context, KEY)
     move = pending.get("move", "report")
     done = set(pending.get("reported") or [])
     levels = [lv for lv in INFO_LEVELS if move != "report" or lv not in done]
@@ -112,7 +112,7 @@ async def _level_prompt(update: Update, context: Context, lang: str) -> Prompt:
 
 
 async def _target_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    number = pending_of(context).get("number", "")
+    number = draft(context, KEY).get("number", "")
     return t("inbox.ask_target", lang, number=number), keyboard([[(t("inbox.btn_hotline", lang), HOTLINE())]])
 
 
@@ -139,7 +139,7 @@ async def edited(update: Update, context: Context, member: Member) -> Next:
     """The new title or body; checked like the member's (a refusal hands a long one back)."""
     assert update.message is not None
     text = update.message.text or ""
-    pending = pending_of(context)
+    pending = draft(context, KEY)
     is_title = pending.get("edit") == "title"
     value = info.check_title(text) if is_title else info.check_body(text)
     pending["title" if is_title else "body"] = value
@@ -157,13 +157,13 @@ async def edit_body_start(update: Update, context: Context, member: Member) -> N
 
 
 async def _edit(update: Update, context: Context, member: Member, part: str) -> State:
-    pending_of(context)["edit"] = part
+    draft(context, KEY)["edit"] = part
     return await ask(update, context, EDIT_TITLE if part == "title" else EDIT_BODY, lang_of(member, context))
 
 
 @staff_only
 async def got_level(update: Update, context: Context, member: Member) -> Next:
-    pending = pending_of(context)
+    pending = draft(context, KEY)
     pending["level"] = LEVEL_BUTTON.read(update).word
     next_state = TEXT if pending.get("move") == "instruction" else DATE
     return await ask(update, context, next_state, lang_of(member, context))
@@ -178,7 +178,7 @@ async def got_target(update: Update, context: Context, member: Member) -> Next:
         target = typed_text(update)
         if len(target) > info.TARGET_MAX:
             raise info.InfoError("text_long", length=len(target), max=info.TARGET_MAX)
-    pending_of(context)["target"] = target
+    draft(context, KEY)["target"] = target
     return await ask(update, context, DATE, lang)
 
 
@@ -193,14 +193,14 @@ async def got_date(update: Update, context: Context, member: Member) -> Next:
         if answer.day is None:
             raise AskAgain("inbox.bad_date")
         on_date = answer.day
-    pending_of(context)["date"] = on_date.isoformat()
+    draft(context, KEY)["date"] = on_date.isoformat()
     return await _apply(update, context, member)
 
 
 @staff_only
 async def got_text(update: Update, context: Context, member: Member) -> Next:
     """A reason (return/reject), a feedback text, or the gist of an instruction (or skip)."""
-    pending = pending_of(context)
+    pending = draft(context, KEY)
     if update.callback_query is not None:
         if pending.get("move") != "instruction":
             raise AskAgain("common.stale_button")
@@ -220,7 +220,7 @@ async def _apply(update: Update, context: Context, member: Member) -> Next:
     """The move, checked by the service; a refused value asks its step again (Dialog.refused)."""
     lang = lang_of(member, context)
     d = context.deps
-    pending = pending_of(context)
+    pending = draft(context, KEY)
     async with d.db.session() as session:
         await info.apply_move(
             session,
@@ -238,7 +238,7 @@ async def _apply(update: Update, context: Context, member: Member) -> Next:
             default_lang=d.settings.locale,
         )
     log.info("secretariat %s: %s on info item %s", member.id, pending["move"], pending["item"])
-    clear(context)
+    drop_draft(context, KEY)
     # the card the move was pressed on, and the last question, are handled: their buttons go
     await close_pressed(update)
     if pending.get("card") and update.effective_chat is not None:
@@ -251,9 +251,4 @@ async def _apply(update: Update, context: Context, member: Member) -> Next:
     return END
 
 
-@staff_only
-async def abort(update: Update, context: Context, member: Member) -> Next:
-    clear(context)
-    await close_pressed(update)
-    await reply(update, t("inbox.aborted", lang_of(member, context)))
-    return END
+abort = leaving(KEY, "inbox.aborted", staff_only)  # 取消 or /cancel: the item stays as it was

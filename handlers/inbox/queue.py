@@ -3,8 +3,6 @@ search finds (/inbox SQ-2026-0042, /inbox 电梯), a card per item with a button
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.core.dates import today_in
@@ -14,7 +12,7 @@ from bot.core.rules import INFO_LEVELS
 from bot.services import info
 from bot.telegram.ui import OFFSETS, ROW_IDS, Buttons, Context, grid, keyboard, reply
 from handlers.common import lang_of, staff_only
-from handlers.dialog import END, Next
+from handlers.dialog import END, Next, drop_draft
 from models import Member
 
 KEY = "inbox"  # the move under way
@@ -25,17 +23,6 @@ BUTTONS = Buttons("ib")
 QUEUE = BUTTONS("q", words=info.INBOX_VIEWS, numbers=OFFSETS)  # a view of the queue from an offset
 FOUND = BUTTONS("s", numbers=OFFSETS)  # the items found by the last search, from an offset
 MOVE = BUTTONS("m", words=info.STAFF_MOVES, numbers=ROW_IDS)  # a move on an item
-
-
-def pending_of(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    pending: dict[str, Any] = context.user_data.setdefault(KEY, {})
-    return pending
-
-
-def clear(context: Context) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
 
 
 def move_buttons(view: info.ItemView, lang: str) -> InlineKeyboardMarkup | None:
@@ -77,7 +64,7 @@ async def inbox(update: Update, context: Context, member: Member) -> Next:
             view = wanted
         else:
             search = context.user_data[SEARCH_KEY] = wanted[:40]
-    clear(context)  # /inbox leaves a move half-way
+    drop_draft(context, KEY)  # /inbox leaves a move half-way
     async with context.deps.db.session() as session:
         counts = await info.view_counts(session)
         if search is not None:

@@ -11,7 +11,6 @@ state in the database), so stale and forged buttons change nothing.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -20,32 +19,31 @@ from bot.core.dates import format_day, today_in
 from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services.proposals import filing
-from bot.services.proposals.common import reason_label, role_label
-from bot.telegram.ui import ROW_IDS, Context, Prompt, Row, close_pressed, keyboard, reply, rows_of
+from bot.telegram.ui import Context, close_pressed, reply
 from handlers.common import lang_of, staff_only, typed_text
-from handlers.dialog import END, Next, PromptFor, ask
-from handlers.proposal_review.queue import BUTTONS, MOVE, UNIT_MOVE, clear, pending_of, show_card
+from handlers.dialog import END, Next, ask, draft, drop_draft, leaving
+from handlers.proposal_review.queue import KEY, MOVE, UNIT_MOVE, show_card
+from handlers.proposal_review.states import (
+    CONFIRM,
+    LEADER,
+    MAIN_UNIT,
+    MERGE,
+    MODE,
+    MODE_BUTTON,
+    MORE_UNITS,
+    NOTE,
+    REASON,
+    REASON_BUTTON,
+    REASON_TEXT,
+    REASSIGN,
+    TARGET_BUTTON,
+    UNIT_BUTTON,
+    chosen_units,
+)
 from models import HandlingUnit, Member, Proposal, ProposalAssignment
-from models.proposal import ASSIST, MAIN, NOT_FILED_REASONS, SEPARATE
+from models.proposal import ASSIST, MAIN, SEPARATE
 
 log = logging.getLogger(__name__)
-
-REASON, REASON_TEXT, MERGE, NOTE = "reason", "reason_text", "merge", "note"
-MODE, MAIN_UNIT, MORE_UNITS, CONFIRM, LEADER, REASSIGN = (
-    "mode",
-    "main",
-    "more",
-    "confirm",
-    "leader",
-    "reassign",
-)
-
-REASON_BUTTON = BUTTONS("why", words=NOT_FILED_REASONS)
-MODE_BUTTON = BUTTONS("mode", words=("main", "separate"))
-UNIT_BUTTON = BUTTONS("u", numbers=ROW_IDS)
-TARGET_BUTTON = BUTTONS("t", numbers=ROW_IDS)
-SKIP, DONE, OK, ABORT = BUTTONS("skip"), BUTTONS("done"), BUTTONS("ok"), BUTTONS("x")
-UNITS_SHOWN = 8
 
 # The first follow-up of a move; moves not named here take effect on the press.
 FIRST_STEP = {"not_file": REASON, "merge": MERGE, "return": NOTE, "assign": MODE, "key": LEADER}
@@ -70,8 +68,8 @@ async def move_start(update: Update, context: Context, member: Member) -> Next:
     proposal = await _proposal(context, proposal_id)
     if proposal.state not in filing.MOVES[move].sources:
         raise filing.FilingError(f"illegal_{move}", number=proposal.number or "", title=proposal.title)
-    clear(context)
-    pending_of(context).update(proposal=proposal_id, move=move, number=proposal.number or "", title=proposal.title,
+    drop_draft(context, KEY)
+    draft(context, KEY).update(proposal=proposal_id, move=move, number=proposal.number or "", title=proposal.title,
                                units=[])  # fmt: skip
     if move not in FIRST_STEP:
         return await _apply(update, context, member)
@@ -88,8 +86,8 @@ async def unit_move_start(update: Update, context: Context, member: Member) -> N
             raise filing.FilingError("no_assignment")
         unit = await session.get(HandlingUnit, assignment.unit_id)
     proposal = await _proposal(context, assignment.proposal_id)
-    clear(context)
-    pending_of(context).update(proposal=proposal.id, move=press.word, assignment=assignment.id, units=[],
+    drop_draft(context, KEY)
+    draft(context, KEY).update(proposal=proposal.id, move=press.word, assignment=assignment.id, units=[],
                                number=proposal.number or "", title=proposal.title,
                                unit=unit.name if unit else "", objection=assignment.objection or "")  # fmt: skip
     if press.word == "reassign":
@@ -97,166 +95,18 @@ async def unit_move_start(update: Update, context: Context, member: Member) -> N
     return await _apply(update, context, member)
 
 
-# --------------------------------------------------------------------------- what each step asks
-
-
-def _abort_row(lang: str) -> Row:
-    return [(t("proposals_filing.btn.abort", lang), ABORT())]
-
-
-async def _reason_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    p = pending_of(context)
-    buttons = [(reason_label(r, lang), REASON_BUTTON(r)) for r in NOT_FILED_REASONS]
-    return t(
-        "proposals_filing.ask.reason", lang, number=p.get("number", ""), title=p.get("title", "")
-    ), keyboard([[b] for b in buttons] + [_abort_row(lang)])
-
-
-async def _reason_text_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    if pending_of(context).get("reason") == "other":
-        return t("proposals_filing.ask.reason_text_other", lang), keyboard([_abort_row(lang)])
-    return t("proposals_filing.ask.reason_text", lang), keyboard(
-        [[(t("proposals_filing.btn.skip", lang), SKIP())], _abort_row(lang)]
-    )
-
-
-async def _merge_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    p = pending_of(context)
-    async with context.deps.db.session() as session:
-        targets = await filing.merge_targets(session, int(p["proposal"]))
-    rows: list[Row] = []
-    for target in targets:
-        assert target.id is not None
-        label = t("proposals_filing.btn.target", lang, number=target.number or "", title=target.title[:20])
-        rows.append([(label, TARGET_BUTTON(target.id))])
-    return t("proposals_filing.ask.merge", lang, title=p.get("title", "")), keyboard(
-        rows + [_abort_row(lang)]
-    )
-
-
-async def _note_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    return t("proposals_filing.ask.note", lang, title=pending_of(context).get("title", "")), keyboard(
-        [_abort_row(lang)]
-    )
-
-
-async def _mode_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    p = pending_of(context)
-    return t("proposals_filing.ask.mode", lang, number=p.get("number", ""), title=p.get("title", "")), keyboard([
-        [(t("proposals_filing.btn.mode_main", lang), MODE_BUTTON("main"))],
-        [(t("proposals_filing.btn.mode_separate", lang), MODE_BUTTON("separate"))],
-        _abort_row(lang),
-    ])  # fmt: skip
-
-
-async def _unit_rows(context: Context, lang: str, *, done: bool) -> tuple[str, list[Row]]:
-    """The units matching what was typed last (all when nothing), chosen ones ticked."""
-    p = pending_of(context)
-    wanted = p.get("search", "")
-    async with context.deps.db.session() as session:
-        units, total = await filing.active_units(session, wanted, limit=UNITS_SHOWN)
-    if total == 0:
-        note = t("proposals_filing.ask.units_none", lang, text=wanted) if wanted else t(
-            "proposals_filing.ask.no_units", lang)  # fmt: skip
-    else:
-        note = (
-            t("proposals_filing.ask.units_found", lang, total=total, shown=len(units))
-            if total > len(units)
-            else ""
-        )
-    chosen = {u for u, _role, _name in _chosen(context)}
-    buttons: Row = []
-    for unit in units:
-        assert unit.id is not None
-        key = "unit_chosen" if unit.id in chosen else "unit"
-        buttons.append(
-            (t(f"proposals_filing.btn.{key}", lang, name=unit.short_name or unit.name), UNIT_BUTTON(unit.id))
-        )
-    rows = rows_of(buttons, 2)
-    if done:
-        rows.append([(t("proposals_filing.btn.done", lang), DONE())])
-    rows.append(_abort_row(lang))
-    return note, rows
-
-
-def _names(context: Context, role: str) -> str:
-    return "、".join(name for _u, r, name in _chosen(context) if r == role) or "—"
-
-
-def _chosen(context: Context) -> list[tuple[int, str, str]]:
-    """The units picked so far: (unit id, role, name)."""
-    return [(int(u), str(role), str(name)) for u, role, name in pending_of(context).get("units", [])]
-
-
-async def _main_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    note, rows = await _unit_rows(context, lang, done=False)
-    return "\n".join(x for x in (t("proposals_filing.ask.main", lang), note) if x), keyboard(rows)
-
-
-async def _more_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    note, rows = await _unit_rows(context, lang, done=True)
-    if pending_of(context).get("mode") == "separate":
-        text = t("proposals_filing.ask.separate", lang, chosen=_names(context, SEPARATE))
-    else:
-        text = t(
-            "proposals_filing.ask.assist", lang, main=_names(context, MAIN), assist=_names(context, ASSIST)
-        )
-    return "\n".join(x for x in (text, note) if x), keyboard(rows)
-
-
-async def _confirm_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    p, d = pending_of(context), context.deps
-    today = today_in(d.clock.now(), d.settings.tz)
-    due = format_day(today + timedelta(days=d.settings.proposal_answer_days), lang, today)
-    units = "\n".join(
-        t("proposals_filing.unit_role", lang, unit=name, role=role_label(role, lang))
-        for _u, role, name in _chosen(context)
-    )
-    text = t("proposals_filing.ask.confirm", lang, number=p.get("number", ""), title=p.get("title", ""), units=units,
-             due=due)  # fmt: skip
-    return text, keyboard([[(t("proposals_filing.btn.confirm", lang), OK())], _abort_row(lang)])
-
-
-async def _leader_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    p = pending_of(context)
-    return t(
-        "proposals_filing.ask.leader", lang, number=p.get("number", ""), title=p.get("title", "")
-    ), keyboard([_abort_row(lang)])
-
-
-async def _reassign_prompt(update: Update, context: Context, lang: str) -> Prompt:
-    p = pending_of(context)
-    note, rows = await _unit_rows(context, lang, done=False)
-    text = t("proposals_filing.ask.reassign", lang, unit=p.get("unit", ""), objection=p.get("objection", ""))
-    return "\n".join(x for x in (text, note) if x), keyboard(rows)
-
-
-PROMPTS: dict[object, PromptFor] = {
-    REASON: _reason_prompt,
-    REASON_TEXT: _reason_text_prompt,
-    MERGE: _merge_prompt,
-    NOTE: _note_prompt,
-    MODE: _mode_prompt,
-    MAIN_UNIT: _main_prompt,
-    MORE_UNITS: _more_prompt,
-    CONFIRM: _confirm_prompt,
-    LEADER: _leader_prompt,
-    REASSIGN: _reassign_prompt,
-}
-
-
 # --------------------------------------------------------------------------- follow-ups
 
 
 @staff_only
 async def got_reason(update: Update, context: Context, member: Member) -> Next:
-    pending_of(context)["reason"] = REASON_BUTTON.read(update).word
+    draft(context, KEY)["reason"] = REASON_BUTTON.read(update).word
     return await ask(update, context, REASON_TEXT, lang_of(member, context))
 
 
 @staff_only
 async def got_reason_text(update: Update, context: Context, member: Member) -> Next:
-    p = pending_of(context)
+    p = draft(context, KEY)
     if update.callback_query is not None:  # 跳过
         if p.get("reason") == "other":
             raise AskAgain("proposals_filing.err.reason_text_missing")
@@ -269,7 +119,7 @@ async def got_reason_text(update: Update, context: Context, member: Member) -> N
 @staff_only
 async def got_target(update: Update, context: Context, member: Member) -> Next:
     """The proposal to merge into: a button, or its number typed."""
-    p = pending_of(context)
+    p = draft(context, KEY)
     if update.callback_query is not None:
         p["into"] = TARGET_BUTTON.read(update).number
     else:
@@ -283,19 +133,19 @@ async def got_target(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_note(update: Update, context: Context, member: Member) -> Next:
-    pending_of(context)["text"] = typed_text(update)
+    draft(context, KEY)["text"] = typed_text(update)
     return await _apply(update, context, member)
 
 
 @staff_only
 async def got_leader(update: Update, context: Context, member: Member) -> Next:
-    pending_of(context)["text"] = typed_text(update)
+    draft(context, KEY)["text"] = typed_text(update)
     return await _apply(update, context, member)
 
 
 @staff_only
 async def got_mode(update: Update, context: Context, member: Member) -> Next:
-    p = pending_of(context)
+    p = draft(context, KEY)
     p["mode"], p["units"], p["search"] = MODE_BUTTON.read(update).word, [], ""
     return await ask(
         update, context, MAIN_UNIT if p["mode"] == "main" else MORE_UNITS, lang_of(member, context)
@@ -307,7 +157,7 @@ def search_step(state: str) -> Any:
 
     @staff_only
     async def searched(update: Update, context: Context, member: Member) -> Next:
-        pending_of(context)["search"] = typed_text(update)[:30]
+        draft(context, KEY)["search"] = typed_text(update)[:30]
         return await ask(update, context, state, lang_of(member, context))
 
     return searched
@@ -323,7 +173,7 @@ async def _unit_name(context: Context, unit_id: int) -> str:
 
 @staff_only
 async def got_main(update: Update, context: Context, member: Member) -> Next:
-    p = pending_of(context)
+    p = draft(context, KEY)
     unit_id = UNIT_BUTTON.read(update).number
     p["units"] = [[unit_id, MAIN, await _unit_name(context, unit_id)]]
     p["search"] = ""
@@ -333,10 +183,10 @@ async def got_main(update: Update, context: Context, member: Member) -> Next:
 @staff_only
 async def got_more(update: Update, context: Context, member: Member) -> Next:
     """A 协办 (or 分办) unit pressed: chosen, or unchosen when pressed again."""
-    p = pending_of(context)
+    p = draft(context, KEY)
     unit_id = UNIT_BUTTON.read(update).number
     role = SEPARATE if p.get("mode") == "separate" else ASSIST
-    chosen = _chosen(context)
+    chosen = chosen_units(context)
     if any(u == unit_id and r == MAIN for u, r, _n in chosen):
         raise filing.FilingError("unit_taken")
     if any(u == unit_id for u, _r, _n in chosen):
@@ -348,8 +198,8 @@ async def got_more(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def units_done(update: Update, context: Context, member: Member) -> Next:
-    chosen = _chosen(context)
-    if pending_of(context).get("mode") == "separate" and len(chosen) < 2:
+    chosen = chosen_units(context)
+    if draft(context, KEY).get("mode") == "separate" and len(chosen) < 2:
         raise filing.FilingError("assign_separate_few")
     return await ask(update, context, CONFIRM, lang_of(member, context))
 
@@ -361,7 +211,7 @@ async def confirmed(update: Update, context: Context, member: Member) -> Next:
 
 @staff_only
 async def got_new_unit(update: Update, context: Context, member: Member) -> Next:
-    pending_of(context)["new_unit"] = UNIT_BUTTON.read(update).number
+    draft(context, KEY)["new_unit"] = UNIT_BUTTON.read(update).number
     return await _apply(update, context, member)
 
 
@@ -389,7 +239,7 @@ async def _run(context: Context, member: Member, p: dict[str, Any]) -> dict[str,
         elif move == "return":
             await filing.return_(session, proposal_id, note=p.get("text", ""), **kw)
         elif move == "assign":
-            chosen = _chosen(context)
+            chosen = chosen_units(context)
             main = next((u for u, r, _n in chosen if r == MAIN), None)
             await filing.assign(session, proposal_id, main_id=main, assist_ids=[u for u, r, _n in chosen if r == ASSIST],
                                 separate_ids=[u for u, r, _n in chosen if r == SEPARATE], **kw)  # fmt: skip
@@ -419,19 +269,14 @@ async def _run(context: Context, member: Member, p: dict[str, Any]) -> dict[str,
 async def _apply(update: Update, context: Context, member: Member) -> Next:
     """The move, checked by the service; a refused value asks its step again (Dialog.refused)."""
     lang = lang_of(member, context)
-    p = dict(pending_of(context))
+    p = dict(draft(context, KEY))
     words = await _run(context, member, p)
     log.info("secretariat %s: %s on proposal %s", member.id, p["move"], p["proposal"])
-    clear(context)
+    drop_draft(context, KEY)
     await close_pressed(update)
     await reply(update, t(f"proposals_filing.done.{p['move']}", lang, **words))
     await show_card(update, context, int(p["proposal"]), lang)
     return END
 
 
-@staff_only
-async def abort(update: Update, context: Context, member: Member) -> Next:
-    clear(context)
-    await close_pressed(update)
-    await reply(update, t("proposals_filing.done.aborted", lang_of(member, context)))
-    return END
+abort = leaving(KEY, "proposals_filing.done.aborted", staff_only)  # 取消 or /cancel: nothing changes

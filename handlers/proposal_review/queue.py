@@ -5,8 +5,6 @@ open now. The card also opens from the 📄 button the other parts put on notice
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
@@ -18,7 +16,7 @@ from bot.services.proposals import common, filing
 from bot.services.proposals.common import role_label, state_label
 from bot.telegram.ui import OFFSETS, ROW_IDS, Buttons, Context, Row, answer_once, keyboard, reply, rows_of
 from handlers.common import lang_of, staff_only
-from handlers.dialog import END, Next
+from handlers.dialog import END, Next, drop_draft
 from models import Member
 
 KEY = "proposal_review"  # the move under way (user_data)
@@ -30,17 +28,6 @@ OPEN = common.STAFF_OPEN_BUTTON  # pstaff:open:<proposal id>
 VIEW = BUTTONS("q", words=filing.VIEWS, numbers=OFFSETS)  # a view of the inbox from an offset
 MOVE = BUTTONS("m", words=filing.PROPOSAL_MOVES, numbers=ROW_IDS)  # a move on a proposal
 UNIT_MOVE = BUTTONS("a", words=filing.ASSIGNMENT_MOVES, numbers=ROW_IDS)  # a move on an assignment
-
-
-def pending_of(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    pending: dict[str, Any] = context.user_data.setdefault(KEY, {})
-    return pending
-
-
-def clear(context: Context) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
 
 
 def _excerpt(text: str) -> str:
@@ -135,7 +122,7 @@ async def show_card(update: Update, context: Context, proposal_id: int, lang: st
 @staff_only
 async def open_card(update: Update, context: Context, member: Member) -> Next:
     """📄 on an inbox line or on a notice to the secretariat: the proposal's card."""
-    clear(context)
+    drop_draft(context, KEY)
     lang, proposal_id = lang_of(member, context), OPEN.read(update).number
     chat, user = update.effective_chat, update.effective_user
     if chat is None or chat.type == chat.PRIVATE or user is None:
@@ -168,7 +155,7 @@ async def inbox(update: Update, context: Context, member: Member) -> Next:
         view, offset = press.word, press.number
     elif context.args and context.args[0] in filing.VIEWS:
         view = context.args[0]
-    clear(context)  # /proposals leaves a move half-way
+    drop_draft(context, KEY)  # /proposals leaves a move half-way
     today = today_in(d.clock.now(), d.settings.tz)
     async with d.db.session() as session:
         counts = await filing.view_counts(session, today)

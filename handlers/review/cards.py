@@ -165,19 +165,26 @@ async def skip(update: Update, context: Context, member: Member) -> None:
     await show_next(update, context, member)
 
 
-@staff_only
-async def ask_reason(update: Update, context: Context, member: Member) -> Next:
-    """退回: ask for the reason the member will read."""
-    lang = lang_of(member, context)
-    report_id = RETURN.read(update).number
+async def _still_pending(update: Update, context: Context, report_id: int, lang: str) -> bool:
+    """Whether the report still waits for a decision; if not, the press is refused (and a card of a
+    report decided meanwhile says so)."""
     async with context.deps.db.session() as session:
         report = await session.get(ActivityReport, report_id)
     if report is None:
         await refuse(update, t("review.not_found", lang))
-        return END
+        return False
     if report.status != PENDING:
         await refuse(update, t("review.already_handled", lang))
         await _mark(update, t("review.marked_handled", lang))
+        return False
+    return True
+
+
+@staff_only
+async def ask_reason(update: Update, context: Context, member: Member) -> Next:
+    """退回: ask for the reason the member will read."""
+    lang, report_id = lang_of(member, context), RETURN.read(update).number
+    if not await _still_pending(update, context, report_id, lang):
         return END
     card = update.callback_query.message if update.callback_query else None
     assert context.user_data is not None
@@ -231,7 +238,9 @@ async def reason_given(update: Update, context: Context, member: Member) -> Next
 
 async def reason_cancel(update: Update, context: Context) -> int:
     """/cancel instead of a reason: the report stays pending."""
-    return await leave(update, context, REASON_KEY, "review.return_cancelled", await load_member(update, context))
+    return await leave(
+        update, context, REASON_KEY, "review.return_cancelled", await load_member(update, context)
+    )
 
 
 def register(app: App) -> None:
