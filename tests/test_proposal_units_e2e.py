@@ -21,7 +21,7 @@ from bot.core.i18n import t
 from bot.services.proposals import handling
 from bot.services.proposals.common import RATE_BUTTON, STAFF_OPEN_BUTTON, UNIT_OBJECT_BUTTON, UNIT_SIGN_BUTTON
 from handlers.proposal_units import SWEEP_JOB
-from handlers.proposal_units.steps import CAT_BUTTON, KIND_BUTTON, TODAY_BUTTON
+from handlers.proposal_units.states import CAT_BUTTON, KIND_BUTTON, TODAY_BUTTON
 from models import HandlingUnit, Member, Outbox, Proposal, ProposalAssignment, ProposalAuthor
 from models.proposal import A_ANSWERED, A_OBJECTED, AGREED, ANSWERED, ASSIGNED, ASSIST, LEAD, MAIN
 from tests.conftest import WAIT, Expect, add_member, expect_reply, make_settings, matches, run_cli

@@ -1,7 +1,8 @@
 """Handling units (承办单位) in chat: /myunit, 签收 / 申请调整 on the 交办 card, the handling
 dialog (contact, 协办 opinion, answer, extension) and the 督 sweep (reminders and overdue notices).
 
-The steps are in `steps`; here the wiring and the sweep's job."""
+states.py: states, buttons, prompts; cards.py: the card; steps.py: the steps; here the wiring and
+the sweep's job."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from bot.services.proposals.common import UNIT_OBJECT_BUTTON, UNIT_SIGN_BUTTON
 from bot.telegram.ui import App, Context, deps_of
 from handlers.common import PRIVATE, TYPED, menu_button
 from handlers.dialog import dialog
-from handlers.proposal_units import steps
-from handlers.proposal_units.steps import (
+from handlers.proposal_units import states, steps
+from handlers.proposal_units.states import (
     A_CAT,
     A_FILE,
     A_TEXT,
@@ -34,8 +35,8 @@ def register(app: App) -> None:
     minutes = deps_of(app).settings.dialog_timeout_minutes
     handling = dialog(
         "punit",
-        prompts=steps.PROMPTS,
-        buttons=steps.DIALOG,
+        prompts=states.PROMPTS,
+        buttons=states.DIALOG,
         data_key=DATA_KEY,
         timeout_minutes=minutes,
         entry_points=[
@@ -47,17 +48,17 @@ def register(app: App) -> None:
         ],
         states={
             OBJ_REASON: [MessageHandler(TYPED, steps.object_reason)],
-            C_KIND: [CallbackQueryHandler(steps.contact_kind, pattern=steps.KIND_BUTTON.matches)],
+            C_KIND: [CallbackQueryHandler(steps.contact_kind, pattern=states.KIND_BUTTON.matches)],
             C_DAY: [
-                CallbackQueryHandler(steps.contact_today, pattern=steps.TODAY_BUTTON.matches),
+                CallbackQueryHandler(steps.contact_today, pattern=states.TODAY_BUTTON.matches),
                 MessageHandler(TYPED, steps.contact_day),
             ],
             OPINION: [MessageHandler(TYPED, steps.opinion_text)],
-            A_CAT: [CallbackQueryHandler(steps.answer_category, pattern=steps.CAT_BUTTON.matches)],
+            A_CAT: [CallbackQueryHandler(steps.answer_category, pattern=states.CAT_BUTTON.matches)],
             A_TEXT: [MessageHandler(TYPED, steps.answer_text)],
             A_FILE: [
                 MessageHandler(PRIVATE & filters.Document.ALL, steps.answer_file),
-                CallbackQueryHandler(steps.answer_skip, pattern=steps.SKIP_BUTTON.matches),
+                CallbackQueryHandler(steps.answer_skip, pattern=states.SKIP_BUTTON.matches),
             ],
             X_DAY: [MessageHandler(TYPED, steps.extend_day)],
             X_REASON: [MessageHandler(TYPED, steps.extend_reason)],
@@ -76,8 +77,9 @@ async def sweep(context: Context) -> None:
     notices whose moment has come, once each (idempotent: a missed run is made up by the next)."""
     d = context.deps
     async with d.db.session() as session:
-        await service.sweep(session, now=d.clock.now(), policy=d.reminder_policy,
-                            staff_chat=d.settings.secretariat_chat_id)
+        await service.sweep(
+            session, now=d.clock.now(), policy=d.reminder_policy, staff_chat=d.settings.secretariat_chat_id
+        )
 
 
 async def start_jobs(app: App) -> None:
@@ -90,6 +92,11 @@ async def start_jobs(app: App) -> None:
     app.job_queue.run_custom(
         sweep,
         name=SWEEP_JOB,
-        job_kwargs={"trigger": "cron", "minute": minute, "coalesce": True, "max_instances": 1,
-                    "misfire_grace_time": SWEEP_GRACE_SECONDS},
+        job_kwargs={
+            "trigger": "cron",
+            "minute": minute,
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": SWEEP_GRACE_SECONDS,
+        },
     )
