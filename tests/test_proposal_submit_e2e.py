@@ -302,7 +302,10 @@ async def test_rating_an_answered_proposal(emu, bot_app, db, deps):
     replies = await _say(lead, "/myproposals", lambda m: TITLE in (m.get("text") or ""))
     assert "prate:go" not in str(replies[-1].get("reply_markup"))
     assert await _alert(emu, lead, rate) == t("proposals_submit.err.rated", "zh")
-    # the co-proposer rates in English, without a comment
+    # the co-proposer first leaves the rating (取消: nothing stored), then rates in English, without a comment
+    replies = await _say(co, "/myproposals", lambda m: TITLE in (m.get("text") or ""))
+    await _press(co, _button(replies[-1], "prate:go:"), _ends(t("proposals_submit.rate_attitude", "en", title=TITLE)))
+    await _press(co, "prate:cancel", t("proposals_submit.rate_cancelled", "en"))
     replies = await _say(co, "/myproposals", lambda m: TITLE in (m.get("text") or ""))
     await _press(co, _button(replies[-1], "prate:go:"), _ends(t("proposals_submit.rate_attitude", "en", title=TITLE)))
     await _press(co, "prate:att:basically", t("proposals_submit.rate_result", "en"))

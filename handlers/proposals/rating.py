@@ -14,7 +14,7 @@ from bot.services.proposals import submission as service
 from bot.services.proposals.common import RATE_BUTTON
 from bot.telegram.ui import Buttons, Context, Prompt, close_pressed, keyboard, reply
 from handlers.common import PRIVATE, TYPED, lang_of, member_only, typed_text
-from handlers.dialog import END, Dialog, Next, PromptFor, ask, dialog, draft
+from handlers.dialog import END, Dialog, Next, PromptFor, ask, dialog, draft, leaving
 from models import Member
 from models.proposal import RATINGS
 
@@ -87,13 +87,7 @@ async def got_comment(update: Update, context: Context, member: Member) -> Next:
     return END
 
 
-@member_only
-async def cancel(update: Update, context: Context, member: Member) -> Next:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    await close_pressed(update)
-    await reply(update, t("proposals_submit.rate_cancelled", lang_of(member, context)))
-    return END
+cancel = leaving(KEY, "proposals_submit.rate_cancelled", member_only)
 
 
 PROMPTS: dict[object, PromptFor] = {step: _prompt_for(step) for step in (ATTITUDE, RESULT, COMMENT)}
