@@ -39,7 +39,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     dropper = request.getfixturevalue("pg_dropper")  # in the background, as the other tests' databases
     _pg_exec(f'CREATE DATABASE "{name}"')
     yield _pg_url(name)
-    dropper.submit(_pg_exec, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    dropper.drop(name)
 
 
 def versions(url: str) -> set[str]:
