@@ -16,6 +16,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ import pytest
 from bot.assemble import make_deps, running
 from bot.core.clock import Clock
 from bot.core.config import Settings, load_settings
+from bot.core.rules import Rules
 from bot.telegram.deps import Deps
 from models import Member
 from models.db import Database, upgrade
@@ -364,6 +366,19 @@ async def add_member(db: Database, name: str, *, role: str = "member", telegram_
         await session.flush()
         await session.refresh(member)
         return member
+
+
+async def record_attendance(db: Database, member_ids: list[int], type_code: str, day: date, status: str, *,
+                            now: datetime, rules: Rules, source_key: str, recorded_by: int | None = None) -> int:  # fmt: skip
+    """What the secretariat records for one meeting (`bot.services.activities.record_attendance`),
+    in a session of its own; returns how many records it made."""
+    from bot.services import activities
+
+    async with db.session() as session:
+        return await activities.record_attendance(
+            session, member_ids=member_ids, type_code=type_code, day=day, status=status, now=now, rules=rules,
+            source_key=source_key, recorded_by=recorded_by,
+        )  # fmt: skip
 
 
 # How long a test waits for an expected message or state before it fails. Generous on purpose: a
