@@ -229,9 +229,11 @@ def serve() -> None:
     import bot.services.digest_chart  # noqa: F401 - matplotlib: the weekly digest at start-up draws its charts
 
     # and what a start imports late: the feature handlers (registered by name), the process's own
-    # run loop and leader lock, the database drivers and the HTTP stack (~0.2 s of CPU a start)
+    # run loop and leader lock, the database drivers and the HTTP stack (~0.2 s of CPU a start),
+    # and `lvzhi sandbox` (the browser tests start it)
     for name in [*bot.assemble.FEATURES, "handlers.digest", "bot.telegram.runtime", "bot.telegram.leader",
-                 "bot.core.logs", "aiosqlite", "psycopg", "h11", "httpcore", "certifi"]:  # fmt: skip
+                 "bot.core.logs", "aiosqlite", "psycopg", "h11", "httpcore", "certifi",
+                 "bot.devtools.sandbox"]:  # fmt: skip
         importlib.import_module(name)
     # What is loaded now lives as long as each child: out of the collector's walks (a child's own
     # full collection at start-up, bot.telegram.app.settle_garbage_collector, was ~0.1 s of CPU),
