@@ -220,11 +220,26 @@ def _become(request: dict, wakeup: tuple[int, int]) -> int:
 
 def serve() -> None:
     """The launcher: import the bot, then fork a child per request line until stdin closes."""
+    import gc
+    import importlib
     import select
 
-    import bot.assemble  # noqa: F401 - everything `lvzhi run` imports, imported once here
+    import bot.assemble  # everything `lvzhi run` imports, imported once here
     import bot.cli  # noqa: F401
     import bot.services.digest_chart  # noqa: F401 - matplotlib: the weekly digest at start-up draws its charts
+
+    # and what a start imports late: the feature handlers (registered by name), the process's own
+    # run loop and leader lock, the database drivers and the HTTP stack (~0.2 s of CPU a start),
+    # and `lvzhi sandbox` (the browser tests start it)
+    for name in [*bot.assemble.FEATURES, "handlers.digest", "bot.telegram.runtime", "bot.telegram.leader",
+                 "bot.core.logs", "aiosqlite", "psycopg", "h11", "httpcore", "certifi",
+                 "bot.devtools.sandbox"]:  # fmt: skip
+        importlib.import_module(name)
+    # What is loaded now lives as long as each child: out of the collector's walks (a child's own
+    # full collection at start-up, bot.telegram.app.settle_garbage_collector, was ~0.1 s of CPU),
+    # and its pages stay shared with the launcher.
+    gc.collect()
+    gc.freeze()
 
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

@@ -14,7 +14,7 @@ from bot.core.rules import load_rules
 from bot.services import activities
 from bot.services.activities import Decision, Evidence, ReportError
 from models import ActivityPhoto, ActivityReport, Outbox
-from tests.conftest import add_member
+from tests.conftest import add_member, record_attendance
 
 RULES = load_rules(Path(__file__).parents[1] / "bot" / "core" / "rules.default.toml")
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -192,18 +192,8 @@ async def test_record_attendance_is_idempotent_and_uses_leave_and_absence_points
     key = activities.attendance_key("plenary", date(2025, 1, 8))
 
     async def record(member_ids, status, type_code="plenary"):
-        async with db.session() as session:
-            return await activities.record_attendance(
-                session,
-                member_ids=member_ids,
-                type_code=type_code,
-                day=date(2025, 1, 8),
-                status=status,
-                now=NOW,
-                rules=RULES,
-                source_key=key,
-                recorded_by=staff.id,
-            )
+        return await record_attendance(db, member_ids, type_code, date(2025, 1, 8), status, now=NOW, rules=RULES,
+                                       source_key=key, recorded_by=staff.id)  # fmt: skip
 
     assert await record(ids[:3], "present") == 3
     assert await record(ids[3:4], "leave") == 1
@@ -214,20 +204,10 @@ async def test_record_attendance_is_idempotent_and_uses_leave_and_absence_points
     assert [rows[i].points for i in ids] == [30, 30, 30, 20, -10]
     assert [rows[i].attendance for i in ids] == ["present"] * 3 + ["leave", "absent"]
     # a type without leave/absence points gives 0 for them
+    leave_key = "attendance:standing:2025-03-01"
+    assert await record_attendance(db, ids[:1], "standing", date(2025, 3, 1), "leave", now=NOW, rules=RULES,
+                                   source_key=leave_key) == 1  # fmt: skip
     async with db.session() as session:
-        assert (
-            await activities.record_attendance(
-                session,
-                member_ids=ids[:1],
-                type_code="standing",
-                day=date(2025, 3, 1),
-                status="leave",
-                now=NOW,
-                rules=RULES,
-                source_key="attendance:standing:2025-03-01",
-            )
-            == 1
-        )
         leave = (
             await session.exec(select(ActivityReport).where(ActivityReport.type_code == "standing"))
         ).one()
@@ -237,20 +217,9 @@ async def test_record_attendance_is_idempotent_and_uses_leave_and_absence_points
 async def test_recording_takes_over_the_members_own_report_of_that_meeting(db):
     member = await add_member(db, "苏建华")
     own = await _submit(db, member.id, type_code="standing", day=date(2025, 11, 3))
-    async with db.session() as session:
-        assert (
-            await activities.record_attendance(
-                session,
-                member_ids=[member.id],
-                type_code="standing",
-                day=date(2025, 11, 3),
-                status="present",
-                now=NOW,
-                rules=RULES,
-                source_key=activities.attendance_key("standing", date(2025, 11, 3)),
-            )
-            == 1
-        )
+    key = activities.attendance_key("standing", date(2025, 11, 3))
+    assert await record_attendance(db, [member.id], "standing", date(2025, 11, 3), "present", now=NOW, rules=RULES,
+                                   source_key=key) == 1  # fmt: skip
     (row,) = await _rows(db)
     assert row.id == own.id and row.attendance == "present" and row.source_key.startswith("attendance:")
     # and the member cannot report it again for that day

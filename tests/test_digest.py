@@ -376,11 +376,12 @@ async def test_chart_png_opens_and_uses_a_cjk_font(db, rules) -> None:
     texts = [pair for _, fig in build_figures(digest, "zh", rules) for pair in figure_texts(fig)]
     chinese = [(text, path) for text, path in texts if any(ord(ch) > 0x2E80 for ch in text)]
     assert {"学习培训、\n专题讲座", "教科文卫委员会", "本周", "上周"} <= {text for text, _ in chinese}
+    # the glyphs are in the font's character map (independently read with fontTools, once: a CJK
+    # font's map has some 45,000 entries)
+    reader = TTCollection(font.path).fonts[font.index] if font.path.endswith(".ttc") else TTFont(font.path)
+    cmap = reader.getBestCmap()
     for text, path in chinese:
         assert path == font.path
-        # the glyphs are in the font's character map (independently read with fontTools)
-        reader = TTCollection(path).fonts[font.index] if path.endswith(".ttc") else TTFont(path)
-        cmap = reader.getBestCmap()
         assert all(ord(ch) in cmap for ch in text if not ch.isspace()), text
     for _, png in render_pngs(digest, "zh", rules):
         image = Image.open(io.BytesIO(png))

@@ -141,11 +141,21 @@ async def test_blocked_member_is_marked_unreachable_and_nothing_more_is_queued(d
         assert not await notify_member(session, member, "common.cancelled", dedupe_key="after", now=NOW)
 
 
+async def one_text_whose_first_send_fails(
+    db: Database, emu: BotApiEmulator, chat_id: int, key: str, status: int, description: str
+) -> Clock:
+    """One text queued for `chat_id` (dedupe key `key`) whose first sendMessage Telegram answers with
+    `status` and `description`; returns the dispatcher's clock, frozen at NOW."""
+    emu.user(chat_id, "a")
+    emu.fail_next("sendMessage", status, description)
+    await queue_texts(db, [(chat_id, key)])
+    return Clock(frozen=NOW)
+
+
 async def test_other_400_is_recorded_and_not_retried(db, emu):
-    emu.user(6201, "a")
-    emu.fail_next("sendMessage", 400, "Bad Request: message text is empty")
-    await queue_texts(db, [(6201, "bad")])
-    clock = Clock(frozen=NOW)
+    clock = await one_text_whose_first_send_fails(
+        db, emu, 6201, "bad", 400, "Bad Request: message text is empty"
+    )
     async with make_bot(emu) as bot:
         dispatcher = Dispatcher(db, bot, clock)
         assert await dispatcher.drain() == 0
@@ -172,10 +182,7 @@ async def test_timed_out_send_is_not_blindly_repeated(db, emu):
 
 
 async def test_network_error_backs_off_then_sends(db, emu):
-    emu.user(6401, "a")
-    emu.fail_next("sendMessage", 502, "Bad Gateway")
-    await queue_texts(db, [(6401, "net")])
-    clock = Clock(frozen=NOW)
+    clock = await one_text_whose_first_send_fails(db, emu, 6401, "net", 502, "Bad Gateway")
     async with make_bot(emu) as bot:
         dispatcher = Dispatcher(db, bot, clock)
         assert await dispatcher.drain() == 0
@@ -192,22 +199,13 @@ async def test_restart_sends_overdue_reminders_before_the_event_and_drops_stale_
     emu.user(6501, "a")
     start = NOW + timedelta(hours=1)
     # Planned while the bot was up; it was down when they fell due.
-    await queue_texts(
-        db,
-        [(6501, "still-useful")],
-        kind="reminder",
-        now=NOW - timedelta(days=1),
-        send_after=NOW - timedelta(hours=1),
-        expires_at=start,
-    )
-    await queue_texts(
-        db,
-        [(6501, "too-late")],
-        kind="reminder",
-        now=NOW - timedelta(days=1),
-        send_after=NOW - timedelta(hours=3),
-        expires_at=NOW - timedelta(hours=2),
-    )
+    for key, due, expires in (
+        ("still-useful", NOW - timedelta(hours=1), start),
+        ("too-late", NOW - timedelta(hours=3), NOW - timedelta(hours=2)),
+    ):
+        await queue_texts(
+            db, [(6501, key)], kind="reminder", now=NOW - timedelta(days=1), send_after=due, expires_at=expires
+        )
     await queue_texts(db, [(6501, "in-flight")], now=NOW - timedelta(days=1))
     async with db.session() as session:
         row = (await session.exec(select(Outbox).where(Outbox.dedupe_key == "in-flight"))).one()

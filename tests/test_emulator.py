@@ -171,7 +171,8 @@ async def test_photo_document_and_media_group(emu):
         assert emu.files[again.document.file_id] == DEFAULT_PHOTO
 
 
-async def test_samples_round_trip_through_ptb(emu):
+def collecting_app(emu) -> tuple[Application, list[Update]]:  # type: ignore[no-untyped-def]
+    """A PTB application on the emulator that keeps every update it receives (in the list)."""
     got: list[Update] = []
     app = emu.app_builder().build()
 
@@ -179,6 +180,11 @@ async def test_samples_round_trip_through_ptb(emu):
         got.append(update)
 
     app.add_handler(TypeHandler(Update, collect))
+    return app, got
+
+
+async def test_samples_round_trip_through_ptb(emu):
+    app, got = collecting_app(emu)
     ids = {s["kind"]: emu.inject(s["update"]) for s in SAMPLES}
     assert len(set(ids.values())) == len(SAMPLES)
     async with emu.running(app):
@@ -210,13 +216,7 @@ async def test_samples_round_trip_through_ptb(emu):
 
 
 async def test_send_update_rewrites_sender_and_callback(emu):
-    got: list[Update] = []
-    app = emu.app_builder().build()
-
-    async def collect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        got.append(update)
-
-    app.add_handler(TypeHandler(Update, collect))
+    app, got = collecting_app(emu)
     u = emu.user(2001, "李明", username="liming")
     async with emu.running(app):
         await app.bot.send_message(u.id, "菜单", reply_markup=InlineKeyboardMarkup.from_button(

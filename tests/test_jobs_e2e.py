@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.conftest import WAIT
 
 
+@pytest.mark.one_database  # the job queue, not SQL
 async def test_a_job_due_while_the_loop_was_busy_still_runs(bot_app) -> None:  # type: ignore[no-untyped-def]
     ran = asyncio.Event()
 

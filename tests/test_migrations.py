@@ -36,9 +36,10 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if pg_problem():
         pytest.skip(pg_problem())
     name = f"lvzhi_m_{uuid.uuid4().hex[:12]}"
+    dropper = request.getfixturevalue("pg_dropper")  # in the background, as the other tests' databases
     _pg_exec(f'CREATE DATABASE "{name}"')
     yield _pg_url(name)
-    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    dropper.drop(name)
 
 
 def versions(url: str) -> set[str]:

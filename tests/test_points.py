@@ -8,10 +8,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.rules import load_rules
-from bot.services import activities
 from bot.services.figures import Period, member_points, points_for_now
 from models import ActivityReport
-from tests.conftest import add_member
+from tests.conftest import add_member, record_attendance
 
 RULES = load_rules(Path(__file__).parents[1] / "bot" / "core" / "rules.default.toml")
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -100,17 +99,8 @@ async def test_minimums_still_owed(db):
     assert owed["info"] == 1
     # attending the plenary (recorded) and three activities clear those duties; the plenary does not
     # count as one of the three "activities" (it has its own minimum)
-    async with db.session() as session:
-        await activities.record_attendance(
-            session,
-            member_ids=[member.id],
-            type_code="plenary",
-            day=date(2025, 1, 8),
-            status="present",
-            now=NOW,
-            rules=RULES,
-            source_key="attendance:plenary:2025-01-08",
-        )
+    await record_attendance(db, [member.id], "plenary", date(2025, 1, 8), "present", now=NOW, rules=RULES,
+                            source_key="attendance:plenary:2025-01-08")  # fmt: skip
     for day in (1, 2):
         await _report(db, member.id, "research", date(2025, 5, day))
     await _report(db, member.id, "study", date(2025, 5, 3), status="pending")  # pending does not count yet

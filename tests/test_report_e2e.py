@@ -56,6 +56,16 @@ async def _to_date(user, label: str) -> None:  # type: ignore[no-untyped-def]
     await expect_reply(user, lambda: user.press(_buttons(msg)[label]), t("report.ask_date", "zh"))
 
 
+async def _member_at_the_date(emu, db, clock, user_id: int, name: str, first_name: str, label: str):  # type: ignore[no-untyped-def]
+    """A member (`name`, bound to `user_id`) on the test's day, in /report with the type `label`: the
+    date is asked; returns the member's emulated Telegram user."""
+    clock.frozen = NOW
+    await add_member(db, name, telegram_user_id=user_id)
+    user = emu.user(user_id, first_name)
+    await _to_date(user, label)
+    return user
+
+
 async def _start_to_photos(user, label="调研") -> None:
     msg = await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
     assert t("report.ask_type", "zh") in msg["text"] and "第 1 步，共 4 步" in msg["text"]
@@ -130,10 +140,7 @@ async def test_whole_dialog_with_photos_album_image_file_and_refused_file(emu, b
 
 @pytest.mark.one_database
 async def test_typed_dates_too_long_description_and_change_before_submitting(emu, bot_app, db, clock):
-    clock.frozen = NOW
-    await add_member(db, "廖艳", telegram_user_id=4002)
-    user = emu.user(4002, "廖艳")
-    await _to_date(user, "视察")
+    user = await _member_at_the_date(emu, db, clock, 4002, "廖艳", "廖艳", "视察")
     answer = await expect_reply(user, lambda: user.send_text("明年"), t("report.date_unreadable", "zh"))
     assert answer["text"].startswith(t("report.date_unreadable", "zh"))
     assert t("report.ask_date", "zh") in answer["text"] and t("report.btn_today", "zh") in _buttons(answer)
@@ -169,10 +176,7 @@ async def test_typed_dates_too_long_description_and_change_before_submitting(emu
 
 @pytest.mark.one_database
 async def test_cancel_at_a_step_stores_nothing_and_a_short_text_is_asked_again(emu, bot_app, db, clock):
-    clock.frozen = NOW
-    await add_member(db, "朱宇浩", telegram_user_id=4003)
-    user = emu.user(4003, "宇浩")
-    await _to_date(user, "调研")
+    user = await _member_at_the_date(emu, db, clock, 4003, "朱宇浩", "宇浩", "调研")
     await expect_reply(user, lambda: user.press_button(t("report.btn_today", "zh")), "第 3 步")
     too_short = t("report.description_too_short", "zh", length=2, min=10)
     answer = await expect_reply(user, lambda: user.send_text("开会"), too_short)

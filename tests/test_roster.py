@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from sqlmodel import select
 
 from bot.services import roster
-from bot.services.roster import RosterFileError, check_roster, import_roster, read_table
+from bot.services.roster import RosterCheck, RosterFileError, check_roster, import_roster, read_table
 from models import Member, Role
 from tests.conftest import DATA, run_cli
 
@@ -44,6 +44,12 @@ def test_xlsx_is_read(tmp_path: Path):
         ("张三", Role.ADMIN, "13700000000"), ("李四", Role.MEMBER, None)]
 
 
+def check_with_reasons(table: list[list[str]]) -> tuple[RosterCheck, list[tuple[int, str]]]:
+    """check_roster's result, and its problems as (row number, the reason's English part)."""
+    checked = check_roster(table)
+    return checked, [(p.row, p.reason.split(" /")[0]) for p in checked.problems]
+
+
 def test_every_row_problem_is_listed_with_row_number():
     table = [["name", "sector", "committee", "role", "phone"],
              ["", "民建", "", "member", "13800000001"],
@@ -52,8 +58,8 @@ def test_every_row_problem_is_listed_with_row_number():
              ["丙", "民建", "", "member", "13800000009"],
              ["丁", "民建", "", "member", "138-0000-0009"],
              ["戊", "民建", "", "委员", "+86 138 0000 0010"]]
-    checked = check_roster(table)
-    assert [(p.row, p.reason.split(" /")[0]) for p in checked.problems] == [
+    checked, problems = check_with_reasons(table)
+    assert problems == [
         (2, "missing name"), (3, "unknown role"), (4, "bad phone number"), (6, "duplicate phone (also row 5)")]
     assert [r.phone for r in checked.rows] == ["13800000009", "13800000010"]
 
@@ -137,16 +143,16 @@ def test_phone_normalisation():
 
 
 def test_control_characters_in_a_name_are_refused_with_the_row_number():
-    table = [["姓名", "界别", "专委会", "角色", "手机"],
-             ["张三\x00", "民建", "", "", ""],
-             ["李四", "民盟\x07", "", "", ""],
-             ["王五", "民进", "提案\u200b委员会", "", ""],
-             ["赵\n六", "", "", "", ""],
-             ["孙七", "致公党", "经济委员会", "", ""]]
-    checked = check_roster(table)
-    assert [(p.row, p.reason.split(" /")[0]) for p in checked.problems] == [
-        (2, "control character in a name"), (3, "control character in a name"),
-        (4, "control character in a name"), (5, "control character in a name")]
+    named = [  # (name, sector, committee); no role, no phone
+        ("张三\x00", "民建", ""),
+        ("李四", "民盟\x07", ""),
+        ("王五", "民进", "提案\u200b委员会"),
+        ("赵\n六", "", ""),
+        ("孙七", "致公党", "经济委员会"),
+    ]
+    table = [["姓名", "界别", "专委会", "角色", "手机"], *([*row, "", ""] for row in named)]
+    checked, problems = check_with_reasons(table)
+    assert problems == [(row, "control character in a name") for row in (2, 3, 4, 5)]
     assert [r.name for r in checked.rows] == ["孙七"]
 
 

@@ -37,6 +37,7 @@ async def _inbox(db) -> list[int]:  # type: ignore[no-untyped-def]
         return [r.update_id for r in (await session.exec(select(UpdateInbox))).all()]
 
 
+@pytest.mark.one_database  # the web server's check of the secret, not SQL
 async def test_a_request_without_the_right_secret_gets_403_and_changes_nothing(emu, db, deps):
     await add_member(db, "苏建华", telegram_user_id=5301)
     user = emu.user(5301, "建华")

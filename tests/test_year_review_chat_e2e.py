@@ -25,6 +25,9 @@ SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 RULES = load_rules(Settings(_env_file=None).rules_path)  # type: ignore[call-arg]
 POLICY = ReminderPolicy(zone=SH, quiet=QuietHours(time(21, 0), time(8, 0)))
+# The dialogs of the year in review, not its SQL (tests/test_year_review.py counts the figures on
+# both databases): SQLite alone shows what these check.
+pytestmark = pytest.mark.one_database
 
 
 @pytest.fixture
