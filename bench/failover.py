@@ -30,17 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._emuproc import EmulatorProcess  # noqa: E402
 from bench.report_throughput import PG_ADMIN, check_stored, make_database, seed, serve_members  # noqa: E402
+from bot.devtools.ports import free_port  # noqa: E402
 
 TOKEN = "123456:BENCH-TOKEN"
 SECRET = "bench-secret"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def status_of(url: str) -> int | None:

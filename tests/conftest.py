@@ -25,6 +25,7 @@ from bot.assemble import make_deps, running
 from bot.core.clock import Clock
 from bot.core.config import Settings, load_settings
 from bot.core.rules import Rules
+from bot.devtools.ports import free_port
 from bot.telegram.deps import Deps
 from models import Member
 from models.db import Database, upgrade
@@ -297,26 +298,6 @@ async def bot_app(deps: Deps, emu):  # type: ignore[no-untyped-def]
 
 
 WEBHOOK_SECRET = "test-secret_0"
-
-
-def free_port() -> int:
-    """A port nothing listens on now (for a bot's LISTEN), below the kernel's ephemeral range: a port
-    the kernel handed out for `bind(0)` is one it also hands to outgoing connections (the suite makes
-    thousands), and one of those took a bot's port before it bound it ("address already in use")."""
-    import random
-    import socket
-
-    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
-    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
-    top = low if low > 21000 else 32768
-    while True:
-        port = random.randrange(20000, top)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue  # taken: another worker's server
-            return port
 
 
 def webhook_settings(port: int) -> dict[str, str]:
