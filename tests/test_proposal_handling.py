@@ -401,3 +401,36 @@ async def test_an_answer_of_round_2_by_its_new_due_day_counts_as_on_time(db) -> 
         (unit,) = await unit_figures(session, 2026, now=at_local(date(2026, 6, 1), 9), zone=ZONE)
     assert (figures.answered, figures.on_time, figures.on_time_rate) == (1, 1, 100.0)
     assert (unit.answered, unit.on_time, unit.overdue) == (1, 1, 0)
+
+
+async def test_a_unit_no_contact_can_be_reached_at_leaves_the_secretariat_told_once_per_unit_and_moment(db) -> None:
+    w = await world(db, (SEPARATE, SEPARATE), due_days=40)
+    async with db.session() as session:  # 区单位0: its contact never bound; 区单位1: no contact at all
+        rows = (await session.exec(select(Member).where(col(Member.role) == Role.UNIT.value))).all()
+        for contact in rows:
+            if contact.name == "联络员0":
+                contact.telegram_user_id = None
+                session.add(contact)
+            else:
+                await session.delete(contact)
+
+    async def sweep(moment: datetime) -> int:
+        async with db.session() as session:
+            return await handling.sweep(session, now=moment, policy=POLICY, staff_chat=STAFF_CHAT)
+
+    assert await sweep(at_local(date(2026, 3, 13), 9, 0)) == 2  # the 30-day reminders: the secretariat, per unit
+    assert await sweep(at_local(date(2026, 3, 13), 10, 0)) == 0
+    assert await sweep(at_local(date(2026, 4, 3), 9, 5)) == 2  # the 7-day ones
+    assert await sweep(at_local(date(2026, 4, 14), 9, 0)) == 4  # overdue: the overdue notice and the unreached one
+    assert await sweep(at_local(date(2026, 4, 15), 9, 0)) == 0
+    rows = await outbox(db)
+    assert {r.chat_id for r in rows} == {STAFF_CHAT}
+    texts = [r.payload["text"] for r in rows]
+    unreached = [x for x in texts if "没有已绑定" in x]
+    assert len(unreached) == len(set(unreached)) == 6  # 2 units × (30 days, 7 days, overdue)
+    assert sum("还有 30 天" in x for x in unreached) == 2 and sum("还有 9 天" in x for x in unreached) == 2
+    assert sum("区单位0" in x for x in unreached) == 3 and sum("区单位1" in x for x in unreached) == 3
+    assert all("2026-001" in x and "关于老旧小区加装电梯的建议" in x for x in unreached)
+    assert sum("督办提醒未能送达" in x for x in unreached) == 4 and sum("逾期通知未能送达" in x for x in unreached) == 2
+    assert all(STAFF_OPEN_BUTTON(w.proposal_id) in str(r.payload["reply_markup"]) for r in rows)
+    assert len({r.dedupe_key for r in rows}) == len(rows) == 8

@@ -340,3 +340,31 @@ async def test_after_a_rework_the_unit_reads_its_new_due_day_and_is_reminded_aga
         await job.run(app)
     assert _count(main, "请重办") == 1 and _count(main, "督办提醒") == 1 and _count(main, "已超过答复期限") == 1
     assert _count(staff, "已超过答复期限") == 1
+
+
+@pytest.mark.one_database
+async def test_a_unit_with_no_bound_contact_leaves_the_secretariat_told_once_across_restarts(emu, db, db_url, clock) -> None:  # type: ignore[no-untyped-def]
+    units = await _units_directly(db, {"区财政局": None})  # invited, never bound
+    lead_row = await add_member(db, "苏建华", telegram_user_id=1001, language="zh")
+    co_row = await add_member(db, "Liao Yan", telegram_user_id=1002, language="en")
+    await add_member(db, "机关小王", role="secretariat", telegram_user_id=STAFF, language="zh")
+    clock.frozen = NOW
+    await _proposal(db, lead_row, co_row, units, {"区财政局": MAIN}, assigned_at=NOW - timedelta(days=60))
+    deps = make_deps(make_settings(db_url, emu, secretariat_chat_id=STAFF), db, clock)
+    staff = emu.user(STAFF, "小王")
+    async with running(deps, poll_timeout=1) as app:
+        told = await _seen(staff, "督办提醒未能送达")  # the start-up sweep's 30-day reminder
+        assert "区财政局" in told["text"] and "2026-001" in told["text"] and "还有 30 天" in told["text"]
+        (job,) = app.job_queue.get_jobs_by_name(SWEEP_JOB)
+        await job.run(app)
+    async with running(deps, poll_timeout=1):  # restarted: nothing again
+        pass
+    clock.frozen = NOW + timedelta(days=35)
+    async with running(deps, poll_timeout=1):
+        await _seen(staff, "逾期通知未能送达")
+        await _seen(staff, "已超过答复期限")
+    async with running(deps, poll_timeout=1) as app:
+        (job,) = app.job_queue.get_jobs_by_name(SWEEP_JOB)
+        await job.run(app)
+    assert _count(staff, "督办提醒未能送达") == 1 and _count(staff, "逾期通知未能送达") == 1
+    assert _count(staff, "已超过答复期限") == 1

@@ -2,7 +2,8 @@
 assignment, records the contact with the proposer, a 协办 unit sends its opinion to the 主办, an
 answering unit answers (text, an answer category, optionally a 答复函), asks for an extension; and
 the supervision sweep: reminders 30, 7 and 1 days before an assignment's due day and an overdue
-notice, once each per round (a 重办 gives round 2 its own due day, reminders and overdue notice).
+notice, once each per round (a 重办 gives round 2 its own due day, reminders and overdue notice);
+when a unit has no contact the notice can reach, the secretariat is told instead, once.
 
 Every call names the contact and the assignment; an assignment of another unit is refused exactly
 like one that does not exist. When every main/separate assignment of the current round has answered,
@@ -211,12 +212,13 @@ async def object_to(session: AsyncSession, contact: Member, assignment_id: int, 
 
 
 async def tell_staff(session: AsyncSession, proposal: Proposal, event: ProposalEvent, key: str,
-                     chat_id: int | None, *, now: datetime, lang: str, **params: object) -> bool:
-    """A notice to the secretariat's chat with the button that opens the proposal there."""
+                     chat_id: int | None, *, now: datetime, lang: str, part: str = "", **params: object) -> bool:
+    """A notice to the secretariat's chat with the button that opens the proposal there (`part`: a
+    second notice of the same history row)."""
     assert proposal.id is not None
     markup = inline_markup([[(t("proposals_unit.open_button", lang), STAFF_OPEN_BUTTON(proposal.id))]])
     return await tell_secretariat(session, proposal, event, key, chat_id=chat_id, now=now, lang=lang,
-                                  reply_markup=markup, **params)
+                                  reply_markup=markup, part=part, **params)
 
 
 async def record_contact(session: AsyncSession, contact: Member, assignment_id: int, *, kind: str, on: date,
@@ -488,10 +490,11 @@ async def sweep(session: AsyncSession, *, now: datetime, policy: ReminderPolicy,
         if kind == "overdue":
             queued += await _overdue(session, a, proposal, now=now, policy=policy, staff_chat=staff_chat)
             continue
-        await record(session, proposal, "reminded", actor_id=None, now=now, unit_id=a.unit_id, on_date=day,
-                     text=a.due_on.isoformat())
-        queued += await _remind_unit(session, a, proposal, "reminded", day, now=now, policy=policy,
-                                     days=(a.due_on - today).days)  # fmt: skip
+        event = await record(session, proposal, "reminded", actor_id=None, now=now, unit_id=a.unit_id, on_date=day,
+                             text=a.due_on.isoformat())
+        days = (a.due_on - today).days
+        queued += await _remind_unit(session, a, proposal, event, "reminded", day, now=now, policy=policy,
+                                     staff_chat=staff_chat, days=days)  # fmt: skip
     if queued:
         log.info("proposal sweep queued %d notice(s)", queued)
     return queued
@@ -526,28 +529,45 @@ def _list_markup(lang: str) -> dict:
     return inline_markup([[(t("proposals_unit.list_button", lang), MY_BUTTON())]])
 
 
-async def _remind_unit(session: AsyncSession, a: ProposalAssignment, proposal: Proposal, kind: str, day: date, *,
-                       now: datetime, policy: ReminderPolicy, **params: object) -> int:
+def _reachable(contact: Member) -> bool:
+    """A contact a notice can reach: bound to a Telegram account that has not blocked the bot."""
+    return contact.telegram_user_id is not None and contact.reachable and contact.active
+
+
+async def _remind_unit(session: AsyncSession, a: ProposalAssignment, proposal: Proposal, event: ProposalEvent,
+                       kind: str, day: date, *, now: datetime, policy: ReminderPolicy, staff_chat: int | None,
+                       **params: object) -> int:
     """The `proposals_unit.reminder` (kind "reminded") or `.overdue` notice of `day` to every contact
-    of the assignment's unit, with the button to their list."""
+    of the assignment's unit, with the button to their list. When none of them can be reached (none
+    bound, or no contact at all) the secretariat is told so, once (the history row `event` names it)."""
     today = now.astimezone(policy.zone).date()
 
     def words(lang: str) -> dict[str, object]:
         return {"due": format_day(a.due_on, lang, today), "role": role_label(a.role, lang)}
 
+    contacts = await unit_contacts(session, a.unit_id)
     tag = f"r{a.round}:" if a.round > 1 else ""  # a 重办's round: keys of its own
-    return await notify_each(
-        session, await unit_contacts(session, a.unit_id), proposal, "proposals_unit.reminder" if kind == "reminded" else "proposals_unit.overdue",
+    queued = await notify_each(
+        session, contacts, proposal, "proposals_unit.reminder" if kind == "reminded" else "proposals_unit.overdue",
         dedupe=lambda contact: f"proposal:{proposal.id}:unit:{a.id}:{tag}{kind}:{day}:{contact.id}", kind="reminder",
         now=now, default_lang=policy.default_lang, markup=_list_markup, localized=words, **params,
     )  # fmt: skip
+    if any(_reachable(c) for c in contacts):
+        return queued
+    unit = await session.get(HandlingUnit, a.unit_id)
+    lang = policy.default_lang
+    key = "proposals_unit.staff_unreached_reminder" if kind == "reminded" else "proposals_unit.staff_unreached_overdue"
+    told = await tell_staff(session, proposal, event, key, staff_chat, now=now, lang=lang, part="unreached",
+                            unit=unit.name if unit else "", due=format_day(a.due_on, lang, today), **params)
+    return queued + int(told)
 
 
 async def _overdue(session: AsyncSession, a: ProposalAssignment, proposal: Proposal, *, now: datetime,
                    policy: ReminderPolicy, staff_chat: int | None) -> int:
     event = await record(session, proposal, "overdue", actor_id=None, now=now, unit_id=a.unit_id, on_date=a.due_on)
     today = now.astimezone(policy.zone).date()
-    queued = await _remind_unit(session, a, proposal, "overdue", a.due_on, now=now, policy=policy)
+    queued = await _remind_unit(session, a, proposal, event, "overdue", a.due_on, now=now, policy=policy,
+                                staff_chat=staff_chat)
     unit = await session.get(HandlingUnit, a.unit_id)
     lang = policy.default_lang
     told = await tell_staff(session, proposal, event, "proposals_unit.staff_overdue", staff_chat, now=now, lang=lang,
