@@ -609,8 +609,12 @@ async def test_a_rework_gives_the_answering_units_a_new_due_day_counted_from_it(
     main, assist = await _assignments(db, proposal_id)
     assert (main.round, main.due_on) == (2, date(2026, 9, 21))  # 20 days from the 重办's local day
     assert (assist.round, assist.due_on) == (1, date(2026, 6, 1))  # a 协办 does not answer again
-    (unit_text,) = [text for chat, text in await _outbox(db) if chat == 3001]
+    sent = await _outbox(db)
+    (unit_text,) = [text for chat, text in sent if chat == 3001]
     assert "9月21日（周一）" in unit_text and "重办" in unit_text
+    (lead_text,) = [text for chat, text in sent if chat == 1001]
+    (co_text,) = [text for chat, text in sent if chat == 1002]
+    assert "9月21日（周一）" in lead_text and "Mon 21 Sep" in co_text  # the proposers too, each in their language
     assert make_settings("sqlite+aiosqlite:///unused.db").proposal_rework_days == 30
 
 

@@ -609,6 +609,7 @@ async def rework(session: AsyncSession, proposal_id: int, *, actor: Member, now:
         )  # fmt: skip
     await common.notify_proposers(
         session, proposal, event, "proposals_filing.notice.rework", now=now, default_lang=settings.locale,
+        localized=_due_params(due_on, today),
     )  # fmt: skip
     return proposal
 
