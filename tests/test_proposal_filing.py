@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import col, func, select
 
+from bot.core.config import ConfigError
 from bot.core.rules import DEFAULT_FILE, load_rules
 from bot.services.proposals import common, filing
 from bot.services.proposals.filing import FilingError
@@ -596,3 +597,29 @@ async def test_two_secretaries_filing_at_once_give_one_number(db) -> None:
         filed = (await session.exec(select(ProposalEvent).where(col(ProposalEvent.kind) == "filed"))).all()
     assert numbers == ["2026-001", "2026-002"] and len(filed) == 2
     assert len(await _outbox(db)) == 4  # each proposer told once per filing
+
+
+async def test_a_rework_gives_the_answering_units_a_new_due_day_counted_from_it(db) -> None:
+    w = await _world(db)
+    proposal_id = await _proposal(db, w, ANSWERED)  # due 2026-06-01, long past at the 重办
+    reworked = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai
+    settings = make_settings("sqlite+aiosqlite:///unused.db", proposal_rework_days=20)
+    async with db.session() as session:
+        await filing.rework(session, proposal_id, actor=w.staff, now=reworked, settings=settings)
+    main, assist = await _assignments(db, proposal_id)
+    assert (main.round, main.due_on) == (2, date(2026, 9, 21))  # 20 days from the 重办's local day
+    assert (assist.round, assist.due_on) == (1, date(2026, 6, 1))  # a 协办 does not answer again
+    sent = await _outbox(db)
+    (unit_text,) = [text for chat, text in sent if chat == 3001]
+    assert "9月21日（周一）" in unit_text and "重办" in unit_text
+    (lead_text,) = [text for chat, text in sent if chat == 1001]
+    (co_text,) = [text for chat, text in sent if chat == 1002]
+    assert "9月21日（周一）" in lead_text and "Mon 21 Sep" in co_text  # the proposers too, each in their language
+    assert make_settings("sqlite+aiosqlite:///unused.db").proposal_rework_days == 30
+
+
+@pytest.mark.parametrize(("value", "needle"), [(0, "must be a positive number"), (400, "at most 365")])
+def test_the_rework_days_setting_is_checked(value: int, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_settings("sqlite+aiosqlite:///unused.db", proposal_rework_days=value)
+    assert f"PROPOSAL_REWORK_DAYS: {needle}" in str(info.value)

@@ -16,8 +16,9 @@ from sqlmodel import col, select
 from bot.core.holidays import HolidayCalendar
 from bot.core.rules import ProposalRules
 from bot.core.schedule import parse_quiet_hours
-from bot.services.proposals import handling
+from bot.services.proposals import filing, handling
 from bot.services.proposals.common import RATE_BUTTON, STAFF_OPEN_BUTTON
+from bot.services.proposals.figures import proposal_figures, unit_figures
 from bot.services.reminders import ReminderPolicy
 from models import (
     HandlingUnit,
@@ -28,6 +29,7 @@ from models import (
     ProposalAttachment,
     ProposalAuthor,
     ProposalEvent,
+    ProposalRating,
     Role,
 )
 from models.proposal import (
@@ -43,9 +45,11 @@ from models.proposal import (
     EXT_REQUESTED,
     LEAD,
     MAIN,
+    SATISFIED,
     SEPARATE,
+    UNSATISFIED,
 )
-from tests.conftest import add_member
+from tests.conftest import add_member, make_settings
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Tuesday
@@ -330,3 +334,103 @@ async def test_after_a_rework_the_unit_answers_again_and_the_proposers_hear_agai
     async with db.session() as session:
         proposal = await session.get(Proposal, w.proposal_id)
         assert proposal is not None and proposal.state == ANSWERED
+
+
+async def _answered_late_and_reworked(db, w: World) -> datetime:  # type: ignore[no-untyped-def]
+    """Round 1 of `w` (due 2026-04-12): the overdue notice, a late answer, 不满意, then 重办 on
+    Wednesday 2026-04-22 10:00 (the new due day: 30 days on, Friday 2026-05-22). Returns the 重办 moment."""
+    main = w.contacts[MAIN]
+    async with db.session() as session:
+        assert await handling.sweep(session, now=at_local(date(2026, 4, 14), 9, 0), policy=POLICY,
+                                    staff_chat=STAFF_CHAT) == 2  # round 1 overdue: the unit and the secretariat
+    async with db.session() as session:
+        await handling.sign(session, main, w.assignments[MAIN], now=NOW)
+        await handling.answer(session, main, w.assignments[MAIN], text="已列入计划，分批实施加装电梯。", category="B",
+                              letter=None, now=at_local(date(2026, 4, 20), 10), rules=RULES, staff_chat=None)
+    reworked = at_local(date(2026, 4, 22), 10)
+    async with db.session() as session:
+        session.add(ProposalRating(proposal_id=w.proposal_id, member_id=w.lead.id, attitude=SATISFIED,
+                                   result=UNSATISFIED, at=at_local(date(2026, 4, 21), 10).replace(tzinfo=None)))
+    staff = await add_member(db, "王秘书", role="secretariat", telegram_user_id=9001)
+    async with db.session() as session:
+        await filing.rework(session, w.proposal_id, actor=staff, now=reworked,
+                            settings=make_settings("sqlite+aiosqlite:///unused.db", secretariat_chat_id=STAFF_CHAT))
+    return reworked
+
+
+async def test_after_a_rework_the_sweep_reminds_and_tells_of_the_overdue_again_for_round_2_once_each(db) -> None:
+    w = await world(db, (MAIN,), due_days=40)
+    await _answered_late_and_reworked(db, w)
+    async with db.session() as session:
+        a = await session.get(ProposalAssignment, w.assignments[MAIN])
+        assert a is not None and (a.round, a.state, a.due_on) == (2, A_SIGNED, date(2026, 5, 22))
+    base = len(await outbox(db))
+
+    async def sweep(moment: datetime) -> int:
+        async with db.session() as session:
+            return await handling.sweep(session, now=moment, policy=POLICY, staff_chat=STAFF_CHAT)
+
+    assert await sweep(at_local(date(2026, 4, 22), 10, 30)) == 0  # not overdue at once; 30 days before was 09:00
+    assert await sweep(at_local(date(2026, 5, 15), 9, 5)) == 1  # 7 days before the new due day
+    assert await sweep(at_local(date(2026, 5, 15), 10, 0)) == 0
+    assert await sweep(at_local(date(2026, 5, 21), 9, 0)) == 1  # 1 day before
+    assert await sweep(at_local(date(2026, 5, 22), 12, 0)) == 0  # the due day itself
+    assert await sweep(at_local(date(2026, 5, 25), 9, 0)) == 2  # overdue (Monday): the unit and the secretariat
+    assert await sweep(at_local(date(2026, 5, 26), 9, 0)) == 0
+    rows = (await outbox(db))[base:]
+    assert [r.chat_id for r in rows] == [3001, 3001, 3001, STAFF_CHAT]
+    assert "还有 7 天" in rows[0].payload["text"] and "还有 1 天" in rows[1].payload["text"]
+    assert "超过答复期限（5月22日" in rows[2].payload["text"] and "5月22日" in rows[3].payload["text"]
+    async with db.session() as session:
+        kinds = [(e.kind, e.on_date) for e in (await session.exec(select(ProposalEvent).where(
+            col(ProposalEvent.kind).in_(("reminded", "overdue"))).order_by(col(ProposalEvent.id)))).all()]
+    assert kinds == [("overdue", date(2026, 4, 12)), ("reminded", date(2026, 5, 15)), ("reminded", date(2026, 5, 21)),
+                     ("overdue", date(2026, 5, 22))]
+
+
+async def test_an_answer_of_round_2_by_its_new_due_day_counts_as_on_time(db) -> None:
+    w = await world(db, (MAIN,), due_days=40)
+    await _answered_late_and_reworked(db, w)
+    async with db.session() as session:  # after round 1's due day, before round 2's
+        _, done = await handling.answer(session, w.contacts[MAIN], w.assignments[MAIN], text="电梯已开工建设，年底前投入使用。",
+                                        category="A", letter=None, now=at_local(date(2026, 5, 20), 15), rules=RULES,
+                                        staff_chat=None)
+        assert done
+    async with db.session() as session:
+        figures = await proposal_figures(session, 2026, zone=ZONE)
+        (unit,) = await unit_figures(session, 2026, now=at_local(date(2026, 6, 1), 9), zone=ZONE)
+    assert (figures.answered, figures.on_time, figures.on_time_rate) == (1, 1, 100.0)
+    assert (unit.answered, unit.on_time, unit.overdue) == (1, 1, 0)
+
+
+async def test_a_unit_no_contact_can_be_reached_at_leaves_the_secretariat_told_once_per_unit_and_moment(db) -> None:
+    w = await world(db, (SEPARATE, SEPARATE), due_days=40)
+    async with db.session() as session:  # 区单位0: its contact never bound; 区单位1: no contact at all
+        rows = (await session.exec(select(Member).where(col(Member.role) == Role.UNIT.value))).all()
+        for contact in rows:
+            if contact.name == "联络员0":
+                contact.telegram_user_id = None
+                session.add(contact)
+            else:
+                await session.delete(contact)
+
+    async def sweep(moment: datetime) -> int:
+        async with db.session() as session:
+            return await handling.sweep(session, now=moment, policy=POLICY, staff_chat=STAFF_CHAT)
+
+    assert await sweep(at_local(date(2026, 3, 13), 9, 0)) == 2  # the 30-day reminders: the secretariat, per unit
+    assert await sweep(at_local(date(2026, 3, 13), 10, 0)) == 0
+    assert await sweep(at_local(date(2026, 4, 3), 9, 5)) == 2  # the 7-day ones
+    assert await sweep(at_local(date(2026, 4, 14), 9, 0)) == 4  # overdue: the overdue notice and the unreached one
+    assert await sweep(at_local(date(2026, 4, 15), 9, 0)) == 0
+    rows = await outbox(db)
+    assert {r.chat_id for r in rows} == {STAFF_CHAT}
+    texts = [r.payload["text"] for r in rows]
+    unreached = [x for x in texts if "没有已绑定" in x]
+    assert len(unreached) == len(set(unreached)) == 6  # 2 units × (30 days, 7 days, overdue)
+    assert sum("还有 30 天" in x for x in unreached) == 2 and sum("还有 9 天" in x for x in unreached) == 2
+    assert sum("区单位0" in x for x in unreached) == 3 and sum("区单位1" in x for x in unreached) == 3
+    assert all("2026-001" in x and "关于老旧小区加装电梯的建议" in x for x in unreached)
+    assert sum("督办提醒未能送达" in x for x in unreached) == 4 and sum("逾期通知未能送达" in x for x in unreached) == 2
+    assert all(STAFF_OPEN_BUTTON(w.proposal_id) in str(r.payload["reply_markup"]) for r in rows)
+    assert len({r.dedupe_key for r in rows}) == len(rows) == 8

@@ -18,12 +18,32 @@ from sqlmodel import col, select
 
 from bot.assemble import make_deps, running
 from bot.core.i18n import t
-from bot.services.proposals import handling
+from bot.services.proposals import filing, handling
 from bot.services.proposals.common import RATE_BUTTON, STAFF_OPEN_BUTTON, UNIT_OBJECT_BUTTON, UNIT_SIGN_BUTTON
 from handlers.proposal_units import SWEEP_JOB
 from handlers.proposal_units.states import CAT_BUTTON, KIND_BUTTON, TODAY_BUTTON
-from models import HandlingUnit, Member, Outbox, Proposal, ProposalAssignment, ProposalAuthor
-from models.proposal import A_ANSWERED, A_OBJECTED, AGREED, ANSWERED, ASSIGNED, ASSIST, LEAD, MAIN
+from models import (
+    HandlingUnit,
+    Member,
+    Outbox,
+    Proposal,
+    ProposalAssignment,
+    ProposalAuthor,
+    ProposalRating,
+    Role,
+)
+from models.proposal import (
+    A_ANSWERED,
+    A_OBJECTED,
+    AGREED,
+    ANSWERED,
+    ASSIGNED,
+    ASSIST,
+    LEAD,
+    MAIN,
+    SATISFIED,
+    UNSATISFIED,
+)
 from tests.conftest import WAIT, Expect, add_member, expect_reply, make_settings, matches, run_cli
 
 STAFF = 3900  # the secretariat's chat (a staff member's private chat here)
@@ -260,3 +280,91 @@ async def test_reminders_and_the_overdue_notice_under_a_moved_clock_and_across_r
     async with db.session() as session:
         rows = (await session.exec(select(Outbox).where(col(Outbox.dedupe_key).startswith(f"proposal:{ids['proposal']}:")))).all()
         assert len(rows) == 4
+
+
+
+async def _units_directly(db, contacts: dict[str, int | None]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Units made as `lvzhi units import` would, each with one contact (bound to that Telegram id, or
+    invited and never bound: None)."""
+    async with db.session() as session:
+        ids = {}
+        for short, telegram_id in contacts.items():
+            unit = HandlingUnit(name=short, short_name=short)
+            session.add(unit)
+            await session.flush()
+            session.add(Member(name=f"{short}联系人", role=Role.UNIT.value, unit_id=unit.id, telegram_user_id=telegram_id))
+            assert unit.id is not None
+            ids[short] = unit.id
+        return ids
+
+
+@pytest.mark.one_database
+async def test_after_a_rework_the_unit_reads_its_new_due_day_and_is_reminded_again_once(emu, db, db_url, clock) -> None:  # type: ignore[no-untyped-def]
+    units = await _units_directly(db, {"区住建局": 3001})
+    lead_row = await add_member(db, "苏建华", telegram_user_id=1001, language="zh")
+    co_row = await add_member(db, "Liao Yan", telegram_user_id=1002, language="en")
+    staff_row = await add_member(db, "机关小王", role="secretariat", telegram_user_id=STAFF, language="zh")
+    # assigned in February, due in May, answered, rated 不满意: the 重办 comes on Wednesday 3 June
+    ids = await _proposal(db, lead_row, co_row, units, {"区住建局": MAIN}, assigned_at=NOW - timedelta(days=120))
+    async with db.session() as session:
+        proposal = await session.get(Proposal, ids["proposal"])
+        row = await session.get(ProposalAssignment, ids["区住建局"])
+        assert proposal is not None and row is not None
+        answered = (NOW - timedelta(days=10)).replace(tzinfo=None)
+        row.state, row.answer, row.answer_category, row.answered_at = A_ANSWERED, "已列入计划。", "B", answered
+        proposal.state, proposal.answered_at = ANSWERED, answered
+        session.add_all([row, proposal, ProposalRating(proposal_id=proposal.id, member_id=lead_row.id,
+                                                       attitude=SATISFIED, result=UNSATISFIED, at=answered)])
+    clock.frozen = NOW
+    deps = make_deps(make_settings(db_url, emu, secretariat_chat_id=STAFF), db, clock)
+    async with db.session() as session:
+        await filing.rework(session, ids["proposal"], actor=staff_row, now=clock.now(), settings=deps.settings)
+    main, staff = emu.user(3001, "张科长"), emu.user(STAFF, "小王")
+    async with running(deps, poll_timeout=1) as app:
+        notice = await _seen(main, "请重办")
+        assert "7月3日（周五）" in notice["text"]  # 30 days from the 重办
+        (job,) = app.job_queue.get_jobs_by_name(SWEEP_JOB)
+        await job.run(app)  # neither overdue at once nor reminded of round 1
+    assert _count(main, "督办提醒") == 0 and _count(main, "已超过答复期限") == 0
+    clock.frozen = datetime(2026, 6, 26, 1, 30, tzinfo=UTC)  # Friday 09:30: 7 days before
+    async with running(deps, poll_timeout=1):
+        reminder = await _seen(main, "还有 7 天")
+        assert "7月3日" in reminder["text"]
+    clock.frozen = datetime(2026, 7, 6, 1, 30, tzinfo=UTC)  # the Monday after the due day
+    async with running(deps, poll_timeout=1):
+        overdue = await _seen(main, "已超过答复期限")
+        assert "7月3日" in overdue["text"]
+        await _seen(staff, "已超过答复期限")
+    async with running(deps, poll_timeout=1) as app:  # once more: nothing is sent again
+        (job,) = app.job_queue.get_jobs_by_name(SWEEP_JOB)
+        await job.run(app)
+    assert _count(main, "请重办") == 1 and _count(main, "督办提醒") == 1 and _count(main, "已超过答复期限") == 1
+    assert _count(staff, "已超过答复期限") == 1
+
+
+@pytest.mark.one_database
+async def test_a_unit_with_no_bound_contact_leaves_the_secretariat_told_once_across_restarts(emu, db, db_url, clock) -> None:  # type: ignore[no-untyped-def]
+    units = await _units_directly(db, {"区财政局": None})  # invited, never bound
+    lead_row = await add_member(db, "苏建华", telegram_user_id=1001, language="zh")
+    co_row = await add_member(db, "Liao Yan", telegram_user_id=1002, language="en")
+    await add_member(db, "机关小王", role="secretariat", telegram_user_id=STAFF, language="zh")
+    clock.frozen = NOW
+    await _proposal(db, lead_row, co_row, units, {"区财政局": MAIN}, assigned_at=NOW - timedelta(days=60))
+    deps = make_deps(make_settings(db_url, emu, secretariat_chat_id=STAFF), db, clock)
+    staff = emu.user(STAFF, "小王")
+    async with running(deps, poll_timeout=1) as app:
+        told = await _seen(staff, "督办提醒未能送达")  # the start-up sweep's 30-day reminder
+        assert "区财政局" in told["text"] and "2026-001" in told["text"] and "还有 30 天" in told["text"]
+        (job,) = app.job_queue.get_jobs_by_name(SWEEP_JOB)
+        await job.run(app)
+    async with running(deps, poll_timeout=1):  # restarted: nothing again
+        pass
+    clock.frozen = NOW + timedelta(days=35)
+    async with running(deps, poll_timeout=1):
+        await _seen(staff, "逾期通知未能送达")
+        await _seen(staff, "已超过答复期限")
+    async with running(deps, poll_timeout=1) as app:
+        (job,) = app.job_queue.get_jobs_by_name(SWEEP_JOB)
+        await job.run(app)
+    assert _count(staff, "督办提醒未能送达") == 1 and _count(staff, "逾期通知未能送达") == 1
+    assert _count(staff, "已超过答复期限") == 1

@@ -26,6 +26,7 @@ UPPER_BOUNDS = {
     "proposal_object_days": 90,
     "proposal_answer_days": 365,
     "proposal_max_days": 365,
+    "proposal_rework_days": 365,
 }
 MIN_OUTBOX_RETENTION_DAYS = 14
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
@@ -52,11 +53,13 @@ class Settings(BaseSettings):
     secretariat_chat_id: int | None = None
     invite_ttl_days: int = 30
     # 提案: how long co-proposers have to answer, how long a unit may object to its assignment,
-    # the answer deadline from 交办, and the latest an extension may reach (days from 交办).
+    # the answer deadline from 交办, the latest an extension may reach (days from 交办), and the
+    # new answer deadline of a 重办 (days from the 重办).
     proposal_cosign_hours: int = 72
     proposal_object_days: int = 10
     proposal_answer_days: int = 90
     proposal_max_days: int = 180
+    proposal_rework_days: int = 30
     rules_file: str = ""
     dialog_timeout_minutes: int = 30
     quiet_hours: str = "21:00-08:00"
@@ -118,6 +121,7 @@ class Settings(BaseSettings):
         "proposal_object_days",
         "proposal_answer_days",
         "proposal_max_days",
+        "proposal_rework_days",
     )
     @classmethod
     def _positive(cls, value: int, info: ValidationInfo) -> int:

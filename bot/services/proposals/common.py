@@ -221,14 +221,16 @@ async def tell_secretariat(
     now: datetime,
     lang: str = "zh",
     reply_markup: dict | None = None,
+    part: str = "",
     **params: Any,
 ) -> bool:
-    """Catalogue message `key` to the secretariat's chat (settings.secretariat_chat_id), once."""
+    """Catalogue message `key` to the secretariat's chat (settings.secretariat_chat_id), once; `part`
+    names a second notice of the same history row."""
     if chat_id is None:
         return False
     return await enqueue(
         session,
-        dedupe_key=f"proposal:{proposal.id}:event:{event.id}:staff",
+        dedupe_key=f"proposal:{proposal.id}:event:{event.id}:staff" + (f":{part}" if part else ""),
         chat_id=chat_id,
         text=t(key, lang, title=proposal.title, number=proposal.number or "", **params),
         now=now,

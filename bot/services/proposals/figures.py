@@ -20,7 +20,8 @@ gives the same number:
 - answered_rate (办复率): answered ÷ filed × 100, one decimal (None when nothing is filed).
 - on_time (按期办复): answered proposals none of whose answering assignments (主办 / 分办, state
   answered) was answered after its due day: the answer's local day (committee zone) ≤ due_on.
-  After a 重办 the assignment's latest answer counts. on_time_rate = on_time ÷ answered × 100.
+  After a 重办 the assignment's latest answer counts against the due day the 重办 gave it (due_on
+  is the round's). on_time_rate = on_time ÷ answered × 100.
 - ratings (满意度), per question (办理态度 attitude, 办理结果 result): each proposer's latest rating
   of each proposal of the year (the highest round they rated), counted by 满意 / 基本满意 / 不满意;
   satisfied_rate = (满意 + 基本满意) ÷ ratings × 100.

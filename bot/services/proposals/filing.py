@@ -570,7 +570,9 @@ async def rework_allowed(session: AsyncSession, proposal: Proposal) -> bool:
 
 async def rework(session: AsyncSession, proposal_id: int, *, actor: Member, now: datetime,
                  settings: Settings) -> Proposal:  # fmt: skip
-    """重办 (once): the answering units answer again in round 2; the earlier answers stay in the history."""
+    """重办 (once): the answering units answer again in round 2, by a new due day PROPOSAL_REWORK_DAYS
+    from now (the reminders, the overdue notice and 按期办复 count from it; an extension request left
+    open in round 1 is dropped); the earlier answers stay in the history."""
     proposal, move = await _locked(session, proposal_id, "rework", actor)
     if proposal.reworked:
         raise FilingError("reworked_before")
@@ -594,16 +596,20 @@ async def rework(session: AsyncSession, proposal_id: int, *, actor: Member, now:
     event = await common.record(
         session, proposal, move.event, actor_id=actor.id, now=now, text=earlier or None
     )
+    today = local(now, settings.tz).date()
+    due_on = today + timedelta(days=settings.proposal_rework_days)
     for row in rows:
-        row.round, row.state = round_ + 1, A_SIGNED
+        row.round, row.state, row.due_on = round_ + 1, A_SIGNED, due_on
         row.answer = row.answer_category = row.answered_at = None
+        row.extension_state = row.extension_until = row.extension_reason = None
         session.add(row)
         await common.notify_unit(
             session, proposal, event, row.unit_id, "proposals_filing.unit.rework", now=now,
-            default_lang=settings.locale,
+            default_lang=settings.locale, localized=_due_params(due_on, today),
         )  # fmt: skip
     await common.notify_proposers(
         session, proposal, event, "proposals_filing.notice.rework", now=now, default_lang=settings.locale,
+        localized=_due_params(due_on, today),
     )  # fmt: skip
     return proposal
 

@@ -2,7 +2,8 @@
 assignment, records the contact with the proposer, a 协办 unit sends its opinion to the 主办, an
 answering unit answers (text, an answer category, optionally a 答复函), asks for an extension; and
 the supervision sweep: reminders 30, 7 and 1 days before an assignment's due day and an overdue
-notice, once each.
+notice, once each per round (a 重办 gives round 2 its own due day, reminders and overdue notice);
+when a unit has no contact the notice can reach, the secretariat is told instead, once.
 
 Every call names the contact and the assignment; an assignment of another unit is refused exactly
 like one that does not exist. When every main/separate assignment of the current round has answered,
@@ -14,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -210,12 +212,13 @@ async def object_to(session: AsyncSession, contact: Member, assignment_id: int, 
 
 
 async def tell_staff(session: AsyncSession, proposal: Proposal, event: ProposalEvent, key: str,
-                     chat_id: int | None, *, now: datetime, lang: str, **params: object) -> bool:
-    """A notice to the secretariat's chat with the button that opens the proposal there."""
+                     chat_id: int | None, *, now: datetime, lang: str, part: str = "", **params: object) -> bool:
+    """A notice to the secretariat's chat with the button that opens the proposal there (`part`: a
+    second notice of the same history row)."""
     assert proposal.id is not None
     markup = inline_markup([[(t("proposals_unit.open_button", lang), STAFF_OPEN_BUTTON(proposal.id))]])
     return await tell_secretariat(session, proposal, event, key, chat_id=chat_id, now=now, lang=lang,
-                                  reply_markup=markup, **params)
+                                  reply_markup=markup, part=part, **params)
 
 
 async def record_contact(session: AsyncSession, contact: Member, assignment_id: int, *, kind: str, on: date,
@@ -426,13 +429,14 @@ def check_extension_day(a: ProposalAssignment, until: date, *, zone: tzinfo, max
 # ------------------------------------------------------------------ 督: the supervision sweep
 
 
-def reminder_slots(a: ProposalAssignment, policy: ReminderPolicy) -> list[datetime]:
+def reminder_slots(a: ProposalAssignment, policy: ReminderPolicy, since: datetime | None = None) -> list[datetime]:
     """The moments (aware UTC) of an assignment's reminders: 30, 7 and 1 days before its due day at
-    DEADLINE_REMIND_TIME, moved off days off, none before the assignment."""
-    assigned = a.assigned_at.replace(tzinfo=UTC)
+    DEADLINE_REMIND_TIME, moved off days off, none before the assignment (nor before `since`, the
+    start of its round: a 重办, naive UTC)."""
+    start = max(a.assigned_at, since or a.assigned_at).replace(tzinfo=UTC)
     slots = deadline_slots(a.due_on, list(REMIND_DAYS), policy.deadline_time, policy.zone, policy.calendar,
-                           today=assigned.astimezone(policy.zone).date())
-    return [s for s in slots if s >= assigned]
+                           today=start.astimezone(policy.zone).date())
+    return [s for s in slots if s >= start]
 
 
 def overdue_moment(a: ProposalAssignment, policy: ReminderPolicy) -> datetime:
@@ -446,9 +450,10 @@ def overdue_moment(a: ProposalAssignment, policy: ReminderPolicy) -> datetime:
 
 
 async def sweep(session: AsyncSession, *, now: datetime, policy: ReminderPolicy, staff_chat: int | None) -> int:
-    """Queue the reminders and overdue notices whose moment has come, once each (a history row
-    marks each; a moment missed while the bot was down still counts once, only the latest one).
-    Nothing is planned in quiet hours: the first sweep after them does it. Returns notices queued."""
+    """Queue the reminders and overdue notices whose moment has come, once each per round (a history
+    row marks each; a moment missed while the bot was down still counts once, only the latest one).
+    A round after a 重办 counts from it: the marks of round 1 are not its own. Nothing is planned in
+    quiet hours: the first sweep after them does it. Returns notices queued."""
     if policy.quiet.contains(now, policy.zone):
         return 0
     query = (
@@ -460,76 +465,111 @@ async def sweep(session: AsyncSession, *, now: datetime, policy: ReminderPolicy,
     rows = [(a, p) for a, p in (await session.exec(query)).all() if not (a.role == ASSIST and a.opinion)]
     if not rows:
         return 0
-    done = {
-        (e.proposal_id, e.unit_id, e.kind, e.on_date)
-        for e in (await session.exec(select(ProposalEvent).where(
-            col(ProposalEvent.proposal_id).in_({p.id for _, p in rows}),
-            col(ProposalEvent.kind).in_(("reminded", "overdue"))))).all()
-    }
+    ids = {p.id for _, p in rows}
+    done: dict[tuple[int, int | None, str, date | None], list[datetime]] = {}
+    for e in (await session.exec(select(ProposalEvent).where(
+            col(ProposalEvent.proposal_id).in_(ids), col(ProposalEvent.kind).in_(("reminded", "overdue"))))).all():
+        done.setdefault((e.proposal_id, e.unit_id, e.kind, e.on_date), []).append(e.at)
+    starts = await _round_starts(session, ids)
     queued = 0
     today = now.astimezone(policy.zone).date()
     for a, proposal in rows:
+        assert proposal.id is not None
+        since = starts.get(proposal.id) if a.round > 1 else None
         if now >= overdue_moment(a, policy):
             kind, day = "overdue", a.due_on
         else:
-            come = [s for s in reminder_slots(a, policy) if s <= now]
+            come = [s for s in reminder_slots(a, policy, since) if s <= now]
             if not come or today > a.due_on:
                 continue
             kind, day = "reminded", come[-1].astimezone(policy.zone).date()
-        if (proposal.id, a.unit_id, kind, day) in done or not await _first(session, proposal, a, kind, day):
+        marks = done.get((proposal.id, a.unit_id, kind, day), [])
+        if any(since is None or at >= since for at in marks) or not await _first(session, proposal, a, kind, day,
+                                                                                 since):
             continue
         if kind == "overdue":
             queued += await _overdue(session, a, proposal, now=now, policy=policy, staff_chat=staff_chat)
             continue
-        await record(session, proposal, "reminded", actor_id=None, now=now, unit_id=a.unit_id, on_date=day,
+        event = await record(session, proposal, "reminded", actor_id=None, now=now, unit_id=a.unit_id, on_date=day,
                              text=a.due_on.isoformat())
-        queued += await _remind_unit(session, a, proposal, "reminded", day, now=now, policy=policy,
-                                     days=(a.due_on - today).days)  # fmt: skip
+        days = (a.due_on - today).days
+        queued += await _remind_unit(session, a, proposal, event, "reminded", day, now=now, policy=policy,
+                                     staff_chat=staff_chat, days=days)  # fmt: skip
     if queued:
         log.info("proposal sweep queued %d notice(s)", queued)
     return queued
 
 
-async def _first(session: AsyncSession, proposal: Proposal, a: ProposalAssignment, kind: str, day: date) -> bool:
-    """Whether this reminder (or overdue notice) is still to be made, checked under the proposal's
-    lock: of two sweeps at once (the start-up one and the hourly one), one makes it."""
+async def _round_starts(session: AsyncSession, proposal_ids: set[int | None]) -> dict[int, datetime]:
+    """When the current round of each reworked proposal began: its 重办 (naive UTC)."""
+    query = (
+        select(ProposalEvent.proposal_id, func.max(ProposalEvent.at))
+        .where(col(ProposalEvent.proposal_id).in_(proposal_ids), col(ProposalEvent.kind) == "rework")
+        .group_by(col(ProposalEvent.proposal_id))
+    )
+    return {pid: at for pid, at in (await session.exec(query)).all()}
+
+
+async def _first(session: AsyncSession, proposal: Proposal, a: ProposalAssignment, kind: str, day: date,
+                 since: datetime | None) -> bool:
+    """Whether this reminder (or overdue notice) of the assignment's round (begun at `since`, or
+    round 1) is still to be made, checked under the proposal's lock: of two sweeps at once (the
+    start-up one and the hourly one), one makes it."""
     assert proposal.id is not None
     await lock(session, proposal.id)
-    found = await session.exec(select(ProposalEvent.id).where(
+    query = select(ProposalEvent.id).where(
         col(ProposalEvent.proposal_id) == proposal.id, col(ProposalEvent.unit_id) == a.unit_id,
-        col(ProposalEvent.kind) == kind, col(ProposalEvent.on_date) == day))
-    return found.first() is None
+        col(ProposalEvent.kind) == kind, col(ProposalEvent.on_date) == day)
+    if since is not None:
+        query = query.where(col(ProposalEvent.at) >= since)
+    return (await session.exec(query)).first() is None
 
 
 def _list_markup(lang: str) -> dict:
     return inline_markup([[(t("proposals_unit.list_button", lang), MY_BUTTON())]])
 
 
-async def _remind_unit(session: AsyncSession, a: ProposalAssignment, proposal: Proposal, kind: str, day: date, *,
-                       now: datetime, policy: ReminderPolicy, **params: object) -> int:
+def _reachable(contact: Member) -> bool:
+    """A contact a notice can reach: bound to a Telegram account that has not blocked the bot."""
+    return contact.telegram_user_id is not None and contact.reachable and contact.active
+
+
+async def _remind_unit(session: AsyncSession, a: ProposalAssignment, proposal: Proposal, event: ProposalEvent,
+                       kind: str, day: date, *, now: datetime, policy: ReminderPolicy, staff_chat: int | None,
+                       **params: object) -> int:
     """The `proposals_unit.reminder` (kind "reminded") or `.overdue` notice of `day` to every contact
-    of the assignment's unit, with the button to their list."""
+    of the assignment's unit, with the button to their list. When none of them can be reached (none
+    bound, or no contact at all) the secretariat is told so, once (the history row `event` names it)."""
     today = now.astimezone(policy.zone).date()
 
     def words(lang: str) -> dict[str, object]:
         return {"due": format_day(a.due_on, lang, today), "role": role_label(a.role, lang)}
 
-    return await notify_each(
-        session, await unit_contacts(session, a.unit_id), proposal,
-        "proposals_unit.reminder" if kind == "reminded" else "proposals_unit.overdue",
-        dedupe=lambda contact: f"proposal:{proposal.id}:unit:{a.id}:{kind}:{day}:{contact.id}", kind="reminder",
+    contacts = await unit_contacts(session, a.unit_id)
+    tag = f"r{a.round}:" if a.round > 1 else ""  # a 重办's round: keys of its own
+    queued = await notify_each(
+        session, contacts, proposal, "proposals_unit.reminder" if kind == "reminded" else "proposals_unit.overdue",
+        dedupe=lambda contact: f"proposal:{proposal.id}:unit:{a.id}:{tag}{kind}:{day}:{contact.id}", kind="reminder",
         now=now, default_lang=policy.default_lang, markup=_list_markup, localized=words, **params,
     )  # fmt: skip
+    if any(_reachable(c) for c in contacts):
+        return queued
+    unit = await session.get(HandlingUnit, a.unit_id)
+    lang = policy.default_lang
+    key = "proposals_unit.staff_unreached_reminder" if kind == "reminded" else "proposals_unit.staff_unreached_overdue"
+    told = await tell_staff(session, proposal, event, key, staff_chat, now=now, lang=lang, part="unreached",
+                            unit=unit.name if unit else "", due=format_day(a.due_on, lang, today), **params)
+    return queued + int(told)
 
 
 async def _overdue(session: AsyncSession, a: ProposalAssignment, proposal: Proposal, *, now: datetime,
                    policy: ReminderPolicy, staff_chat: int | None) -> int:
     event = await record(session, proposal, "overdue", actor_id=None, now=now, unit_id=a.unit_id, on_date=a.due_on)
     today = now.astimezone(policy.zone).date()
-    queued = await _remind_unit(session, a, proposal, "overdue", a.due_on, now=now, policy=policy)
+    queued = await _remind_unit(session, a, proposal, event, "overdue", a.due_on, now=now, policy=policy,
+                                staff_chat=staff_chat)
     unit = await session.get(HandlingUnit, a.unit_id)
     lang = policy.default_lang
     told = await tell_staff(session, proposal, event, "proposals_unit.staff_overdue", staff_chat, now=now, lang=lang,
                             unit=unit.name if unit else "", due=format_day(a.due_on, lang, today))
     return queued + int(told)
-
