@@ -12,6 +12,7 @@ from bot.core.i18n import t
 from bot.core.refusals import AskAgain
 from bot.services import events as service
 from bot.services.reminders import ReminderPolicy
+from bot.telegram.sweeps import sweep_at_start_and_hourly
 from bot.telegram.ui import (
     App,
     Context,
@@ -279,9 +280,6 @@ def register(app: App) -> None:
     app.add_handler(CallbackQueryHandler(attend, pattern=ATTEND_BUTTON.matches))
 
 
-SWEEP_GRACE_SECONDS = 30 * 60
-
-
 async def sweep(context: Context) -> None:
     """The fixed job: deadline reminders whose moment has come, and attendance of ended events."""
     d = context.deps
@@ -299,18 +297,6 @@ async def start_jobs(app: App) -> None:
     DEADLINE_REMIND_TIME (so a 09:00 reminder is planned at 09:00, with compliance judged then).
     The sweep is idempotent, so missed runs coalesce into one and a late run (up to 30 min,
     e.g. after the machine slept) still does its work rather than being skipped."""
-    assert app.job_queue is not None
-    d = deps_of(app)
-    minute = d.reminder_policy.deadline_time.minute
-    app.job_queue.run_once(sweep, when=1, name="deadline-sweep-start")
-    app.job_queue.run_custom(
-        sweep,
-        name="deadline-sweep",
-        job_kwargs={
-            "trigger": "cron",
-            "minute": minute,
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": SWEEP_GRACE_SECONDS,
-        },
+    sweep_at_start_and_hourly(
+        app, sweep, "deadline-sweep", minute=deps_of(app).reminder_policy.deadline_time.minute
     )

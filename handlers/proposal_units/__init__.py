@@ -10,6 +10,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.services.proposals import handling as service
 from bot.services.proposals.common import UNIT_OBJECT_BUTTON, UNIT_SIGN_BUTTON
+from bot.telegram.sweeps import sweep_at_start_and_hourly
 from bot.telegram.ui import App, Context, deps_of
 from handlers.common import PRIVATE, TYPED, menu_button
 from handlers.dialog import dialog
@@ -28,7 +29,6 @@ from handlers.proposal_units.states import (
 )
 
 SWEEP_JOB = "proposal-unit-sweep"
-SWEEP_GRACE_SECONDS = 30 * 60
 
 
 def register(app: App) -> None:
@@ -85,18 +85,4 @@ async def sweep(context: Context) -> None:
 async def start_jobs(app: App) -> None:
     """Start-up hook: the sweep runs once now (what came due while the bot was down) and then
     every hour at the minute of DEADLINE_REMIND_TIME, like the deadline sweep."""
-    assert app.job_queue is not None
-    minute = deps_of(app).reminder_policy.deadline_time.minute
-    # a late start (a loaded machine) still runs: APScheduler would skip it after 1 s
-    app.job_queue.run_once(sweep, when=1, name=f"{SWEEP_JOB}-start")
-    app.job_queue.run_custom(
-        sweep,
-        name=SWEEP_JOB,
-        job_kwargs={
-            "trigger": "cron",
-            "minute": minute,
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": SWEEP_GRACE_SECONDS,
-        },
-    )
+    sweep_at_start_and_hourly(app, sweep, SWEEP_JOB, minute=deps_of(app).reminder_policy.deadline_time.minute)

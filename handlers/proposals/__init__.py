@@ -24,6 +24,7 @@ from bot.core.i18n import t
 from bot.core.refusals import Refusal
 from bot.services.proposals import submission as service
 from bot.services.proposals.common import RATE_BUTTON
+from bot.telegram.sweeps import sweep_at_start_and_every
 from bot.telegram.ui import App, Context, Row, close_pressed, deps_of, refuse, reply
 from handlers import paper
 from handlers.common import PRIVATE, lang_of, member_only
@@ -102,12 +103,8 @@ async def sweep(context: Context) -> None:
 async def start_jobs(app: App) -> None:
     """Start-up hook: the co-signing sweep once now (what came due while the bot was down) and
     then every SWEEP_MINUTES (idempotent: missed runs coalesce)."""
-    assert app.job_queue is not None
     deps_of(app)  # the application is assembled
-    # a late start (a loaded machine) still runs: APScheduler would skip it after 1 s
-    app.job_queue.run_once(sweep, when=1, name="cosign-sweep-start")
-    app.job_queue.run_repeating(sweep, interval=SWEEP_MINUTES * 60, first=SWEEP_MINUTES * 60, name="cosign-sweep",
-                                job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})  # fmt: skip
+    sweep_at_start_and_every(app, sweep, "cosign-sweep", minutes=SWEEP_MINUTES)
 
 
 def build_dialog(persistent: bool = True) -> Dialog:
