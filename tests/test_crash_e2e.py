@@ -171,12 +171,18 @@ async def test_a_kill_after_submitted_before_the_step_is_saved_offers_nothing_ag
     user = emu.user(5104, "宇浩")
     card, _confirm = await _confirm_and_kill(emu, db_url, tmp_path, user, _sent(5104, "已提交"))
 
+    (report,) = await _all(db, ActivityReport)
+    stored = t("report.submitted_pending", "zh", id=report.id, points="3")
+    before = seen(user)  # the replayed press can be answered while the new process starts
     proc = start_bot_process(db_url, emu, tmp_path)
     try:
-        # a confirm on the old card (a doubled press) is answered with the stored report
-        (report,) = await _all(db, ActivityReport)
-        again = t("report.submitted_pending", "zh", id=report.id, points="3")
-        await expect_reply(user, lambda: user.press("rep:ok", card), again)
+        # the press the killed process had not finished is handled again (the update inbox): it is
+        # answered with the stored report, not a second one ...
+        await expect_reply(user, lambda: None, stored, before=before)
+        # ... and a confirm pressed again on the old card is answered: the dialog is over
+        again = user.press("rep:ok", card)
+        await emu.wait_for(lambda: again in emu.callback_answers, what="the second confirm answered")
+        assert emu.callback_answers[again]["text"] == t("common.stale_button", "zh")
         # and /report starts afresh: nothing to resume
         await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
         assert not any(text.startswith("您有一份未完成的履职报告") for text in user.texts())
