@@ -142,6 +142,25 @@ async def _confirm_and_kill(emu, db_url, tmp_path, user, at: Callable[[Call], bo
     return card, confirm
 
 
+async def _restarted_after_the_confirm(emu, db, db_url, tmp_path, user, card):  # type: ignore[no-untyped-def]
+    """A new process after the kill of `_confirm_and_kill`: the press the killed one had taken is
+    handled again (the update inbox) and answered with the stored report, not a second one; a
+    confirm pressed again on the old card is answered too: the dialog is over. Returns the process."""
+    (report,) = await _all(db, ActivityReport)
+    stored = t("report.submitted_pending", "zh", id=report.id, points="3")
+    before = seen(user)  # the replayed press can be answered while the new process starts
+    proc = start_bot_process(db_url, emu, tmp_path)
+    try:
+        await expect_reply(user, lambda: None, stored, before=before)
+        again = user.press("rep:ok", card)
+        await emu.wait_for(lambda: again in emu.callback_answers, what="the second confirm answered")
+        assert emu.callback_answers[again]["text"] == t("common.stale_button", "zh")
+    except BaseException:
+        stop_bot_process(proc)
+        raise
+    return proc
+
+
 async def test_a_kill_at_the_first_call_after_confirm_stores_the_report_once(emu, db, db_url, tmp_path):
     await add_member(db, "尹华", telegram_user_id=5103)
     user = emu.user(5103, "尹华")
@@ -150,19 +169,7 @@ async def test_a_kill_at_the_first_call_after_confirm_stores_the_report_once(emu
     assert await _count(db, ActivityReport) == 1
     assert confirm not in emu.callback_answers  # the press died with the process
 
-    (report,) = await _all(db, ActivityReport)
-    stored = t("report.submitted_pending", "zh", id=report.id, points="3")
-    before = seen(user)  # the replayed press can be answered while the new process starts
-    proc = start_bot_process(db_url, emu, tmp_path)
-    try:
-        # the new process handles the press the killed one had taken (the update inbox) ...
-        await expect_reply(user, lambda: None, stored, before=before)
-        # ... and a confirm pressed again on the old card is answered and stores nothing
-        again = user.press("rep:ok", card)
-        await emu.wait_for(lambda: again in emu.callback_answers, what="the second confirm answered")
-        assert emu.callback_answers[again]["text"] == t("common.stale_button", "zh")  # the dialog is over
-    finally:
-        stop_bot_process(proc)
+    stop_bot_process(await _restarted_after_the_confirm(emu, db, db_url, tmp_path, user, card))
     assert await _count(db, ActivityReport) == 1
 
 
@@ -171,18 +178,8 @@ async def test_a_kill_after_submitted_before_the_step_is_saved_offers_nothing_ag
     user = emu.user(5104, "宇浩")
     card, _confirm = await _confirm_and_kill(emu, db_url, tmp_path, user, _sent(5104, "已提交"))
 
-    (report,) = await _all(db, ActivityReport)
-    stored = t("report.submitted_pending", "zh", id=report.id, points="3")
-    before = seen(user)  # the replayed press can be answered while the new process starts
-    proc = start_bot_process(db_url, emu, tmp_path)
+    proc = await _restarted_after_the_confirm(emu, db, db_url, tmp_path, user, card)
     try:
-        # the press the killed process had not finished is handled again (the update inbox): it is
-        # answered with the stored report, not a second one ...
-        await expect_reply(user, lambda: None, stored, before=before)
-        # ... and a confirm pressed again on the old card is answered: the dialog is over
-        again = user.press("rep:ok", card)
-        await emu.wait_for(lambda: again in emu.callback_answers, what="the second confirm answered")
-        assert emu.callback_answers[again]["text"] == t("common.stale_button", "zh")
         # and /report starts afresh: nothing to resume
         await expect_reply(user, lambda: user.send_text("/report"), t("report.ask_type", "zh"))
         assert not any(text.startswith("您有一份未完成的履职报告") for text in user.texts())
